@@ -1,0 +1,369 @@
+"""The Agent: handler registry, serve loop with reconnect, graceful stop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+import signal
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import grpc
+from dwe.agent_sdk.backoff import DEFAULT_BASE, DEFAULT_CAP
+from dwe.agent_sdk.errors import AgentConfigError
+from dwe.agent_sdk.executor import Executor, Handler
+from dwe.agent_sdk.outbox import Outbox
+from dwe.agent_sdk.reconnect import FATAL_CODES, ConnectionState
+from dwe.agent_sdk.running import RunningRegistry
+from dwe.agent_sdk.session import Session, SessionEnd, SessionInfo, SessionLost
+from dwe.v1 import agent_pb2
+
+logger = logging.getLogger("dwe.agent_sdk")
+
+SDK_NAME = "dwe-python/0.1.0"
+_MAX_MESSAGE = 64 * 1024 * 1024
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Agent:
+    """A process that runs workflow steps for a dwe server.
+
+    Example:
+        >>> agent = Agent("risk_analyzer", agent_type="RiskAnalyzer", max_concurrent_tasks=2)
+        >>> @agent.handler("analysis")
+        ... async def analyze(task):
+        ...     return {"risk": 0.42}
+        >>> agent.run("localhost:50051")  # doctest: +SKIP
+
+    Args:
+        agent_id: Stable identity across reconnects; the registry key.
+        agent_type: Matched against a step's ``agent_type`` for routing preference.
+        capabilities: Capabilities announced in Hello; None means those with handlers.
+        max_concurrent_tasks: Attempts run at once (also the sync thread-pool size).
+        labels: Free-form labels announced in Hello.
+        graceful_timeout: Seconds :meth:`stop` waits for in-flight handlers before
+            cancelling them; None waits forever.
+        reconnect_base: First reconnect delay in seconds.
+        reconnect_cap: Largest reconnect delay in seconds.
+        channel_options: Extra gRPC channel options.
+
+    Attributes:
+        connected: Set while a session is established (after Welcome).
+        session_id: Id of the current (or last) session, None before the first.
+    """
+
+    def __init__(
+        self,
+        agent_id: str,
+        agent_type: str = "",
+        capabilities: Iterable[str] | None = None,
+        max_concurrent_tasks: int = 1,
+        labels: Mapping[str, str] | None = None,
+        *,
+        graceful_timeout: float | None = 30.0,
+        reconnect_base: float = DEFAULT_BASE,
+        reconnect_cap: float = DEFAULT_CAP,
+        channel_options: Sequence[tuple[str, Any]] = (),
+    ) -> None:
+        if not agent_id:
+            raise AgentConfigError("agent_id must not be empty")
+        if max_concurrent_tasks < 1:
+            raise AgentConfigError("max_concurrent_tasks must be at least 1")
+        self.agent_id = agent_id
+        self.agent_type = agent_type
+        self.max_concurrent_tasks = max_concurrent_tasks
+        self.labels = dict(labels or {})
+        self.graceful_timeout = graceful_timeout
+        self.reconnect_base = reconnect_base
+        self.reconnect_cap = reconnect_cap
+        self.channel_options = list(channel_options)
+        self._declared = list(capabilities) if capabilities is not None else None
+        self._handlers: dict[str, Handler] = {}
+        self.connected = asyncio.Event()
+        self.session_id: str | None = None
+        self._stop: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
+        self._executor: Executor | None = None
+        self._registry: RunningRegistry | None = None
+
+    # -- handlers -----------------------------------------------------------
+
+    def handler(self, capability: str) -> Callable[[F], F]:
+        """Register the function that runs steps needing ``capability``.
+
+        The function takes a :class:`~dwe.agent_sdk.Task` and returns a JSON-able
+        value. Coroutine functions run on the event loop; plain functions run in
+        a thread pool of ``max_concurrent_tasks`` threads.
+
+        Raises:
+            AgentConfigError: If the capability already has a handler.
+        """
+
+        def register(fn: F) -> F:
+            if capability in self._handlers:
+                raise AgentConfigError(f"capability {capability!r} already has a handler")
+            self._handlers[capability] = Handler(fn, inspect.iscoroutinefunction(fn))
+            return fn
+
+        return register
+
+    @property
+    def capabilities(self) -> list[str]:
+        """Capabilities announced in Hello."""
+        if self._declared is not None:
+            return list(self._declared)
+        return list(self._handlers)
+
+    def _check(self) -> list[str]:
+        caps = self.capabilities
+        if not caps:
+            raise AgentConfigError(f"agent {self.agent_id} has no capabilities and no handlers")
+        missing = [c for c in caps if c not in self._handlers]
+        if missing:
+            raise AgentConfigError(f"agent {self.agent_id}: no handler for {missing}")
+        return caps
+
+    # -- lifecycle ------------------------------------------------------------
+
+    def run(self, target: str) -> None:
+        """Serve until stopped, in a new event loop (blocking).
+
+        SIGINT/SIGTERM stop gracefully; a second signal cancels running handlers.
+        """
+
+        async def main() -> None:
+            loop = asyncio.get_running_loop()
+            me = asyncio.current_task()
+            assert me is not None
+
+            def on_signal() -> None:
+                if self._stop is not None and self._stop.is_set():
+                    logger.warning("agent %s: second signal, aborting", self.agent_id)
+                    me.cancel()
+                else:
+                    logger.info("agent %s: signal received, stopping", self.agent_id)
+                    self.stop()
+
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                with contextlib.suppress(NotImplementedError, RuntimeError):
+                    loop.add_signal_handler(sig, on_signal)
+            await self.serve(target)
+
+        with contextlib.suppress(asyncio.CancelledError):
+            asyncio.run(main())
+
+    def stop(self) -> None:
+        """Ask :meth:`serve` to stop gracefully; safe from any thread, and twice.
+
+        New assignments are no longer started, in-flight handlers finish (up to
+        ``graceful_timeout``) and their results are sent, then the stream closes.
+        """
+        loop = self._loop
+        if loop is None or self._stop is None:
+            return
+        if threading.get_ident() == self._loop_thread:
+            self._request_stop()
+        else:
+            loop.call_soon_threadsafe(self._request_stop)
+
+    def _request_stop(self) -> None:
+        if self._stop is None or self._stop.is_set():
+            return
+        if self._executor is not None:
+            self._executor.accepting = False
+        self._stop.set()
+
+    async def serve(self, target: str, stop_event: asyncio.Event | None = None) -> None:
+        """Connect to ``target`` and run assignments until stopped or drained.
+
+        Reconnects with jittered capped backoff when the stream fails; handlers
+        keep running meanwhile and their results go out on the next stream.
+
+        Args:
+            target: Server address, e.g. ``"localhost:50051"``.
+            stop_event: Optional event; setting it has the effect of :meth:`stop`.
+
+        Raises:
+            AgentConfigError: If capabilities or handlers are inconsistent.
+            grpc.aio.AioRpcError: For errors no reconnect can fix (see FATAL_CODES).
+            RuntimeError: If this agent is already serving.
+        """
+        if self._stop is not None:
+            raise RuntimeError(f"agent {self.agent_id} is already serving")
+        capabilities = self._check()
+        loop = asyncio.get_running_loop()
+        self._loop, self._loop_thread = loop, threading.get_ident()
+        if getattr(self.connected, "_loop", None) not in (None, loop):
+            # A previous serve() ran in another event loop (e.g. one per test).
+            self.connected = asyncio.Event()
+        self._stop = stop = asyncio.Event()
+        need_pool = any(not h.is_async for h in self._handlers.values())
+        pool = (
+            ThreadPoolExecutor(self.max_concurrent_tasks, thread_name_prefix=f"dwe-{self.agent_id}")
+            if need_pool
+            else None
+        )
+        outbox, registry = Outbox(), RunningRegistry()
+        executor = Executor(
+            agent_id=self.agent_id,
+            handlers=dict(self._handlers),
+            outbox=outbox,
+            registry=registry,
+            pool=pool,
+        )
+        self._executor, self._registry = executor, registry
+        watchers = [loop.create_task(self._grace_watchdog(stop, registry))]
+        if stop_event is not None:
+            watchers.append(loop.create_task(_forward(stop_event, self.stop)))
+        state = ConnectionState()
+        logger.info(
+            "agent %s serving %s (capabilities=%s, max_concurrent_tasks=%d)",
+            self.agent_id,
+            target,
+            capabilities,
+            self.max_concurrent_tasks,
+        )
+        try:
+            while not (stop.is_set() and not len(registry) and not len(outbox)):
+                end = await self._one_session(target, capabilities, executor, outbox, state)
+                if end in (SessionEnd.STOPPED, SessionEnd.DRAINED):
+                    break
+                pending = len(registry) + len(outbox.results)
+                if stop.is_set() and state.give_up(
+                    loop.time(), pending, self.graceful_timeout, self.reconnect_cap
+                ):
+                    if pending:
+                        logger.warning(
+                            "agent %s stopping without a server: %d result(s) undelivered",
+                            self.agent_id,
+                            len(outbox.results),
+                        )
+                    break
+                delay = state.next_delay(loop.time(), self.reconnect_base, self.reconnect_cap)
+                logger.log(
+                    logging.INFO if state.failures <= 1 else logging.DEBUG,
+                    "agent %s reconnecting in %.2fs (attempt %d)",
+                    self.agent_id,
+                    delay,
+                    state.failures,
+                )
+                waiter = stop if not stop.is_set() else asyncio.Event()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(waiter.wait(), delay)
+        finally:
+            for w in watchers:
+                w.cancel()
+            for entry in registry:
+                entry.abort()
+            if pool is not None:
+                pool.shutdown(wait=False, cancel_futures=True)
+            self.connected.clear()
+            self._stop = self._executor = self._registry = None
+            self._loop = None
+            logger.info("agent %s stopped", self.agent_id)
+
+    async def _one_session(
+        self,
+        target: str,
+        capabilities: list[str],
+        executor: Executor,
+        outbox: Outbox,
+        state: ConnectionState,
+    ) -> SessionEnd | None:
+        """Run one session; None when it failed and a reconnect is due."""
+        assert self._stop is not None and self._registry is not None
+        registry = self._registry
+        loop = asyncio.get_running_loop()
+        hello = agent_pb2.Hello(
+            agent_id=self.agent_id,
+            agent_type=self.agent_type,
+            capabilities=capabilities,
+            max_concurrent_tasks=self.max_concurrent_tasks,
+            labels=self.labels,
+            held_attempt_ids=list(dict.fromkeys(registry.ids() + outbox.result_ids())),
+            sdk=SDK_NAME,
+        )
+
+        def on_welcome(info: SessionInfo) -> None:
+            state.on_connected(loop.time())
+            self.session_id = info.session_id
+            self.connected.set()
+            logger.info(
+                "agent %s connected to %s (session %s, held=%d, resumed=%d, dropped=%d)",
+                self.agent_id,
+                target,
+                info.session_id,
+                len(hello.held_attempt_ids),
+                len(info.resumed),
+                len(info.dropped),
+            )
+
+        options = [
+            ("grpc.max_receive_message_length", _MAX_MESSAGE),
+            ("grpc.max_send_message_length", _MAX_MESSAGE),
+            *self.channel_options,
+        ]
+        channel = grpc.aio.insecure_channel(target, options=options)
+        session = Session(
+            channel,
+            hello,
+            executor=executor,
+            outbox=outbox,
+            registry=registry,
+            stop=self._stop,
+            on_welcome=on_welcome,
+            on_drain=self._request_stop,
+        )
+        try:
+            end = await session.run()
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() in FATAL_CODES:
+                logger.error(
+                    "agent %s rejected by server: %s %s", self.agent_id, exc.code(), exc.details()
+                )
+                raise
+            self._log_failure(state, target, f"{exc.code().name} {exc.details()}")
+            return None
+        except (SessionLost, OSError) as exc:
+            self._log_failure(state, target, str(exc))
+            return None
+        finally:
+            self.connected.clear()
+            await channel.close()
+        if end is SessionEnd.CLOSED:
+            logger.warning("agent %s: server closed the stream; reconnecting", self.agent_id)
+        return end
+
+    def _log_failure(self, state: ConnectionState, target: str, why: str) -> None:
+        # Warn on the first failure in a row; later retries only at DEBUG.
+        first = state.failures == 0 or state.connected_at is not None
+        level = logging.WARNING if first else logging.DEBUG
+        logger.log(level, "agent %s stream to %s failed: %s", self.agent_id, target, why)
+
+    async def _grace_watchdog(self, stop: asyncio.Event, registry: RunningRegistry) -> None:
+        """After stop(), cancel handlers still running past ``graceful_timeout``."""
+        await stop.wait()
+        if self.graceful_timeout is None:
+            return
+        try:
+            await asyncio.wait_for(registry.wait_idle(), self.graceful_timeout)
+        except TimeoutError:
+            logger.warning(
+                "agent %s: %d handler(s) still running after %.1fs, cancelling",
+                self.agent_id,
+                len(registry),
+                self.graceful_timeout,
+            )
+            for entry in registry:
+                entry.abort()
+
+
+async def _forward(event: asyncio.Event, action: Callable[[], None]) -> None:
+    await event.wait()
+    action()

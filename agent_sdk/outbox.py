@@ -1,0 +1,145 @@
+"""Outgoing buffer: items pile up here and one writer sends them in batches."""
+
+from __future__ import annotations
+
+import asyncio
+
+from dwe.v1 import agent_pb2
+
+#: Most items of one kind put in one AgentMessage.
+MAX_ITEMS_PER_MESSAGE = 2000
+#: Approximate payload bytes after which a message is cut (server limit is 4 MiB).
+MAX_BYTES_PER_MESSAGE = 1 << 20
+#: Progress items buffered before ``Task.stream`` waits for the writer.
+PROGRESS_HIGH_WATER = 10_000
+
+
+class Outbox:
+    """Started ids, progress and results waiting to be sent.
+
+    Lives on the :class:`~dwe.agent_sdk.Agent`, not on a session, so that what
+    handlers produce while disconnected is sent on the next stream. All methods
+    must be called on the event-loop thread.
+    """
+
+    __slots__ = ("_bytes", "_flushed", "_ready", "progress", "results", "started")
+
+    def __init__(self) -> None:
+        self.started: list[str] = []
+        self.progress: list[agent_pb2.StepProgress] = []
+        self.results: list[agent_pb2.StepResult] = []
+        self._bytes = 0
+        self._ready = asyncio.Event()
+        self._flushed = asyncio.Event()
+        self._flushed.set()
+
+    def add_started(self, attempt_id: str) -> None:
+        """Queue an attempt id whose handler has begun."""
+        self.started.append(attempt_id)
+        self._ready.set()
+
+    def add_progress(self, item: agent_pb2.StepProgress, size: int = 0) -> None:
+        """Queue a progress item of about ``size`` payload bytes."""
+        self.progress.append(item)
+        self._bytes += size
+        self._flushed.clear()
+        self._ready.set()
+
+    def add_result(self, item: agent_pb2.StepResult, size: int = 0) -> None:
+        """Queue a result of about ``size`` payload bytes."""
+        self.results.append(item)
+        self._bytes += size
+        self._ready.set()
+
+    def poke(self) -> None:
+        """Wake the writer (e.g. because a heartbeat is due)."""
+        self._ready.set()
+
+    def __len__(self) -> int:
+        return len(self.started) + len(self.progress) + len(self.results)
+
+    async def wait_ready(self) -> None:
+        """Return once something was queued or :meth:`poke` was called."""
+        await self._ready.wait()
+
+    async def wait_progress_room(self) -> None:
+        """Backpressure for streaming handlers: wait while progress is past the high water."""
+        if len(self.progress) >= PROGRESS_HIGH_WATER:
+            await self._flushed.wait()
+
+    def take(self) -> agent_pb2.AgentMessage | None:
+        """Remove what is pending and return it as one message (None if nothing is).
+
+        The ready flag stays set when more is left than one message holds, so the
+        writer comes straight back for the rest.
+        """
+        self._ready.clear()
+        if not (self.started or self.progress or self.results):
+            return None
+        if (
+            self._bytes <= MAX_BYTES_PER_MESSAGE
+            and len(self.progress) <= MAX_ITEMS_PER_MESSAGE
+            and len(self.results) <= MAX_ITEMS_PER_MESSAGE
+            and len(self.started) <= MAX_ITEMS_PER_MESSAGE
+        ):
+            msg = agent_pb2.AgentMessage(
+                started=self.started, progress=self.progress, results=self.results
+            )
+            self.started, self.progress, self.results = [], [], []
+            self._bytes = 0
+        else:
+            msg = self._take_part()
+        if self.progress:
+            self._ready.set()
+        else:
+            self._flushed.set()
+        if self.started or self.results:
+            self._ready.set()
+        return msg
+
+    def _take_part(self) -> agent_pb2.AgentMessage:
+        n = MAX_ITEMS_PER_MESSAGE
+        started, self.started = self.started[:n], self.started[n:]
+        results = _cut(self.results, n)
+        progress = _cut(self.progress, n)
+        self.results = self.results[len(results) :]
+        self.progress = self.progress[len(progress) :]
+        self._bytes = sum(_size(x) for x in self.results) + sum(_size(x) for x in self.progress)
+        return agent_pb2.AgentMessage(started=started, progress=progress, results=results)
+
+    def result_ids(self) -> list[str]:
+        """Attempt ids of results not yet sent."""
+        return [r.attempt_id for r in self.results]
+
+    def discard(self, attempt_ids: set[str]) -> None:
+        """Drop queued progress and results of attempts the server no longer expects."""
+        self.results = [r for r in self.results if r.attempt_id not in attempt_ids]
+        self.progress = [p for p in self.progress if p.attempt_id not in attempt_ids]
+        self._bytes = sum(_size(x) for x in self.results) + sum(_size(x) for x in self.progress)
+
+    def restore(self, msg: agent_pb2.AgentMessage) -> None:
+        """Put back a message whose write failed, ahead of anything newer.
+
+        Started ids are dropped: a new session re-learns running attempts from
+        Hello's ``held_attempt_ids``.
+        """
+        self.progress[:0] = list(msg.progress)
+        self.results[:0] = list(msg.results)
+        self._bytes += sum(_size(x) for x in msg.results) + sum(_size(x) for x in msg.progress)
+        if self.progress or self.results:
+            self._ready.set()
+
+
+def _size(item: agent_pb2.StepResult | agent_pb2.StepProgress) -> int:
+    if isinstance(item, agent_pb2.StepResult):
+        return len(item.output.data) + len(item.error.message)
+    return len(item.content) + len(item.data.data)
+
+
+def _cut(items: list, limit: int) -> list:
+    total = 0
+    for i, item in enumerate(items[:limit]):
+        total += _size(item)
+        if total > MAX_BYTES_PER_MESSAGE and i > 0:
+            return items[:i]
+    return items[:limit]

@@ -1,0 +1,76 @@
+"""Reconnect policy: which errors are fatal, backoff state, when to give up (pure)."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import grpc
+from dwe.agent_sdk.backoff import compute_backoff
+
+#: A session that stayed up longer than this (seconds) resets the backoff.
+STABLE_AFTER = 10.0
+#: gRPC codes that no reconnect can fix: ``Agent.serve`` raises them.
+FATAL_CODES = frozenset(
+    {
+        grpc.StatusCode.INVALID_ARGUMENT,
+        grpc.StatusCode.UNIMPLEMENTED,
+        grpc.StatusCode.UNAUTHENTICATED,
+        grpc.StatusCode.PERMISSION_DENIED,
+    }
+)
+
+
+@dataclass(slots=True)
+class ConnectionState:
+    """Reconnect bookkeeping for one ``Agent.serve`` call.
+
+    Attributes:
+        failures: Sessions in a row that failed or did not stay up STABLE_AFTER.
+        sessions: Sessions that reached Welcome.
+        connected_at: Loop time of the current session's Welcome, if connected.
+        stop_deadline: While stopping without a server, when to give up.
+    """
+
+    failures: int = 0
+    sessions: int = 0
+    connected_at: float | None = None
+    stop_deadline: float | None = None
+
+    def on_connected(self, now: float) -> None:
+        """Record a Welcome."""
+        self.sessions += 1
+        self.connected_at = now
+
+    def next_delay(
+        self,
+        now: float,
+        base: float,
+        cap: float,
+        rng: Callable[[], float] = random.random,
+    ) -> float:
+        """Delay before the next attempt; a stable last session resets the count."""
+        if self.connected_at is not None and now - self.connected_at > STABLE_AFTER:
+            self.failures = 0
+        self.connected_at = None
+        delay = compute_backoff(self.failures, base, cap, rng=rng)
+        self.failures += 1
+        return delay
+
+    def give_up(self, now: float, pending: int, grace: float | None, slack: float) -> bool:
+        """While stopping and disconnected: True once nothing is pending or time is up.
+
+        Args:
+            now: Current loop time.
+            pending: Running attempts plus undelivered results.
+            grace: The agent's graceful timeout (None waits forever).
+            slack: Extra time for one more reconnect after handlers are cancelled.
+        """
+        if pending == 0:
+            return True
+        if grace is None:
+            return False
+        if self.stop_deadline is None:
+            self.stop_deadline = now + grace + slack
+        return now >= self.stop_deadline

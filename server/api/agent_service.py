@@ -1,0 +1,158 @@
+"""AgentService.Connect: one bidirectional stream per agent session."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+
+import grpc
+from dwe.v1 import agent_pb2, service_pb2_grpc
+
+from ..coordinator import Coordinator
+from ..engine.model import Blob, Dispatch, ErrorInfo
+from .convert import dispatch_to_proto, json_payload
+
+log = logging.getLogger("dwe.server.agents")
+
+
+class StreamLink:
+    """Outbound side of one session: batches whatever piled up into one message."""
+
+    __slots__ = ("_cancels", "_closed", "_dispatches", "_wake", "reason")
+
+    def __init__(self) -> None:
+        self._dispatches: list[Dispatch] = []
+        self._cancels: list[tuple[str, str]] = []
+        self._wake = asyncio.Event()
+        self._closed = False
+        self.reason = ""
+
+    def deliver(self, dispatches: list[Dispatch], cancels: list[tuple[str, str]]) -> None:
+        if self._closed:
+            return
+        self._dispatches.extend(dispatches)
+        self._cancels.extend(cancels)
+        self._wake.set()
+
+    def close(self, reason: str) -> None:
+        self._closed = True
+        self.reason = reason
+        self._wake.set()
+
+    async def next_message(self) -> agent_pb2.ServerMessage | None:
+        """The next batch to send, or None once closed (a Drain is sent first)."""
+        while not self._dispatches and not self._cancels:
+            if self._closed:
+                return None
+            self._wake.clear()
+            await self._wake.wait()
+        dispatches, self._dispatches = self._dispatches, []
+        cancels, self._cancels = self._cancels, []
+        return agent_pb2.ServerMessage(
+            assignments=[dispatch_to_proto(d) for d in dispatches],
+            cancels=[agent_pb2.Cancel(attempt_id=a, reason=r) for a, r in cancels],
+        )
+
+
+def _results(msg: agent_pb2.AgentMessage) -> list[tuple[str, Blob | None, ErrorInfo | None]]:
+    out: list[tuple[str, Blob | None, ErrorInfo | None]] = []
+    for r in msg.results:
+        if r.HasField("error"):
+            e = r.error
+            out.append((r.attempt_id, None, ErrorInfo(e.message, e.type or "Error", e.retryable)))
+        else:
+            o = r.output
+            out.append((r.attempt_id, Blob(o.encoding or "json/plain", o.data), None))
+    return out
+
+
+class AgentServicer(service_pb2_grpc.AgentServiceServicer):
+    def __init__(self, coordinator: Coordinator, heartbeat_interval: float = 5.0) -> None:
+        self._c = coordinator
+        self._heartbeat = heartbeat_interval
+
+    async def Connect(
+        self,
+        request_iterator: AsyncIterator[agent_pb2.AgentMessage],
+        context: grpc.aio.ServicerContext,
+    ) -> AsyncIterator[agent_pb2.ServerMessage]:
+        try:
+            first = await anext(aiter(request_iterator))
+        except StopAsyncIteration:
+            return
+        hello = first.hello
+        if not first.HasField("hello") or not hello.agent_id:
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT, "the first message must carry hello.agent_id"
+            )
+        registered = self._c.registry.get(hello.agent_id)
+        if not hello.capabilities and registered is None:
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"agent {hello.agent_id!r}: hello.capabilities is empty and no registry entry",
+            )
+        link = StreamLink()
+        session, resumed, dropped = self._c.connect_agent(
+            link,
+            hello.agent_id,
+            hello.agent_type,
+            list(hello.capabilities),
+            hello.max_concurrent_tasks,
+            dict(hello.labels),
+            list(hello.held_attempt_ids),
+        )
+        sid = session.session_id
+        welcome = agent_pb2.Welcome(
+            session_id=sid,
+            resumed_attempt_ids=resumed,
+            dropped_attempt_ids=dropped,
+        )
+        welcome.heartbeat_interval.FromNanoseconds(int(self._heartbeat * 1e9))
+        if registered is not None and registered.config:
+            welcome.config.CopyFrom(json_payload(registered.config))
+        reader = asyncio.create_task(self._read(request_iterator, sid, link))
+        try:
+            yield agent_pb2.ServerMessage(welcome=welcome)
+            while True:
+                msg = await link.next_message()
+                if msg is None:
+                    break
+                yield msg
+            if link.reason and not reader.done():
+                yield agent_pb2.ServerMessage(drain=agent_pb2.Drain(reason=link.reason))
+        finally:
+            reader.cancel()
+            self._c.disconnect_agent(sid)
+
+    async def _read(
+        self,
+        request_iterator: AsyncIterator[agent_pb2.AgentMessage],
+        session_id: str,
+        link: StreamLink,
+    ) -> None:
+        report = self._c.agent_report
+        try:
+            async for msg in request_iterator:
+                if msg.results or msg.started or msg.progress:
+                    report(
+                        session_id,
+                        list(msg.started),
+                        [
+                            (
+                                p.attempt_id,
+                                p.content,
+                                Blob(p.data.encoding or "json/plain", p.data.data)
+                                if p.HasField("data")
+                                else None,
+                            )
+                            for p in msg.progress
+                        ],
+                        _results(msg),
+                    )
+        except (asyncio.CancelledError, grpc.aio.AioRpcError):
+            pass
+        except Exception:
+            log.exception("agent session %s: bad message", session_id)
+        finally:
+            link.close("")

@@ -1,0 +1,157 @@
+"""CreateWorkflow input -> domain spec, rejecting bad input with messages that say where."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import orjson
+from dwe.v1 import common_pb2, enums_pb2, workflow_pb2
+from google.protobuf.duration_pb2 import Duration
+
+from ..engine.graph import GraphError, check_graph
+from ..engine.model import (
+    JSON_ENCODING,
+    ExecutionMode,
+    Priority,
+    StepSpec,
+    Transformation,
+    WorkflowSpec,
+)
+from ..engine.transforms import TransformError, check_transformation
+
+MAX_STEPS = 100_000
+MAX_RETRIES = 100
+MAX_ID_LENGTH = 200
+
+PRIORITIES = {
+    enums_pb2.WORKFLOW_PRIORITY_UNSPECIFIED: Priority.MEDIUM,
+    enums_pb2.WORKFLOW_PRIORITY_CRITICAL: Priority.CRITICAL,
+    enums_pb2.WORKFLOW_PRIORITY_HIGH: Priority.HIGH,
+    enums_pb2.WORKFLOW_PRIORITY_MEDIUM: Priority.MEDIUM,
+    enums_pb2.WORKFLOW_PRIORITY_LOW: Priority.LOW,
+    enums_pb2.WORKFLOW_PRIORITY_BACKGROUND: Priority.BACKGROUND,
+}
+MODES = {
+    enums_pb2.EXECUTION_MODE_UNSPECIFIED: ExecutionMode.PARALLEL,
+    enums_pb2.EXECUTION_MODE_SEQUENTIAL: ExecutionMode.SEQUENTIAL,
+    enums_pb2.EXECUTION_MODE_PARALLEL: ExecutionMode.PARALLEL,
+    enums_pb2.EXECUTION_MODE_ADAPTIVE: ExecutionMode.ADAPTIVE,
+    enums_pb2.EXECUTION_MODE_PIPELINE: ExecutionMode.PIPELINE,
+}
+# Modes the server runs today; the rest are refused with a clear message.
+SUPPORTED_MODES = frozenset(
+    {ExecutionMode.SEQUENTIAL, ExecutionMode.PARALLEL, ExecutionMode.ADAPTIVE}
+)
+
+
+class ValidationError(ValueError):
+    """Bad input; the message names the field or step. Maps to INVALID_ARGUMENT."""
+
+
+def decode_json_object(payload: common_pb2.Payload, where: str) -> dict[str, Any]:
+    """A json/plain payload holding an object (empty means {})."""
+    if payload.encoding not in ("", JSON_ENCODING):
+        raise ValidationError(
+            f"{where}: encoding {payload.encoding!r} is not supported here (use {JSON_ENCODING!r})"
+        )
+    if not payload.data:
+        return {}
+    try:
+        value = orjson.loads(payload.data)
+    except orjson.JSONDecodeError as exc:
+        raise ValidationError(f"{where}: not valid JSON ({exc})") from None
+    if not isinstance(value, dict):
+        raise ValidationError(f"{where}: must be a JSON object, got {type(value).__name__}")
+    return value
+
+
+def _seconds(msg: Any, field: str, where: str) -> float | None:
+    if not msg.HasField(field):
+        return None
+    d: Duration = getattr(msg, field)
+    value = d.seconds + d.nanos / 1e9
+    if value < 0 or math.isinf(value):
+        raise ValidationError(f"{where}: {field} must not be negative")
+    return value
+
+
+def _enum(table: dict[int, Any], value: int, enum_name: str, where: str) -> Any:
+    try:
+        return table[value]
+    except KeyError:
+        raise ValidationError(f"{where}: unknown {enum_name} value {value}") from None
+
+
+def step_from_proto(msg: workflow_pb2.StepSpec, index: int) -> StepSpec:
+    where = f"steps[{index}]" + (f" ({msg.step_id!r})" if msg.step_id else "")
+    if len(msg.step_id) > MAX_ID_LENGTH:
+        raise ValidationError(f"{where}: step_id longer than {MAX_ID_LENGTH} characters")
+    if not msg.agent_capability:
+        raise ValidationError(f"{where}: agent_capability is empty")
+    if msg.retry_count > MAX_RETRIES:
+        raise ValidationError(f"{where}: retry_count {msg.retry_count} exceeds {MAX_RETRIES}")
+    if msg.backoff_coefficient < 0 or math.isnan(msg.backoff_coefficient):
+        raise ValidationError(f"{where}: backoff_coefficient must not be negative")
+    transformations = []
+    for t_index, t in enumerate(msg.data_transformations):
+        t_where = f"{where}: data_transformations[{t_index}]"
+        params = decode_json_object(t.params, t_where)
+        try:
+            check_transformation(t.type, params)
+        except TransformError as exc:
+            raise ValidationError(f"{t_where}: {exc}") from None
+        transformations.append(Transformation(t.type, params))
+    retry_delay = _seconds(msg, "retry_delay", where)
+    timeout = _seconds(msg, "timeout", where)
+    return StepSpec(
+        step_id=msg.step_id,
+        name=msg.name or msg.step_id,
+        description=msg.description,
+        agent_type=msg.agent_type,
+        capability=msg.agent_capability,
+        dependencies=tuple(msg.dependencies),
+        timeout=timeout or None,
+        retry_count=msg.retry_count,
+        retry_delay=1.0 if retry_delay is None else retry_delay,
+        backoff_coefficient=msg.backoff_coefficient or 2.0,
+        max_retry_delay=_seconds(msg, "max_retry_delay", where),
+        estimated_duration=_seconds(msg, "estimated_duration", where) or 0.0,
+        transformations=tuple(transformations),
+        optional=msg.optional,
+        schedule_to_start_timeout=_seconds(msg, "schedule_to_start_timeout", where) or None,
+        pipeline_batch_size=msg.pipeline_batch_size,
+    )
+
+
+def spec_from_proto(msg: workflow_pb2.WorkflowSpec, default_timeout: float = 0.0) -> WorkflowSpec:
+    """Validate a WorkflowSpec completely; raise ValidationError on the first problem."""
+    if not msg.name.strip():
+        raise ValidationError("spec.name is empty")
+    if len(msg.steps) > MAX_STEPS:
+        raise ValidationError(f"spec.steps: {len(msg.steps)} steps exceed the limit of {MAX_STEPS}")
+    priority = _enum(PRIORITIES, msg.priority, "WorkflowPriority", "spec.priority")
+    mode = _enum(MODES, msg.execution_mode, "ExecutionMode", "spec.execution_mode")
+    if mode not in SUPPORTED_MODES:
+        raise ValidationError(
+            f"spec.execution_mode: {mode.name} is not supported by this server yet; "
+            "use SEQUENTIAL, PARALLEL or ADAPTIVE"
+        )
+    context = decode_json_object(msg.context, "spec.context")
+    steps = tuple(step_from_proto(s, i) for i, s in enumerate(msg.steps))
+    try:
+        check_graph(steps)
+    except GraphError as exc:
+        raise ValidationError(str(exc)) from None
+    timeout = _seconds(msg, "default_timeout", "spec") or default_timeout or None
+    return WorkflowSpec(
+        name=msg.name,
+        description=msg.description,
+        steps=steps,
+        priority=priority,
+        mode=mode,
+        context=context,
+        max_parallel_steps=msg.max_parallel_steps,
+        default_timeout=timeout,
+        labels=dict(msg.labels),
+    )

@@ -1,0 +1,175 @@
+"""Server assembly: ``create_server`` for tests and embedding, ``serve`` for the CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from pathlib import Path
+from typing import Any
+
+import grpc
+import orjson
+import yaml
+from dwe.v1 import service_pb2, service_pb2_grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from .api.agent_service import AgentServicer
+from .api.engine_service import EngineServicer
+from .api.workflow_service import WorkflowServicer
+from .config import ServerConfig
+from .coordinator import Coordinator
+from .engine.model import AgentRegistration
+from .engine.scheduler import SchedulerConfig
+from .logs import configure_logging
+from .metrics import MetricsSampler
+from .store.sqlite import SqliteStore
+from .telemetry import Telemetry, configure_from_env
+
+log = logging.getLogger("dwe.server")
+
+SERVICES = ("dwe.v1.WorkflowService", "dwe.v1.AgentService", "dwe.v1.EngineService")
+_MAX_MESSAGE = 64 * 1024 * 1024
+
+
+def load_registry(path: str) -> list[AgentRegistration]:
+    """Read agent registry entries from YAML or JSON (a list, or {"agents": [...]})."""
+    text = Path(path).read_text()
+    data: Any = orjson.loads(text) if path.endswith(".json") else yaml.safe_load(text)
+    if isinstance(data, dict):
+        data = data.get("agents", [])
+    if not isinstance(data, list):
+        raise ValueError(f"{path}: expected a list of agents")
+    out = []
+    for i, entry in enumerate(data):
+        where = f"{path}: agents[{i}]"
+        if not isinstance(entry, dict) or (not entry.get("id") and not entry.get("agent_id")):
+            raise ValueError(f"{where}: needs an id")
+        caps = entry.get("capabilities") or []
+        if not caps:
+            raise ValueError(f"{where}: needs capabilities")
+        out.append(
+            AgentRegistration(
+                agent_id=str(entry.get("id") or entry.get("agent_id")),
+                agent_type=str(entry.get("type") or entry.get("agent_type") or ""),
+                capabilities=tuple(str(c) for c in caps),
+                max_concurrent_tasks=int(
+                    entry.get("max_tasks") or entry.get("max_concurrent_tasks") or 3
+                ),
+                config=dict(entry.get("config") or {}),
+            )
+        )
+    return out
+
+
+class DweServer:
+    """A running server: gRPC, coordinator, store and metrics. ``stop`` is idempotent."""
+
+    def __init__(self, config: ServerConfig, tracer_provider: Any = None) -> None:
+        self.config = config
+        self.store = SqliteStore(config.db_path, config.sqlite_synchronous)
+        self.coordinator = Coordinator(
+            self.store,
+            SchedulerConfig(
+                max_concurrent_workflows=config.max_concurrent_workflows,
+                default_workflow_timeout=config.default_timeout,
+                agent_lease=config.agent_lease,
+            ),
+            Telemetry(tracer_provider),
+        )
+        self.sampler = MetricsSampler(self.coordinator, config.metrics_interval)
+        self.health = health.aio.HealthServicer()
+        self.grpc = grpc.aio.server(
+            options=[
+                ("grpc.max_receive_message_length", _MAX_MESSAGE),
+                ("grpc.max_send_message_length", _MAX_MESSAGE),
+                ("grpc.so_reuseport", 0),
+                # Agents may ping to detect half-open connections.
+                ("grpc.http2.min_ping_interval_without_data_ms", 5000),
+                ("grpc.keepalive_permit_without_calls", 1),
+            ]
+        )
+        self.port = 0
+        self._stopped = False
+
+    @property
+    def address(self) -> str:
+        return f"{self.config.host}:{self.port}"
+
+    async def start(self) -> None:
+        await self.coordinator.open()
+        if self.config.agents_file:
+            for reg in load_registry(self.config.agents_file):
+                await self.coordinator.register_agent(reg)
+        service_pb2_grpc.add_WorkflowServiceServicer_to_server(
+            WorkflowServicer(self.coordinator, self.config.default_timeout), self.grpc
+        )
+        service_pb2_grpc.add_AgentServiceServicer_to_server(
+            AgentServicer(self.coordinator, self.config.heartbeat_interval), self.grpc
+        )
+        service_pb2_grpc.add_EngineServiceServicer_to_server(
+            EngineServicer(self.coordinator, self.sampler), self.grpc
+        )
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc)
+        names = (
+            *(
+                service_pb2.DESCRIPTOR.services_by_name[n.split(".")[-1]].full_name
+                for n in SERVICES
+            ),
+            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            reflection.SERVICE_NAME,
+        )
+        reflection.enable_server_reflection(names, self.grpc)
+        self.port = self.grpc.add_insecure_port(self.config.address)
+        if self.port == 0:
+            raise OSError(f"cannot bind {self.config.address}")
+        await self.grpc.start()
+        for name in ("", *SERVICES):
+            await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        self.sampler.start()
+        log.info("dwe server listening on %s (store %s)", self.address, self.config.db_path)
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Health -> NOT_SERVING, drain agents, stop gRPC within the grace period, close."""
+        if self._stopped:
+            return
+        self._stopped = True
+        await self.health.enter_graceful_shutdown()
+        await self.sampler.stop()
+        await self.coordinator.close()
+        await self.grpc.stop(self.config.grace if grace is None else grace)
+        self.store.close()
+        log.info("dwe server stopped")
+
+
+async def create_server(config: ServerConfig, tracer_provider: Any = None) -> DweServer:
+    """Build and start a server; ``server.port`` is the bound port (use port=0 in tests)."""
+    server = DweServer(config, tracer_provider)
+    await server.start()
+    return server
+
+
+async def _serve(config: ServerConfig) -> None:
+    server = await create_server(config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    print(f"dwe server listening on {server.address}", flush=True)
+    await stop.wait()
+    log.info("shutting down")
+    await server.stop()
+
+
+def serve(config: ServerConfig) -> None:
+    """Run a server until SIGINT/SIGTERM (the ``dwe server`` command)."""
+    configure_logging(config.log_level, config.log_format)
+    provider = configure_from_env()
+    try:
+        asyncio.run(_serve(config))
+    finally:
+        if provider is not None:
+            provider.shutdown()

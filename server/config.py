@@ -1,0 +1,63 @@
+"""Server configuration: flags, each with a DWE_* environment variable behind it."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    """Settings of one server. Defaults serve a laptop.
+
+    Attributes:
+        host: Interface to bind (DWE_HOST).
+        port: TCP port; 0 picks a free one (DWE_PORT).
+        db_path: SQLite file (DWE_DB).
+        log_level: Logging level name (DWE_LOG_LEVEL).
+        log_format: "text" or "json" (DWE_LOG_FORMAT).
+        max_concurrent_workflows: Running workflows at once, 0 = no limit
+            (DWE_MAX_CONCURRENT_WORKFLOWS).
+        default_timeout: Seconds a workflow may run when it sets none, 0 = none
+            (DWE_DEFAULT_TIMEOUT).
+        agent_lease: Seconds a disconnected agent's attempts wait for it to come
+            back before they run elsewhere (DWE_AGENT_LEASE).
+        heartbeat_interval: Seconds between agent heartbeats (DWE_HEARTBEAT_INTERVAL).
+        sqlite_synchronous: "NORMAL" (crash-safe in WAL) or "FULL" (power-loss safe)
+            (DWE_SQLITE_SYNCHRONOUS).
+        grace: Seconds in-flight RPCs get on shutdown (DWE_GRACE).
+        metrics_interval: Seconds between metrics history samples (DWE_METRICS_INTERVAL).
+        agents_file: YAML/JSON registry loaded at start (DWE_AGENTS).
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 50051
+    db_path: str = "./dwe.db"
+    log_level: str = "INFO"
+    log_format: str = "text"
+    max_concurrent_workflows: int = 0
+    default_timeout: float = 0.0
+    agent_lease: float = 0.0
+    heartbeat_interval: float = 5.0
+    sqlite_synchronous: str = "NORMAL"
+    grace: float = 5.0
+    metrics_interval: float = 1.0
+    agents_file: str = ""
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> ServerConfig:
+        """Defaults, then DWE_* variables, then the given overrides (None is skipped)."""
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            env = os.environ.get("DWE_" + ("DB" if f.name == "db_path" else f.name.upper()))
+            if f.name == "agents_file":
+                env = os.environ.get("DWE_AGENTS", env or "") or None
+            if env is not None and env != "":
+                values[f.name] = type(getattr(cls(), f.name))(env)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"

@@ -1,0 +1,81 @@
+"""A server on its own thread and event loop, for ``DynamicWorkflowEngine()`` without a target.
+
+The caller's loop never answers RPCs, so synchronous client calls made from
+inside it (the guide's ``get_workflow_status``) cannot deadlock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+from .app import DweServer, create_server
+from .config import ServerConfig
+
+
+class EmbeddedServer:
+    def __init__(self, db_path: str = "./dwe.db", port: int = 0, **settings: Any) -> None:
+        self.config = ServerConfig.from_env(
+            db_path=db_path, port=port, host="127.0.0.1", **settings
+        )
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._server: DweServer | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+
+    @property
+    def address(self) -> str:
+        if self._server is None:
+            raise RuntimeError("embedded server is not started")
+        return self._server.address
+
+    @property
+    def server(self) -> DweServer:
+        if self._server is None:
+            raise RuntimeError("embedded server is not started")
+        return self._server
+
+    def start(self, timeout: float = 30.0) -> EmbeddedServer:
+        """Start the thread and block until the server is serving."""
+        if self._thread is not None:
+            return self
+        self._thread = threading.Thread(target=self._run, name="dwe-embedded", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise TimeoutError("embedded dwe server did not start")
+        if self._error is not None:
+            raise RuntimeError("embedded dwe server failed to start") from self._error
+        return self
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        asyncio.set_event_loop(loop)
+        try:
+            self._server = loop.run_until_complete(create_server(self.config))
+        except BaseException as exc:
+            self._error = exc
+            self._ready.set()
+            loop.close()
+            return
+        self._ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            loop.close()
+
+    def call(self, coro: Any, timeout: float | None = 30.0) -> Any:
+        """Run a coroutine on the server's loop from another thread."""
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+
+    def stop(self, grace: float = 1.0) -> None:
+        """Stop the server and its thread; safe to call twice."""
+        if self._loop is None or self._server is None or not self._loop.is_running():
+            return
+        self.call(self._server.stop(grace))
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        if self._thread is not None:
+            self._thread.join(10)

@@ -1,0 +1,236 @@
+"""Domain types of the scheduler core: plain dataclasses and enums, no protobuf."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum, StrEnum
+from typing import Any, NamedTuple, Protocol
+
+JSON_ENCODING = "json/plain"
+
+
+class WorkflowState(StrEnum):
+    PENDING = "pending"
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    TIMED_OUT = "timed_out"
+
+    @property
+    def terminal(self) -> bool:
+        return self in _TERMINAL_WORKFLOW
+
+
+_TERMINAL_WORKFLOW = frozenset(
+    {
+        WorkflowState.COMPLETED,
+        WorkflowState.FAILED,
+        WorkflowState.CANCELLED,
+        WorkflowState.TIMED_OUT,
+    }
+)
+
+
+class StepState(StrEnum):
+    PENDING = "pending"
+    READY = "ready"
+    ASSIGNED = "assigned"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    SKIPPED = "skipped"
+    RETRY_WAIT = "retry_wait"
+
+    @property
+    def terminal(self) -> bool:
+        return self in _TERMINAL_STEP
+
+
+_TERMINAL_STEP = frozenset(
+    {StepState.COMPLETED, StepState.FAILED, StepState.CANCELLED, StepState.SKIPPED}
+)
+
+
+class ExecutionMode(StrEnum):
+    SEQUENTIAL = "sequential"
+    PARALLEL = "parallel"
+    ADAPTIVE = "adaptive"
+    PIPELINE = "pipeline"
+
+
+class Priority(IntEnum):
+    """Lower value dispatches first."""
+
+    CRITICAL = 0
+    HIGH = 1
+    MEDIUM = 2
+    LOW = 3
+    BACKGROUND = 4
+
+
+class EventType(StrEnum):
+    """Event names as the guide spells them."""
+
+    WORKFLOW_STARTED = "workflow_started"
+    WORKFLOW_QUEUED = "workflow_queued"
+    AGENT_STARTED = "agent_started"
+    AGENT_STREAM = "agent_stream"
+    AGENT_COMPLETED = "agent_completed"
+    AGENT_ERROR = "agent_error"
+    AGENT_RETRYING = "agent_retrying"
+    WORKFLOW_ADAPTED = "workflow_adapted"
+    STEP_SKIPPED = "step_skipped"
+    WORKFLOW_COMPLETED = "workflow_completed"
+    WORKFLOW_FAILED = "workflow_failed"
+    WORKFLOW_CANCELLED = "workflow_cancelled"
+    WORKFLOW_TIMED_OUT = "workflow_timed_out"
+
+
+TERMINAL_EVENTS = frozenset(
+    {
+        EventType.WORKFLOW_COMPLETED,
+        EventType.WORKFLOW_FAILED,
+        EventType.WORKFLOW_CANCELLED,
+        EventType.WORKFLOW_TIMED_OUT,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Blob:
+    """Opaque data with its encoding, passed through without decoding."""
+
+    encoding: str
+    data: bytes
+
+
+EMPTY_OBJECT = Blob(JSON_ENCODING, b"{}")
+
+
+class ErrorInfo(NamedTuple):
+    message: str
+    type: str = "Error"
+    retryable: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Transformation:
+    type: str
+    params: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class StepSpec:
+    step_id: str
+    name: str = ""
+    description: str = ""
+    agent_type: str = ""
+    capability: str = ""
+    dependencies: tuple[str, ...] = ()
+    timeout: float | None = None
+    retry_count: int = 0
+    retry_delay: float = 1.0
+    backoff_coefficient: float = 2.0
+    max_retry_delay: float | None = None
+    estimated_duration: float = 0.0
+    transformations: tuple[Transformation, ...] = ()
+    optional: bool = False
+    schedule_to_start_timeout: float | None = None
+    pipeline_batch_size: int = 0
+
+    @property
+    def task(self) -> str:
+        """What the guide calls the step's task: its description, else its name."""
+        return self.description or self.name or self.step_id
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowSpec:
+    name: str
+    steps: tuple[StepSpec, ...]
+    description: str = ""
+    priority: Priority = Priority.MEDIUM
+    mode: ExecutionMode = ExecutionMode.PARALLEL
+    context: dict[str, Any] = field(default_factory=dict)
+    max_parallel_steps: int = 0
+    default_timeout: float | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Event:
+    """A committed fact about a workflow; seq has no gaps within a workflow."""
+
+    workflow_id: str
+    seq: int
+    type: EventType
+    time: float
+    step_id: str = ""
+    step_name: str = ""
+    attempt: int = 0
+    agent_id: str = ""
+    # Type-specific fields; Blob values stay undecoded.
+    data: dict[str, Any] = field(default_factory=dict)
+    # Filled by the transport on first send so fan-out encodes each event once.
+    wire: Any = field(default=None, repr=False, compare=False)
+
+
+@dataclass(slots=True)
+class Dispatch:
+    """What an agent needs to run one attempt, snapshotted when it was committed."""
+
+    attempt_id: str
+    workflow_id: str
+    step_id: str
+    step_name: str
+    description: str
+    capability: str
+    attempt: int
+    context: Blob
+    inputs: dict[str, Blob | None]
+    deadline: float | None
+    traceparent: str = ""
+    tracestate: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRegistration:
+    agent_id: str
+    agent_type: str
+    capabilities: tuple[str, ...]
+    max_concurrent_tasks: int
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+class StoredStep(Protocol):
+    """What a store hands back for one step when a run is resumed."""
+
+    step_id: str
+    state: str
+    attempt: int
+    agent_id: str
+    attempt_id: str
+    assigned_at: float
+    started_at: float
+    finished_at: float
+    output: Blob | None
+    error_message: str
+    error_type: str
+
+
+class StoredWorkflow(Protocol):
+    """What a store hands back for one unfinished run when the server restarts."""
+
+    workflow_id: str
+    request_id: str
+    spec: WorkflowSpec
+    state: str
+    created_at: float
+    started_at: float
+    session_id: str
+    context: dict[str, Any]
+    last_seq: int
+    steps: list[Any]

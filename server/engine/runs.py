@@ -1,0 +1,149 @@
+"""Mutable run state of workflows and steps, owned by the scheduler."""
+
+from __future__ import annotations
+
+import heapq
+from typing import Any
+
+from .model import Blob, ErrorInfo, ExecutionMode, StepSpec, StepState, WorkflowSpec, WorkflowState
+
+
+class StepRun:
+    """One step of one run. Slots keep the per-step footprint small."""
+
+    __slots__ = (
+        "agent_id",
+        "assigned_at",
+        "attempt",
+        "attempt_id",
+        "dependents",
+        "error",
+        "finished_at",
+        "index",
+        "lost_attempts",
+        "output",
+        "priority_boost",
+        "released",
+        "session_id",
+        "spec",
+        "started_at",
+        "state",
+        "waiting",
+        "wf",
+    )
+
+    def __init__(self, spec: StepSpec, wf: WorkflowRun, index: int) -> None:
+        self.spec = spec
+        self.wf = wf
+        self.index = index
+        self.state = StepState.PENDING
+        self.waiting = len(spec.dependencies)
+        self.dependents: list[StepRun] = []
+        self.attempt = 0
+        self.lost_attempts = 0
+        self.attempt_id = ""
+        self.agent_id = ""
+        self.session_id = ""
+        self.assigned_at = 0.0
+        self.started_at = 0.0
+        self.finished_at = 0.0
+        self.output: Blob | None = None
+        self.error: ErrorInfo | None = None
+        self.priority_boost = 0.0
+        # True while the step occupies one of its workflow's parallel slots.
+        self.released = False
+
+    @property
+    def step_id(self) -> str:
+        return self.spec.step_id
+
+    def execution_time(self, now: float) -> float:
+        begin = self.started_at or self.assigned_at
+        if not begin:
+            return 0.0
+        return (self.finished_at or now) - begin
+
+    def __repr__(self) -> str:
+        return f"StepRun({self.wf.id}/{self.spec.step_id} {self.state})"
+
+
+class WorkflowRun:
+    """One workflow run: its steps, counters and the steps held back by its limit."""
+
+    def __init__(
+        self,
+        workflow_id: str,
+        spec: WorkflowSpec,
+        created_at: float,
+        request_id: str = "",
+    ) -> None:
+        self.id = workflow_id
+        self.spec = spec
+        self.request_id = request_id
+        self.state = WorkflowState.PENDING
+        self.created_at = created_at
+        self.started_at = 0.0
+        self.finished_at = 0.0
+        self.session_id = ""
+        self.context: dict[str, Any] = dict(spec.context)
+        self.context_blob: Blob | None = None
+        self.seq = 0
+        self.error_message = ""
+        self.steps: dict[str, StepRun] = {}
+        self.order: list[StepRun] = []
+        for i, s in enumerate(spec.steps):
+            run = StepRun(s, self, i)
+            self.steps[s.step_id] = run
+            self.order.append(run)
+        for run in self.order:
+            for dep in run.spec.dependencies:
+                self.steps[dep].dependents.append(run)
+        # Ready steps not yet released because of the parallel limit, by declaration order.
+        self.held: list[tuple[int, StepRun]] = []
+        self.released = 0
+        self.completed = 0
+        self.failed = 0
+        self.skipped = 0
+        self.cancelled = 0
+        self.enqueued_at = 0.0
+
+    @property
+    def total(self) -> int:
+        return len(self.order)
+
+    @property
+    def finished_steps(self) -> int:
+        return self.completed + self.failed + self.skipped + self.cancelled
+
+    @property
+    def limit(self) -> int:
+        """Steps released at once: 1 for SEQUENTIAL, max_parallel_steps (0 = no limit)."""
+        if self.spec.mode is ExecutionMode.SEQUENTIAL:
+            return 1
+        return self.spec.max_parallel_steps
+
+    def hold(self, step: StepRun) -> None:
+        heapq.heappush(self.held, (step.index, step))
+
+    def pop_held(self) -> StepRun | None:
+        while self.held:
+            _, step = heapq.heappop(self.held)
+            if step.state is StepState.READY:
+                return step
+        return None
+
+    def progress(self) -> float:
+        return self.finished_steps / self.total if self.total else 1.0
+
+    def current_step(self) -> str:
+        """A running step, else the first step not finished, else ''."""
+        first_open = ""
+        for s in self.order:
+            if s.state in (StepState.RUNNING, StepState.ASSIGNED):
+                return s.spec.step_id
+            if not first_open and not s.state.terminal:
+                first_open = s.spec.step_id
+        return first_open
+
+    def __repr__(self) -> str:
+        return f"WorkflowRun({self.id} {self.state})"

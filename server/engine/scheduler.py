@@ -1,0 +1,763 @@
+"""The scheduler core: a pure state machine over workflows, steps and agents.
+
+Every method takes the current time and mutates in-memory state; the
+decisions it takes (events, rows to persist, assignments, cancels) pile up in
+``outbox`` until the caller takes them, commits them and acts on them. No I/O,
+no asyncio, no protobuf: it is driven by plain calls in tests.
+
+Hot path, O(1) per step apart from agent choice among a capability's agents:
+result -> step completed -> dependents' counters drop -> ready ones queued ->
+dispatch pops queues of dirty capabilities -> assignment.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any
+
+import orjson
+
+from .backoff import compute_backoff
+from .model import (
+    JSON_ENCODING,
+    Blob,
+    ErrorInfo,
+    Event,
+    EventType,
+    StepState,
+    StoredWorkflow,
+    Transformation,
+    WorkflowState,
+)
+from .pool import AgentSession, choose_agent, observe
+from .queues import ReadyQueue
+from .runs import StepRun, WorkflowRun
+from .transforms import TransformError, apply_transformations
+
+_MISSING = object()
+
+
+class SchedulerError(Exception):
+    """An operation the current state does not allow (maps to FAILED_PRECONDITION)."""
+
+
+class UnknownWorkflow(KeyError):
+    """No such workflow in the scheduler."""
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulerConfig:
+    # Workflows running at once; more wait QUEUED. 0 means no limit.
+    max_concurrent_workflows: int = 0
+    # Applied when a workflow sets no default_timeout; 0 means none.
+    default_workflow_timeout: float = 0.0
+    # How long a disconnected agent's attempts wait for it to reconnect.
+    agent_lease: float = 0.0
+    # +/- fraction applied to retry delays.
+    retry_jitter: float = 0.1
+
+
+@dataclass(slots=True)
+class Outbox:
+    """Decisions not yet committed. Steps and workflows are ordered sets (dicts)."""
+
+    events: list[Event] = field(default_factory=list)
+    steps: dict[StepRun, None] = field(default_factory=dict)
+    workflows: dict[WorkflowRun, None] = field(default_factory=dict)
+    assignments: list[tuple[AgentSession, StepRun]] = field(default_factory=list)
+    # (session_id, attempt_id, reason)
+    cancels: list[tuple[str, str, str]] = field(default_factory=list)
+    finished: list[WorkflowRun] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.events or self.steps or self.workflows or self.assignments or self.cancels)
+
+
+class Timer(IntEnum):
+    DEADLINE = 1
+    RETRY = 2
+    LEASE = 3
+    WORKFLOW_TIMEOUT = 4
+    SCHEDULE_TO_START = 5
+
+
+@dataclass(slots=True)
+class Counters:
+    completed_workflows: int = 0
+    failed_workflows: int = 0
+    cancelled_workflows: int = 0
+    timed_out_workflows: int = 0
+    completed_steps: int = 0
+    failed_steps: int = 0
+
+
+class Scheduler:
+    def __init__(
+        self, config: SchedulerConfig | None = None, rand: Callable[[], float] = random.random
+    ) -> None:
+        self.config = config or SchedulerConfig()
+        self._rand = rand
+        self.workflows: dict[str, WorkflowRun] = {}
+        self.sessions: dict[str, AgentSession] = {}
+        self.agents_by_id: dict[str, AgentSession] = {}
+        self._by_capability: dict[str, list[AgentSession]] = {}
+        self._queues: dict[str, ReadyQueue] = {}
+        self._dirty_caps: set[str] = set()
+        # Current attempt id -> step; anything not here is late or stale.
+        self.attempts: dict[str, StepRun] = {}
+        # Attempts of disconnected agents, waiting out their lease.
+        self._orphans: dict[str, StepRun] = {}
+        self._timers: list[tuple[float, int, Timer, Any, int]] = []
+        self._timer_seq = itertools.count()
+        self._waiting: list[tuple[int, int, WorkflowRun]] = []  # QUEUED workflows
+        self.active = 0
+        self.counters = Counters()
+        self.outbox = Outbox()
+
+    # -- outbox -------------------------------------------------------------
+
+    def take_outbox(self) -> Outbox:
+        out, self.outbox = self.outbox, Outbox()
+        return out
+
+    def _emit(
+        self,
+        wf: WorkflowRun,
+        type_: EventType,
+        now: float,
+        step: StepRun | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        wf.seq += 1
+        if step is None:
+            ev = Event(wf.id, wf.seq, type_, now, data=data or {})
+        else:
+            ev = Event(
+                wf.id,
+                wf.seq,
+                type_,
+                now,
+                step.spec.step_id,
+                step.spec.name,
+                step.attempt,
+                step.agent_id,
+                data or {},
+            )
+        self.outbox.events.append(ev)
+
+    def _timer(self, when: float, kind: Timer, key: Any, token: int = 0) -> None:
+        heapq.heappush(self._timers, (when, next(self._timer_seq), kind, key, token))
+
+    def next_deadline(self) -> float | None:
+        return self._timers[0][0] if self._timers else None
+
+    # -- workflows ----------------------------------------------------------
+
+    def add_workflow(self, wf: WorkflowRun) -> None:
+        self.workflows[wf.id] = wf
+
+    def get(self, workflow_id: str) -> WorkflowRun:
+        wf = self.workflows.get(workflow_id)
+        if wf is None:
+            raise UnknownWorkflow(workflow_id)
+        return wf
+
+    def start_workflow(
+        self,
+        workflow_id: str,
+        now: float,
+        context: dict[str, Any] | None = None,
+        session_id: str = "",
+    ) -> WorkflowState:
+        wf = self.get(workflow_id)
+        if wf.state is not WorkflowState.PENDING:
+            raise SchedulerError(f"workflow {workflow_id} was already started (state {wf.state})")
+        if context:
+            wf.context.update(context)
+        wf.session_id = session_id
+        limit = self.config.max_concurrent_workflows
+        if limit and self.active >= limit:
+            wf.state = WorkflowState.QUEUED
+            wf.enqueued_at = now
+            heapq.heappush(self._waiting, (wf.spec.priority, next(self._timer_seq), wf))
+            self.outbox.workflows[wf] = None
+            self._emit(wf, EventType.WORKFLOW_QUEUED, now, data=self._started_data(wf))
+            return wf.state
+        self._run(wf, now)
+        return wf.state
+
+    def _started_data(self, wf: WorkflowRun) -> dict[str, Any]:
+        return {
+            "name": wf.spec.name,
+            "session_id": wf.session_id,
+            "context": wf.context,
+            "total_steps": wf.total,
+            "execution_mode": wf.spec.mode,
+            "priority": wf.spec.priority,
+        }
+
+    def _run(self, wf: WorkflowRun, now: float) -> None:
+        wf.state = WorkflowState.RUNNING
+        wf.started_at = now
+        self.active += 1
+        self.outbox.workflows[wf] = None
+        self._emit(wf, EventType.WORKFLOW_STARTED, now, data=self._started_data(wf))
+        timeout = wf.spec.default_timeout or self.config.default_workflow_timeout
+        if timeout:
+            self._timer(now + timeout, Timer.WORKFLOW_TIMEOUT, wf)
+        for step in wf.order:
+            if step.waiting == 0:
+                self._make_ready(step, now)
+
+    def cancel_workflow(self, workflow_id: str, now: float, reason: str = "") -> bool:
+        """Cancel a workflow that has not ended; False when it already had."""
+        wf = self.get(workflow_id)
+        if wf.state.terminal:
+            return False
+        self._finish(wf, now, WorkflowState.CANCELLED, reason or "cancelled by request")
+        return True
+
+    # -- readiness and dispatch ---------------------------------------------
+
+    def _make_ready(self, step: StepRun, now: float) -> None:
+        step.state = StepState.READY
+        self.outbox.steps[step] = None
+        wf = step.wf
+        limit = wf.limit
+        if limit and wf.released >= limit:
+            wf.hold(step)
+        else:
+            self._release(step, now)
+
+    def _release(self, step: StepRun, now: float) -> None:
+        step.released = True
+        step.wf.released += 1
+        self._enqueue(step, now)
+
+    def _enqueue(self, step: StepRun, now: float) -> None:
+        cap = step.spec.capability
+        queue = self._queues.get(cap)
+        if queue is None:
+            queue = self._queues[cap] = ReadyQueue()
+        queue.push(step)
+        self._dirty_caps.add(cap)
+        limit = step.spec.schedule_to_start_timeout
+        if limit:
+            self._timer(now + limit, Timer.SCHEDULE_TO_START, step, step.attempt)
+
+    def _unrelease(self, step: StepRun) -> None:
+        if step.released:
+            step.released = False
+            step.wf.released -= 1
+
+    def dispatch(self, now: float) -> None:
+        """Assign queued steps of every capability that changed to free agents."""
+        if not self._dirty_caps:
+            return
+        caps, self._dirty_caps = self._dirty_caps, set()
+        for cap in caps:
+            queue = self._queues.get(cap)
+            agents = self._by_capability.get(cap)
+            if not queue or not agents:
+                continue
+            while True:
+                step = queue.pop()
+                if step is None:
+                    break
+                agent = choose_agent(step, agents)
+                if agent is None:
+                    queue.push_front(step)
+                    break
+                self._assign(step, agent, now)
+
+    def _assign(self, step: StepRun, agent: AgentSession, now: float) -> None:
+        step.attempt += 1
+        attempt_id = f"{step.wf.id}.{step.index}.{step.attempt}"
+        step.attempt_id = attempt_id
+        step.agent_id = agent.agent_id
+        step.session_id = agent.session_id
+        step.state = StepState.ASSIGNED
+        step.assigned_at = now
+        step.started_at = 0.0
+        step.finished_at = 0.0
+        agent.held[attempt_id] = step
+        self.attempts[attempt_id] = step
+        self.outbox.steps[step] = None
+        self.outbox.assignments.append((agent, step))
+        spec = step.spec
+        self._emit(
+            step.wf,
+            EventType.AGENT_STARTED,
+            now,
+            step,
+            {"task": spec.task, "capability": spec.capability},
+        )
+        if spec.timeout:
+            self._timer(now + spec.timeout, Timer.DEADLINE, attempt_id)
+
+    # -- agent reports ------------------------------------------------------
+
+    def _current(self, session_id: str, attempt_id: str) -> StepRun | None:
+        step = self.attempts.get(attempt_id)
+        if step is None or step.session_id != session_id:
+            return None
+        return step
+
+    def on_started(self, session_id: str, attempt_id: str, now: float) -> None:
+        step = self._current(session_id, attempt_id)
+        if step is not None and step.state is StepState.ASSIGNED:
+            step.state = StepState.RUNNING
+            step.started_at = now
+            self.outbox.steps[step] = None
+
+    def on_progress(
+        self, session_id: str, attempt_id: str, content: str, data: Blob | None, now: float
+    ) -> None:
+        step = self._current(session_id, attempt_id)
+        if step is None:
+            return
+        self._emit(step.wf, EventType.AGENT_STREAM, now, step, {"content": content, "data": data})
+
+    def on_result(
+        self,
+        session_id: str,
+        attempt_id: str,
+        output: Blob | None,
+        error: ErrorInfo | None,
+        now: float,
+    ) -> bool:
+        """Apply an attempt's outcome; False when it is late, duplicate or foreign."""
+        agent = self.sessions.get(session_id)
+        if agent is not None and agent.held.pop(attempt_id, _MISSING) is not _MISSING:
+            self._dirty_caps.update(agent.capabilities)
+        step = self._current(session_id, attempt_id)
+        if step is None:
+            return False
+        del self.attempts[attempt_id]
+        if agent is not None:
+            begin = step.started_at or step.assigned_at
+            observe(agent, now - begin, error is not None)
+            if error is None:
+                agent.completed += 1
+            else:
+                agent.failed += 1
+        if error is None and step.spec.transformations:
+            output, error = transform_output(output, step.spec.transformations)
+        if error is None:
+            self._complete(step, output, now)
+        else:
+            self._fail_attempt(step, error, now)
+        return True
+
+    def _complete(self, step: StepRun, output: Blob | None, now: float) -> None:
+        step.state = StepState.COMPLETED
+        step.finished_at = now
+        step.output = output
+        step.error = None
+        wf = step.wf
+        wf.completed += 1
+        self.counters.completed_steps += 1
+        self._unrelease(step)
+        self.outbox.steps[step] = None
+        self._emit(
+            wf,
+            EventType.AGENT_COMPLETED,
+            now,
+            step,
+            {"output": output, "execution_time": step.execution_time(now)},
+        )
+        for dep in step.dependents:
+            dep.waiting -= 1
+            if dep.waiting == 0 and dep.state is StepState.PENDING:
+                self._make_ready(dep, now)
+        self._step_finished(wf, now)
+
+    def _fail_attempt(self, step: StepRun, error: ErrorInfo, now: float) -> None:
+        step.error = error
+        step.finished_at = now
+        spec = step.spec
+        retry = step.attempt - step.lost_attempts  # attempts that count against retry_count
+        will_retry = (
+            error.retryable and retry <= spec.retry_count and step.wf.state is WorkflowState.RUNNING
+        )
+        self._emit(
+            step.wf,
+            EventType.AGENT_ERROR,
+            now,
+            step,
+            {
+                "error_message": error.message,
+                "error_type": error.type,
+                "retryable": error.retryable,
+                "will_retry": will_retry,
+                "execution_time": step.execution_time(now),
+            },
+        )
+        if not will_retry:
+            self._fail_step(step, now)
+            return
+        delay = compute_backoff(
+            retry,
+            spec.retry_delay,
+            spec.backoff_coefficient,
+            spec.max_retry_delay,
+            self.config.retry_jitter,
+            self._rand(),
+        )
+        step.state = StepState.RETRY_WAIT
+        self.outbox.steps[step] = None
+        self._emit(
+            step.wf,
+            EventType.AGENT_RETRYING,
+            now,
+            step,
+            {"next_attempt": step.attempt + 1, "delay": delay, "reason": error.message},
+        )
+        if delay > 0:
+            self._timer(now + delay, Timer.RETRY, step, step.attempt)
+        else:
+            step.state = StepState.READY
+            self._enqueue(step, now)
+
+    def _fail_step(self, step: StepRun, now: float) -> None:
+        wf = step.wf
+        step.state = StepState.FAILED
+        step.finished_at = now
+        wf.failed += 1
+        self.counters.failed_steps += 1
+        self._unrelease(step)
+        self.outbox.steps[step] = None
+        message = step.error.message if step.error else "failed"
+        self._skip_dependents(step, now)
+        if step.spec.optional:
+            self._step_finished(wf, now)
+        else:
+            self._finish(
+                wf, now, WorkflowState.FAILED, f"step {step.spec.step_id!r} failed: {message}"
+            )
+
+    def _skip_dependents(self, failed: StepRun, now: float) -> None:
+        stack = list(failed.dependents)
+        while stack:
+            dep = stack.pop()
+            if dep.state is not StepState.PENDING:
+                continue
+            dep.state = StepState.SKIPPED
+            dep.finished_at = now
+            dep.wf.skipped += 1
+            self.outbox.steps[dep] = None
+            self._emit(
+                dep.wf,
+                EventType.STEP_SKIPPED,
+                now,
+                dep,
+                {
+                    "error_message": f"dependency {failed.spec.step_id!r} did not complete",
+                    "error_type": "Skipped",
+                    "retryable": False,
+                    "will_retry": False,
+                    "execution_time": 0.0,
+                },
+            )
+            stack.extend(dep.dependents)
+
+    def _step_finished(self, wf: WorkflowRun, now: float) -> None:
+        limit = wf.limit
+        while wf.held and (not limit or wf.released < limit):
+            nxt = wf.pop_held()
+            if nxt is None:
+                break
+            self._release(nxt, now)
+        if wf.finished_steps == wf.total and not wf.state.terminal:
+            self._finish(wf, now, WorkflowState.COMPLETED)
+
+    # -- ending -------------------------------------------------------------
+
+    def _cancel_step(self, step: StepRun, now: float, reason: str) -> None:
+        if step.state in (StepState.ASSIGNED, StepState.RUNNING):
+            attempt_id = step.attempt_id
+            self.attempts.pop(attempt_id, None)
+            self._orphans.pop(attempt_id, None)
+            agent = self.sessions.get(step.session_id)
+            if agent is not None and attempt_id in agent.held:
+                # The slot stays taken until the agent confirms the handler ended.
+                agent.held[attempt_id] = None
+                self.outbox.cancels.append((step.session_id, attempt_id, reason))
+        step.state = StepState.CANCELLED
+        step.finished_at = now
+        step.wf.cancelled += 1
+        self._unrelease(step)
+        self.outbox.steps[step] = None
+
+    def _finish(self, wf: WorkflowRun, now: float, state: WorkflowState, error: str = "") -> None:
+        for step in wf.order:
+            if not step.state.terminal:
+                self._cancel_step(step, now, error or str(state))
+        was_running = wf.state is WorkflowState.RUNNING
+        wf.state = state
+        wf.finished_at = now
+        wf.error_message = error
+        wf.held.clear()
+        self.outbox.workflows[wf] = None
+        self.outbox.finished.append(wf)
+        c = self.counters
+        if state is WorkflowState.COMPLETED:
+            c.completed_workflows += 1
+            kind = EventType.WORKFLOW_COMPLETED
+        elif state is WorkflowState.FAILED:
+            c.failed_workflows += 1
+            kind = EventType.WORKFLOW_FAILED
+        elif state is WorkflowState.TIMED_OUT:
+            c.timed_out_workflows += 1
+            kind = EventType.WORKFLOW_TIMED_OUT
+        else:
+            c.cancelled_workflows += 1
+            kind = EventType.WORKFLOW_CANCELLED
+        self._emit(
+            wf, kind, now, data={"state": state, "error_message": error, **final_output(wf, now)}
+        )
+        if was_running:
+            self.active -= 1
+            self._start_waiting(now)
+
+    def _start_waiting(self, now: float) -> None:
+        limit = self.config.max_concurrent_workflows
+        while self._waiting and (not limit or self.active < limit):
+            _, _, wf = heapq.heappop(self._waiting)
+            if wf.state is WorkflowState.QUEUED:
+                self._run(wf, now)
+
+    def forget(self, workflow_id: str) -> None:
+        """Drop an ended workflow from memory (the store keeps it)."""
+        wf = self.workflows.get(workflow_id)
+        if wf is not None and wf.state.terminal:
+            del self.workflows[workflow_id]
+
+    def restore(self, row: StoredWorkflow, now: float) -> WorkflowRun:
+        """Rebuild an unfinished run from the store after a restart.
+
+        Attempts that were in flight wait out the agent lease for their agent
+        to reconnect holding them; otherwise they run again.
+        """
+        wf = WorkflowRun(row.workflow_id, row.spec, row.created_at, row.request_id)
+        wf.seq = row.last_seq
+        wf.context = dict(row.context)
+        wf.session_id = row.session_id
+        wf.started_at = row.started_at
+        self.workflows[wf.id] = wf
+        in_flight: list[StepRun] = []
+        for stored in row.steps:
+            step = wf.steps[stored.step_id]
+            step.attempt = stored.attempt
+            step.agent_id = stored.agent_id
+            step.attempt_id = stored.attempt_id
+            step.assigned_at = stored.assigned_at
+            step.started_at = stored.started_at
+            step.finished_at = stored.finished_at
+            step.output = stored.output
+            if stored.error_message:
+                step.error = ErrorInfo(stored.error_message, stored.error_type)
+            state = StepState(stored.state)
+            if state.terminal:
+                step.state = state
+                if state is StepState.COMPLETED:
+                    wf.completed += 1
+                elif state is StepState.FAILED:
+                    wf.failed += 1
+                elif state is StepState.SKIPPED:
+                    wf.skipped += 1
+                else:
+                    wf.cancelled += 1
+            elif state in (StepState.ASSIGNED, StepState.RUNNING):
+                step.state = state
+                in_flight.append(step)
+        for step in wf.order:
+            step.waiting = sum(
+                1 for d in step.spec.dependencies if wf.steps[d].state is not StepState.COMPLETED
+            )
+        state = WorkflowState(row.state)
+        if state is WorkflowState.QUEUED:
+            wf.state = state
+            heapq.heappush(self._waiting, (wf.spec.priority, next(self._timer_seq), wf))
+            return wf
+        if state is not WorkflowState.RUNNING:
+            return wf  # PENDING: waits for StartWorkflow
+        wf.state = WorkflowState.RUNNING
+        self.active += 1
+        timeout = wf.spec.default_timeout or self.config.default_workflow_timeout
+        if timeout:
+            self._timer(wf.started_at + timeout, Timer.WORKFLOW_TIMEOUT, wf)
+        for step in in_flight:
+            step.released = True
+            wf.released += 1
+            self.attempts[step.attempt_id] = step
+            step.session_id = ""
+            if self.config.agent_lease > 0:
+                self._orphans[step.attempt_id] = step
+                self._timer(now + self.config.agent_lease, Timer.LEASE, step.attempt_id)
+            else:
+                self._requeue_lost(step, now, "server restarted")
+        for step in wf.order:
+            if step.state is StepState.PENDING and step.waiting == 0:
+                self._make_ready(step, now)
+        self._step_finished(wf, now)
+        return wf
+
+    # -- agents -------------------------------------------------------------
+
+    def connect(
+        self, session: AgentSession, held_attempts: list[str], now: float
+    ) -> tuple[list[str], list[str]]:
+        """Open a session; returns (resumed, dropped) among the attempts it holds."""
+        old = self.agents_by_id.get(session.agent_id)
+        if old is not None:
+            self.disconnect(old.session_id, now)
+        self.sessions[session.session_id] = session
+        self.agents_by_id[session.agent_id] = session
+        for cap in session.capabilities:
+            self._by_capability.setdefault(cap, []).append(session)
+        resumed: list[str] = []
+        dropped: list[str] = []
+        for attempt_id in held_attempts:
+            step = self._orphans.pop(attempt_id, None)
+            if step is not None and self.attempts.get(attempt_id) is step:
+                step.session_id = session.session_id
+                session.held[attempt_id] = step
+                resumed.append(attempt_id)
+            else:
+                dropped.append(attempt_id)
+        self._dirty_caps.update(session.capabilities)
+        return resumed, dropped
+
+    def disconnect(self, session_id: str, now: float) -> None:
+        agent = self.sessions.pop(session_id, None)
+        if agent is None:
+            return
+        if self.agents_by_id.get(agent.agent_id) is agent:
+            del self.agents_by_id[agent.agent_id]
+        for cap in agent.capabilities:
+            peers = self._by_capability.get(cap)
+            if peers and agent in peers:
+                peers.remove(agent)
+        lease = self.config.agent_lease
+        for attempt_id, step in agent.held.items():
+            if step is None or self.attempts.get(attempt_id) is not step:
+                continue
+            if lease > 0:
+                self._orphans[attempt_id] = step
+                self._timer(now + lease, Timer.LEASE, attempt_id)
+            else:
+                self._requeue_lost(step, now, f"agent {agent.agent_id} disconnected")
+        agent.held.clear()
+
+    def _requeue_lost(self, step: StepRun, now: float, reason: str) -> None:
+        self.attempts.pop(step.attempt_id, None)
+        step.lost_attempts += 1
+        self._emit(
+            step.wf,
+            EventType.AGENT_RETRYING,
+            now,
+            step,
+            {"next_attempt": step.attempt + 1, "delay": 0.0, "reason": reason},
+        )
+        step.state = StepState.READY
+        self.outbox.steps[step] = None
+        self._enqueue(step, now)
+
+    # -- time ---------------------------------------------------------------
+
+    def advance(self, now: float) -> None:
+        """Fire every timer due at ``now``."""
+        timers = self._timers
+        while timers and timers[0][0] <= now:
+            _, _, kind, key, token = heapq.heappop(timers)
+            if kind is Timer.DEADLINE:
+                self._on_deadline(key, now)
+            elif kind is Timer.RETRY:
+                step = key
+                if step.state is StepState.RETRY_WAIT and step.attempt == token:
+                    step.state = StepState.READY
+                    self.outbox.steps[step] = None
+                    self._enqueue(step, now)
+            elif kind is Timer.LEASE:
+                step = self._orphans.pop(key, None)
+                if step is not None and self.attempts.get(key) is step:
+                    self._requeue_lost(step, now, f"agent {step.agent_id} did not come back")
+            elif kind is Timer.WORKFLOW_TIMEOUT:
+                wf = key
+                if wf.state is WorkflowState.RUNNING:
+                    limit = wf.spec.default_timeout or self.config.default_workflow_timeout
+                    self._finish(wf, now, WorkflowState.TIMED_OUT, f"workflow exceeded {limit:g}s")
+            elif kind is Timer.SCHEDULE_TO_START:
+                step = key
+                if step.state is StepState.READY and step.attempt == token:
+                    step.error = ErrorInfo(
+                        f"no agent with capability {step.spec.capability!r} picked up step "
+                        f"{step.spec.step_id!r} within {step.spec.schedule_to_start_timeout:g}s",
+                        "ScheduleToStartTimeout",
+                        False,
+                    )
+                    self._emit(
+                        step.wf,
+                        EventType.AGENT_ERROR,
+                        now,
+                        step,
+                        {
+                            "error_message": step.error.message,
+                            "error_type": step.error.type,
+                            "retryable": False,
+                            "will_retry": False,
+                            "execution_time": 0.0,
+                        },
+                    )
+                    self._fail_step(step, now)
+
+    def _on_deadline(self, attempt_id: str, now: float) -> None:
+        step = self.attempts.get(attempt_id)
+        if step is None or step.state not in (StepState.ASSIGNED, StepState.RUNNING):
+            return
+        del self.attempts[attempt_id]
+        self._orphans.pop(attempt_id, None)
+        agent = self.sessions.get(step.session_id)
+        reason = f"attempt timed out after {step.spec.timeout:g}s"
+        if agent is not None and attempt_id in agent.held:
+            agent.held[attempt_id] = None
+            self.outbox.cancels.append((step.session_id, attempt_id, reason))
+        self._fail_attempt(step, ErrorInfo(reason, "Timeout", True), now)
+
+
+def transform_output(
+    output: Blob | None, transformations: tuple[Transformation, ...]
+) -> tuple[Blob | None, ErrorInfo | None]:
+    """Apply a step's data transformations to its JSON output."""
+    if output is not None and output.encoding not in (JSON_ENCODING, ""):
+        return None, ErrorInfo(
+            f"data transformations need {JSON_ENCODING} output, got {output.encoding!r}",
+            "TransformError",
+            False,
+        )
+    try:
+        value = orjson.loads(output.data) if output is not None and output.data else None
+        value = apply_transformations(value, transformations)
+    except (orjson.JSONDecodeError, TransformError) as exc:
+        return None, ErrorInfo(f"data transformation failed: {exc}", "TransformError", False)
+    return Blob(JSON_ENCODING, orjson.dumps(value)), None
+
+
+def final_output(wf: WorkflowRun, now: float) -> dict[str, Any]:
+    """The guide's final_output of a run."""
+    begin = wf.started_at or wf.created_at
+    return {
+        "success_rate": wf.completed / wf.total if wf.total else 0.0,
+        "total_execution_time": (wf.finished_at or now) - begin,
+        "results": {s.spec.step_id: s.output for s in wf.order if s.state is StepState.COMPLETED},
+        "completed_steps": wf.completed,
+        "failed_steps": wf.failed,
+        "skipped_steps": wf.skipped,
+        "total_steps": wf.total,
+    }

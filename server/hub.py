@@ -1,0 +1,110 @@
+"""Fan-out of committed events to stream subscribers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+
+from .engine.model import Event, EventType
+
+# A subscriber further behind than this is cut off rather than holding memory.
+MAX_BACKLOG = 200_000
+
+
+class SubscriberOverflow(Exception):
+    """The subscriber fell too far behind and was dropped."""
+
+
+class Subscription:
+    """Buffered events for one stream; the stream drains all of them per wake-up."""
+
+    __slots__ = ("_buffer", "_wake", "closed", "overflowed", "types", "workflow_ids")
+
+    def __init__(self, workflow_ids: Iterable[str] = (), types: Iterable[EventType] = ()) -> None:
+        self.workflow_ids = frozenset(workflow_ids)
+        self.types = frozenset(types)
+        self._buffer: list[Event] = []
+        self._wake = asyncio.Event()
+        self.closed = False
+        self.overflowed = False
+
+    def accepts(self, event: Event) -> bool:
+        return (not self.workflow_ids or event.workflow_id in self.workflow_ids) and (
+            not self.types or event.type in self.types
+        )
+
+    def push(self, event: Event) -> None:
+        if self.closed:
+            return
+        self._buffer.append(event)
+        if len(self._buffer) > MAX_BACKLOG:
+            self.overflowed = True
+            self.closed = True
+        self._wake.set()
+
+    async def next_batch(self) -> list[Event]:
+        """Wait for events and take all that are buffered (empty once closed)."""
+        while not self._buffer:
+            if self.closed:
+                if self.overflowed:
+                    raise SubscriberOverflow
+                return []
+            self._wake.clear()
+            await self._wake.wait()
+        batch, self._buffer = self._buffer, []
+        if self.overflowed:
+            raise SubscriberOverflow
+        return batch
+
+    def close(self) -> None:
+        self.closed = True
+        self._wake.set()
+
+
+class EventHub:
+    def __init__(self) -> None:
+        self._by_workflow: dict[str, set[Subscription]] = {}
+        self._global: set[Subscription] = set()
+
+    def subscribe(
+        self, workflow_ids: Iterable[str] = (), types: Iterable[EventType] = ()
+    ) -> Subscription:
+        """Subscribe to some workflows (routed by id) or, with none given, to all."""
+        sub = Subscription(workflow_ids, types)
+        if sub.workflow_ids and not sub.types:
+            for wid in sub.workflow_ids:
+                self._by_workflow.setdefault(wid, set()).add(sub)
+        else:
+            self._global.add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        sub.close()
+        self._global.discard(sub)
+        for wid in sub.workflow_ids:
+            subs = self._by_workflow.get(wid)
+            if subs is not None:
+                subs.discard(sub)
+                if not subs:
+                    del self._by_workflow[wid]
+
+    def publish(self, events: list[Event]) -> None:
+        by_workflow = self._by_workflow
+        glob = self._global
+        if not by_workflow and not glob:
+            return
+        for event in events:
+            subs = by_workflow.get(event.workflow_id)
+            if subs:
+                for sub in subs:
+                    sub.push(event)
+            for sub in glob:
+                if sub.accepts(event):
+                    sub.push(event)
+
+    def close_all(self) -> None:
+        for sub in list(self._global):
+            sub.close()
+        for subs in list(self._by_workflow.values()):
+            for sub in list(subs):
+                sub.close()

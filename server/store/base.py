@@ -1,0 +1,94 @@
+"""The persistence interface the server depends on; SQLite is the embedded default.
+
+A store is used from two threads: one writer (``write`` only, one transaction
+per call) and readers (everything else). Implementations must be safe for that.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ..engine.model import AgentRegistration, Blob, Event, WorkflowSpec
+
+
+@dataclass(slots=True)
+class WriteBatch:
+    """Rows of one group commit, snapshotted on the loop thread."""
+
+    # (workflow_id, request_id, spec, created_at)
+    new_workflows: list[tuple[str, str, WorkflowSpec, float]] = field(default_factory=list)
+    # (state, started_at, finished_at, session_id, context, error_message,
+    #  completed_steps, workflow_id)
+    workflow_updates: list[tuple[Any, ...]] = field(default_factory=list)
+    # (state, attempt, agent_id, attempt_id, assigned_at, started_at, finished_at,
+    #  output encoding, output data, error message, error type, workflow_id, step_id)
+    step_updates: list[tuple[Any, ...]] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    agents: list[AgentRegistration] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(
+            self.new_workflows
+            or self.workflow_updates
+            or self.step_updates
+            or self.events
+            or self.agents
+        )
+
+
+@dataclass(slots=True)
+class StepRow:
+    step_id: str
+    index: int
+    state: str
+    attempt: int
+    agent_id: str
+    attempt_id: str
+    assigned_at: float
+    started_at: float
+    finished_at: float
+    output: Blob | None
+    error_message: str
+    error_type: str
+
+
+@dataclass(slots=True)
+class WorkflowRow:
+    workflow_id: str
+    request_id: str
+    spec: WorkflowSpec
+    state: str
+    created_at: float
+    started_at: float
+    finished_at: float
+    session_id: str
+    context: dict[str, Any]
+    error_message: str
+    completed_steps: int
+    last_seq: int
+    steps: list[StepRow] = field(default_factory=list)
+
+
+class Store(Protocol):
+    def write(self, batch: WriteBatch) -> None:
+        """Commit the batch in one transaction, or raise and commit nothing."""
+
+    def load_workflow(self, workflow_id: str, with_steps: bool = True) -> WorkflowRow | None: ...
+
+    def find_request(self, request_id: str) -> str | None:
+        """The workflow id created under an idempotency key, if any."""
+
+    def load_events(self, workflow_id: str, after_seq: int = 0) -> list[Event]: ...
+
+    def list_workflows(
+        self, states: list[str], limit: int, before: tuple[float, str] | None
+    ) -> list[WorkflowRow]:
+        """Newest first, strictly older than ``before`` (created_at, id) when given."""
+
+    def load_unfinished(self) -> list[WorkflowRow]:
+        """Workflows not in a terminal state, with steps, for resuming after restart."""
+
+    def load_agents(self) -> list[AgentRegistration]: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,292 @@
+"""SQLite store: WAL, one writer connection, one reader connection.
+
+The schema is created with sqlite-utils; the hot path (``write``) uses the raw
+sqlite3 connection with executemany, since per-call overhead dominates there.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+import sqlite_utils
+
+from ..engine.model import AgentRegistration, Blob, Event, EventType
+from .base import StepRow, WorkflowRow, WriteBatch
+from .codec import dumps, loads, spec_from_json, spec_to_json
+
+SCHEMA_VERSION = 1
+_TERMINAL = ("completed", "failed", "cancelled", "timed_out")
+
+
+def _connect(path: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA busy_timeout=5000")
+    conn.execute("PRAGMA foreign_keys=OFF")
+    return conn
+
+
+class SqliteStore:
+    """Implements ``Store`` on one SQLite file."""
+
+    def __init__(self, path: str | Path, synchronous: str = "NORMAL") -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._w = _connect(self.path)
+        # NORMAL in WAL mode: durable across process crashes; FULL adds an fsync per commit.
+        self._w.execute(f"PRAGMA synchronous={synchronous}")
+        self._create_schema()
+        self._r = _connect(self.path)
+        self._read_lock = threading.Lock()
+        self._closed = False
+
+    def _create_schema(self) -> None:
+        db = sqlite_utils.Database(self._w)
+        if "workflows" not in db.table_names():
+            db["workflows"].create(
+                {
+                    "id": str,
+                    "request_id": str,
+                    "name": str,
+                    "spec": bytes,
+                    "state": str,
+                    "priority": int,
+                    "mode": str,
+                    "created_at": float,
+                    "started_at": float,
+                    "finished_at": float,
+                    "session_id": str,
+                    "context": bytes,
+                    "error_message": str,
+                    "completed_steps": int,
+                    "total_steps": int,
+                },
+                pk="id",
+            )
+            db["workflows"].create_index(["request_id"], unique=True, if_not_exists=True)
+            db["workflows"].create_index(["created_at", "id"], if_not_exists=True)
+            db["workflows"].create_index(["state"], if_not_exists=True)
+        if "steps" not in db.table_names():
+            db.execute(
+                """CREATE TABLE steps (
+                    workflow_id TEXT NOT NULL, step_id TEXT NOT NULL, idx INTEGER NOT NULL,
+                    state TEXT NOT NULL, attempt INTEGER NOT NULL DEFAULT 0,
+                    agent_id TEXT NOT NULL DEFAULT '', attempt_id TEXT NOT NULL DEFAULT '',
+                    assigned_at REAL NOT NULL DEFAULT 0, started_at REAL NOT NULL DEFAULT 0,
+                    finished_at REAL NOT NULL DEFAULT 0,
+                    output_encoding TEXT, output BLOB,
+                    error_message TEXT NOT NULL DEFAULT '', error_type TEXT NOT NULL DEFAULT '',
+                    PRIMARY KEY (workflow_id, step_id)) WITHOUT ROWID"""
+            )
+        if "events" not in db.table_names():
+            db.execute(
+                """CREATE TABLE events (
+                    workflow_id TEXT NOT NULL, seq INTEGER NOT NULL, type TEXT NOT NULL,
+                    time REAL NOT NULL, step_id TEXT NOT NULL, step_name TEXT NOT NULL,
+                    attempt INTEGER NOT NULL, agent_id TEXT NOT NULL, data BLOB NOT NULL,
+                    PRIMARY KEY (workflow_id, seq)) WITHOUT ROWID"""
+            )
+        if "agents" not in db.table_names():
+            db["agents"].create(
+                {
+                    "agent_id": str,
+                    "agent_type": str,
+                    "capabilities": str,
+                    "max_concurrent_tasks": int,
+                    "config": bytes,
+                },
+                pk="agent_id",
+            )
+        self._w.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    # -- writer --------------------------------------------------------------
+
+    def write(self, batch: WriteBatch) -> None:
+        c = self._w
+        c.execute("BEGIN")
+        try:
+            for wid, request_id, spec, created_at in batch.new_workflows:
+                c.execute(
+                    "INSERT INTO workflows (id, request_id, name, spec, state, priority, mode,"
+                    " created_at, started_at, finished_at, session_id, context, error_message,"
+                    " completed_steps, total_steps)"
+                    " VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, 0, 0, '', ?, '', 0, ?)",
+                    (
+                        wid,
+                        request_id or None,
+                        spec.name,
+                        spec_to_json(spec),
+                        int(spec.priority),
+                        str(spec.mode),
+                        created_at,
+                        dumps(spec.context),
+                        len(spec.steps),
+                    ),
+                )
+                c.executemany(
+                    "INSERT INTO steps (workflow_id, step_id, idx, state)"
+                    " VALUES (?, ?, ?, 'pending')",
+                    [(wid, s.step_id, i) for i, s in enumerate(spec.steps)],
+                )
+            if batch.workflow_updates:
+                c.executemany(
+                    "UPDATE workflows SET state=?, started_at=?, finished_at=?, session_id=?,"
+                    " context=?, error_message=?, completed_steps=? WHERE id=?",
+                    batch.workflow_updates,
+                )
+            if batch.step_updates:
+                c.executemany(
+                    "UPDATE steps SET state=?, attempt=?, agent_id=?, attempt_id=?, assigned_at=?,"
+                    " started_at=?, finished_at=?, output_encoding=?, output=?, error_message=?,"
+                    " error_type=? WHERE workflow_id=? AND step_id=?",
+                    batch.step_updates,
+                )
+            if batch.events:
+                c.executemany(
+                    "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (
+                            e.workflow_id,
+                            e.seq,
+                            str(e.type),
+                            e.time,
+                            e.step_id,
+                            e.step_name,
+                            e.attempt,
+                            e.agent_id,
+                            dumps(e.data),
+                        )
+                        for e in batch.events
+                    ],
+                )
+            for a in batch.agents:
+                c.execute(
+                    "INSERT OR REPLACE INTO agents VALUES (?, ?, ?, ?, ?)",
+                    (
+                        a.agent_id,
+                        a.agent_type,
+                        dumps(list(a.capabilities)).decode(),
+                        a.max_concurrent_tasks,
+                        dumps(a.config),
+                    ),
+                )
+            c.execute("COMMIT")
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
+
+    # -- readers -------------------------------------------------------------
+
+    def _query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        with self._read_lock:
+            return self._r.execute(sql, params).fetchall()
+
+    _WF_COLS = (
+        "id, request_id, spec, state, created_at, started_at, finished_at, session_id, context,"
+        " error_message, completed_steps,"
+        " (SELECT COALESCE(MAX(seq), 0) FROM events e WHERE e.workflow_id = w.id)"
+    )
+
+    def _workflow_row(self, r: tuple) -> WorkflowRow:
+        return WorkflowRow(
+            workflow_id=r[0],
+            request_id=r[1] or "",
+            spec=spec_from_json(r[2]),
+            state=r[3],
+            created_at=r[4],
+            started_at=r[5],
+            finished_at=r[6],
+            session_id=r[7],
+            context=loads(r[8]) if r[8] else {},
+            error_message=r[9],
+            completed_steps=r[10],
+            last_seq=r[11],
+        )
+
+    def _steps(self, workflow_id: str) -> list[StepRow]:
+        rows = self._query(
+            "SELECT step_id, idx, state, attempt, agent_id, attempt_id, assigned_at, started_at,"
+            " finished_at, output_encoding, output, error_message, error_type"
+            " FROM steps WHERE workflow_id=? ORDER BY idx",
+            (workflow_id,),
+        )
+        return [
+            StepRow(
+                *r[:9],
+                output=Blob(r[9], r[10]) if r[10] is not None else None,
+                error_message=r[11],
+                error_type=r[12],
+            )
+            for r in rows
+        ]
+
+    def load_workflow(self, workflow_id: str, with_steps: bool = True) -> WorkflowRow | None:
+        rows = self._query(f"SELECT {self._WF_COLS} FROM workflows w WHERE id=?", (workflow_id,))
+        if not rows:
+            return None
+        row = self._workflow_row(rows[0])
+        if with_steps:
+            row.steps = self._steps(workflow_id)
+        return row
+
+    def find_request(self, request_id: str) -> str | None:
+        rows = self._query("SELECT id FROM workflows WHERE request_id=?", (request_id,))
+        return rows[0][0] if rows else None
+
+    def load_events(self, workflow_id: str, after_seq: int = 0) -> list[Event]:
+        rows = self._query(
+            "SELECT workflow_id, seq, type, time, step_id, step_name, attempt, agent_id, data"
+            " FROM events WHERE workflow_id=? AND seq>? ORDER BY seq",
+            (workflow_id, after_seq),
+        )
+        return [Event(*r[:2], EventType(r[2]), *r[3:8], loads(r[8])) for r in rows]
+
+    def list_workflows(
+        self, states: list[str], limit: int, before: tuple[float, str] | None
+    ) -> list[WorkflowRow]:
+        where, params = [], []
+        if states:
+            where.append(f"state IN ({', '.join('?' * len(states))})")
+            params.extend(states)
+        if before is not None:
+            where.append("(created_at < ? OR (created_at = ? AND id < ?))")
+            params.extend([before[0], before[0], before[1]])
+        sql = f"SELECT {self._WF_COLS} FROM workflows w"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
+        params.append(limit)
+        return [self._workflow_row(r) for r in self._query(sql, tuple(params))]
+
+    def load_unfinished(self) -> list[WorkflowRow]:
+        marks = ", ".join("?" * len(_TERMINAL))
+        rows = self._query(
+            f"SELECT {self._WF_COLS} FROM workflows w WHERE state NOT IN ({marks})"
+            " ORDER BY created_at",
+            _TERMINAL,
+        )
+        out = []
+        for r in rows:
+            row = self._workflow_row(r)
+            row.steps = self._steps(row.workflow_id)
+            out.append(row)
+        return out
+
+    def load_agents(self) -> list[AgentRegistration]:
+        rows = self._query(
+            "SELECT agent_id, agent_type, capabilities, max_concurrent_tasks, config FROM agents"
+        )
+        return [
+            AgentRegistration(r[0], r[1], tuple(loads(r[2])), r[3], loads(r[4]) if r[4] else {})
+            for r in rows
+        ]
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._w.close()
+        self._r.close()

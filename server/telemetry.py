@@ -1,0 +1,171 @@
+"""OpenTelemetry spans for workflow runs and step attempts, driven by committed events.
+
+With no tracer provider configured (the default) every call is skipped, so the
+hot path pays a dict lookup at most.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.trace import NonRecordingSpan, Span, SpanKind, Status, StatusCode
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+from .engine.model import Event, EventType
+
+log = logging.getLogger("dwe.server.telemetry")
+_PROPAGATOR = TraceContextTextMapPropagator()
+_NS = 1_000_000_000
+
+
+def configure_from_env(service_name: str = "dwe-server") -> Any | None:
+    """Install an SDK tracer provider when OTEL_TRACES_EXPORTER asks for one.
+
+    "console" prints spans, "otlp" exports when opentelemetry-exporter-otlp is
+    installed; unset or "none" leaves tracing off. Returns the provider or None.
+    """
+    exporter_name = os.environ.get("OTEL_TRACES_EXPORTER", "none").strip().lower()
+    if exporter_name in ("", "none"):
+        return None
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+
+    exporter: Any
+    if exporter_name == "console":
+        exporter = ConsoleSpanExporter()
+    elif exporter_name == "otlp":
+        try:
+            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (  # type: ignore
+                OTLPSpanExporter,
+            )
+        except ImportError:
+            log.warning("OTEL_TRACES_EXPORTER=otlp but opentelemetry-exporter-otlp is missing")
+            return None
+        exporter = OTLPSpanExporter()
+    else:
+        log.warning("unknown OTEL_TRACES_EXPORTER %r; tracing stays off", exporter_name)
+        return None
+    name = os.environ.get("OTEL_SERVICE_NAME", service_name)
+    provider = TracerProvider(resource=Resource.create({"service.name": name}))
+    provider.add_span_processor(BatchSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+    return provider
+
+
+def extract_context(metadata: Any) -> Context | None:
+    """The caller's trace context from gRPC invocation metadata, if it sent one."""
+    carrier = {k: v for k, v in (metadata or ()) if k in ("traceparent", "tracestate")}
+    if "traceparent" not in carrier:
+        return None
+    return _PROPAGATOR.extract(carrier)
+
+
+def _enabled(provider: Any) -> bool:
+    return type(provider).__name__ not in ("ProxyTracerProvider", "NoOpTracerProvider")
+
+
+class Telemetry:
+    """Holds open spans keyed by workflow id and attempt id."""
+
+    def __init__(self, provider: Any | None = None) -> None:
+        provider = provider or trace.get_tracer_provider()
+        self.enabled = _enabled(provider)
+        self._tracer = trace.get_tracer("dwe.server", tracer_provider=provider)
+        self._workflows: dict[str, Span] = {}
+        self._steps: dict[str, Span] = {}
+        self._parents: dict[str, Context] = {}
+
+    def set_parent(self, workflow_id: str, ctx: Context | None) -> None:
+        if self.enabled and ctx is not None:
+            self._parents[workflow_id] = ctx
+
+    def on_events(self, events: list[Event]) -> None:
+        if not self.enabled:
+            return
+        for ev in events:
+            t = ev.type
+            if t is EventType.WORKFLOW_STARTED:
+                self._start_workflow(ev)
+            elif t is EventType.AGENT_STARTED:
+                self._start_step(ev)
+            elif t is EventType.AGENT_COMPLETED:
+                self._end_step(ev, "completed")
+            elif t is EventType.AGENT_ERROR:
+                self._end_step(ev, "failed", ev.data.get("error_message", ""))
+            elif t is EventType.AGENT_RETRYING and ev.data.get("delay") == 0.0:
+                self._end_step(ev, "lost", ev.data.get("reason", ""))
+            elif t in (
+                EventType.WORKFLOW_COMPLETED,
+                EventType.WORKFLOW_FAILED,
+                EventType.WORKFLOW_CANCELLED,
+                EventType.WORKFLOW_TIMED_OUT,
+            ):
+                self._end_workflow(ev)
+
+    def _start_workflow(self, ev: Event) -> None:
+        parent = self._parents.pop(ev.workflow_id, None)
+        span = self._tracer.start_span(
+            f"dwe.workflow {ev.data.get('name', '')}",
+            context=parent,
+            kind=SpanKind.SERVER,
+            start_time=int(ev.time * _NS),
+            attributes={"dwe.workflow_id": ev.workflow_id, "dwe.workflow_name": ev.data["name"]},
+        )
+        self._workflows[ev.workflow_id] = span
+
+    def _start_step(self, ev: Event) -> None:
+        parent = self._workflows.get(ev.workflow_id)
+        ctx = trace.set_span_in_context(parent) if parent is not None else None
+        span = self._tracer.start_span(
+            f"dwe.step {ev.step_id}",
+            context=ctx,
+            kind=SpanKind.PRODUCER,
+            start_time=int(ev.time * _NS),
+            attributes={
+                "dwe.workflow_id": ev.workflow_id,
+                "dwe.step_id": ev.step_id,
+                "dwe.attempt": ev.attempt,
+                "dwe.agent_id": ev.agent_id,
+                "dwe.capability": ev.data.get("capability", ""),
+            },
+        )
+        self._steps[f"{ev.workflow_id}/{ev.step_id}/{ev.attempt}"] = span
+
+    def carrier(self, workflow_id: str, step_id: str, attempt: int) -> tuple[str, str]:
+        """traceparent and tracestate of an attempt's span, for the Assignment."""
+        span = self._steps.get(f"{workflow_id}/{step_id}/{attempt}")
+        if span is None or isinstance(span, NonRecordingSpan):
+            return "", ""
+        carrier: dict[str, str] = {}
+        _PROPAGATOR.inject(carrier, context=trace.set_span_in_context(span))
+        return carrier.get("traceparent", ""), carrier.get("tracestate", "")
+
+    def _end_step(self, ev: Event, outcome: str, message: str = "") -> None:
+        span = self._steps.pop(f"{ev.workflow_id}/{ev.step_id}/{ev.attempt}", None)
+        if span is None:
+            return
+        span.set_attribute("dwe.outcome", outcome)
+        if outcome != "completed":
+            span.set_status(Status(StatusCode.ERROR, message))
+        span.end(end_time=int(ev.time * _NS))
+
+    def _end_workflow(self, ev: Event) -> None:
+        # Steps still open (cancelled) end with the workflow.
+        prefix = f"{ev.workflow_id}/"
+        for key in [k for k in self._steps if k.startswith(prefix)]:
+            span = self._steps.pop(key)
+            span.set_attribute("dwe.outcome", "cancelled")
+            span.end(end_time=int(ev.time * _NS))
+        span = self._workflows.pop(ev.workflow_id, None)
+        if span is None:
+            return
+        state = str(ev.data.get("state", ""))
+        span.set_attribute("dwe.outcome", state)
+        if state != "completed":
+            span.set_status(Status(StatusCode.ERROR, ev.data.get("error_message", "")))
+        span.end(end_time=int(ev.time * _NS))

@@ -1,0 +1,130 @@
+"""Read models for status queries, built from a live run or a stored row."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .engine.model import Blob, ErrorInfo, ExecutionMode, Priority, StepState, WorkflowState
+from .engine.runs import WorkflowRun
+from .store.base import WorkflowRow
+
+
+@dataclass(slots=True)
+class StepView:
+    step_id: str
+    name: str
+    capability: str
+    state: StepState
+    attempts: int
+    agent_id: str
+    execution_time: float
+    output: Blob | None
+    error: ErrorInfo | None
+
+
+@dataclass(slots=True)
+class StatusView:
+    workflow_id: str
+    name: str
+    description: str
+    state: WorkflowState
+    priority: Priority
+    mode: ExecutionMode
+    progress: float
+    current_step: str
+    total_execution_time: float
+    created_at: float
+    started_at: float
+    finished_at: float
+    last_seq: int
+    error_message: str
+    total_steps: int
+    completed_steps: int
+    steps: list[StepView] = field(default_factory=list)
+
+
+def _elapsed(started: float, finished: float, now: float) -> float:
+    if not started:
+        return 0.0
+    return (finished or now) - started
+
+
+def status_of_run(wf: WorkflowRun, now: float, with_steps: bool = True) -> StatusView:
+    view = StatusView(
+        workflow_id=wf.id,
+        name=wf.spec.name,
+        description=wf.spec.description,
+        state=wf.state,
+        priority=wf.spec.priority,
+        mode=wf.spec.mode,
+        progress=wf.progress(),
+        current_step=wf.current_step() if not wf.state.terminal else "",
+        total_execution_time=_elapsed(wf.started_at, wf.finished_at, now),
+        created_at=wf.created_at,
+        started_at=wf.started_at,
+        finished_at=wf.finished_at,
+        last_seq=wf.seq,
+        error_message=wf.error_message,
+        total_steps=wf.total,
+        completed_steps=wf.completed,
+    )
+    if with_steps:
+        view.steps = [
+            StepView(
+                s.spec.step_id,
+                s.spec.name,
+                s.spec.capability,
+                s.state,
+                s.attempt,
+                s.agent_id,
+                s.execution_time(now),
+                s.output,
+                s.error,
+            )
+            for s in wf.order
+        ]
+    return view
+
+
+def status_of_row(row: WorkflowRow, now: float) -> StatusView:
+    specs = {s.step_id: s for s in row.spec.steps}
+    steps = [
+        StepView(
+            r.step_id,
+            specs[r.step_id].name,
+            specs[r.step_id].capability,
+            StepState(r.state),
+            r.attempt,
+            r.agent_id,
+            _elapsed(r.started_at or r.assigned_at, r.finished_at, now),
+            r.output,
+            ErrorInfo(r.error_message, r.error_type) if r.error_message else None,
+        )
+        for r in row.steps
+    ]
+    state = WorkflowState(row.state)
+    finished = sum(1 for s in steps if s.state.terminal)
+    current = ""
+    if not state.terminal:
+        running = [s.step_id for s in steps if s.state in (StepState.RUNNING, StepState.ASSIGNED)]
+        pending = [s.step_id for s in steps if not s.state.terminal]
+        current = (running or pending or [""])[0]
+    return StatusView(
+        workflow_id=row.workflow_id,
+        name=row.spec.name,
+        description=row.spec.description,
+        state=state,
+        priority=row.spec.priority,
+        mode=row.spec.mode,
+        progress=finished / len(steps) if steps else 0.0,
+        current_step=current,
+        total_execution_time=_elapsed(row.started_at, row.finished_at, now),
+        created_at=row.created_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        last_seq=row.last_seq,
+        error_message=row.error_message,
+        total_steps=len(row.spec.steps),
+        completed_steps=row.completed_steps,
+        steps=steps,
+    )

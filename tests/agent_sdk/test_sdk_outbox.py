@@ -1,0 +1,65 @@
+"""Outbox batching: what one take() returns."""
+
+import pytest
+from dwe.agent_sdk import outbox as outbox_mod
+from dwe.agent_sdk.outbox import Outbox
+from dwe.v1 import agent_pb2, common_pb2
+
+
+def _result(i: int, size: int = 1) -> agent_pb2.StepResult:
+    return agent_pb2.StepResult(
+        attempt_id=f"a{i}", output=common_pb2.Payload(encoding="json/plain", data=b"1" * size)
+    )
+
+
+async def test_take_returns_everything_pending_as_one_message() -> None:
+    box = Outbox()
+    assert box.take() is None
+    box.add_started("a1")
+    box.add_progress(agent_pb2.StepProgress(attempt_id="a1", content="x"), 1)
+    box.add_result(_result(1), 1)
+    box.add_started("a2")
+    msg = box.take()
+    assert msg is not None
+    assert list(msg.started) == ["a1", "a2"]
+    assert [p.content for p in msg.progress] == ["x"]
+    assert [r.attempt_id for r in msg.results] == ["a1"]
+    assert len(box) == 0 and box.take() is None
+
+
+@pytest.mark.parametrize(("n", "messages"), [(1, 1), (2000, 1), (2001, 2), (4500, 3)])
+async def test_take_splits_by_count(n: int, messages: int) -> None:
+    box = Outbox()
+    for i in range(n):
+        box.add_result(_result(i))
+    sizes = []
+    while (msg := box.take()) is not None:
+        sizes.append(len(msg.results))
+    assert len(sizes) == messages and sum(sizes) == n
+    assert max(sizes) <= outbox_mod.MAX_ITEMS_PER_MESSAGE
+
+
+async def test_take_splits_by_bytes_and_keeps_order() -> None:
+    box = Outbox()
+    size = outbox_mod.MAX_BYTES_PER_MESSAGE // 3
+    for i in range(7):
+        box.add_result(_result(i, size), size)
+    order = []
+    while (msg := box.take()) is not None:
+        assert sum(len(r.output.data) for r in msg.results) <= outbox_mod.MAX_BYTES_PER_MESSAGE
+        order += [r.attempt_id for r in msg.results]
+    assert order == [f"a{i}" for i in range(7)]
+
+
+async def test_restore_puts_failed_write_back_first_and_discard_drops_attempts() -> None:
+    box = Outbox()
+    box.add_started("s")
+    box.add_result(_result(1))
+    msg = box.take()
+    assert msg is not None
+    box.add_result(_result(2))
+    box.restore(msg)
+    assert box.result_ids() == ["a1", "a2"]
+    assert box.started == []  # started ids are not resent
+    box.discard({"a1"})
+    assert box.result_ids() == ["a2"]
