@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import grpc
+
 from dwe.agent_sdk.backoff import DEFAULT_BASE, DEFAULT_CAP
 from dwe.agent_sdk.errors import AgentConfigError
 from dwe.agent_sdk.executor import Executor, Handler

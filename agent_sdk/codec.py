@@ -6,6 +6,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import orjson
+
 from dwe.v1 import common_pb2
 
 #: The encoding the server interprets; an empty encoding means the same.

@@ -10,13 +10,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from opentelemetry.trace import SpanKind, StatusCode
+
 from dwe.agent_sdk import codec, telemetry
 from dwe.agent_sdk.errors import error_info
 from dwe.agent_sdk.outbox import Outbox
 from dwe.agent_sdk.running import RunningAttempt, RunningRegistry
 from dwe.agent_sdk.task import Task
 from dwe.v1 import agent_pb2, common_pb2
-from opentelemetry.trace import SpanKind, StatusCode
 
 logger = logging.getLogger("dwe.agent_sdk")
 
@@ -135,10 +136,10 @@ class Executor:
             if not task._cancelled:
                 raise  # the agent itself is aborting
             logger.debug("attempt %s cancelled", task.attempt_id)
-            return CANCELLED, None
+            return self._ack_cancel(task), None
         except Exception as exc:
             if task._cancelled:
-                return CANCELLED, None
+                return self._ack_cancel(task), None
             if logger.isEnabledFor(logging.DEBUG):
                 logger.debug("attempt %s failed", task.attempt_id, exc_info=exc)
             err = error_info(exc)
@@ -147,7 +148,7 @@ class Executor:
             )
             return FAILED, exc
         if task._cancelled or value is _SKIPPED:
-            return CANCELLED, None
+            return self._ack_cancel(task), None
         try:
             data = codec.dumps(value)
         except TypeError as exc:
@@ -164,6 +165,16 @@ class Executor:
         )
         self.outbox.add_result(result, len(data))
         return COMPLETED, None
+
+    def _ack_cancel(self, task: Task) -> str:
+        """Tell the server the cancelled handler has ended, so it frees the slot.
+
+        The server ignores the error itself (the attempt is no longer current);
+        until this arrives it counts the attempt against max_concurrent_tasks.
+        """
+        err = common_pb2.ErrorInfo(message="cancelled", type="Cancelled", retryable=False)
+        self.outbox.add_result(agent_pb2.StepResult(attempt_id=task.attempt_id, error=err))
+        return CANCELLED
 
     def _call_sync(self, fn: Callable[[Task], Any], task: Task) -> Any:
         """Runs in a pool thread."""

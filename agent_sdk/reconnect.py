@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import grpc
+
 from dwe.agent_sdk.backoff import compute_backoff
 
 #: A session that stayed up longer than this (seconds) resets the backoff.

@@ -30,7 +30,8 @@ class RunningAttempt:
         """Ask the handler to stop because the server cancelled or dropped the attempt.
 
         Async handlers see ``asyncio.CancelledError``; sync handlers see
-        ``task.cancelled`` turn True. No result is sent for a cancelled attempt.
+        ``task.cancelled`` turn True. Once the handler ends, a "Cancelled"
+        result tells the server the slot is free.
         """
         if self.task._cancelled:
             return

@@ -10,12 +10,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import grpc
+from google.protobuf import timestamp_pb2
+
 from dwe.agent_sdk import codec
 from dwe.agent_sdk.executor import Executor
 from dwe.agent_sdk.outbox import Outbox
 from dwe.agent_sdk.running import RunningRegistry
 from dwe.v1 import agent_pb2, service_pb2_grpc
-from google.protobuf import timestamp_pb2
 
 logger = logging.getLogger("dwe.agent_sdk")
 

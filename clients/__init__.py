@@ -1,0 +1,57 @@
+"""Python client of the Dynamic Workflow Engine (dwe).
+
+``DynamicWorkflowEngine`` is the guide's API over gRPC (embedded server when
+no target is given); ``DweClient`` / ``SyncDweClient`` are the lower-level typed
+clients that take and return dwe.v1 protobuf messages.
+"""
+
+from dwe.clients.engine import DynamicWorkflowEngine
+from dwe.clients.enums import (
+    AgentCapability,
+    ExecutionMode,
+    StepState,
+    WorkflowPriority,
+    WorkflowState,
+)
+from dwe.clients.errors import (
+    AlreadyExistsError,
+    DeadlineExceededError,
+    DweError,
+    FailedPreconditionError,
+    InternalError,
+    NotFoundError,
+    PermissionDeniedError,
+    ResourceExhaustedError,
+    RpcCancelledError,
+    UnavailableError,
+    ValidationError,
+)
+from dwe.clients.follow import ReconnectPolicy
+from dwe.clients.models import Workflow, WorkflowStep
+from dwe.clients.sync import SyncDweClient
+from dwe.clients.typed import DweClient
+
+__all__ = [
+    "AgentCapability",
+    "AlreadyExistsError",
+    "DeadlineExceededError",
+    "DweClient",
+    "DweError",
+    "DynamicWorkflowEngine",
+    "ExecutionMode",
+    "FailedPreconditionError",
+    "InternalError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "ReconnectPolicy",
+    "ResourceExhaustedError",
+    "RpcCancelledError",
+    "StepState",
+    "SyncDweClient",
+    "UnavailableError",
+    "ValidationError",
+    "Workflow",
+    "WorkflowPriority",
+    "WorkflowState",
+    "WorkflowStep",
+]

@@ -12,9 +12,10 @@ from typing import Any
 import grpc
 import orjson
 import yaml
-from dwe.v1 import service_pb2, service_pb2_grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+
+from dwe.v1 import service_pb2, service_pb2_grpc
 
 from .api.agent_service import AgentServicer
 from .api.engine_service import EngineServicer

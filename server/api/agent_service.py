@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 
 import grpc
+
 from dwe.v1 import agent_pb2, service_pb2_grpc
 
 from ..coordinator import Coordinator

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+
 from dwe.v1 import agent_pb2, common_pb2, enums_pb2, workflow_pb2
 
 from ..engine.model import (

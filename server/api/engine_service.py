@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import grpc
+
 from dwe.v1 import agent_pb2, engine_pb2, service_pb2_grpc
 from dwe.v1 import request_response_pb2 as rr
 

@@ -6,8 +6,9 @@ import math
 from typing import Any
 
 import orjson
-from dwe.v1 import common_pb2, enums_pb2, workflow_pb2
 from google.protobuf.duration_pb2 import Duration
+
+from dwe.v1 import common_pb2, enums_pb2, workflow_pb2
 
 from ..engine.graph import GraphError, check_graph
 from ..engine.model import (

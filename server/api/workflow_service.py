@@ -6,6 +6,7 @@ import base64
 from collections.abc import AsyncIterator
 
 import grpc
+
 from dwe.v1 import request_response_pb2 as rr
 from dwe.v1 import service_pb2_grpc
 

@@ -1,6 +1,7 @@
 """compute_backoff as a table."""
 
 import pytest
+
 from dwe.agent_sdk.backoff import compute_backoff
 
 

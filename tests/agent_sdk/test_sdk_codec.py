@@ -3,6 +3,7 @@
 from typing import Any
 
 import pytest
+
 from dwe.agent_sdk import codec
 from dwe.v1 import common_pb2
 

@@ -1,6 +1,7 @@
 """Handler exceptions -> ErrorInfo as a table."""
 
 import pytest
+
 from dwe.agent_sdk import NonRetryableError
 from dwe.agent_sdk.errors import error_info
 

@@ -7,15 +7,16 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
 from dwe.agent_sdk import NonRetryableError, Task, codec, telemetry
 from dwe.agent_sdk.agent import Agent
 from dwe.agent_sdk.executor import Executor
 from dwe.agent_sdk.outbox import Outbox
 from dwe.agent_sdk.running import RunningRegistry
 from dwe.v1 import agent_pb2
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 TIMEOUT = 5
 
@@ -123,7 +124,7 @@ async def test_none_and_non_json_outputs(setup) -> None:
     assert by_id["a2"].error.type == "TypeError" and not by_id["a2"].error.retryable
 
 
-async def test_cancel_reaches_running_async_handler_and_sends_no_result(setup) -> None:
+async def test_cancel_reaches_running_async_handler_and_acks_with_cancelled(setup) -> None:
     agent, executor, outbox, registry = setup
     started, saw_cancel = asyncio.Event(), asyncio.Event()
 
@@ -141,7 +142,9 @@ async def test_cancel_reaches_running_async_handler_and_sends_no_result(setup) -
     assert registry.cancel("a1", "user cancelled")
     await asyncio.wait_for(saw_cancel.wait(), TIMEOUT)
     await _finish(registry)
-    assert outbox.results == []
+    assert [(r.attempt_id, r.error.type, r.error.retryable) for r in outbox.results] == [
+        ("a1", "Cancelled", False)
+    ]
 
 
 async def test_cancel_sets_flag_for_sync_handler(setup) -> None:
@@ -160,7 +163,8 @@ async def test_cancel_sets_flag_for_sync_handler(setup) -> None:
     assert await asyncio.to_thread(started.wait, TIMEOUT)
     registry.cancel("a1")
     await _finish(registry)
-    assert outbox.results == []
+    # The handler's return value is dropped; only the cancel acknowledgement goes out.
+    assert [(r.attempt_id, r.error.type) for r in outbox.results] == [("a1", "Cancelled")]
     assert [p.content for p in outbox.progress] == ["in thread"]
 
 

@@ -4,6 +4,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
 from dwe.agent_sdk import Agent
 from dwe.agent_sdk.loader import load_agent
 

@@ -1,6 +1,7 @@
 """Outbox batching: what one take() returns."""
 
 import pytest
+
 from dwe.agent_sdk import outbox as outbox_mod
 from dwe.agent_sdk.outbox import Outbox
 from dwe.v1 import agent_pb2, common_pb2

@@ -1,6 +1,7 @@
 """Reconnect policy as tables: backoff count reset, give-up while stopping."""
 
 import pytest
+
 from dwe.agent_sdk.reconnect import STABLE_AFTER, ConnectionState
 
 

@@ -1,8 +1,9 @@
 """configure_from_env installs nothing unless asked; parent_context parses W3C headers."""
 
 import pytest
-from dwe.agent_sdk import telemetry
 from opentelemetry import trace
+
+from dwe.agent_sdk import telemetry
 
 
 @pytest.mark.parametrize("value", [None, "", "none", "NONE", " none ", "zipkin_typo"])

@@ -1,0 +1,60 @@
+# dwe: every target sets up .venv/ itself, so `make demo` and `make test` work on a fresh clone.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PROTOS := $(wildcard protos/dwe/v1/*.proto)
+
+.PHONY: demo run test lint fmt typecheck proto check-proto bench bench-quick clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m examples.account_analysis
+
+run: $(STAMP)
+	$(VENV)/bin/dwe server
+
+test: $(STAMP) check-proto lint
+	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+fmt: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy server agent_sdk clients
+
+proto: $(STAMP)
+	$(PY) -m grpc_tools.protoc -Iprotos --python_out=protos --pyi_out=protos $(PROTOS)
+	$(PY) -m grpc_tools.protoc -Iprotos --grpc_python_out=protos protos/dwe/v1/service.proto
+
+# Regenerates into a scratch copy and fails when the committed code differs.
+check-proto: $(STAMP)
+	@rm -rf .proto-check && mkdir -p .proto-check && cp -r protos .proto-check/
+	@$(PY) -m grpc_tools.protoc -I.proto-check/protos --python_out=.proto-check/protos \
+		--pyi_out=.proto-check/protos $(addprefix .proto-check/,$(PROTOS))
+	@$(PY) -m grpc_tools.protoc -I.proto-check/protos --grpc_python_out=.proto-check/protos \
+		.proto-check/protos/dwe/v1/service.proto
+	@if diff -r -q -x '__pycache__' protos .proto-check/protos >/dev/null; then \
+		echo "generated protobuf code is up to date"; rm -rf .proto-check; \
+	else diff -r -x '__pycache__' protos .proto-check/protos | head -20; rm -rf .proto-check; \
+		echo "generated protobuf code is stale: run 'make proto' and commit"; exit 1; fi
+
+bench: $(STAMP)
+	$(PY) -m bench.run
+
+bench-quick: $(STAMP)
+	BENCH_QUICK=1 $(PY) -m bench.run
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .proto-check *.egg-info build dist
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

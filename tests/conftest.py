@@ -1,0 +1,124 @@
+"""Shared fixtures: a real server on a free port with a real SQLite file, agent processes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dwe.clients.typed import DweClient
+from dwe.server.app import DweServer, create_server
+from dwe.server.config import ServerConfig
+
+ROOT = Path(__file__).resolve().parent.parent
+WAIT = 15.0
+
+
+async def wait_for(predicate: Callable[[], Any], timeout: float = WAIT, what: str = "") -> Any:
+    """Poll a condition until it holds (not a sleep-as-synchronisation: it has a deadline)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"condition not met within {timeout}s: {what}")
+        await asyncio.sleep(0.02)
+
+
+@pytest.fixture
+def server_config(tmp_path: Path) -> ServerConfig:
+    return ServerConfig(
+        host="127.0.0.1", port=0, db_path=str(tmp_path / "dwe.db"), metrics_interval=0.2, grace=0.5
+    )
+
+
+@pytest.fixture
+async def server(server_config: ServerConfig) -> AsyncIterator[DweServer]:
+    srv = await create_server(server_config)
+    try:
+        yield srv
+    finally:
+        await srv.stop(0.5)
+
+
+@pytest.fixture
+async def client(server: DweServer) -> AsyncIterator[DweClient]:
+    async with DweClient(server.address) as c:
+        yield c
+
+
+class AgentProcess:
+    """``dwe agent tests.support.agents:FACTORY`` in a subprocess."""
+
+    def __init__(self, address: str, factory: str, env: dict[str, str], log: Path) -> None:
+        self.log_path = log
+        self._log = open(log, "wb")  # noqa: SIM115 - closed in stop()
+        full_env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "dwe.clients.cli",
+                "agent",
+                f"tests.support.agents:{factory}",
+                "--target",
+                address,
+            ],
+            cwd=ROOT,
+            env=full_env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        self._log.close()
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@pytest.fixture
+def spawn_agent(tmp_path: Path) -> Iterator[Callable[..., AgentProcess]]:
+    """Start agent subprocesses; all are stopped at the end of the test."""
+    procs: list[AgentProcess] = []
+
+    def spawn(address: str, factory: str = "counting", **env: Any) -> AgentProcess:
+        env_str = {k: str(v) for k, v in env.items()}
+        name = env_str.get("DWE_TEST_AGENT_ID", factory)
+        p = AgentProcess(address, factory, env_str, tmp_path / f"agent-{name}-{len(procs)}.log")
+        procs.append(p)
+        return p
+
+    yield spawn
+    for p in procs:
+        p.stop()
+
+
+async def wait_agents(server: DweServer, *agent_ids: str, timeout: float = WAIT) -> None:
+    """Wait until every named agent has an open session on the server."""
+    sessions = server.coordinator.scheduler.agents_by_id
+    await wait_for(
+        lambda: all(a in sessions for a in agent_ids), timeout, f"agents {agent_ids} connected"
+    )

@@ -1,0 +1,302 @@
+"""Workflows run end to end: real server, real gRPC, agents in-process or in subprocesses."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import orjson
+
+from dwe.agent_sdk import Agent, NonRetryableError, Task
+from dwe.clients.spec import build_workflow_spec
+from dwe.clients.typed import DweClient
+from dwe.server.app import DweServer
+from dwe.v1 import enums_pb2
+
+from ..conftest import wait_agents, wait_for
+from .helpers import name_of, run_workflow, serving
+
+DIAMOND = [
+    {"step_id": "fetch", "agent_capability": "data_fetch"},
+    {"step_id": "analyze", "agent_capability": "analysis", "dependencies": ["fetch"]},
+    {"step_id": "history", "agent_capability": "memory", "dependencies": ["fetch"]},
+    {
+        "step_id": "recommend",
+        "agent_capability": "recommendation",
+        "dependencies": ["analyze", "history"],
+    },
+]
+
+
+def recording_agent(log: list[tuple[str, str, float]], delay: float = 0.0, **kw: object) -> Agent:
+    agent = Agent(kw.pop("agent_id", "worker"), **kw)  # type: ignore[arg-type]
+
+    async def handle(task: Task) -> dict:
+        log.append(("start", task.step_id, time.monotonic()))
+        if delay:
+            await asyncio.sleep(delay)
+        log.append(("end", task.step_id, time.monotonic()))
+        return {"step": task.step_id, "inputs": sorted(task.inputs)}
+
+    for cap in agent.capabilities:
+        agent.handler(cap)(handle)
+    return agent
+
+
+async def test_diamond_runs_branches_together_and_joins(
+    server: DweServer, client: DweClient
+) -> None:
+    log: list[tuple[str, str, float]] = []
+    agent = recording_agent(
+        log,
+        0.1,
+        capabilities=["data_fetch", "analysis", "memory", "recommendation"],
+        max_concurrent_tasks=4,
+    )
+    async with serving(server.address, agent):
+        events = await run_workflow(client, DIAMOND, context={"account_id": "ACC-1"})
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    assert name_of(events[-1]) == "workflow_completed"
+    finished = events[-1].workflow_finished
+    assert finished.success_rate == 1.0
+    assert orjson.loads(finished.results["recommend"].data) == {
+        "step": "recommend",
+        "inputs": ["analyze", "history"],
+    }
+    at = {(kind, step): t for kind, step, t in log}
+    # Both branches start after fetch ends and overlap; the join waits for both.
+    assert at["start", "analyze"] >= at["end", "fetch"]
+    assert at["start", "history"] >= at["end", "fetch"]
+    assert at["start", "history"] < at["end", "analyze"]
+    assert at["start", "analyze"] < at["end", "history"]
+    assert at["start", "recommend"] >= max(at["end", "analyze"], at["end", "history"])
+
+
+def _starts(log: list[tuple[str, str, float]]) -> list[str]:
+    return [step for kind, step, _ in log if kind == "start"]
+
+
+async def test_sequential_runs_one_at_a_time_in_declaration_order(
+    server: DweServer, client: DweClient
+) -> None:
+    steps = [
+        {"step_id": "c", "agent_capability": "analysis"},
+        {"step_id": "a", "agent_capability": "analysis"},
+        {"step_id": "d", "agent_capability": "analysis", "dependencies": ["a"]},
+        {"step_id": "b", "agent_capability": "analysis"},
+    ]
+    log: list[tuple[str, str, float]] = []
+    agent = recording_agent(log, 0.02, capabilities=["analysis"], max_concurrent_tasks=4)
+    async with serving(server.address, agent):
+        events = await run_workflow(client, steps, execution_mode="sequential")
+    assert name_of(events[-1]) == "workflow_completed"
+    # Topological order with ties broken by declaration order; never two at once.
+    assert _starts(log) == ["c", "a", "d", "b"]
+    kinds = [kind for kind, _, _ in log]
+    assert kinds == ["start", "end"] * 4
+
+
+async def test_parallel_respects_max_parallel_steps(server: DweServer, client: DweClient) -> None:
+    steps = [{"step_id": f"s{i}", "agent_capability": "analysis"} for i in range(6)]
+    log: list[tuple[str, str, float]] = []
+    agent = recording_agent(log, 0.05, capabilities=["analysis"], max_concurrent_tasks=10)
+    async with serving(server.address, agent):
+        events = await run_workflow(client, steps, execution_mode="parallel", max_parallel_steps=2)
+    assert name_of(events[-1]) == "workflow_completed"
+    running = peak = 0
+    for kind, _, _ in sorted(log, key=lambda r: (r[2], r[0] == "start")):
+        running += 1 if kind == "start" else -1
+        peak = max(peak, running)
+    assert peak == 2
+
+
+async def test_capability_routing_and_agent_type_preference(
+    server: DweServer, client: DweClient
+) -> None:
+    fetch_log: list[tuple[str, str, float]] = []
+    other_log: list[tuple[str, str, float]] = []
+    fetcher = recording_agent(fetch_log, agent_id="fetcher", capabilities=["data_fetch"])
+    analyst = recording_agent(
+        other_log,
+        agent_id="analyst",
+        agent_type="RiskAnalyzer",
+        capabilities=["analysis"],
+        max_concurrent_tasks=4,
+    )
+    generalist = recording_agent(
+        other_log, agent_id="generalist", capabilities=["analysis"], max_concurrent_tasks=4
+    )
+    steps = [
+        {"step_id": "f", "agent_capability": "data_fetch"},
+        {"step_id": "by_type", "agent_capability": "analysis", "agent_type": "RiskAnalyzer"},
+        {"step_id": "by_id", "agent_capability": "analysis", "agent_type": "generalist"},
+    ]
+    async with serving(server.address, fetcher, analyst, generalist):
+        events = await run_workflow(client, steps)
+    agents = {e.step_id: e.agent_id for e in events if name_of(e) == "agent_completed"}
+    assert agents == {"f": "fetcher", "by_type": "analyst", "by_id": "generalist"}
+
+
+async def test_step_waits_for_an_agent_with_its_capability(
+    server: DweServer, client: DweClient
+) -> None:
+    created = await client.create_workflow(
+        build_workflow_spec("wait", [{"step_id": "n", "agent_capability": "notification"}])
+    )
+    await client.start_workflow(created.workflow_id)
+    status = await client.get_workflow_status(created.workflow_id)
+    assert status.steps[0].state == enums_pb2.STEP_STATE_READY
+    log: list[tuple[str, str, float]] = []
+    async with serving(server.address, recording_agent(log, capabilities=["notification"])):
+        async for event in client.watch_workflow(created.workflow_id):
+            last = event
+    assert name_of(last) == "workflow_completed"
+
+
+async def test_max_concurrent_tasks_is_never_exceeded(
+    server: DweServer, client: DweClient, spawn_agent
+) -> None:
+    for agent_id, limit in (("small", 2), ("big", 3)):
+        spawn_agent(
+            server.address,
+            "counting",
+            DWE_TEST_AGENT_ID=agent_id,
+            DWE_TEST_CAPS="analysis",
+            DWE_TEST_MAX=limit,
+            DWE_TEST_DELAY=0.03,
+        )
+    await wait_agents(server, "small", "big")
+    steps = [{"step_id": f"s{i}", "agent_capability": "analysis"} for i in range(30)]
+    events = await run_workflow(client, steps)
+    assert name_of(events[-1]) == "workflow_completed"
+    outputs = [
+        orjson.loads(e.step_completed.output.data)
+        for e in events
+        if name_of(e) == "agent_completed"
+    ]
+    peak = {"small": 0, "big": 0}
+    for out in outputs:
+        peak[out["agent"]] = max(peak[out["agent"]], out["max_seen"])
+    # The agents' own counters: the limit is reached under load and never passed.
+    assert peak == {"small": 2, "big": 3}
+
+
+async def test_handler_exception_becomes_agent_error_event(
+    server: DweServer, client: DweClient
+) -> None:
+    agent = Agent("flaky", capabilities=["analysis"])
+
+    @agent.handler("analysis")
+    async def boom(task: Task) -> dict:
+        raise NonRetryableError("account ACC-9 is locked")
+
+    async with serving(server.address, agent):
+        events = await run_workflow(
+            client, [{"step_id": "a", "agent_capability": "analysis", "retry_count": 3}]
+        )
+    errors = [e for e in events if name_of(e) == "agent_error"]
+    assert len(errors) == 1  # non-retryable: no retries despite retry_count
+    assert errors[0].step_failed.error.message == "account ACC-9 is locked"
+    assert errors[0].step_failed.error.type == "NonRetryableError"
+    assert name_of(events[-1]) == "workflow_failed"
+    assert "account ACC-9 is locked" in events[-1].workflow_finished.error_message
+
+
+async def test_failed_attempts_are_retried_with_growing_delay(
+    server: DweServer, client: DweClient
+) -> None:
+    agent = Agent("retry", capabilities=["analysis"])
+    calls = []
+
+    @agent.handler("analysis")
+    async def sometimes(task: Task) -> dict:
+        calls.append(task.attempt)
+        if task.attempt < 3:
+            raise RuntimeError(f"transient failure {task.attempt}")
+        return {"attempt": task.attempt}
+
+    step = {"step_id": "a", "agent_capability": "analysis", "retry_count": 2, "retry_delay": 0.05}
+    async with serving(server.address, agent):
+        events = await run_workflow(client, [step])
+    assert calls == [1, 2, 3]
+    retrying = [e for e in events if name_of(e) == "agent_retrying"]
+    delays = [r.step_retrying.delay.ToTimedelta().total_seconds() for r in retrying]
+    assert len(delays) == 2 and delays[1] > delays[0]
+    assert name_of(events[-1]) == "workflow_completed"
+    status = await client.get_workflow_status(events[0].workflow_id)
+    assert status.steps[0].attempts == 3
+
+
+async def test_cancel_running_workflow_reaches_the_handler(
+    server: DweServer, client: DweClient
+) -> None:
+    agent = Agent("slow", capabilities=["analysis"], max_concurrent_tasks=1)
+    started, cancelled = asyncio.Event(), asyncio.Event()
+
+    @agent.handler("analysis")
+    async def slow(task: Task) -> dict:
+        started.set()
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+        return {}
+
+    async with serving(server.address, agent):
+        created = await client.create_workflow(
+            build_workflow_spec("cancel-me", [{"step_id": "a", "agent_capability": "analysis"}])
+        )
+        await client.start_workflow(created.workflow_id)
+        await asyncio.wait_for(started.wait(), 10)
+        t0 = time.monotonic()
+        response = await client.cancel_workflow(created.workflow_id, "user asked")
+        assert response.cancelled
+        await asyncio.wait_for(cancelled.wait(), 5)
+        assert time.monotonic() - t0 < 1.0
+        status = await client.get_workflow_status(created.workflow_id)
+        assert status.state == enums_pb2.WORKFLOW_STATE_CANCELLED
+        assert status.steps[0].state == enums_pb2.STEP_STATE_CANCELLED
+        # The agent's slot comes back once its handler has ended.
+        session = server.coordinator.scheduler.agents_by_id["slow"]
+        await wait_for(lambda: not session.held, 5, "slot freed")
+        again = await client.cancel_workflow(created.workflow_id)
+        assert not again.cancelled
+
+
+async def test_disconnected_agent_work_completes_on_another_agent(
+    server: DweServer, client: DweClient, spawn_agent, tmp_path
+) -> None:
+    marker = tmp_path / "started.txt"
+    doomed = spawn_agent(
+        server.address,
+        "hanging",
+        DWE_TEST_AGENT_ID="doomed",
+        DWE_TEST_CAPS="analysis",
+        DWE_TEST_MARKER=marker,
+    )
+    await wait_agents(server, "doomed")
+    created = await client.create_workflow(
+        build_workflow_spec("survive", [{"step_id": "a", "agent_capability": "analysis"}])
+    )
+    await client.start_workflow(created.workflow_id)
+    await wait_for(lambda: marker.exists() and marker.read_text().strip() == "a", what="started")
+    spawn_agent(server.address, "counting", DWE_TEST_AGENT_ID="rescuer", DWE_TEST_CAPS="analysis")
+    await wait_agents(server, "rescuer")
+    doomed.kill()
+    events = [e async for e in client.watch_workflow(created.workflow_id)]
+    assert name_of(events[-1]) == "workflow_completed"
+    retry = [e for e in events if name_of(e) == "agent_retrying"]
+    assert retry and "doomed disconnected" in retry[0].step_retrying.reason
+    done = [e for e in events if name_of(e) == "agent_completed"]
+    assert [(e.agent_id, e.attempt) for e in done] == [("rescuer", 2)]
+
+
+async def test_watch_replays_after_seq_then_ends(server: DweServer, client: DweClient) -> None:
+    log: list[tuple[str, str, float]] = []
+    async with serving(server.address, recording_agent(log, capabilities=["analysis"])):
+        events = await run_workflow(client, [{"step_id": "a", "agent_capability": "analysis"}])
+    wid = events[0].workflow_id
+    replay = [e async for e in client.watch_workflow(wid, after_seq=2)]
+    assert [e.seq for e in replay] == [e.seq for e in events[2:]]
+    assert [name_of(e) for e in replay] == [name_of(e) for e in events[2:]]
