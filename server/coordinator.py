@@ -283,7 +283,8 @@ class Coordinator:
         if request_id:
             known = self._requests.get(request_id)
             if known is None:
-                known = await self.read(self.store.find_request, request_id)
+                # An indexed point read: cheaper on the loop than a thread hop.
+                known = self.store.find_request(request_id)
             if known is not None:
                 return known, False
         wid = uuid.uuid4().hex
@@ -306,9 +307,10 @@ class Coordinator:
         workflow_id: str,
         context: dict[str, Any] | None = None,
         session_id: str = "",
-        trace_parent: Any = None,
+        metadata: Any = None,
     ) -> WorkflowState:
-        self.telemetry.set_parent(workflow_id, trace_parent)
+        """Start a run; ``metadata`` is the caller's gRPC metadata (for its trace context)."""
+        self.telemetry.set_parent(workflow_id, metadata)
         state = self.scheduler.start_workflow(workflow_id, self.clock(), context, session_id)
         await self.flush()
         return state

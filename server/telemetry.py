@@ -80,8 +80,12 @@ class Telemetry:
         self._steps: dict[str, Span] = {}
         self._parents: dict[str, Context] = {}
 
-    def set_parent(self, workflow_id: str, ctx: Context | None) -> None:
-        if self.enabled and ctx is not None:
+    def set_parent(self, workflow_id: str, metadata: Any) -> None:
+        """Remember the caller's trace context (from gRPC metadata) for the run's span."""
+        if not self.enabled:
+            return
+        ctx = extract_context(metadata)
+        if ctx is not None:
             self._parents[workflow_id] = ctx
 
     def on_events(self, events: list[Event]) -> None:

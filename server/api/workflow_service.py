@@ -13,7 +13,6 @@ from dwe.v1 import service_pb2_grpc
 from ..coordinator import Coordinator
 from ..engine.model import TERMINAL_EVENTS, Event, WorkflowState
 from ..hub import SubscriberOverflow, Subscription
-from ..telemetry import extract_context
 from ..views import StatusView, status_of_row, status_of_run
 from .convert import (
     EVENT_TYPES_IN,
@@ -100,7 +99,7 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
             request.workflow_id,
             ctx,
             request.session_id,
-            extract_context(context.invocation_metadata()),
+            context.invocation_metadata(),
         )
         return rr.StartWorkflowResponse(state=WORKFLOW_STATES[state])
 
@@ -116,7 +115,7 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
                 request.workflow_id,
                 ctx,
                 request.session_id,
-                extract_context(context.invocation_metadata()),
+                context.invocation_metadata(),
             )
             async for batch in self._follow(sub, 0):
                 yield rr.ExecuteWorkflowResponse(events=[event_to_proto(e) for e in batch])

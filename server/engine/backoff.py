@@ -16,15 +16,15 @@ def compute_backoff(
 ) -> float:
     """Delay before retry number ``retry`` (1 for the first retry).
 
-    ``base * coefficient ** (retry - 1)``, capped at ``max_delay`` (default
-    100 x base), then spread by +/- ``jitter`` (a fraction) using ``rand`` in
-    [0, 1) so callers stay deterministic under test.
+    ``base * coefficient ** (retry - 1)``, spread by +/- ``jitter`` (a
+    fraction) using ``rand`` in [0, 1) so callers stay deterministic under test,
+    then capped at ``max_delay`` (default 100 x base).
     """
     if retry < 1 or base <= 0:
         return 0.0
     coefficient = coefficient if coefficient > 0 else DEFAULT_BACKOFF
     cap = max_delay if max_delay is not None and max_delay > 0 else base * MAX_DELAY_FACTOR
-    delay = min(base * coefficient ** (retry - 1), cap)
+    delay = base * coefficient ** (retry - 1)
     if jitter > 0:
         delay *= 1.0 + jitter * (2.0 * rand - 1.0)
-    return max(delay, 0.0)
+    return max(min(delay, cap), 0.0)

@@ -1,38 +1,59 @@
-"""Ready steps waiting for an agent, per capability, in priority order."""
+"""Ready steps waiting for an agent, per capability, in dispatch order."""
 
 from __future__ import annotations
 
-from collections import deque
+import heapq
 
 from .model import Priority, StepState
 from .runs import StepRun
 
 
 class ReadyQueue:
-    """FIFO per priority level; push and pop are O(1).
+    """One heap per priority level, keyed by (workflow start order, step index).
 
-    Entries whose step left READY (cancelled, failed workflow) are dropped
-    lazily when they reach the head, so removal never scans.
+    Within a priority, steps of the workflow that started first go first, so
+    runs finish in the order they began instead of all advancing level by
+    level together (which would make every run's latency the batch's wall
+    time). Entries whose step left READY are dropped lazily at the head, so
+    removal never scans.
     """
 
     __slots__ = ("levels",)
 
     def __init__(self) -> None:
-        self.levels: list[deque[StepRun]] = [deque() for _ in Priority]
+        self.levels: list[list[tuple[int, int, StepRun]]] = [[] for _ in Priority]
 
     def push(self, step: StepRun) -> None:
-        self.levels[step.wf.spec.priority].append(step)
+        heapq.heappush(self.levels[step.wf.spec.priority], (step.wf.start_order, step.index, step))
 
-    def push_front(self, step: StepRun) -> None:
-        self.levels[step.wf.spec.priority].appendleft(step)
+    def _best_level(self, now: float, aging: float) -> tuple[tuple[float, int, int], int] | None:
+        """The level whose head goes next: lowest aged priority, then earliest start."""
+        best: tuple[float, int, int] | None = None
+        best_level = -1
+        for priority, level in enumerate(self.levels):
+            while level and level[0][2].state is not StepState.READY:
+                heapq.heappop(level)  # stale: cancelled or finished elsewhere
+            if not level:
+                continue
+            order, index, step = level[0]
+            effective = float(priority)
+            if aging > 0 and priority:
+                waited = now - step.wf.started_at  # queued steps belong to started runs
+                effective = max(0.0, priority - int(waited / aging))
+            key = (effective, order, index)
+            if best is None or key < best:
+                best, best_level = key, priority
+        return None if best is None else (best, best_level)
 
-    def pop(self) -> StepRun | None:
-        for level in self.levels:
-            while level:
-                step = level.popleft()
-                if step.state is StepState.READY:
-                    return step
-        return None
+    def head_key(self, now: float, aging: float) -> tuple[float, int, int] | None:
+        found = self._best_level(now, aging)
+        return None if found is None else found[0]
+
+    def pop(self, now: float = 0.0, aging: float = 0.0) -> StepRun | None:
+        found = self._best_level(now, aging)
+        if found is None:
+            return None
+        return heapq.heappop(self.levels[found[1]])[2]
 
     def __bool__(self) -> bool:
         return any(self.levels)

@@ -106,6 +106,8 @@ class WorkflowRun:
         self.skipped = 0
         self.cancelled = 0
         self.enqueued_at = 0.0
+        # Set when the run starts; earlier runs dispatch first within a priority.
+        self.start_order = 0
 
     @property
     def total(self) -> int:

@@ -37,7 +37,7 @@ from .model import (
 from .pool import AgentSession, choose_agent, observe
 from .queues import ReadyQueue
 from .runs import StepRun, WorkflowRun
-from .transforms import TransformError, apply_transformations
+from .transforms import apply_transformations
 
 _MISSING = object()
 
@@ -60,6 +60,9 @@ class SchedulerConfig:
     agent_lease: float = 0.0
     # +/- fraction applied to retry delays.
     retry_jitter: float = 0.1
+    # Seconds of waiting that raise a workflow's dispatch priority by one level
+    # (BACKGROUND reaches CRITICAL after 4x this); 0 disables aging.
+    priority_aging: float = 30.0
 
 
 @dataclass(slots=True)
@@ -110,8 +113,10 @@ class Scheduler:
         self._dirty_caps: set[str] = set()
         # Current attempt id -> step; anything not here is late or stale.
         self.attempts: dict[str, StepRun] = {}
-        # Attempts of disconnected agents, waiting out their lease.
-        self._orphans: dict[str, StepRun] = {}
+        # Attempts of disconnected agents waiting out their lease, with the
+        # token of that lease's timer (a later disconnect starts a new lease).
+        self._orphans: dict[str, tuple[StepRun, int]] = {}
+        self._lease_seq = itertools.count(1)
         self._timers: list[tuple[float, int, Timer, Any, int]] = []
         self._timer_seq = itertools.count()
         self._waiting: list[tuple[int, int, WorkflowRun]] = []  # QUEUED workflows
@@ -204,6 +209,7 @@ class Scheduler:
     def _run(self, wf: WorkflowRun, now: float) -> None:
         wf.state = WorkflowState.RUNNING
         wf.started_at = now
+        wf.start_order = next(self._timer_seq)
         self.active += 1
         self.outbox.workflows[wf] = None
         self._emit(wf, EventType.WORKFLOW_STARTED, now, data=self._started_data(wf))
@@ -213,6 +219,7 @@ class Scheduler:
         for step in wf.order:
             if step.waiting == 0:
                 self._make_ready(step, now)
+        self._fill(wf, now)
 
     def cancel_workflow(self, workflow_id: str, now: float, reason: str = "") -> bool:
         """Cancel a workflow that has not ended; False when it already had."""
@@ -228,11 +235,21 @@ class Scheduler:
         step.state = StepState.READY
         self.outbox.steps[step] = None
         wf = step.wf
-        limit = wf.limit
-        if limit and wf.released >= limit:
+        if wf.limit:
+            # Held, then released lowest declaration index first by _fill, so a
+            # newly ready step never jumps an earlier one (SEQUENTIAL order).
             wf.hold(step)
         else:
             self._release(step, now)
+
+    def _fill(self, wf: WorkflowRun, now: float) -> None:
+        """Release held ready steps while the workflow is under its parallel limit."""
+        limit = wf.limit
+        while wf.held and (not limit or wf.released < limit):
+            nxt = wf.pop_held()
+            if nxt is None:
+                break
+            self._release(nxt, now)
 
     def _release(self, step: StepRun, now: float) -> None:
         step.released = True
@@ -256,24 +273,39 @@ class Scheduler:
             step.wf.released -= 1
 
     def dispatch(self, now: float) -> None:
-        """Assign queued steps of every capability that changed to free agents."""
+        """Assign queued steps of the capabilities that changed to free agents.
+
+        The capabilities compete by the (aged) priority of their head step, so
+        an agent with several capabilities takes the most urgent step first.
+        """
         if not self._dirty_caps:
             return
         caps, self._dirty_caps = self._dirty_caps, set()
+        aging = self.config.priority_aging
+        heads: list[tuple[tuple[float, int, int], str]] = []
         for cap in caps:
             queue = self._queues.get(cap)
             agents = self._by_capability.get(cap)
-            if not queue or not agents:
+            if queue and agents:
+                key = queue.head_key(now, aging)
+                if key is not None:
+                    heads.append((key, cap))
+        if len(heads) > 1:
+            heapq.heapify(heads)
+        while heads:
+            _, cap = heapq.heappop(heads)
+            queue = self._queues[cap]
+            step = queue.pop(now, aging)
+            if step is None:
                 continue
-            while True:
-                step = queue.pop()
-                if step is None:
-                    break
-                agent = choose_agent(step, agents)
-                if agent is None:
-                    queue.push_front(step)
-                    break
-                self._assign(step, agent, now)
+            agent = choose_agent(step, self._by_capability[cap])
+            if agent is None:
+                queue.push(step)  # every agent of this capability is full
+                continue
+            self._assign(step, agent, now)
+            key = queue.head_key(now, aging)
+            if key is not None:
+                heapq.heappush(heads, (key, cap))
 
     def _assign(self, step: StepRun, agent: AgentSession, now: float) -> None:
         step.attempt += 1
@@ -467,12 +499,7 @@ class Scheduler:
             stack.extend(dep.dependents)
 
     def _step_finished(self, wf: WorkflowRun, now: float) -> None:
-        limit = wf.limit
-        while wf.held and (not limit or wf.released < limit):
-            nxt = wf.pop_held()
-            if nxt is None:
-                break
-            self._release(nxt, now)
+        self._fill(wf, now)
         if wf.finished_steps == wf.total and not wf.state.terminal:
             self._finish(wf, now, WorkflowState.COMPLETED)
 
@@ -588,6 +615,7 @@ class Scheduler:
         if state is not WorkflowState.RUNNING:
             return wf  # PENDING: waits for StartWorkflow
         wf.state = WorkflowState.RUNNING
+        wf.start_order = next(self._timer_seq)
         self.active += 1
         timeout = wf.spec.default_timeout or self.config.default_workflow_timeout
         if timeout:
@@ -597,9 +625,10 @@ class Scheduler:
             wf.released += 1
             self.attempts[step.attempt_id] = step
             step.session_id = ""
+            if step.spec.timeout:
+                self._timer(step.assigned_at + step.spec.timeout, Timer.DEADLINE, step.attempt_id)
             if self.config.agent_lease > 0:
-                self._orphans[step.attempt_id] = step
-                self._timer(now + self.config.agent_lease, Timer.LEASE, step.attempt_id)
+                self._orphan(step, now)
             else:
                 self._requeue_lost(step, now, "server restarted")
         for step in wf.order:
@@ -624,7 +653,7 @@ class Scheduler:
         resumed: list[str] = []
         dropped: list[str] = []
         for attempt_id in held_attempts:
-            step = self._orphans.pop(attempt_id, None)
+            step = self._orphans.pop(attempt_id, (None, 0))[0]
             if step is not None and self.attempts.get(attempt_id) is step:
                 step.session_id = session.session_id
                 session.held[attempt_id] = step
@@ -649,11 +678,15 @@ class Scheduler:
             if step is None or self.attempts.get(attempt_id) is not step:
                 continue
             if lease > 0:
-                self._orphans[attempt_id] = step
-                self._timer(now + lease, Timer.LEASE, attempt_id)
+                self._orphan(step, now)
             else:
                 self._requeue_lost(step, now, f"agent {agent.agent_id} disconnected")
         agent.held.clear()
+
+    def _orphan(self, step: StepRun, now: float) -> None:
+        token = next(self._lease_seq)
+        self._orphans[step.attempt_id] = (step, token)
+        self._timer(now + self.config.agent_lease, Timer.LEASE, step.attempt_id, token)
 
     def _requeue_lost(self, step: StepRun, now: float, reason: str) -> None:
         self.attempts.pop(step.attempt_id, None)
@@ -685,9 +718,11 @@ class Scheduler:
                     self.outbox.steps[step] = None
                     self._enqueue(step, now)
             elif kind is Timer.LEASE:
-                step = self._orphans.pop(key, None)
-                if step is not None and self.attempts.get(key) is step:
-                    self._requeue_lost(step, now, f"agent {step.agent_id} did not come back")
+                step, lease = self._orphans.get(key, (None, 0))
+                if step is not None and lease == token:
+                    del self._orphans[key]
+                    if self.attempts.get(key) is step:
+                        self._requeue_lost(step, now, f"agent {step.agent_id} did not come back")
             elif kind is Timer.WORKFLOW_TIMEOUT:
                 wf = key
                 if wf.state is WorkflowState.RUNNING:
@@ -744,7 +779,7 @@ def transform_output(
     try:
         value = orjson.loads(output.data) if output is not None and output.data else None
         value = apply_transformations(value, transformations)
-    except (orjson.JSONDecodeError, TransformError) as exc:
+    except Exception as exc:  # user data of any shape: every failure fails the step
         return None, ErrorInfo(f"data transformation failed: {exc}", "TransformError", False)
     return Blob(JSON_ENCODING, orjson.dumps(value)), None
 

@@ -72,6 +72,9 @@ def check_transformation(type_: str, params: dict[str, Any]) -> None:
     """Raise TransformError naming what is wrong with one transformation."""
     if type_ not in TYPES:
         raise TransformError(f"unknown transformation type {type_!r} (use {', '.join(TYPES)})")
+    for key in ("field", "source"):
+        if key in params and not isinstance(params[key], str):
+            raise TransformError(f"{type_} {key!r} must be a key name (a string)")
     if type_ == "filter":
         criteria = params.get("criteria")
         if not isinstance(criteria, dict) or not criteria:
@@ -153,6 +156,8 @@ def _aggregate(value: Any, params: dict[str, Any]) -> Any:
     if isinstance(value, dict):
         if source is not None:
             items = value.get(source, [])
+            if not isinstance(items, list):
+                raise TransformError(f"aggregate source {source!r} is not a list")
         else:
             items = []
             for v in value.values():

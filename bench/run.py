@@ -1,0 +1,306 @@
+"""``make bench``: the workloads of ../shared/bench/WORKLOADS.md against a real server.
+
+Server and two agents run as separate processes (SQLite store, shipped durable
+settings); this process is the client. Each workload runs once to warm up, then
+3 times (1 with BENCH_QUICK=1); the table shows the median with min-max.
+BENCH_JSON=path also writes the figures as JSON.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+import psutil
+
+from dwe.clients.spec import build_workflow_spec
+from dwe.clients.typed import DweClient
+from dwe.v1 import enums_pb2
+
+ROOT = Path(__file__).resolve().parent.parent
+TERMINAL = {
+    enums_pb2.EVENT_TYPE_WORKFLOW_COMPLETED,
+    enums_pb2.EVENT_TYPE_WORKFLOW_FAILED,
+    enums_pb2.EVENT_TYPE_WORKFLOW_CANCELLED,
+    enums_pb2.EVENT_TYPE_WORKFLOW_TIMED_OUT,
+}
+DIAMOND = [
+    {"step_id": "fetch", "agent_capability": "data_fetch"},
+    {"step_id": "analyze", "agent_capability": "analysis", "dependencies": ["fetch"]},
+    {"step_id": "history", "agent_capability": "memory", "dependencies": ["fetch"]},
+    {
+        "step_id": "recommend",
+        "agent_capability": "recommendation",
+        "dependencies": ["analyze", "history"],
+    },
+]
+
+
+class Cluster:
+    """dwe server + 2 agent processes."""
+
+    def __init__(self, db: str) -> None:
+        t0 = time.perf_counter()
+        self.server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "dwe.clients.cli",
+                "server",
+                "--port",
+                "0",
+                "--db",
+                db,
+                "--log-level",
+                "WARNING",
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.server.stdout is not None
+        for line in self.server.stdout:
+            m = re.search(r"listening on (\S+)", line)
+            if m:
+                self.address = m.group(1)
+                break
+        else:
+            raise RuntimeError("server did not start")
+        self.server_start_s = time.perf_counter() - t0
+        self.agents = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "dwe.clients.cli",
+                    "agent",
+                    "bench.agents:noop",
+                    "--target",
+                    self.address,
+                ],
+                cwd=ROOT,
+                env={**os.environ, "DWE_BENCH_AGENT_ID": f"bench-{i}"},
+            )
+            for i in range(2)
+        ]
+        self.proc = psutil.Process(self.server.pid)
+        self.peak_rss = 0.0
+
+    def sample_rss(self) -> None:
+        with contextlib.suppress(psutil.Error):
+            self.peak_rss = max(self.peak_rss, self.proc.memory_info().rss / 2**20)
+
+    async def wait_agents(self, client: DweClient) -> float:
+        t0 = time.perf_counter()
+        while sum(a.connected for a in await client.list_agents()) < 2:
+            if time.perf_counter() - t0 > 30:
+                raise RuntimeError("agents did not connect")
+            await asyncio.sleep(0.01)
+        return time.perf_counter() - t0
+
+    def stop(self) -> None:
+        for p in [*self.agents, self.server]:
+            if p.poll() is None:
+                p.terminate()
+        for p in [*self.agents, self.server]:
+            try:
+                p.wait(15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+async def _execute(client: DweClient, workflow_id: str, counter: list[int] | None = None) -> int:
+    """Run a workflow to its end; returns the terminal event type."""
+    async for event in client.execute_workflow(workflow_id):
+        if counter is not None:
+            counter[0] += 1
+        if event.type in TERMINAL:
+            return event.type
+    raise RuntimeError(f"{workflow_id}: stream ended early")
+
+
+def _check(kind: int, what: str) -> None:
+    if kind != enums_pb2.EVENT_TYPE_WORKFLOW_COMPLETED:
+        raise RuntimeError(f"{what} ended {enums_pb2.EventType.Name(kind)}")
+
+
+async def w1(client: DweClient, cluster: Cluster) -> dict[str, float]:
+    steps = [{"step_id": f"s{i}", "agent_capability": "analysis"} for i in range(2000)]
+    steps.append(
+        {
+            "step_id": "aggregate",
+            "agent_capability": "analysis",
+            "dependencies": [f"s{i}" for i in range(2000)],
+        }
+    )
+    created = await client.create_workflow(build_workflow_spec("W1", steps))
+    t0 = time.perf_counter()
+    _check(await _execute(client, created.workflow_id), "W1")
+    wall = time.perf_counter() - t0
+    return {"wall_s": wall, "steps_per_s": 2001 / wall}
+
+
+async def _w2(client: DweClient, watchers: int = 0) -> dict[str, float]:
+    spec = build_workflow_spec("W2", DIAMOND)
+    created = await asyncio.gather(*(client.create_workflow(spec) for _ in range(200)))
+    ids = [c.workflow_id for c in created]
+    delivered = [0]
+    lags: list[float] = []
+    watch_tasks = []
+
+    async def watch(i: int) -> None:
+        # Half follow one workflow each with WatchWorkflow, half all events with WatchEvents.
+        stream = client.watch_workflow(ids[i % len(ids)]) if i % 2 == 0 else client.watch_events()
+        seen = 0
+        async for event in stream:
+            delivered[0] += 1
+            lags.append(time.time() - event.time.ToNanoseconds() / 1e9)
+            if i % 2 == 1:
+                if event.type == enums_pb2.EVENT_TYPE_WORKFLOW_COMPLETED:
+                    seen += 1
+                    if seen == len(ids):
+                        return
+            elif event.type in TERMINAL:
+                return
+
+    for i in range(watchers):
+        watch_tasks.append(asyncio.create_task(watch(i)))
+    if watchers:
+        await asyncio.sleep(0.2)  # let the subscriptions open before the load starts
+    latencies: list[float] = []
+
+    async def one(wid: str) -> None:
+        t = time.perf_counter()
+        _check(await _execute(client, wid, delivered), "W2 workflow")
+        latencies.append(time.perf_counter() - t)
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(one(w) for w in ids))
+    wall = time.perf_counter() - t0
+    if watch_tasks:
+        await asyncio.wait_for(asyncio.gather(*watch_tasks), 60)
+    total = time.perf_counter() - t0
+    latencies.sort()
+    out = {
+        "wall_s": wall,
+        "steps_per_s": 800 / wall,
+        "p50_ms": 1000 * latencies[len(latencies) // 2],
+        "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
+    }
+    if watchers:
+        out["events_per_s"] = delivered[0] / total
+        out["events_delivered"] = float(delivered[0])
+        out["max_lag_ms"] = 1000 * max(lags) if lags else 0.0
+    return out
+
+
+async def w2(client: DweClient, cluster: Cluster) -> dict[str, float]:
+    return await _w2(client)
+
+
+async def w3(client: DweClient, cluster: Cluster) -> dict[str, float]:
+    steps = [{"step_id": "s0", "agent_capability": "analysis"}] + [
+        {"step_id": f"s{i}", "agent_capability": "analysis", "dependencies": [f"s{i - 1}"]}
+        for i in range(1, 100)
+    ]
+    created = await client.create_workflow(build_workflow_spec("W3", steps))
+    t0 = time.perf_counter()
+    _check(await _execute(client, created.workflow_id), "W3")
+    wall = time.perf_counter() - t0
+    return {"wall_s": wall, "per_step_ms": 1000 * wall / 100}
+
+
+async def w4(client: DweClient, cluster: Cluster) -> dict[str, float]:
+    return await _w2(client, watchers=20)
+
+
+WORKLOADS: dict[str, Callable[[DweClient, Cluster], Awaitable[dict[str, float]]]] = {
+    "W1": w1,
+    "W2": w2,
+    "W3": w3,
+    "W4": w4,
+}
+
+
+def _summary(runs: list[dict[str, float]]) -> dict[str, Any]:
+    keys = runs[0].keys()
+    out: dict[str, Any] = {k: statistics.median(r[k] for r in runs) for k in keys}
+    out["range"] = {k: [min(r[k] for r in runs), max(r[k] for r in runs)] for k in keys}
+    return out
+
+
+async def main() -> dict[str, Any]:
+    quick = os.environ.get("BENCH_QUICK") == "1"
+    reps = 1 if quick else 3
+    only = [w for w in os.environ.get("BENCH_ONLY", "").split(",") if w]
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="dwe-bench-") as tmp:
+        cluster = Cluster(os.path.join(tmp, "bench.db"))
+        try:
+            async with DweClient(cluster.address) as client:
+                agent_wait = await cluster.wait_agents(client)
+                results["startup"] = {"server_s": cluster.server_start_s, "agents_s": agent_wait}
+                for name, fn in WORKLOADS.items():
+                    if only and name not in only:
+                        continue
+                    await fn(client, cluster)  # warm-up
+                    cluster.sample_rss()
+                    runs = []
+                    for _ in range(reps):
+                        runs.append(await fn(client, cluster))
+                        cluster.sample_rss()
+                    results[name] = _summary(runs)
+                    print(f"  {name} done: {results[name]}", file=sys.stderr, flush=True)
+            results["server_peak_rss_mb"] = cluster.peak_rss
+        finally:
+            cluster.stop()
+    return results
+
+
+def _fmt(r: dict[str, Any], key: str, unit: str = "") -> str:
+    if key not in r:
+        return "-"
+    lo, hi = r["range"][key]
+    return f"{r[key]:,.1f}{unit} ({lo:,.1f}-{hi:,.1f})"
+
+
+def report(results: dict[str, Any]) -> None:
+    cpu = f"{os.cpu_count()} cores, Python {sys.version.split()[0]}"
+    print(f"\ndwe benchmark ({cpu}); median (min-max)")
+    print(f"{'workload':<9} {'wall s':<22} {'steps/s':<26} {'other':<40}")
+    rows = [
+        ("W1", "", ""),
+        ("W2", "p50_ms", "p99_ms"),
+        ("W3", "per_step_ms", ""),
+        ("W4", "events_per_s", "max_lag_ms"),
+    ]
+    for name, a, b in rows:
+        r = results.get(name)
+        if not r:
+            continue
+        other = " ".join(f"{k}={_fmt(r, k)}" for k in (a, b) if k)
+        print(f"{name:<9} {_fmt(r, 'wall_s'):<22} {_fmt(r, 'steps_per_s'):<26} {other}")
+    print(
+        f"server peak RSS: {results.get('server_peak_rss_mb', 0):.1f} MiB; "
+        f"start-up: server {results['startup']['server_s']:.2f}s, "
+        f"agents {results['startup']['agents_s']:.2f}s"
+    )
+
+
+if __name__ == "__main__":
+    figures = asyncio.run(main())
+    report(figures)
+    path = os.environ.get("BENCH_JSON")
+    if path:
+        Path(path).write_bytes(orjson.dumps(figures, option=orjson.OPT_INDENT_2))
