@@ -35,6 +35,10 @@ _SERVER_FLAGS = {
     "max_concurrent_workflows": "max_concurrent_workflows",
     "default_timeout": "default_timeout",
     "agents": "agents_file",
+    "agent_lease": "agent_lease",
+    "heartbeat_interval": "heartbeat_interval",
+    "sqlite_synchronous": "sqlite_synchronous",
+    "grace": "grace",
 }
 
 
@@ -243,6 +247,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds a workflow may run when it sets none; env DWE_DEFAULT_TIMEOUT",
     )
     p.add_argument("--agents", help="agent registry file (YAML/JSON); env DWE_AGENTS")
+    p.add_argument(
+        "--agent-lease",
+        type=float,
+        help="seconds a disconnected agent's attempts wait for it to reconnect before "
+        "running elsewhere (default 0); env DWE_AGENT_LEASE",
+    )
+    p.add_argument(
+        "--heartbeat-interval",
+        type=float,
+        help="seconds between agent heartbeats (default 5); env DWE_HEARTBEAT_INTERVAL",
+    )
+    p.add_argument(
+        "--sqlite-synchronous",
+        choices=["NORMAL", "FULL"],
+        help="NORMAL survives process crashes, FULL also power loss (default NORMAL); "
+        "env DWE_SQLITE_SYNCHRONOUS",
+    )
+    p.add_argument(
+        "--grace", type=float, help="seconds in-flight calls get on shutdown; env DWE_GRACE"
+    )
 
     p = add("agent", cmd_agent, "run an agent defined in Python as module:attr")
     p.add_argument("spec", help="module:attr naming an Agent or a factory of one")

@@ -64,16 +64,10 @@ class AgentProcess:
         self.log_path = log
         self._log = open(log, "wb")  # noqa: SIM115 - closed in stop()
         full_env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
+        # "module:attr" runs that agent; a bare name is a factory in tests/support/agents.py.
+        spec = factory if ":" in factory else f"tests.support.agents:{factory}"
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "dwe.clients.cli",
-                "agent",
-                f"tests.support.agents:{factory}",
-                "--target",
-                address,
-            ],
+            [sys.executable, "-m", "dwe.clients.cli", "agent", spec, "--target", address],
             cwd=ROOT,
             env=full_env,
             stdout=self._log,
