@@ -19,7 +19,7 @@ demo: $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/dwe server
 
-test: $(STAMP) check-proto lint
+test: $(STAMP) check-proto lint typecheck
 	$(PY) -m pytest -q
 
 lint: $(STAMP)

@@ -165,9 +165,10 @@ class Telemetry:
             span = self._steps.pop(key)
             span.set_attribute("dwe.outcome", "cancelled")
             span.end(end_time=int(ev.time * _NS))
-        span = self._workflows.pop(ev.workflow_id, None)
-        if span is None:
+        run_span = self._workflows.pop(ev.workflow_id, None)
+        if run_span is None:
             return
+        span = run_span
         state = str(ev.data.get("state", ""))
         span.set_attribute("dwe.outcome", state)
         if state != "completed":

@@ -607,12 +607,12 @@ class Scheduler:
             step.waiting = sum(
                 1 for d in step.spec.dependencies if wf.steps[d].state is not StepState.COMPLETED
             )
-        state = WorkflowState(row.state)
-        if state is WorkflowState.QUEUED:
-            wf.state = state
+        wf_state = WorkflowState(row.state)
+        if wf_state is WorkflowState.QUEUED:
+            wf.state = wf_state
             heapq.heappush(self._waiting, (wf.spec.priority, next(self._timer_seq), wf))
             return wf
-        if state is not WorkflowState.RUNNING:
+        if wf_state is not WorkflowState.RUNNING:
             return wf  # PENDING: waits for StartWorkflow
         wf.state = WorkflowState.RUNNING
         wf.start_order = next(self._timer_seq)

@@ -17,13 +17,17 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Final
 
 from .model import Transformation
 
 
 class TransformError(ValueError):
     """A transformation is malformed (at create time) or cannot apply (at run time)."""
+
+
+# Marks a field missing from an item (None is a real JSON value).
+_ABSENT: Final = object()
 
 
 def _contains(a: Any, b: Any) -> bool:
@@ -65,7 +69,6 @@ ALIASES = {
 }
 AGGREGATES = ("sum", "count", "avg", "min", "max")
 TYPES = ("filter", "map", "aggregate")
-_ABSENT = object()
 
 
 def check_transformation(type_: str, params: dict[str, Any]) -> None:

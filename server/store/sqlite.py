@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from pathlib import Path
+from typing import Any
 
 import sqlite_utils
 
@@ -46,7 +47,7 @@ class SqliteStore:
     def _create_schema(self) -> None:
         db = sqlite_utils.Database(self._w)
         if "workflows" not in db.table_names():
-            db["workflows"].create(
+            db.table("workflows").create(
                 {
                     "id": str,
                     "request_id": str,
@@ -66,9 +67,9 @@ class SqliteStore:
                 },
                 pk="id",
             )
-            db["workflows"].create_index(["request_id"], unique=True, if_not_exists=True)
-            db["workflows"].create_index(["created_at", "id"], if_not_exists=True)
-            db["workflows"].create_index(["state"], if_not_exists=True)
+            db.table("workflows").create_index(["request_id"], unique=True, if_not_exists=True)
+            db.table("workflows").create_index(["created_at", "id"], if_not_exists=True)
+            db.table("workflows").create_index(["state"], if_not_exists=True)
         if "steps" not in db.table_names():
             db.execute(
                 """CREATE TABLE steps (
@@ -90,7 +91,7 @@ class SqliteStore:
                     PRIMARY KEY (workflow_id, seq)) WITHOUT ROWID"""
             )
         if "agents" not in db.table_names():
-            db["agents"].create(
+            db.table("agents").create(
                 {
                     "agent_id": str,
                     "agent_type": str,
@@ -215,7 +216,15 @@ class SqliteStore:
         )
         return [
             StepRow(
-                *r[:9],
+                step_id=r[0],
+                index=r[1],
+                state=r[2],
+                attempt=r[3],
+                agent_id=r[4],
+                attempt_id=r[5],
+                assigned_at=r[6],
+                started_at=r[7],
+                finished_at=r[8],
                 output=Blob(r[9], r[10]) if r[10] is not None else None,
                 error_message=r[11],
                 error_type=r[12],
@@ -242,12 +251,16 @@ class SqliteStore:
             " FROM events WHERE workflow_id=? AND seq>? ORDER BY seq",
             (workflow_id, after_seq),
         )
-        return [Event(*r[:2], EventType(r[2]), *r[3:8], loads(r[8])) for r in rows]
+        return [
+            Event(r[0], r[1], EventType(r[2]), r[3], r[4], r[5], r[6], r[7], loads(r[8]))
+            for r in rows
+        ]
 
     def list_workflows(
         self, states: list[str], limit: int, before: tuple[float, str] | None
     ) -> list[WorkflowRow]:
-        where, params = [], []
+        where: list[str] = []
+        params: list[Any] = []
         if states:
             where.append(f"state IN ({', '.join('?' * len(states))})")
             params.extend(states)
