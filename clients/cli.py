@@ -23,6 +23,7 @@ from dwe.clients._common import DEFAULT_TARGET
 from dwe.clients.errors import DweError, ValidationError
 from dwe.clients.events import TERMINAL_EVENTS, event_to_dict
 from dwe.clients.sync import SyncDweClient
+from dwe.v1 import enums_pb2
 
 __all__ = ["build_parser", "main"]
 
@@ -126,6 +127,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         created = client.create_workflow(spec, args.request_id)
         wid = created.workflow_id
         _out(args, {"workflow_id": wid, "created": created.created}, wid)
+        if not created.created and created.status.state != enums_pb2.WORKFLOW_STATE_PENDING:
+            # A retry of an earlier run with this request id: follow it, don't start it again.
+            if args.watch:
+                return _follow(args, client.watch_workflow(wid, 0))
+            return 0
         if args.watch:
             return _follow(args, client.execute_workflow(wid, context, args.session_id))
         client.start_workflow(wid, context, args.session_id)

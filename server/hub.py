@@ -88,6 +88,12 @@ class EventHub:
                 if not subs:
                     del self._by_workflow[wid]
 
+    def subscribers(self, workflow_id: str | None = None) -> int:
+        """Open subscriptions routed to one workflow, or the all-workflows ones with None."""
+        if workflow_id is None:
+            return len(self._global)
+        return len(self._by_workflow.get(workflow_id, ()))
+
     def publish(self, events: list[Event]) -> None:
         by_workflow = self._by_workflow
         glob = self._global

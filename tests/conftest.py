@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -94,8 +94,12 @@ class AgentProcess:
 
 
 @pytest.fixture
-def spawn_agent(tmp_path: Path) -> Iterator[Callable[..., AgentProcess]]:
-    """Start agent subprocesses; all are stopped at the end of the test."""
+async def spawn_agent(tmp_path: Path) -> AsyncIterator[Callable[..., AgentProcess]]:
+    """Start agent subprocesses; all are stopped at the end of the test.
+
+    Async so the teardown waits for the processes off the event loop: an
+    in-process server on this loop must keep answering while agents say goodbye.
+    """
     procs: list[AgentProcess] = []
 
     def spawn(address: str, factory: str = "counting", **env: Any) -> AgentProcess:
@@ -106,8 +110,7 @@ def spawn_agent(tmp_path: Path) -> Iterator[Callable[..., AgentProcess]]:
         return p
 
     yield spawn
-    for p in procs:
-        p.stop()
+    await asyncio.gather(*(asyncio.to_thread(p.stop) for p in procs))
 
 
 async def wait_agents(server: DweServer, *agent_ids: str, timeout: float = WAIT) -> None:

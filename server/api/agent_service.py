@@ -42,7 +42,7 @@ class StreamLink:
         self._wake.set()
 
     async def next_message(self) -> agent_pb2.ServerMessage | None:
-        """The next batch to send, or None once closed (a Drain is sent first)."""
+        """The next batch to send, or None once closed."""
         while not self._dispatches and not self._cancels:
             if self._closed:
                 return None
@@ -120,8 +120,8 @@ class AgentServicer(service_pb2_grpc.AgentServiceServicer):
                 if msg is None:
                     break
                 yield msg
-            if link.reason and not reader.done():
-                yield agent_pb2.ServerMessage(drain=agent_pb2.Drain(reason=link.reason))
+            # Closing (server shutdown, session replaced) just ends the stream: the
+            # agent reconnects with backoff. Drain is kept for removing an agent.
         finally:
             reader.cancel()
             self._c.disconnect_agent(sid)

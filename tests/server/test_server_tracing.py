@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 
@@ -79,7 +80,9 @@ async def test_agent_span_is_child_of_server_step_span_across_processes(
     assert step_span.attributes["dwe.outcome"] == "completed"
     assert workflow_span.attributes["dwe.workflow_id"] == events[0].workflow_id
 
-    agent.stop()  # SIGTERM: the agent flushes its spans on the way out
+    # SIGTERM: the agent flushes its spans on the way out (waited for off the loop,
+    # which must keep serving its goodbye).
+    await asyncio.to_thread(agent.stop)
     handler = await wait_for(
         lambda: next(
             (s for s in _console_spans(agent.output()) if s["name"] == "dwe.handler analysis"),
