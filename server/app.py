@@ -19,6 +19,7 @@ from dwe.v1 import service_pb2, service_pb2_grpc
 
 from .api.agent_service import AgentServicer
 from .api.engine_service import EngineServicer
+from .api.handlers import generic_handler
 from .api.workflow_service import WorkflowServicer
 from .config import ServerConfig
 from .coordinator import Coordinator
@@ -104,8 +105,13 @@ class DweServer:
         if self.config.agents_file:
             for reg in load_registry(self.config.agents_file):
                 await self.coordinator.register_agent(reg)
-        service_pb2_grpc.add_WorkflowServiceServicer_to_server(
-            WorkflowServicer(self.coordinator, self.config.default_timeout), self.grpc
+        self.grpc.add_generic_rpc_handlers(
+            (
+                generic_handler(
+                    "WorkflowService",
+                    WorkflowServicer(self.coordinator, self.config.default_timeout),
+                ),
+            )
         )
         service_pb2_grpc.add_AgentServiceServicer_to_server(
             AgentServicer(self.coordinator, self.config.heartbeat_interval), self.grpc

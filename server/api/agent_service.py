@@ -12,7 +12,7 @@ from dwe.v1 import agent_pb2, service_pb2_grpc
 
 from ..coordinator import Coordinator
 from ..engine.model import Blob, Dispatch, ErrorInfo
-from .convert import dispatch_to_proto, json_payload
+from .convert import fill_assignment, json_payload
 
 log = logging.getLogger("dwe.server.agents")
 
@@ -50,10 +50,13 @@ class StreamLink:
             await self._wake.wait()
         dispatches, self._dispatches = self._dispatches, []
         cancels, self._cancels = self._cancels, []
-        return agent_pb2.ServerMessage(
-            assignments=[dispatch_to_proto(d) for d in dispatches],
-            cancels=[agent_pb2.Cancel(attempt_id=a, reason=r) for a, r in cancels],
-        )
+        msg = agent_pb2.ServerMessage()
+        add = msg.assignments.add
+        for d in dispatches:
+            fill_assignment(add(), d)
+        for attempt_id, reason in cancels:
+            msg.cancels.add(attempt_id=attempt_id, reason=reason)
+        return msg
 
 
 def _results(msg: agent_pb2.AgentMessage) -> list[tuple[str, Blob | None, ErrorInfo | None]]:

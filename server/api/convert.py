@@ -21,6 +21,7 @@ from ..engine.model import (
     WorkflowState,
 )
 from ..views import StatusView
+from .handlers import frame
 from .validation import MODES, PRIORITIES
 
 _NS = 1_000_000_000
@@ -83,10 +84,15 @@ def _step_failed(data: dict[str, Any]) -> workflow_pb2.StepFailed:
     return msg
 
 
+def event_frame(e: Event) -> bytes:
+    """The event as one framed entry of a stream response, encoded once and cached."""
+    if e.wire is None:
+        e.wire = frame(event_to_proto(e).SerializeToString())
+    return e.wire
+
+
 def event_to_proto(e: Event) -> workflow_pb2.WorkflowEvent:
-    """Encode an event once; the result is cached on it for every subscriber."""
-    if e.wire is not None:
-        return e.wire
+    """The event as a protobuf message."""
     msg = workflow_pb2.WorkflowEvent(
         workflow_id=e.workflow_id,
         seq=e.seq,
@@ -145,22 +151,22 @@ def event_to_proto(e: Event) -> workflow_pb2.WorkflowEvent:
         detail.skipped_steps = d.get("skipped_steps", 0)
         detail.total_steps = d.get("total_steps", 0)
         detail.error_message = d.get("error_message", "")
-    e.wire = msg
     return msg
 
 
-def dispatch_to_proto(d: Dispatch) -> agent_pb2.Assignment:
-    msg = agent_pb2.Assignment(
-        attempt_id=d.attempt_id,
-        workflow_id=d.workflow_id,
-        step_id=d.step_id,
-        step_name=d.step_name,
-        description=d.description,
-        capability=d.capability,
-        attempt=d.attempt,
-        traceparent=d.traceparent,
-        tracestate=d.tracestate,
-    )
+def fill_assignment(msg: agent_pb2.Assignment, d: Dispatch) -> None:
+    """Write a dispatch into an Assignment in place (``msg.assignments.add()``),
+    so a batch is built without copying each message into the ServerMessage."""
+    msg.attempt_id = d.attempt_id
+    msg.workflow_id = d.workflow_id
+    msg.step_id = d.step_id
+    msg.step_name = d.step_name
+    msg.description = d.description
+    msg.capability = d.capability
+    msg.attempt = d.attempt
+    if d.traceparent:
+        msg.traceparent = d.traceparent
+        msg.tracestate = d.tracestate
     msg.context.encoding = d.context.encoding
     msg.context.data = d.context.data
     inputs = msg.inputs
@@ -171,7 +177,6 @@ def dispatch_to_proto(d: Dispatch) -> agent_pb2.Assignment:
             slot.data = out.data
     if d.deadline is not None:
         _set_time(msg.deadline, d.deadline)
-    return msg
 
 
 def status_to_proto(v: StatusView) -> workflow_pb2.WorkflowStatus:

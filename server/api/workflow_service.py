@@ -18,7 +18,7 @@ from .convert import (
     EVENT_TYPES_IN,
     WORKFLOW_STATES,
     WORKFLOW_STATES_IN,
-    event_to_proto,
+    event_frame,
     status_to_proto,
     summary_to_proto,
 )
@@ -106,7 +106,7 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
     @streaming
     async def ExecuteWorkflow(
         self, request: rr.ExecuteWorkflowRequest, context: grpc.aio.ServicerContext
-    ) -> AsyncIterator[rr.ExecuteWorkflowResponse]:
+    ) -> AsyncIterator[bytes]:  # encoded ExecuteWorkflowResponse (see handlers.py)
         await self._require_startable(request.workflow_id)
         ctx = decode_json_object(request.context, "context")
         sub = self._c.subscribe([request.workflow_id])
@@ -118,14 +118,14 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
                 context.invocation_metadata(),
             )
             async for batch in self._follow(sub, 0):
-                yield rr.ExecuteWorkflowResponse(events=[event_to_proto(e) for e in batch])
+                yield b"".join([event_frame(e) for e in batch])
         finally:
             self._c.hub.unsubscribe(sub)
 
     @streaming
     async def WatchWorkflow(
         self, request: rr.WatchWorkflowRequest, context: grpc.aio.ServicerContext
-    ) -> AsyncIterator[rr.WatchWorkflowResponse]:
+    ) -> AsyncIterator[bytes]:  # encoded WatchWorkflowResponse
         wid = request.workflow_id
         if not wid:
             raise ValidationError("workflow_id is empty")
@@ -138,7 +138,7 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
             replay = await self._c.events_after(wid, last)
             for i in range(0, len(replay), 500):
                 chunk = replay[i : i + 500]
-                yield rr.WatchWorkflowResponse(events=[event_to_proto(e) for e in chunk])
+                yield b"".join([event_frame(e) for e in chunk])
             if replay:
                 last = replay[-1].seq
                 if replay[-1].type in TERMINAL_EVENTS:
@@ -147,14 +147,14 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
             if run is None or (run.state.terminal and run.seq <= last):
                 return
             async for batch in self._follow(sub, last):
-                yield rr.WatchWorkflowResponse(events=[event_to_proto(e) for e in batch])
+                yield b"".join([event_frame(e) for e in batch])
         finally:
             self._c.hub.unsubscribe(sub)
 
     @streaming
     async def WatchEvents(
         self, request: rr.WatchEventsRequest, context: grpc.aio.ServicerContext
-    ) -> AsyncIterator[rr.WatchEventsResponse]:
+    ) -> AsyncIterator[bytes]:  # encoded WatchEventsResponse
         types = []
         for t in request.types:
             if t not in EVENT_TYPES_IN:
@@ -169,7 +169,7 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
                     raise Precondition("subscriber fell too far behind") from None
                 if not batch:
                     return
-                yield rr.WatchEventsResponse(events=[event_to_proto(e) for e in batch])
+                yield b"".join([event_frame(e) for e in batch])
         finally:
             self._c.hub.unsubscribe(sub)
 

@@ -1,0 +1,62 @@
+"""gRPC method handlers for our services, with pre-encoded event streams.
+
+Event streams (ExecuteWorkflow, WatchWorkflow, WatchEvents) yield ready-made
+bytes: each event is serialised once, framed as field 1 of the response
+(``repeated WorkflowEvent events = 1``), and the frames of a batch are joined.
+A response built with ``Response(events=[...])`` would copy every event
+message per subscriber; with many streams that copy is a visible share of the
+server's time. The wire format is unchanged, so clients and reflection see the
+ordinary messages.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+from google.protobuf import message_factory
+
+from dwe.v1 import service_pb2
+
+EVENT_STREAMS = frozenset({"ExecuteWorkflow", "WatchWorkflow", "WatchEvents"})
+
+
+def _raw(data: bytes) -> bytes:
+    return data
+
+
+def generic_handler(service_name: str, servicer: Any) -> grpc.GenericRpcHandler:
+    """A handler for every method of ``service_name`` implemented by ``servicer``."""
+    service = service_pb2.DESCRIPTOR.services_by_name[service_name]
+    handlers = {}
+    for method in service.methods:
+        request = message_factory.GetMessageClass(method.input_type)
+        response = message_factory.GetMessageClass(method.output_type)
+        fn = getattr(servicer, method.name)
+        serialize = _raw if method.name in EVENT_STREAMS else response.SerializeToString
+        if method.client_streaming and method.server_streaming:
+            make = grpc.stream_stream_rpc_method_handler
+        elif method.server_streaming:
+            make = grpc.unary_stream_rpc_method_handler
+        elif method.client_streaming:
+            make = grpc.stream_unary_rpc_method_handler
+        else:
+            make = grpc.unary_unary_rpc_method_handler
+        handlers[method.name] = make(
+            fn, request_deserializer=request.FromString, response_serializer=serialize
+        )
+    return grpc.method_handlers_generic_handler(service.full_name, handlers)
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while n > 0x7F:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def frame(encoded_event: bytes) -> bytes:
+    """One ``events`` entry (field 1, length-delimited) of a stream response."""
+    return b"\x0a" + _varint(len(encoded_event)) + encoded_event
