@@ -40,6 +40,7 @@ _SERVER_FLAGS = {
     "heartbeat_interval": "heartbeat_interval",
     "sqlite_synchronous": "sqlite_synchronous",
     "grace": "grace",
+    "rules": "rules",
 }
 
 
@@ -272,6 +273,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--grace", type=float, help="seconds in-flight calls get on shutdown; env DWE_GRACE"
+    )
+    p.add_argument(
+        "--rules",
+        help="adaptation rules for ADAPTIVE runs, comma-separated package.module:function; "
+        "env DWE_RULES",
     )
 
     p = add("agent", cmd_agent, "run an agent defined in Python as module:attr")

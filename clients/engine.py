@@ -17,7 +17,7 @@ from typing import Any, Self
 
 from dwe.clients._common import DEFAULT_RPC_TIMEOUT
 from dwe.clients.enums import ExecutionMode, WorkflowPriority, WorkflowState, capability_value
-from dwe.clients.errors import NotFoundError, ValidationError
+from dwe.clients.errors import FailedPreconditionError, NotFoundError, ValidationError
 from dwe.clients.events import (
     agent_to_dict,
     event_to_dict,
@@ -205,16 +205,23 @@ class DynamicWorkflowEngine:
         return metrics_to_dict(self._sync.get_engine_metrics())
 
     def add_adaptation_rule(self, rule: Callable[..., Any]) -> None:
-        """Not supported: adaptation runs in the server's scheduler (ADAPTIVE mode).
+        """Add a rule ``rule(workflow, ready_steps)`` to the embedded server's scheduler.
+
+        Rules run for ADAPTIVE workflows each time steps become ready; they may
+        raise ``step.priority_boost`` (seconds added to the step's critical
+        path) and read ``workflow.get_critical_path()``. A rule that raises is
+        logged, counted and skipped.
 
         Raises:
-            NotImplementedError: Always; client-side Python rules cannot reach
-                the server's scheduler.
+            FailedPreconditionError: The engine talks to a remote server; load
+                rules there with ``dwe server --rules package.module:function``.
         """
-        raise NotImplementedError(
-            "custom adaptation rules are not supported over gRPC; use "
-            "ExecutionMode.ADAPTIVE (critical-path ordering, load-aware routing)"
-        )
+        if self._server is None:
+            raise FailedPreconditionError(
+                "adaptation rules run inside the server: start it with "
+                "`dwe server --rules package.module:function`, or use the embedded engine"
+            )
+        self._server.add_rule(rule)
 
     # workflows
 

@@ -233,6 +233,7 @@ def metrics_to_dict(metrics: engine_pb2.EngineMetrics) -> dict[str, Any]:
         "connected_agents": metrics.connected_agents,
         "uptime_seconds": metrics.uptime_seconds,
         "sample_interval_seconds": metrics.sample_interval_seconds,
+        "adaptation_rule_errors": metrics.adaptation_rule_errors,
     }
 
 

@@ -27,6 +27,7 @@ from .engine.model import AgentRegistration
 from .engine.scheduler import SchedulerConfig
 from .logs import configure_logging
 from .metrics import MetricsSampler
+from .rules import load_rules
 from .store.sqlite import SqliteStore
 from .telemetry import Telemetry, configure_from_env
 
@@ -101,6 +102,8 @@ class DweServer:
         return f"{self.config.host}:{self.port}"
 
     async def start(self) -> None:
+        if self.config.rules:
+            self.coordinator.scheduler.rules.extend(load_rules(self.config.rules))
         await self.coordinator.open()
         if self.config.agents_file:
             for reg in load_registry(self.config.agents_file):

@@ -29,6 +29,8 @@ class ServerConfig:
         grace: Seconds in-flight RPCs get on shutdown (DWE_GRACE).
         metrics_interval: Seconds between metrics history samples (DWE_METRICS_INTERVAL).
         agents_file: YAML/JSON registry loaded at start (DWE_AGENTS).
+        rules: Comma-separated ``package.module:function`` adaptation rules
+            (DWE_RULES).
     """
 
     host: str = "127.0.0.1"
@@ -44,6 +46,7 @@ class ServerConfig:
     grace: float = 5.0
     metrics_interval: float = 1.0
     agents_file: str = ""
+    rules: str = ""
 
     @classmethod
     def from_env(cls, **overrides: Any) -> ServerConfig:

@@ -205,6 +205,13 @@ class Coordinator:
 
     def _act(self, out: Outbox, waiters: list[asyncio.Future[None]]) -> None:
         """Announce a committed batch: spans, events, then agent work."""
+        for workflow_id, rule, error in out.rule_errors:
+            log.warning(
+                "workflow %s: adaptation rule %s failed and was skipped: %s",
+                workflow_id,
+                rule,
+                error,
+            )
         self.telemetry.on_events(out.events)
         self.hub.publish(out.events)
         if out.assignments:

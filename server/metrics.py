@@ -31,6 +31,7 @@ class MetricsSnapshot:
     timed_out_workflows: int
     completed_steps: int
     failed_steps: int
+    rule_errors: int
     agent_load: dict[str, int]
     connected_agents: int
     cpu_percent: float
@@ -75,6 +76,7 @@ class MetricsSampler:
             "dwe.steps.completed", [lambda _o: gauge(c.completed_steps)]
         )
         meter.create_observable_counter("dwe.steps.failed", [lambda _o: gauge(c.failed_steps)])
+        meter.create_observable_counter("dwe.rules.errors", [lambda _o: gauge(c.rule_errors)])
         meter.create_observable_gauge(
             "dwe.agents.connected", [lambda _o: gauge(len(self._c.scheduler.sessions))]
         )
@@ -114,7 +116,7 @@ class MetricsSampler:
 
     def _recent_latency_ms(self) -> float:
         durations = [
-            a.ewma_duration for a in self._c.scheduler.sessions.values() if a.ewma_duration
+            a.overall.duration for a in self._c.scheduler.sessions.values() if a.overall.samples
         ]
         return 1000.0 * sum(durations) / len(durations) if durations else 0.0
 
@@ -130,6 +132,7 @@ class MetricsSampler:
             timed_out_workflows=c.timed_out_workflows,
             completed_steps=c.completed_steps,
             failed_steps=c.failed_steps,
+            rule_errors=c.rule_errors,
             agent_load={a.agent_id: len(a.held) for a in sched.sessions.values()},
             connected_agents=len(sched.sessions),
             cpu_percent=self._cpu,

@@ -88,6 +88,7 @@ class EngineServicer(service_pb2_grpc.EngineServiceServicer):
             timed_out_workflows=s.timed_out_workflows,
             completed_steps=s.completed_steps,
             failed_steps=s.failed_steps,
+            adaptation_rule_errors=s.rule_errors,
             connected_agents=s.connected_agents,
             uptime_seconds=s.uptime_seconds,
             sample_interval_seconds=s.sample_interval,

@@ -7,9 +7,12 @@ import heapq
 from .model import Priority, StepState
 from .runs import StepRun
 
+# (aged priority, workflow start order, rank within the workflow, declaration index)
+Key = tuple[float, int, float, int]
+
 
 class ReadyQueue:
-    """One heap per priority level, keyed by (workflow start order, step index).
+    """One heap per priority level, keyed by (workflow start order, rank, step index).
 
     Within a priority, steps of the workflow that started first go first, so
     runs finish in the order they began instead of all advancing level by
@@ -21,31 +24,32 @@ class ReadyQueue:
     __slots__ = ("levels",)
 
     def __init__(self) -> None:
-        self.levels: list[list[tuple[int, int, StepRun]]] = [[] for _ in Priority]
+        self.levels: list[list[tuple[int, float, int, StepRun]]] = [[] for _ in Priority]
 
     def push(self, step: StepRun) -> None:
-        heapq.heappush(self.levels[step.wf.spec.priority], (step.wf.start_order, step.index, step))
+        entry = (step.wf.start_order, step.rank, step.index, step)
+        heapq.heappush(self.levels[step.wf.spec.priority], entry)
 
-    def _best_level(self, now: float, aging: float) -> tuple[tuple[float, int, int], int] | None:
+    def _best_level(self, now: float, aging: float) -> tuple[Key, int] | None:
         """The level whose head goes next: lowest aged priority, then earliest start."""
-        best: tuple[float, int, int] | None = None
+        best: Key | None = None
         best_level = -1
         for priority, level in enumerate(self.levels):
-            while level and level[0][2].state is not StepState.READY:
+            while level and level[0][3].state is not StepState.READY:
                 heapq.heappop(level)  # stale: cancelled or finished elsewhere
             if not level:
                 continue
-            order, index, step = level[0]
+            order, rank, index, step = level[0]
             effective = float(priority)
             if aging > 0 and priority:
                 waited = now - step.wf.started_at  # queued steps belong to started runs
                 effective = max(0.0, priority - int(waited / aging))
-            key = (effective, order, index)
+            key = (effective, order, rank, index)
             if best is None or key < best:
                 best, best_level = key, priority
         return None if best is None else (best, best_level)
 
-    def head_key(self, now: float, aging: float) -> tuple[float, int, int] | None:
+    def head_key(self, now: float, aging: float) -> Key | None:
         found = self._best_level(now, aging)
         return None if found is None else found[0]
 
@@ -53,7 +57,7 @@ class ReadyQueue:
         found = self._best_level(now, aging)
         if found is None:
             return None
-        return heapq.heappop(self.levels[found[1]])[2]
+        return heapq.heappop(self.levels[found[1]])[3]
 
     def __bool__(self) -> bool:
         return any(self.levels)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import heapq
 from typing import Any
 
+from .graph import critical_path, critical_path_lengths
 from .model import Blob, ErrorInfo, ExecutionMode, StepSpec, StepState, WorkflowSpec, WorkflowState
 
 
@@ -16,6 +17,7 @@ class StepRun:
         "assigned_at",
         "attempt",
         "attempt_id",
+        "cp_length",
         "dependents",
         "error",
         "finished_at",
@@ -23,6 +25,7 @@ class StepRun:
         "lost_attempts",
         "output",
         "priority_boost",
+        "rank",
         "released",
         "session_id",
         "spec",
@@ -49,13 +52,40 @@ class StepRun:
         self.finished_at = 0.0
         self.output: Blob | None = None
         self.error: ErrorInfo | None = None
+        # Added by adaptation rules, in the units of cp_length (seconds).
         self.priority_boost = 0.0
+        # Estimated seconds from this step's start to the end of the run (ADAPTIVE).
+        self.cp_length = 0.0
+        # Dispatch order within a workflow: lower first; ADAPTIVE sets -(cp_length + boost).
+        self.rank = 0.0
         # True while the step occupies one of its workflow's parallel slots.
         self.released = False
+
+    # Read-only views for adaptation rules, named as in the guide's WorkflowStep.
 
     @property
     def step_id(self) -> str:
         return self.spec.step_id
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def agent_type(self) -> str:
+        return self.spec.agent_type
+
+    @property
+    def agent_capability(self) -> str:
+        return self.spec.capability
+
+    @property
+    def dependencies(self) -> tuple[str, ...]:
+        return self.spec.dependencies
+
+    @property
+    def estimated_duration(self) -> float:
+        return self.spec.estimated_duration
 
     def execution_time(self, now: float) -> float:
         begin = self.started_at or self.assigned_at
@@ -98,8 +128,11 @@ class WorkflowRun:
         for run in self.order:
             for dep in run.spec.dependencies:
                 self.steps[dep].dependents.append(run)
+        if spec.mode is ExecutionMode.ADAPTIVE:
+            for sid, length in critical_path_lengths(spec.steps).items():
+                self.steps[sid].cp_length = length
         # Ready steps not yet released because of the parallel limit, by declaration order.
-        self.held: list[tuple[int, StepRun]] = []
+        self.held: list[tuple[float, int, StepRun]] = []
         self.released = 0
         self.completed = 0
         self.failed = 0
@@ -125,14 +158,30 @@ class WorkflowRun:
         return self.spec.max_parallel_steps
 
     def hold(self, step: StepRun) -> None:
-        heapq.heappush(self.held, (step.index, step))
+        heapq.heappush(self.held, (step.rank, step.index, step))
 
     def pop_held(self) -> StepRun | None:
         while self.held:
-            _, step = heapq.heappop(self.held)
+            step = heapq.heappop(self.held)[2]
             if step.state is StepState.READY:
                 return step
         return None
+
+    @property
+    def workflow_id(self) -> str:
+        return self.id
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def execution_mode(self) -> ExecutionMode:
+        return self.spec.mode
+
+    def get_critical_path(self) -> list[StepRun]:
+        """The steps of the longest estimated_duration-weighted chain, first to last."""
+        return [self.steps[sid] for sid in critical_path(self.spec.steps)]
 
     def progress(self) -> float:
         return self.finished_steps / self.total if self.total else 1.0

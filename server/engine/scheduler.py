@@ -29,13 +29,14 @@ from .model import (
     ErrorInfo,
     Event,
     EventType,
+    ExecutionMode,
     StepState,
     StoredWorkflow,
     Transformation,
     WorkflowState,
 )
-from .pool import AgentSession, choose_agent, observe
-from .queues import ReadyQueue
+from .pool import FAILING, AgentSession, choose_adaptive, choose_agent, observe
+from .queues import Key, ReadyQueue
 from .runs import StepRun, WorkflowRun
 from .transforms import apply_transformations
 
@@ -76,6 +77,8 @@ class Outbox:
     # (session_id, attempt_id, reason)
     cancels: list[tuple[str, str, str]] = field(default_factory=list)
     finished: list[WorkflowRun] = field(default_factory=list)
+    # (workflow_id, rule name, error) of adaptation rules that raised.
+    rule_errors: list[tuple[str, str, str]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(self.events or self.steps or self.workflows or self.assignments or self.cancels)
@@ -97,6 +100,7 @@ class Counters:
     timed_out_workflows: int = 0
     completed_steps: int = 0
     failed_steps: int = 0
+    rule_errors: int = 0
 
 
 class Scheduler:
@@ -123,6 +127,8 @@ class Scheduler:
         self.active = 0
         self.counters = Counters()
         self.outbox = Outbox()
+        # Adaptation rules for ADAPTIVE runs: rule(workflow, ready_steps) -> None.
+        self.rules: list[Callable[[WorkflowRun, list[StepRun]], Any]] = []
 
     # -- outbox -------------------------------------------------------------
 
@@ -216,9 +222,9 @@ class Scheduler:
         timeout = wf.spec.default_timeout or self.config.default_workflow_timeout
         if timeout:
             self._timer(now + timeout, Timer.WORKFLOW_TIMEOUT, wf)
-        for step in wf.order:
-            if step.waiting == 0:
-                self._make_ready(step, now)
+        roots = [step for step in wf.order if step.waiting == 0]
+        if roots:
+            self._make_ready(roots, now)
         self._fill(wf, now)
 
     def cancel_workflow(self, workflow_id: str, now: float, reason: str = "") -> bool:
@@ -231,16 +237,55 @@ class Scheduler:
 
     # -- readiness and dispatch ---------------------------------------------
 
-    def _make_ready(self, step: StepRun, now: float) -> None:
-        step.state = StepState.READY
-        self.outbox.steps[step] = None
-        wf = step.wf
-        if wf.limit:
-            # Held, then released lowest declaration index first by _fill, so a
-            # newly ready step never jumps an earlier one (SEQUENTIAL order).
-            wf.hold(step)
-        else:
-            self._release(step, now)
+    def _make_ready(self, steps: list[StepRun], now: float) -> None:
+        """Steps of one workflow whose dependencies are all met, in declaration order."""
+        wf = steps[0].wf
+        for step in steps:
+            step.state = StepState.READY
+            self.outbox.steps[step] = None
+        if wf.spec.mode is ExecutionMode.ADAPTIVE:
+            self._adapt(wf, steps, now)
+        for step in steps:
+            if wf.limit:
+                # Held, then released best rank / lowest index first by _fill, so
+                # a newly ready step never jumps an earlier one (SEQUENTIAL order).
+                wf.hold(step)
+            else:
+                self._release(step, now)
+
+    def _adapt(self, wf: WorkflowRun, ready: list[StepRun], now: float) -> None:
+        """ADAPTIVE: rank ready steps by critical path plus rule boosts.
+
+        Adaptation rules run here, as ``rule(workflow, ready_steps)``; they may
+        raise ``priority_boost`` of the steps. A rule that raises is counted,
+        reported in the outbox and skipped.
+        """
+        for rule in self.rules:
+            try:
+                rule(wf, ready)
+            except Exception as exc:
+                self.counters.rule_errors += 1
+                name = getattr(rule, "__qualname__", repr(rule))
+                self.outbox.rule_errors.append((wf.id, name, f"{type(exc).__name__}: {exc}"))
+        boosted = False
+        for step in ready:
+            step.rank = -(step.cp_length + step.priority_boost)
+            boosted = boosted or step.priority_boost != 0
+        if len(ready) < 2:
+            return
+        ordered = sorted(ready, key=lambda s: (s.rank, s.index))
+        if ordered != ready:
+            self._emit(
+                wf,
+                EventType.WORKFLOW_ADAPTED,
+                now,
+                data={
+                    "decision": "reordered",
+                    "reason": "longest critical path first"
+                    + (", with priority boosts from adaptation rules" if boosted else ""),
+                    "step_ids": [s.spec.step_id for s in ordered],
+                },
+            )
 
     def _fill(self, wf: WorkflowRun, now: float) -> None:
         """Release held ready steps while the workflow is under its parallel limit."""
@@ -282,7 +327,7 @@ class Scheduler:
             return
         caps, self._dirty_caps = self._dirty_caps, set()
         aging = self.config.priority_aging
-        heads: list[tuple[tuple[float, int, int], str]] = []
+        heads: list[tuple[Key, str]] = []
         for cap in caps:
             queue = self._queues.get(cap)
             agents = self._by_capability.get(cap)
@@ -298,7 +343,10 @@ class Scheduler:
             step = queue.pop(now, aging)
             if step is None:
                 continue
-            agent = choose_agent(step, self._by_capability[cap])
+            agents = self._by_capability[cap]
+            agent = choose_agent(step, agents)
+            if agent is not None and step.wf.spec.mode is ExecutionMode.ADAPTIVE:
+                agent = self._adaptive_agent(step, agents, agent, now)
             if agent is None:
                 queue.push(step)  # every agent of this capability is full
                 continue
@@ -306,6 +354,30 @@ class Scheduler:
             key = queue.head_key(now, aging)
             if key is not None:
                 heapq.heappush(heads, (key, cap))
+
+    def _adaptive_agent(
+        self, step: StepRun, agents: list[AgentSession], default: AgentSession, now: float
+    ) -> AgentSession:
+        """ADAPTIVE runs pick by observed performance; a different pick is an event."""
+        chosen = choose_adaptive(step, agents) or default
+        if chosen is not default:
+            stats = default.by_capability.get(step.spec.capability)
+            why = (
+                f"{default.agent_id} is failing ({stats.failure:.0%} of recent attempts)"
+                if stats is not None and stats.failure >= FAILING
+                else f"{chosen.agent_id} is expected to finish sooner than {default.agent_id}"
+            )
+            self._emit(
+                step.wf,
+                EventType.WORKFLOW_ADAPTED,
+                now,
+                data={
+                    "decision": "agent_selected",
+                    "reason": f"{step.spec.step_id} -> {chosen.agent_id}: {why}",
+                    "step_ids": [step.spec.step_id],
+                },
+            )
+        return chosen
 
     def _assign(self, step: StepRun, agent: AgentSession, now: float) -> None:
         step.attempt += 1
@@ -373,7 +445,7 @@ class Scheduler:
         del self.attempts[attempt_id]
         if agent is not None:
             begin = step.started_at or step.assigned_at
-            observe(agent, now - begin, error is not None)
+            observe(agent, step.spec.capability, now - begin, error is not None)
             if error is None:
                 agent.completed += 1
             else:
@@ -403,10 +475,13 @@ class Scheduler:
             step,
             {"output": output, "execution_time": step.execution_time(now)},
         )
+        ready = []
         for dep in step.dependents:
             dep.waiting -= 1
             if dep.waiting == 0 and dep.state is StepState.PENDING:
-                self._make_ready(dep, now)
+                ready.append(dep)
+        if ready:
+            self._make_ready(ready, now)
         self._step_finished(wf, now)
 
     def _fail_attempt(self, step: StepRun, error: ErrorInfo, now: float) -> None:
@@ -631,9 +706,9 @@ class Scheduler:
                 self._orphan(step, now)
             else:
                 self._requeue_lost(step, now, "server restarted")
-        for step in wf.order:
-            if step.state is StepState.PENDING and step.waiting == 0:
-                self._make_ready(step, now)
+        ready = [s for s in wf.order if s.state is StepState.PENDING and s.waiting == 0]
+        if ready:
+            self._make_ready(ready, now)
         self._step_finished(wf, now)
         return wf
 

@@ -19,7 +19,7 @@ def agent(
 ) -> AgentSession:
     a = AgentSession(f"{agent_id}#1", agent_id, agent_type, frozenset({"c"}), max_tasks, 0.0)
     a.held = {f"{agent_id}.{i}": None for i in range(held)}
-    a.ewma_failure = fail
+    a.overall.failure = fail
     return a
 
 
@@ -64,9 +64,11 @@ def test_choose_agent(wanted: str, agents: list[AgentSession], chosen: str | Non
 def test_observe(outcomes: list[tuple[float, bool]], duration: float, failure: float) -> None:
     a = agent("a")
     for d, failed in outcomes:
-        observe(a, d, failed)
-    assert a.ewma_duration == pytest.approx(duration)
-    assert a.ewma_failure == pytest.approx(failure)
+        observe(a, "c", d, failed)
+    for stats in (a.overall, a.by_capability["c"]):
+        assert stats.duration == pytest.approx(duration)
+        assert stats.failure == pytest.approx(failure)
+        assert stats.samples == len(outcomes)
 
 
 def test_free_and_load() -> None:

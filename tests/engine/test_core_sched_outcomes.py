@@ -63,7 +63,7 @@ def test_result_flow_and_agent_bookkeeping(driver: Driver) -> None:
     driver.now = 7.0
     assert driver.complete(a, {"ok": True})
     assert step.state is StepState.COMPLETED and agent.held == {}
-    assert (agent.completed, agent.failed, agent.ewma_duration) == (1, 0, 5.0)
+    assert (agent.completed, agent.failed, agent.overall.duration) == (1, 0, 5.0)
     done = driver.last(wf.id, E.AGENT_COMPLETED)
     assert done.data["execution_time"] == 5.0 and unjs(done.data["output"]) == {"ok": True}
     assert wf.state is WorkflowState.COMPLETED

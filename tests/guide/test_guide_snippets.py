@@ -170,3 +170,63 @@ async def test_snippet_runs_on_the_embedded_engine(tmp_path: Path, spawn_agent) 
         assert all(s["attempts"] == 1 and s["agent_id"] for s in status["steps"])
     finally:
         engine.close()
+
+
+async def test_custom_adaptation_rule_snippet_runs_on_the_embedded_engine(
+    tmp_path: Path, spawn_agent
+) -> None:
+
+    from dwe.clients import Workflow, WorkflowStep
+
+    engine = DynamicWorkflowEngine(db_path=str(tmp_path / "rules.db"))
+    try:
+        # The guide's "Custom Adaptation Rules" block, unchanged.
+        exec(
+            guide_block("### 3. Custom Adaptation Rules"),
+            {"engine": engine, "Workflow": Workflow, "WorkflowStep": WorkflowStep, "List": list},
+        )
+        spawn_agent(
+            engine.address,
+            "counting",
+            DWE_TEST_AGENT_ID="worker",
+            DWE_TEST_CAPS="analysis",
+            DWE_TEST_MAX=1,
+            DWE_TEST_DELAY=0.01,
+        )
+        await wait_for(
+            lambda: any(a["connected"] for a in engine.list_agents()), what="agent connected"
+        )
+        workflow = await engine.create_workflow(
+            name="Adaptive",
+            steps=[
+                {
+                    "step_id": "side",
+                    "name": "Side",
+                    "agent_capability": "analysis",
+                    "estimated_duration": 0.1,
+                },
+                {
+                    "step_id": "chain1",
+                    "name": "Chain 1",
+                    "agent_capability": "analysis",
+                    "estimated_duration": 2.0,
+                },
+                {
+                    "step_id": "chain2",
+                    "name": "Chain 2",
+                    "agent_capability": "analysis",
+                    "estimated_duration": 2.0,
+                    "dependencies": ["chain1"],
+                },
+            ],
+            execution_mode=ExecutionMode.ADAPTIVE,
+        )
+        events = [e async for e in engine.execute_workflow(workflow)]
+    finally:
+        engine.close()
+    adapted = [e["data"] for e in events if e["event"] == "workflow_adapted"]
+    # The rule ran inside the server: its boosts are named in the adaptation.
+    assert adapted and "priority boosts" in adapted[0]["reason"]
+    assert adapted[0]["step_ids"][0] == "chain1"
+    assert next(e["data"]["step"] for e in events if e["event"] == "agent_started") == "chain1"
+    assert events[-1]["event"] == "workflow_completed"
