@@ -16,15 +16,19 @@ import heapq
 import itertools
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from enum import IntEnum
 from typing import Any
 
-import orjson
-
+from . import sessions, timers
 from .backoff import compute_backoff
+from .decisions import (
+    Counters,
+    Outbox,
+    SchedulerConfig,
+    SchedulerError,
+    Timer,
+    UnknownWorkflow,
+)
 from .model import (
-    JSON_ENCODING,
     Blob,
     ErrorInfo,
     Event,
@@ -32,75 +36,25 @@ from .model import (
     ExecutionMode,
     StepState,
     StoredWorkflow,
-    Transformation,
     WorkflowState,
 )
+from .outcomes import final_output, transform_output
 from .pool import FAILING, AgentSession, choose_adaptive, choose_agent, observe
 from .queues import Key, ReadyQueue
+from .restore import restore_run
 from .runs import StepRun, WorkflowRun
-from .transforms import apply_transformations
+
+__all__ = [
+    "Outbox",
+    "Scheduler",
+    "SchedulerConfig",
+    "SchedulerError",
+    "UnknownWorkflow",
+    "final_output",
+    "transform_output",
+]
 
 _MISSING = object()
-
-
-class SchedulerError(Exception):
-    """An operation the current state does not allow (maps to FAILED_PRECONDITION)."""
-
-
-class UnknownWorkflow(KeyError):
-    """No such workflow in the scheduler."""
-
-
-@dataclass(frozen=True, slots=True)
-class SchedulerConfig:
-    # Workflows running at once; more wait QUEUED. 0 means no limit.
-    max_concurrent_workflows: int = 0
-    # Applied when a workflow sets no default_timeout; 0 means none.
-    default_workflow_timeout: float = 0.0
-    # How long a disconnected agent's attempts wait for it to reconnect.
-    agent_lease: float = 0.0
-    # +/- fraction applied to retry delays.
-    retry_jitter: float = 0.1
-    # Seconds of waiting that raise a workflow's dispatch priority by one level
-    # (BACKGROUND reaches CRITICAL after 4x this); 0 disables aging.
-    priority_aging: float = 30.0
-
-
-@dataclass(slots=True)
-class Outbox:
-    """Decisions not yet committed. Steps and workflows are ordered sets (dicts)."""
-
-    events: list[Event] = field(default_factory=list)
-    steps: dict[StepRun, None] = field(default_factory=dict)
-    workflows: dict[WorkflowRun, None] = field(default_factory=dict)
-    assignments: list[tuple[AgentSession, StepRun]] = field(default_factory=list)
-    # (session_id, attempt_id, reason)
-    cancels: list[tuple[str, str, str]] = field(default_factory=list)
-    finished: list[WorkflowRun] = field(default_factory=list)
-    # (workflow_id, rule name, error) of adaptation rules that raised.
-    rule_errors: list[tuple[str, str, str]] = field(default_factory=list)
-
-    def __bool__(self) -> bool:
-        return bool(self.events or self.steps or self.workflows or self.assignments or self.cancels)
-
-
-class Timer(IntEnum):
-    DEADLINE = 1
-    RETRY = 2
-    LEASE = 3
-    WORKFLOW_TIMEOUT = 4
-    SCHEDULE_TO_START = 5
-
-
-@dataclass(slots=True)
-class Counters:
-    completed_workflows: int = 0
-    failed_workflows: int = 0
-    cancelled_workflows: int = 0
-    timed_out_workflows: int = 0
-    completed_steps: int = 0
-    failed_steps: int = 0
-    rule_errors: int = 0
 
 
 class Scheduler:
@@ -641,233 +595,20 @@ class Scheduler:
             del self.workflows[workflow_id]
 
     def restore(self, row: StoredWorkflow, now: float) -> WorkflowRun:
-        """Rebuild an unfinished run from the store after a restart.
+        """Rebuild an unfinished run from the store after a restart (see restore.py)."""
+        return restore_run(self, row, now)
 
-        Attempts that were in flight wait out the agent lease for their agent
-        to reconnect holding them; otherwise they run again.
-        """
-        wf = WorkflowRun(row.workflow_id, row.spec, row.created_at, row.request_id)
-        wf.seq = row.last_seq
-        wf.context = dict(row.context)
-        wf.session_id = row.session_id
-        wf.started_at = row.started_at
-        self.workflows[wf.id] = wf
-        in_flight: list[StepRun] = []
-        for stored in row.steps:
-            step = wf.steps[stored.step_id]
-            step.attempt = stored.attempt
-            step.agent_id = stored.agent_id
-            step.attempt_id = stored.attempt_id
-            step.assigned_at = stored.assigned_at
-            step.started_at = stored.started_at
-            step.finished_at = stored.finished_at
-            step.output = stored.output
-            if stored.error_message:
-                step.error = ErrorInfo(stored.error_message, stored.error_type)
-            state = StepState(stored.state)
-            if state.terminal:
-                step.state = state
-                if state is StepState.COMPLETED:
-                    wf.completed += 1
-                elif state is StepState.FAILED:
-                    wf.failed += 1
-                elif state is StepState.SKIPPED:
-                    wf.skipped += 1
-                else:
-                    wf.cancelled += 1
-            elif state in (StepState.ASSIGNED, StepState.RUNNING):
-                step.state = state
-                in_flight.append(step)
-        for step in wf.order:
-            step.waiting = sum(
-                1 for d in step.spec.dependencies if wf.steps[d].state is not StepState.COMPLETED
-            )
-        wf_state = WorkflowState(row.state)
-        if wf_state is WorkflowState.QUEUED:
-            wf.state = wf_state
-            heapq.heappush(self._waiting, (wf.spec.priority, next(self._timer_seq), wf))
-            return wf
-        if wf_state is not WorkflowState.RUNNING:
-            return wf  # PENDING: waits for StartWorkflow
-        wf.state = WorkflowState.RUNNING
-        wf.start_order = next(self._timer_seq)
-        self.active += 1
-        timeout = wf.spec.default_timeout or self.config.default_workflow_timeout
-        if timeout:
-            self._timer(wf.started_at + timeout, Timer.WORKFLOW_TIMEOUT, wf)
-        for step in in_flight:
-            step.released = True
-            wf.released += 1
-            self.attempts[step.attempt_id] = step
-            step.session_id = ""
-            if step.spec.timeout:
-                self._timer(step.assigned_at + step.spec.timeout, Timer.DEADLINE, step.attempt_id)
-            if self.config.agent_lease > 0:
-                self._orphan(step, now)
-            else:
-                self._requeue_lost(step, now, "server restarted")
-        ready = [s for s in wf.order if s.state is StepState.PENDING and s.waiting == 0]
-        if ready:
-            self._make_ready(ready, now)
-        self._step_finished(wf, now)
-        return wf
-
-    # -- agents -------------------------------------------------------------
+    # -- agents and time (sessions.py, timers.py) ----------------------------
 
     def connect(
         self, session: AgentSession, held_attempts: list[str], now: float
     ) -> tuple[list[str], list[str]]:
         """Open a session; returns (resumed, dropped) among the attempts it holds."""
-        old = self.agents_by_id.get(session.agent_id)
-        if old is not None:
-            self.disconnect(old.session_id, now)
-        self.sessions[session.session_id] = session
-        self.agents_by_id[session.agent_id] = session
-        for cap in session.capabilities:
-            self._by_capability.setdefault(cap, []).append(session)
-        resumed: list[str] = []
-        dropped: list[str] = []
-        for attempt_id in held_attempts:
-            step = self._orphans.pop(attempt_id, (None, 0))[0]
-            if step is not None and self.attempts.get(attempt_id) is step:
-                step.session_id = session.session_id
-                session.held[attempt_id] = step
-                resumed.append(attempt_id)
-            else:
-                dropped.append(attempt_id)
-        self._dirty_caps.update(session.capabilities)
-        return resumed, dropped
+        return sessions.connect(self, session, held_attempts, now)
 
     def disconnect(self, session_id: str, now: float) -> None:
-        agent = self.sessions.pop(session_id, None)
-        if agent is None:
-            return
-        if self.agents_by_id.get(agent.agent_id) is agent:
-            del self.agents_by_id[agent.agent_id]
-        for cap in agent.capabilities:
-            peers = self._by_capability.get(cap)
-            if peers and agent in peers:
-                peers.remove(agent)
-        lease = self.config.agent_lease
-        for attempt_id, step in agent.held.items():
-            if step is None or self.attempts.get(attempt_id) is not step:
-                continue
-            if lease > 0:
-                self._orphan(step, now)
-            else:
-                self._requeue_lost(step, now, f"agent {agent.agent_id} disconnected")
-        agent.held.clear()
-
-    def _orphan(self, step: StepRun, now: float) -> None:
-        token = next(self._lease_seq)
-        self._orphans[step.attempt_id] = (step, token)
-        self._timer(now + self.config.agent_lease, Timer.LEASE, step.attempt_id, token)
-
-    def _requeue_lost(self, step: StepRun, now: float, reason: str) -> None:
-        self.attempts.pop(step.attempt_id, None)
-        step.lost_attempts += 1
-        self._emit(
-            step.wf,
-            EventType.AGENT_RETRYING,
-            now,
-            step,
-            {"next_attempt": step.attempt + 1, "delay": 0.0, "reason": reason},
-        )
-        step.state = StepState.READY
-        self.outbox.steps[step] = None
-        self._enqueue(step, now)
-
-    # -- time ---------------------------------------------------------------
+        sessions.disconnect(self, session_id, now)
 
     def advance(self, now: float) -> None:
         """Fire every timer due at ``now``."""
-        timers = self._timers
-        while timers and timers[0][0] <= now:
-            _, _, kind, key, token = heapq.heappop(timers)
-            if kind is Timer.DEADLINE:
-                self._on_deadline(key, now)
-            elif kind is Timer.RETRY:
-                step = key
-                if step.state is StepState.RETRY_WAIT and step.attempt == token:
-                    step.state = StepState.READY
-                    self.outbox.steps[step] = None
-                    self._enqueue(step, now)
-            elif kind is Timer.LEASE:
-                step, lease = self._orphans.get(key, (None, 0))
-                if step is not None and lease == token:
-                    del self._orphans[key]
-                    if self.attempts.get(key) is step:
-                        self._requeue_lost(step, now, f"agent {step.agent_id} did not come back")
-            elif kind is Timer.WORKFLOW_TIMEOUT:
-                wf = key
-                if wf.state is WorkflowState.RUNNING:
-                    limit = wf.spec.default_timeout or self.config.default_workflow_timeout
-                    self._finish(wf, now, WorkflowState.TIMED_OUT, f"workflow exceeded {limit:g}s")
-            elif kind is Timer.SCHEDULE_TO_START:
-                step = key
-                if step.state is StepState.READY and step.attempt == token:
-                    step.error = ErrorInfo(
-                        f"no agent with capability {step.spec.capability!r} picked up step "
-                        f"{step.spec.step_id!r} within {step.spec.schedule_to_start_timeout:g}s",
-                        "ScheduleToStartTimeout",
-                        False,
-                    )
-                    self._emit(
-                        step.wf,
-                        EventType.AGENT_ERROR,
-                        now,
-                        step,
-                        {
-                            "error_message": step.error.message,
-                            "error_type": step.error.type,
-                            "retryable": False,
-                            "will_retry": False,
-                            "execution_time": 0.0,
-                        },
-                    )
-                    self._fail_step(step, now)
-
-    def _on_deadline(self, attempt_id: str, now: float) -> None:
-        step = self.attempts.get(attempt_id)
-        if step is None or step.state not in (StepState.ASSIGNED, StepState.RUNNING):
-            return
-        del self.attempts[attempt_id]
-        self._orphans.pop(attempt_id, None)
-        agent = self.sessions.get(step.session_id)
-        reason = f"attempt timed out after {step.spec.timeout:g}s"
-        if agent is not None and attempt_id in agent.held:
-            agent.held[attempt_id] = None
-            self.outbox.cancels.append((step.session_id, attempt_id, reason))
-        self._fail_attempt(step, ErrorInfo(reason, "Timeout", True), now)
-
-
-def transform_output(
-    output: Blob | None, transformations: tuple[Transformation, ...]
-) -> tuple[Blob | None, ErrorInfo | None]:
-    """Apply a step's data transformations to its JSON output."""
-    if output is not None and output.encoding not in (JSON_ENCODING, ""):
-        return None, ErrorInfo(
-            f"data transformations need {JSON_ENCODING} output, got {output.encoding!r}",
-            "TransformError",
-            False,
-        )
-    try:
-        value = orjson.loads(output.data) if output is not None and output.data else None
-        value = apply_transformations(value, transformations)
-    except Exception as exc:  # user data of any shape: every failure fails the step
-        return None, ErrorInfo(f"data transformation failed: {exc}", "TransformError", False)
-    return Blob(JSON_ENCODING, orjson.dumps(value)), None
-
-
-def final_output(wf: WorkflowRun, now: float) -> dict[str, Any]:
-    """The guide's final_output of a run."""
-    begin = wf.started_at or wf.created_at
-    return {
-        "success_rate": wf.completed / wf.total if wf.total else 0.0,
-        "total_execution_time": (wf.finished_at or now) - begin,
-        "results": {s.spec.step_id: s.output for s in wf.order if s.state is StepState.COMPLETED},
-        "completed_steps": wf.completed,
-        "failed_steps": wf.failed,
-        "skipped_steps": wf.skipped,
-        "total_steps": wf.total,
-    }
+        timers.advance(self, now)
