@@ -247,7 +247,6 @@ class Coordinator:
                 Blob(JSON_ENCODING, orjson.dumps(wf.context)) if wf.context else EMPTY_OBJECT
             )
         spec = step.spec
-        steps = wf.steps
         tp, ts = self.telemetry.carrier(wf.id, spec.step_id, step.attempt)
         return Dispatch(
             step.attempt_id,
@@ -258,7 +257,7 @@ class Coordinator:
             spec.capability,
             step.attempt,
             wf.context_blob,
-            {dep: steps[dep].output for dep in spec.dependencies},
+            step.inputs(),
             step.assigned_at + spec.timeout if spec.timeout else None,
             tp,
             ts,

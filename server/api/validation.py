@@ -40,10 +40,6 @@ MODES = {
     enums_pb2.EXECUTION_MODE_ADAPTIVE: ExecutionMode.ADAPTIVE,
     enums_pb2.EXECUTION_MODE_PIPELINE: ExecutionMode.PIPELINE,
 }
-# Modes the server runs today; the rest are refused with a clear message.
-SUPPORTED_MODES = frozenset(
-    {ExecutionMode.SEQUENTIAL, ExecutionMode.PARALLEL, ExecutionMode.ADAPTIVE}
-)
 
 
 class ValidationError(ValueError):
@@ -133,11 +129,6 @@ def spec_from_proto(msg: workflow_pb2.WorkflowSpec, default_timeout: float = 0.0
         raise ValidationError(f"spec.steps: {len(msg.steps)} steps exceed the limit of {MAX_STEPS}")
     priority = _enum(PRIORITIES, msg.priority, "WorkflowPriority", "spec.priority")
     mode = _enum(MODES, msg.execution_mode, "ExecutionMode", "spec.execution_mode")
-    if mode not in SUPPORTED_MODES:
-        raise ValidationError(
-            f"spec.execution_mode: {mode.name} is not supported by this server yet; "
-            "use SEQUENTIAL, PARALLEL or ADAPTIVE"
-        )
     context = decode_json_object(msg.context, "spec.context")
     steps = tuple(step_from_proto(s, i) for i, s in enumerate(msg.steps))
     try:

@@ -6,7 +6,7 @@ import heapq
 from typing import TYPE_CHECKING
 
 from .decisions import Timer
-from .model import ErrorInfo, StepState, StoredWorkflow, WorkflowState
+from .model import ErrorInfo, ExecutionMode, StepState, StoredWorkflow, WorkflowState
 from .runs import StepRun, WorkflowRun
 from .sessions import orphan, requeue_lost
 
@@ -66,6 +66,21 @@ def restore_run(sched: Scheduler, row: StoredWorkflow, now: float) -> WorkflowRu
     wf.state = WorkflowState.RUNNING
     wf.start_order = next(sched._timer_seq)
     sched.active += 1
+    started_streams = any(
+        wf.steps[st.step_id].streamed
+        and StepState(st.state) is not StepState.PENDING
+        and not StepState(st.state).terminal
+        for st in row.steps
+    )
+    if wf.spec.mode is ExecutionMode.PIPELINE and started_streams:
+        # Records in flight between stages live in memory only: fail rather than lose them.
+        sched._finish(
+            wf,
+            now,
+            WorkflowState.FAILED,
+            "the server restarted while records were streaming; PIPELINE runs do not resume",
+        )
+        return wf
     timeout = wf.spec.default_timeout or sched.config.default_workflow_timeout
     if timeout:
         sched._timer(wf.started_at + timeout, Timer.WORKFLOW_TIMEOUT, wf)

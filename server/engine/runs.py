@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+from collections import deque
 from typing import Any
 
 from .graph import critical_path, critical_path_lengths
@@ -18,19 +19,27 @@ class StepRun:
         "attempt",
         "attempt_id",
         "cp_length",
+        "current_input",
         "dependents",
+        "emitted",
         "error",
+        "ever_emitted",
         "finished_at",
         "index",
         "lost_attempts",
         "output",
+        "outputs",
         "priority_boost",
         "rank",
+        "records",
         "released",
         "session_id",
         "spec",
         "started_at",
         "state",
+        "streamed",
+        "tries",
+        "upstream_done",
         "waiting",
         "wf",
     )
@@ -44,6 +53,8 @@ class StepRun:
         self.dependents: list[StepRun] = []
         self.attempt = 0
         self.lost_attempts = 0
+        # Attempts at the current unit of work that count against retry_count.
+        self.tries = 0
         self.attempt_id = ""
         self.agent_id = ""
         self.session_id = ""
@@ -60,6 +71,15 @@ class StepRun:
         self.rank = 0.0
         # True while the step occupies one of its workflow's parallel slots.
         self.released = False
+        # PIPELINE: a step with one dependency runs once per record (or batch)
+        # its upstream emits; see pipeline.py.
+        self.streamed = False
+        self.records: deque[Blob] = deque()
+        self.outputs: list[Blob | None] = []
+        self.current_input: Blob | None = None
+        self.upstream_done = False
+        self.emitted = 0
+        self.ever_emitted = False
 
     # Read-only views for adaptation rules, named as in the guide's WorkflowStep.
 
@@ -86,6 +106,13 @@ class StepRun:
     @property
     def estimated_duration(self) -> float:
         return self.spec.estimated_duration
+
+    def inputs(self) -> dict[str, Blob | None]:
+        """What the next attempt receives: dependency outputs, or the current record(s)."""
+        if self.streamed:
+            return {self.spec.dependencies[0]: self.current_input}
+        steps = self.wf.steps
+        return {dep: steps[dep].output for dep in self.spec.dependencies}
 
     def execution_time(self, now: float) -> float:
         begin = self.started_at or self.assigned_at
@@ -128,6 +155,9 @@ class WorkflowRun:
         for run in self.order:
             for dep in run.spec.dependencies:
                 self.steps[dep].dependents.append(run)
+        if spec.mode is ExecutionMode.PIPELINE:
+            for run in self.order:
+                run.streamed = len(run.spec.dependencies) == 1
         if spec.mode is ExecutionMode.ADAPTIVE:
             for sid, length in critical_path_lengths(spec.steps).items():
                 self.steps[sid].cp_length = length

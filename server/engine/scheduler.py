@@ -18,7 +18,7 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from . import sessions, timers
+from . import pipeline, sessions, timers
 from .backoff import compute_backoff
 from .decisions import (
     Counters,
@@ -335,6 +335,7 @@ class Scheduler:
 
     def _assign(self, step: StepRun, agent: AgentSession, now: float) -> None:
         step.attempt += 1
+        step.tries += 1
         attempt_id = f"{step.wf.id}.{step.index}.{step.attempt}"
         step.attempt_id = attempt_id
         step.agent_id = agent.agent_id
@@ -380,6 +381,8 @@ class Scheduler:
         if step is None:
             return
         self._emit(step.wf, EventType.AGENT_STREAM, now, step, {"content": content, "data": data})
+        if data is not None and step.wf.spec.mode is ExecutionMode.PIPELINE:
+            pipeline.emitted(self, step, data, now)
 
     def on_result(
         self,
@@ -406,13 +409,17 @@ class Scheduler:
                 agent.failed += 1
         if error is None and step.spec.transformations:
             output, error = transform_output(output, step.spec.transformations)
-        if error is None:
-            self._complete(step, output, now)
-        else:
+        if error is not None:
             self._fail_attempt(step, error, now)
+        elif step.streamed:
+            pipeline.invocation_done(self, step, output, now)
+        else:
+            self._complete(step, output, now)
         return True
 
-    def _complete(self, step: StepRun, output: Blob | None, now: float) -> None:
+    def _complete(
+        self, step: StepRun, output: Blob | None, now: float, announce: bool = True
+    ) -> None:
         step.state = StepState.COMPLETED
         step.finished_at = now
         step.output = output
@@ -422,17 +429,20 @@ class Scheduler:
         self.counters.completed_steps += 1
         self._unrelease(step)
         self.outbox.steps[step] = None
-        self._emit(
-            wf,
-            EventType.AGENT_COMPLETED,
-            now,
-            step,
-            {"output": output, "execution_time": step.execution_time(now)},
-        )
+        if announce:
+            self._emit(
+                wf,
+                EventType.AGENT_COMPLETED,
+                now,
+                step,
+                {"output": output, "execution_time": step.execution_time(now)},
+            )
         ready = []
         for dep in step.dependents:
             dep.waiting -= 1
-            if dep.waiting == 0 and dep.state is StepState.PENDING:
+            if dep.streamed:
+                pipeline.upstream_done(self, dep, step, now)
+            elif dep.waiting == 0 and dep.state is StepState.PENDING:
                 ready.append(dep)
         if ready:
             self._make_ready(ready, now)
@@ -442,7 +452,7 @@ class Scheduler:
         step.error = error
         step.finished_at = now
         spec = step.spec
-        retry = step.attempt - step.lost_attempts  # attempts that count against retry_count
+        retry = step.tries
         will_retry = (
             error.retryable and retry <= spec.retry_count and step.wf.state is WorkflowState.RUNNING
         )
@@ -506,6 +516,11 @@ class Scheduler:
         stack = list(failed.dependents)
         while stack:
             dep = stack.pop()
+            started = dep.state is not StepState.PENDING and not dep.state.terminal
+            if dep.streamed and failed.spec.optional and started:
+                # A pipeline stage that already ran finishes with what it has.
+                pipeline.upstream_done(self, dep, failed, now)
+                continue
             if dep.state is not StepState.PENDING:
                 continue
             dep.state = StepState.SKIPPED

@@ -59,11 +59,6 @@ CASES = [
         id="bad-mode",
     ),
     pytest.param(
-        spec(S(step_id="a", agent_capability="x"), execution_mode=4),
-        "PIPELINE is not supported",
-        id="pipeline-refused",
-    ),
-    pytest.param(
         spec(
             S(step_id="a", agent_capability="x"),
             context=common_pb2.Payload(encoding="json/plain", data=b"{not json"),
