@@ -94,6 +94,23 @@ class Cluster:
             )
             for i in range(2)
         ]
+        # One-slot agents for the mode comparisons (M1, M2).
+        for agent_id, caps in (("slot-a", "sleep,s0"), ("slot-b", "sleep2,s1"), ("slot-c", "s2")):
+            self.agents.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "dwe.clients.cli",
+                        "agent",
+                        "bench.agents:slot",
+                        "--target",
+                        self.address,
+                    ],
+                    cwd=ROOT,
+                    env={**os.environ, "DWE_BENCH_AGENT_ID": agent_id, "DWE_BENCH_CAPS": caps},
+                )
+            )
         self.proc = psutil.Process(self.server.pid)
         self.peak_rss = 0.0
 
@@ -103,21 +120,23 @@ class Cluster:
 
     async def wait_agents(self, client: DweClient) -> float:
         t0 = time.perf_counter()
-        while sum(a.connected for a in await client.list_agents()) < 2:
+        while sum(a.connected for a in await client.list_agents()) < len(self.agents):
             if time.perf_counter() - t0 > 30:
                 raise RuntimeError("agents did not connect")
             await asyncio.sleep(0.01)
         return time.perf_counter() - t0
 
     def stop(self) -> None:
-        for p in [*self.agents, self.server]:
-            if p.poll() is None:
-                p.terminate()
-        for p in [*self.agents, self.server]:
-            try:
-                p.wait(15)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        # Agents first, so none of them sees the server go and tries to reconnect.
+        for group in (self.agents, [self.server]):
+            for p in group:
+                if p.poll() is None:
+                    p.terminate()
+            for p in group:
+                try:
+                    p.wait(15)
+                except subprocess.TimeoutExpired:
+                    p.kill()
 
 
 async def _execute(client: DweClient, workflow_id: str, counter: list[int] | None = None) -> int:
@@ -225,11 +244,75 @@ async def w4(client: DweClient, cluster: Cluster) -> dict[str, float]:
     return await _w2(client, watchers=20)
 
 
+# M1: one long chain declared after short side steps; one slot per capability.
+SIDES_AND_CHAIN = [
+    *(
+        {
+            "step_id": f"side{i}",
+            "description": "0.02",
+            "agent_capability": "sleep",
+            "estimated_duration": 0.02,
+        }
+        for i in range(8)
+    ),
+    {
+        "step_id": "chain1",
+        "description": "0.1",
+        "agent_capability": "sleep",
+        "estimated_duration": 0.1,
+    },
+    {
+        "step_id": "chain2",
+        "description": "0.1",
+        "agent_capability": "sleep2",
+        "estimated_duration": 0.1,
+        "dependencies": ["chain1"],
+    },
+    {
+        "step_id": "chain3",
+        "description": "0.1",
+        "agent_capability": "sleep2",
+        "estimated_duration": 0.1,
+        "dependencies": ["chain2"],
+    },
+]
+# M2: 50 records through 3 one-slot stages of 10 ms each.
+STAGES = [
+    {"step_id": "source", "agent_capability": "s0"},
+    {"step_id": "stage1", "agent_capability": "s1", "dependencies": ["source"]},
+    {"step_id": "stage2", "agent_capability": "s2", "dependencies": ["stage1"]},
+]
+
+
+async def _compare(client: DweClient, steps: list[dict[str, Any]], mode: str) -> dict[str, float]:
+    walls = {}
+    for m in (mode, "parallel"):
+        created = await client.create_workflow(build_workflow_spec(m, steps, execution_mode=m))
+        t0 = time.perf_counter()
+        _check(await _execute(client, created.workflow_id), f"{m} run")
+        walls[m] = time.perf_counter() - t0
+    return {
+        "wall_s": walls[mode],
+        "parallel_wall_s": walls["parallel"],
+        "ratio": walls[mode] / walls["parallel"],
+    }
+
+
+async def m1(client: DweClient, cluster: Cluster) -> dict[str, float]:
+    return await _compare(client, SIDES_AND_CHAIN, "adaptive")
+
+
+async def m2(client: DweClient, cluster: Cluster) -> dict[str, float]:
+    return await _compare(client, STAGES, "pipeline")
+
+
 WORKLOADS: dict[str, Callable[[DweClient, Cluster], Awaitable[dict[str, float]]]] = {
     "W1": w1,
     "W2": w2,
     "W3": w3,
     "W4": w4,
+    "M1": m1,
+    "M2": m2,
 }
 
 
@@ -272,7 +355,8 @@ def _fmt(r: dict[str, Any], key: str, unit: str = "") -> str:
     if key not in r:
         return "-"
     lo, hi = r["range"][key]
-    return f"{r[key]:,.1f}{unit} ({lo:,.1f}-{hi:,.1f})"
+    digits = 2 if r[key] < 10 else 1
+    return f"{r[key]:,.{digits}f}{unit} ({lo:,.{digits}f}-{hi:,.{digits}f})"
 
 
 def report(results: dict[str, Any]) -> None:
@@ -291,6 +375,13 @@ def report(results: dict[str, Any]) -> None:
             continue
         other = " ".join(f"{k}={_fmt(r, k)}" for k in (a, b) if k)
         print(f"{name:<9} {_fmt(r, 'wall_s'):<22} {_fmt(r, 'steps_per_s'):<26} {other}")
+    for name, label in (("M1", "ADAPTIVE vs PARALLEL"), ("M2", "PIPELINE vs PARALLEL")):
+        r = results.get(name)
+        if r:
+            print(
+                f"{name:<9} {label}: {_fmt(r, 'wall_s', ' s')} vs "
+                f"{_fmt(r, 'parallel_wall_s', ' s')}, ratio {_fmt(r, 'ratio')}"
+            )
     print(
         f"server peak RSS: {results.get('server_peak_rss_mb', 0):.1f} MiB; "
         f"start-up: server {results['startup']['server_s']:.2f}s, "
