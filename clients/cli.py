@@ -41,6 +41,7 @@ _SERVER_FLAGS = {
     "sqlite_synchronous": "sqlite_synchronous",
     "grace": "grace",
     "rules": "rules",
+    "priority_aging": "priority_aging",
 }
 
 
@@ -273,6 +274,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--grace", type=float, help="seconds in-flight calls get on shutdown; env DWE_GRACE"
+    )
+    p.add_argument(
+        "--priority-aging",
+        type=float,
+        help="seconds of running that raise a workflow's dispatch priority one level "
+        "(default 30, 0 = off); env DWE_PRIORITY_AGING",
     )
     p.add_argument(
         "--rules",

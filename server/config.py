@@ -31,6 +31,8 @@ class ServerConfig:
         agents_file: YAML/JSON registry loaded at start (DWE_AGENTS).
         rules: Comma-separated ``package.module:function`` adaptation rules
             (DWE_RULES).
+        priority_aging: Seconds of running that raise a workflow's dispatch
+            priority by one level, 0 = no aging (DWE_PRIORITY_AGING).
     """
 
     host: str = "127.0.0.1"
@@ -47,6 +49,7 @@ class ServerConfig:
     metrics_interval: float = 1.0
     agents_file: str = ""
     rules: str = ""
+    priority_aging: float = 30.0
 
     @classmethod
     def from_env(cls, **overrides: Any) -> ServerConfig:
