@@ -27,6 +27,7 @@ from dwe.clients.errors import (
     ValidationError,
 )
 from dwe.clients.follow import ReconnectPolicy
+from dwe.clients.intents import Intent, IntentDetectionEngine, IntentError
 from dwe.clients.models import Workflow, WorkflowStep
 from dwe.clients.sync import SyncDweClient
 from dwe.clients.typed import DweClient
@@ -40,6 +41,9 @@ __all__ = [
     "DynamicWorkflowEngine",
     "ExecutionMode",
     "FailedPreconditionError",
+    "Intent",
+    "IntentDetectionEngine",
+    "IntentError",
     "InternalError",
     "NotFoundError",
     "PermissionDeniedError",

@@ -55,6 +55,19 @@ def start_request(cls: Any, workflow_id: str, context: Any, session_id: str | No
     return request
 
 
+def intent_request(
+    message: str, context: Any, session_id: str | None, request_id: str | None
+) -> Any:
+    """StartIntentRequest with a fresh request_id when none is given."""
+    request = rr.StartIntentRequest(
+        message=message, session_id=session_id or "", request_id=request_id or uuid.uuid4().hex
+    )
+    payload = context_payload(context)
+    if payload is not None:
+        request.context.CopyFrom(payload)
+    return request
+
+
 def event_types(types: Iterable[int | str]) -> list[int]:
     """EventType numbers from numbers or guide names (``"agent_started"``)."""
     numbers = []

@@ -42,6 +42,8 @@ _SERVER_FLAGS = {
     "grace": "grace",
     "rules": "rules",
     "priority_aging": "priority_aging",
+    "intents": "intents_file",
+    "intent_threshold": "intent_threshold",
 }
 
 
@@ -123,8 +125,12 @@ def cmd_agent(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from dwe.clients.spec import workflow_spec_from_dict
 
-    spec = workflow_spec_from_dict(_load_workflow_file(args.file))
+    if (args.file is None) == (args.intent is None):
+        raise ValidationError("give a workflow FILE or --intent MESSAGE (exactly one)")
     context = _json_object(args.context, "--context")
+    if args.intent is not None:
+        return _run_intent(args, context)
+    spec = workflow_spec_from_dict(_load_workflow_file(args.file))
     with _client(args) as client:
         created = client.create_workflow(spec, args.request_id)
         wid = created.workflow_id
@@ -137,6 +143,44 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.watch:
             return _follow(args, client.execute_workflow(wid, context, args.session_id))
         client.start_workflow(wid, context, args.session_id)
+    return 0
+
+
+def _run_intent(args: argparse.Namespace, context: Any) -> int:
+    with _client(args) as client:
+        started = client.start_intent(args.intent, context, args.session_id, args.request_id)
+        intent = started.intent
+        wid = started.workflow_id
+        summary = {
+            "workflow_id": wid,
+            "intent": intent.primary_intent,
+            "confidence": intent.confidence,
+            "entities": dict(intent.entities),
+        }
+        entities = ", ".join(f"{k}={v}" for k, v in sorted(intent.entities.items()))
+        human = f"{wid}  (intent {intent.primary_intent} at {intent.confidence:.2f}; {entities})"
+        _out(args, summary, human)
+        if args.watch:
+            return _follow(args, client.watch_workflow(wid, 0))
+    return 0
+
+
+def cmd_intent(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        intent = client.analyze_intent(args.message)
+    result = {
+        "primary_intent": intent.primary_intent,
+        "confidence": intent.confidence,
+        "entities": dict(intent.entities),
+        "candidate": intent.candidate,
+        "threshold": intent.threshold,
+    }
+    entities = ", ".join(f"{k}={v}" for k, v in sorted(intent.entities.items())) or "none"
+    human = (
+        f"{intent.primary_intent} (confidence {intent.confidence:.2f}, threshold "
+        f"{intent.threshold:.2f}; best candidate {intent.candidate}); entities: {entities}"
+    )
+    _out(args, result, human)
     return 0
 
 
@@ -276,6 +320,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--grace", type=float, help="seconds in-flight calls get on shutdown; env DWE_GRACE"
     )
     p.add_argument(
+        "--intents",
+        help="intent rules and workflow templates (YAML/JSON) for StartIntent and "
+        "`dwe run --intent`; default: built-in rules; env DWE_INTENTS",
+    )
+    p.add_argument(
+        "--intent-threshold",
+        type=float,
+        help="minimum confidence to act on an intent (default 0.7); env DWE_INTENT_THRESHOLD",
+    )
+    p.add_argument(
         "--priority-aging",
         type=float,
         help="seconds of running that raise a workflow's dispatch priority one level "
@@ -290,14 +344,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("agent", cmd_agent, "run an agent defined in Python as module:attr")
     p.add_argument("spec", help="module:attr naming an Agent or a factory of one")
 
-    p = add("run", cmd_run, "create and start a workflow from a JSON or YAML file")
-    p.add_argument("file", help="workflow file (.json, .yaml or .yml)")
+    p = add("run", cmd_run, "create and start a workflow from a file, or from an intent")
+    p.add_argument("file", nargs="?", help="workflow file (.json, .yaml or .yml)")
+    p.add_argument(
+        "--intent",
+        metavar="MESSAGE",
+        help='start the workflow the server maps this message to, e.g. "analyze account ACC-1"',
+    )
     p.add_argument(
         "--watch", action="store_true", help="stream events; exit 0 only if the workflow completes"
     )
     p.add_argument("--context", help="JSON object merged over the workflow's context")
     p.add_argument("--session-id", help="carried into events for correlation")
     p.add_argument("--request-id", help="idempotency key of the create")
+
+    p = add("intent", cmd_intent, "show the server's reading of a message's intent")
+    p.add_argument("message")
 
     p = add("watch", cmd_watch, "stream a workflow's events to its end")
     p.add_argument("workflow_id")

@@ -26,6 +26,7 @@ from dwe.clients.events import (
     summary_to_dict,
 )
 from dwe.clients.follow import ReconnectPolicy, follow_events
+from dwe.clients.intents import Intent, IntentDetectionEngine, IntentError
 from dwe.clients.models import Workflow
 from dwe.clients.spec import build_workflow_spec
 from dwe.clients.sync import SyncDweClient
@@ -44,7 +45,9 @@ class DynamicWorkflowEngine:
     Args:
         target: ``host:port`` of a dwe server; None starts an embedded server
             in this process (SQLite at ``db_path``).
-        intent_engine: Kept for the guide's intent integration; unused here.
+        intent_engine: An ``IntentDetectionEngine``; ``create_workflow_from_intent``
+            and ``execute_intent`` use its rules and templates (without one they
+            ask the server, which applies its own ``--intents`` rules).
         agent_registry: Agents to register at start, as ``{agent_id: {"type",
             "capabilities", "max_tasks", "config"}}`` or a list of such dicts
             with an ``"id"``.
@@ -263,6 +266,55 @@ class DynamicWorkflowEngine:
         workflow = Workflow.from_spec(response.workflow_id, spec)
         workflow.state = WorkflowState.from_proto(response.status.state) or workflow.state
         return workflow
+
+    # intents
+
+    def analyze_intent(self, message: str) -> Intent:
+        """The intent of a message: by the local intent engine, else by the server."""
+        if self.intent_engine is not None:
+            return self.intent_engine.analyze_intent(message)
+        found = self._sync.analyze_intent(message)
+        return Intent(
+            found.primary_intent,
+            found.confidence,
+            dict(found.entities),
+            found.candidate,
+            message=message,
+        )
+
+    async def create_workflow_from_intent(
+        self, message: str, context: Mapping[str, Any] | None = None
+    ) -> tuple[Workflow, Intent]:
+        """Create the workflow template the message's intent maps to (state PENDING).
+
+        Uses the engine's ``intent_engine`` (or the built-in rules); the template's
+        context is filled from extracted entities, then ``context`` is merged over it.
+
+        Raises:
+            FailedPreconditionError: No intent reached the threshold, or the intent
+                has no template, or an entity the template needs is missing.
+        """
+        detector = self.intent_engine or IntentDetectionEngine()
+        try:
+            intent, template = detector.workflow_for(message)
+        except IntentError as exc:
+            raise FailedPreconditionError(str(exc)) from None
+        merged = {**template.get("context", {}), **(context or {})}
+        fields = {k: v for k, v in template.items() if k != "context"}
+        workflow = await self.create_workflow(context=merged, **fields)
+        return workflow, intent
+
+    async def execute_intent(
+        self,
+        message: str,
+        context: Mapping[str, Any] | None = None,
+        session_id: str | None = None,
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        """Create the workflow for the message's intent and stream its events."""
+        workflow, _ = await self.create_workflow_from_intent(message, context)
+        async with aclosing(self.execute_workflow(workflow, session_id=session_id)) as events:
+            async for event in events:
+                yield event
 
     async def start_workflow(
         self,

@@ -141,6 +141,26 @@ class SyncDweClient:
 
     # EngineService
 
+    def analyze_intent(self, message: str) -> workflow_pb2.DetectedIntent:
+        """AnalyzeIntent: the server's reading of a message."""
+        return self._unary("AnalyzeIntent", rr.AnalyzeIntentRequest(message=message)).intent
+
+    def start_intent(
+        self,
+        message: str,
+        context: Any = None,
+        session_id: str | None = None,
+        request_id: str | None = None,
+    ) -> rr.StartIntentResponse:
+        """StartIntent: create and start the workflow the message's intent maps to.
+
+        Raises:
+            FailedPreconditionError: No confident intent, or no template for it.
+        """
+        return self._unary(
+            "StartIntent", c.intent_request(message, context, session_id, request_id)
+        )
+
     def register_agent(self, agent: agent_pb2.AgentInfo) -> agent_pb2.AgentInfo:
         """RegisterAgent: adds or replaces a registry entry."""
         return self._unary("RegisterAgent", rr.RegisterAgentRequest(agent=agent)).agent

@@ -180,6 +180,26 @@ class DweClient:
         request = rr.CancelWorkflowRequest(workflow_id=workflow_id, reason=reason)
         return await self._unary("CancelWorkflow", request)
 
+    async def analyze_intent(self, message: str) -> workflow_pb2.DetectedIntent:
+        """AnalyzeIntent: the server's reading of a message."""
+        response = await self._unary("AnalyzeIntent", rr.AnalyzeIntentRequest(message=message))
+        return response.intent
+
+    async def start_intent(
+        self,
+        message: str,
+        context: Any = None,
+        session_id: str | None = None,
+        request_id: str | None = None,
+    ) -> rr.StartIntentResponse:
+        """StartIntent: create and start the workflow the message's intent maps to.
+
+        Raises:
+            FailedPreconditionError: No confident intent, or no template for it.
+        """
+        request = c.intent_request(message, context, session_id, request_id)
+        return await self._unary("StartIntent", request)
+
     # EngineService
 
     async def register_agent(self, agent: agent_pb2.AgentInfo) -> agent_pb2.AgentInfo:

@@ -15,6 +15,7 @@ import yaml
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from dwe.clients.intents import IntentDetectionEngine
 from dwe.v1 import service_pb2, service_pb2_grpc
 
 from .api.agent_service import AgentServicer
@@ -95,6 +96,8 @@ class DweServer:
                 ("grpc.keepalive_permit_without_calls", 1),
             ]
         )
+        # Loaded up front so a bad rules file stops the server before it listens.
+        self.intents = IntentDetectionEngine(config.intent_threshold, config.intents_file or None)
         self.port = 0
         self._stopped = False
 
@@ -113,7 +116,7 @@ class DweServer:
             (
                 generic_handler(
                     "WorkflowService",
-                    WorkflowServicer(self.coordinator, self.config.default_timeout),
+                    WorkflowServicer(self.coordinator, self.config.default_timeout, self.intents),
                 ),
             )
         )

@@ -33,6 +33,10 @@ class ServerConfig:
             (DWE_RULES).
         priority_aging: Seconds of running that raise a workflow's dispatch
             priority by one level, 0 = no aging (DWE_PRIORITY_AGING).
+        intents_file: Intent rules and workflow templates (YAML/JSON) for
+            StartIntent; empty uses the built-in rules (DWE_INTENTS).
+        intent_threshold: Minimum confidence to act on an intent
+            (DWE_INTENT_THRESHOLD).
     """
 
     host: str = "127.0.0.1"
@@ -50,6 +54,8 @@ class ServerConfig:
     agents_file: str = ""
     rules: str = ""
     priority_aging: float = 30.0
+    intents_file: str = ""
+    intent_threshold: float = 0.7
 
     @classmethod
     def from_env(cls, **overrides: Any) -> ServerConfig:
@@ -57,8 +63,9 @@ class ServerConfig:
         values: dict[str, Any] = {}
         for f in fields(cls):
             env = os.environ.get("DWE_" + ("DB" if f.name == "db_path" else f.name.upper()))
-            if f.name == "agents_file":
-                env = os.environ.get("DWE_AGENTS", env or "") or None
+            if f.name in ("agents_file", "intents_file"):
+                name = "DWE_AGENTS" if f.name == "agents_file" else "DWE_INTENTS"
+                env = os.environ.get(name, env or "") or None
             if env is not None and env != "":
                 values[f.name] = type(getattr(cls(), f.name))(env)
         values.update({k: v for k, v in overrides.items() if v is not None})

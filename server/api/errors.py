@@ -8,6 +8,8 @@ from typing import Any, TypeVar
 
 import grpc
 
+from dwe.clients.intents import IntentError
+
 from ..engine.scheduler import SchedulerError, UnknownWorkflow
 from .validation import ValidationError
 
@@ -27,7 +29,7 @@ def status_for(exc: BaseException) -> tuple[grpc.StatusCode, str] | None:
         return grpc.StatusCode.INVALID_ARGUMENT, str(exc)
     if isinstance(exc, UnknownWorkflow | NotFound):
         return grpc.StatusCode.NOT_FOUND, f"workflow {exc.args[0]!r} not found"
-    if isinstance(exc, SchedulerError | Precondition):
+    if isinstance(exc, SchedulerError | Precondition | IntentError):
         return grpc.StatusCode.FAILED_PRECONDITION, str(exc)
     return None
 

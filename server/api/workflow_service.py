@@ -7,8 +7,11 @@ from collections.abc import AsyncIterator
 
 import grpc
 
+from dwe.clients.errors import ValidationError as ClientValidationError
+from dwe.clients.intents import Intent, IntentDetectionEngine
+from dwe.clients.spec import workflow_spec_from_dict
 from dwe.v1 import request_response_pb2 as rr
-from dwe.v1 import service_pb2_grpc
+from dwe.v1 import service_pb2_grpc, workflow_pb2
 
 from ..coordinator import Coordinator
 from ..engine.model import TERMINAL_EVENTS, Event, WorkflowState
@@ -30,9 +33,15 @@ MAX_PAGE = 1000
 
 
 class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
-    def __init__(self, coordinator: Coordinator, default_timeout: float = 0.0) -> None:
+    def __init__(
+        self,
+        coordinator: Coordinator,
+        default_timeout: float = 0.0,
+        intents: IntentDetectionEngine | None = None,
+    ) -> None:
         self._c = coordinator
         self._default_timeout = default_timeout
+        self._intents = intents or IntentDetectionEngine()
 
     # -- helpers ----------------------------------------------------------------
 
@@ -227,6 +236,49 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
         run = self._c.live(wid)
         state = run.state if run is not None else WorkflowState.CANCELLED
         return rr.CancelWorkflowResponse(cancelled=cancelled, state=WORKFLOW_STATES[state])
+
+    # -- intents -------------------------------------------------------------------
+
+    def _detected(self, intent: Intent) -> workflow_pb2.DetectedIntent:
+        return workflow_pb2.DetectedIntent(
+            primary_intent=intent.primary_intent,
+            confidence=intent.confidence,
+            entities=intent.entities,
+            candidate=intent.candidate,
+            threshold=self._intents.confidence_threshold,
+        )
+
+    @unary
+    async def AnalyzeIntent(
+        self, request: rr.AnalyzeIntentRequest, context: grpc.aio.ServicerContext
+    ) -> rr.AnalyzeIntentResponse:
+        return rr.AnalyzeIntentResponse(
+            intent=self._detected(self._intents.analyze_intent(request.message))
+        )
+
+    @unary
+    async def StartIntent(
+        self, request: rr.StartIntentRequest, context: grpc.aio.ServicerContext
+    ) -> rr.StartIntentResponse:
+        if not request.message.strip():
+            raise ValidationError("message is empty")
+        extra = decode_json_object(request.context, "context")
+        intent, workflow = self._intents.workflow_for(request.message)
+        try:
+            proto_spec = workflow_spec_from_dict(workflow)
+        except ClientValidationError as exc:
+            raise ValidationError(f"template for {intent.primary_intent!r}: {exc}") from None
+        spec = spec_from_proto(proto_spec, self._default_timeout)
+        workflow_id, created = await self._c.create_workflow(spec, request.request_id)
+        run = self._c.live(workflow_id)
+        state = run.state if run is not None else WorkflowState.COMPLETED
+        if created or state is WorkflowState.PENDING:
+            state = await self._c.start_workflow(
+                workflow_id, extra, request.session_id, context.invocation_metadata()
+            )
+        return rr.StartIntentResponse(
+            intent=self._detected(intent), workflow_id=workflow_id, state=WORKFLOW_STATES[state]
+        )
 
 
 def _encode_token(created_at: float, workflow_id: str) -> str:

@@ -135,6 +135,40 @@ class CancelWorkflowResponse(_message.Message):
     state: _enums_pb2.WorkflowState
     def __init__(self, cancelled: _Optional[bool] = ..., state: _Optional[_Union[_enums_pb2.WorkflowState, str]] = ...) -> None: ...
 
+class AnalyzeIntentRequest(_message.Message):
+    __slots__ = ("message",)
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    message: str
+    def __init__(self, message: _Optional[str] = ...) -> None: ...
+
+class AnalyzeIntentResponse(_message.Message):
+    __slots__ = ("intent",)
+    INTENT_FIELD_NUMBER: _ClassVar[int]
+    intent: _workflow_pb2.DetectedIntent
+    def __init__(self, intent: _Optional[_Union[_workflow_pb2.DetectedIntent, _Mapping]] = ...) -> None: ...
+
+class StartIntentRequest(_message.Message):
+    __slots__ = ("message", "context", "session_id", "request_id")
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    message: str
+    context: _common_pb2.Payload
+    session_id: str
+    request_id: str
+    def __init__(self, message: _Optional[str] = ..., context: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ..., session_id: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class StartIntentResponse(_message.Message):
+    __slots__ = ("intent", "workflow_id", "state")
+    INTENT_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    intent: _workflow_pb2.DetectedIntent
+    workflow_id: str
+    state: _enums_pb2.WorkflowState
+    def __init__(self, intent: _Optional[_Union[_workflow_pb2.DetectedIntent, _Mapping]] = ..., workflow_id: _Optional[str] = ..., state: _Optional[_Union[_enums_pb2.WorkflowState, str]] = ...) -> None: ...
+
 class RegisterAgentRequest(_message.Message):
     __slots__ = ("agent",)
     AGENT_FIELD_NUMBER: _ClassVar[int]

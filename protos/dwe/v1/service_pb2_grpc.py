@@ -79,6 +79,16 @@ class WorkflowServiceStub:
                 request_serializer=dwe_dot_v1_dot_request__response__pb2.CancelWorkflowRequest.SerializeToString,
                 response_deserializer=dwe_dot_v1_dot_request__response__pb2.CancelWorkflowResponse.FromString,
                 _registered_method=True)
+        self.AnalyzeIntent = channel.unary_unary(
+                '/dwe.v1.WorkflowService/AnalyzeIntent',
+                request_serializer=dwe_dot_v1_dot_request__response__pb2.AnalyzeIntentRequest.SerializeToString,
+                response_deserializer=dwe_dot_v1_dot_request__response__pb2.AnalyzeIntentResponse.FromString,
+                _registered_method=True)
+        self.StartIntent = channel.unary_unary(
+                '/dwe.v1.WorkflowService/StartIntent',
+                request_serializer=dwe_dot_v1_dot_request__response__pb2.StartIntentRequest.SerializeToString,
+                response_deserializer=dwe_dot_v1_dot_request__response__pb2.StartIntentResponse.FromString,
+                _registered_method=True)
 
 
 class WorkflowServiceServicer:
@@ -155,6 +165,26 @@ class WorkflowServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AnalyzeIntent(self, request, context):
+        """Detects the intent of a message with the server's intent rules
+        (`dwe server --intents FILE`, or the built-in rules). Never fails on
+        content: an unrecognised message yields primary_intent "unknown".
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StartIntent(self, request, context):
+        """Detects the intent of a message, creates the workflow template mapped to
+        it (context filled from extracted entities) and starts it; follow it with
+        WatchWorkflow. FAILED_PRECONDITION when no intent reaches the confidence
+        threshold, when the intent has no template, or when an entity the
+        template needs is missing; the message says which.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_WorkflowServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -197,6 +227,16 @@ def add_WorkflowServiceServicer_to_server(servicer, server):
                     servicer.CancelWorkflow,
                     request_deserializer=dwe_dot_v1_dot_request__response__pb2.CancelWorkflowRequest.FromString,
                     response_serializer=dwe_dot_v1_dot_request__response__pb2.CancelWorkflowResponse.SerializeToString,
+            ),
+            'AnalyzeIntent': grpc.unary_unary_rpc_method_handler(
+                    servicer.AnalyzeIntent,
+                    request_deserializer=dwe_dot_v1_dot_request__response__pb2.AnalyzeIntentRequest.FromString,
+                    response_serializer=dwe_dot_v1_dot_request__response__pb2.AnalyzeIntentResponse.SerializeToString,
+            ),
+            'StartIntent': grpc.unary_unary_rpc_method_handler(
+                    servicer.StartIntent,
+                    request_deserializer=dwe_dot_v1_dot_request__response__pb2.StartIntentRequest.FromString,
+                    response_serializer=dwe_dot_v1_dot_request__response__pb2.StartIntentResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -419,6 +459,60 @@ class WorkflowService:
             '/dwe.v1.WorkflowService/CancelWorkflow',
             dwe_dot_v1_dot_request__response__pb2.CancelWorkflowRequest.SerializeToString,
             dwe_dot_v1_dot_request__response__pb2.CancelWorkflowResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AnalyzeIntent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dwe.v1.WorkflowService/AnalyzeIntent',
+            dwe_dot_v1_dot_request__response__pb2.AnalyzeIntentRequest.SerializeToString,
+            dwe_dot_v1_dot_request__response__pb2.AnalyzeIntentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StartIntent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dwe.v1.WorkflowService/StartIntent',
+            dwe_dot_v1_dot_request__response__pb2.StartIntentRequest.SerializeToString,
+            dwe_dot_v1_dot_request__response__pb2.StartIntentResponse.FromString,
             options,
             channel_credentials,
             insecure,

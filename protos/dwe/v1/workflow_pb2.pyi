@@ -297,3 +297,24 @@ class WorkflowSummary(_message.Message):
     created_at: _timestamp_pb2.Timestamp
     finished_at: _timestamp_pb2.Timestamp
     def __init__(self, workflow_id: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[_Union[_enums_pb2.WorkflowState, str]] = ..., priority: _Optional[_Union[_enums_pb2.WorkflowPriority, str]] = ..., execution_mode: _Optional[_Union[_enums_pb2.ExecutionMode, str]] = ..., total_steps: _Optional[int] = ..., completed_steps: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class DetectedIntent(_message.Message):
+    __slots__ = ("primary_intent", "confidence", "entities", "candidate", "threshold")
+    class EntitiesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    PRIMARY_INTENT_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    ENTITIES_FIELD_NUMBER: _ClassVar[int]
+    CANDIDATE_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    primary_intent: str
+    confidence: float
+    entities: _containers.ScalarMap[str, str]
+    candidate: str
+    threshold: float
+    def __init__(self, primary_intent: _Optional[str] = ..., confidence: _Optional[float] = ..., entities: _Optional[_Mapping[str, str]] = ..., candidate: _Optional[str] = ..., threshold: _Optional[float] = ...) -> None: ...
