@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -126,6 +127,7 @@ class Executor:
         try:
             if handler.is_async:
                 self.outbox.add_started(task.attempt_id)
+                task._started = time.monotonic()
                 value = await handler.fn(task)  # type: ignore[misc]
             else:
                 ctx = contextvars.copy_context()
@@ -143,9 +145,9 @@ class Executor:
             if logger.isEnabledFor(logging.DEBUG):
                 logger.debug("attempt %s failed", task.attempt_id, exc_info=exc)
             err = error_info(exc)
-            self.outbox.add_result(
-                agent_pb2.StepResult(attempt_id=task.attempt_id, error=err), len(err.message)
-            )
+            failed = agent_pb2.StepResult(attempt_id=task.attempt_id, error=err)
+            _set_duration(failed, task)
+            self.outbox.add_result(failed, len(err.message))
             return FAILED, exc
         if task._cancelled or value is _SKIPPED:
             return self._ack_cancel(task), None
@@ -163,6 +165,7 @@ class Executor:
             attempt_id=task.attempt_id,
             output=common_pb2.Payload(encoding=codec.JSON_ENCODING, data=data),
         )
+        _set_duration(result, task)
         self.outbox.add_result(result, len(data))
         return COMPLETED, None
 
@@ -181,4 +184,11 @@ class Executor:
         if task._cancelled:
             return _SKIPPED
         self._loop.call_soon_threadsafe(self.outbox.add_started, task.attempt_id)
+        task._started = time.monotonic()
         return fn(task)
+
+
+def _set_duration(result: agent_pb2.StepResult, task: Task) -> None:
+    """The handler's own run time, so the server reports it rather than arrival gaps."""
+    if task._started:
+        result.duration.FromNanoseconds(int((time.monotonic() - task._started) * 1e9))

@@ -54,6 +54,7 @@ class Task:
         "_log",
         "_loop",
         "_outbox",
+        "_started",
         "agent_id",
         "attempt",
         "attempt_id",
@@ -72,6 +73,7 @@ class Task:
         config: dict[str, Any],
         agent_id: str = "",
     ) -> None:
+        self._started = 0.0  # monotonic time the handler began, for the result
         self._assignment = assignment
         self._outbox = outbox
         self._loop = loop

@@ -90,12 +90,13 @@ class DynamicWorkflowEngine:
         if target is None:
             from dwe.server.embedded import EmbeddedServer
 
-            self._server = EmbeddedServer(
+            # Engines on the same SQLite file in one process share one server.
+            self._server = EmbeddedServer.shared(
                 db_path=str(db_path or os.environ.get("DWE_DB") or DEFAULT_DB_PATH),
                 port=0,
                 max_concurrent_workflows=max_concurrent_workflows,
                 default_timeout=default_timeout,
-            ).start()
+            )
             target = str(self._server.address)
         self._stop_server = weakref.finalize(self, _stop, self._server)
         self.address: str = target
@@ -416,7 +417,7 @@ def _applied(workflow: Workflow | str, event: dict[str, Any]) -> dict[str, Any]:
 
 def _stop(server: Any) -> None:
     if server is not None:
-        server.stop()
+        server.release()
 
 
 def _registry_entries(registry: Any) -> list[dict[str, Any]]:

@@ -49,9 +49,18 @@ async def fetch_account(task: Task) -> dict:
     }
 
 
+def _account(task: Task) -> dict:
+    """The fetched account among the step's inputs (whatever the fetch step is called)."""
+    for value in task.inputs.values():
+        if isinstance(value, dict) and "account_id" in value:
+            return value
+    account_id = task.context.get("account_id", "unknown")
+    return {"account_id": account_id, "name": account_id, "support_tickets": []}
+
+
 @risk_analyzer.handler("analysis")
 async def analyze_risk(task: Task) -> dict:
-    account = task.inputs["fetch_account_data"]
+    account = _account(task)
     await task.stream(f"Scoring risk for {account['name']}")
     await asyncio.sleep(0.5)
     open_high = sum(
@@ -68,7 +77,7 @@ async def validate(task: Task) -> dict:
 
 @memory_analyst.handler("memory")
 async def historical_context(task: Task) -> dict:
-    account = task.inputs["fetch_account_data"]
+    account = _account(task)
     await task.stream(f"Looking up history of {account['account_id']}")
     await asyncio.sleep(0.4)
     return {"renewals": 2, "churn_signals": ["usage down 12% QoQ"], "customer_since": 2019}
@@ -76,8 +85,8 @@ async def historical_context(task: Task) -> dict:
 
 @recommender.handler("recommendation")
 async def recommend(task: Task) -> dict:
-    risk = task.inputs["analyze_risk"]
-    history = task.inputs["get_historical_context"]
+    risk = task.inputs.get("analyze_risk") or {"risk_score": 0.0}
+    history = task.inputs.get("get_historical_context") or {"churn_signals": []}
     await task.stream("Drafting recommendations")
     actions = ["Schedule an executive business review"]
     if risk["risk_score"] >= 0.4:

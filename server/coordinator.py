@@ -45,6 +45,10 @@ log = logging.getLogger("dwe.server")
 KEEP_FINISHED = 2000
 
 
+# (attempt_id, output, error, handler seconds as the agent measured them or 0)
+Result = tuple[str, Blob | None, ErrorInfo | None, float]
+
+
 class AgentLink(Protocol):
     """The transport side of one agent session (implemented by the api layer)."""
 
@@ -401,7 +405,7 @@ class Coordinator:
         session_id: str,
         started: list[str],
         progress: list[tuple[str, str, Blob | None]],
-        results: list[tuple[str, Blob | None, ErrorInfo | None]],
+        results: list[Result],
     ) -> None:
         """Apply one agent message: everything in it lands in the same commit."""
         now = self.clock()
@@ -410,8 +414,8 @@ class Coordinator:
             sched.on_started(session_id, attempt_id, now)
         for attempt_id, content, data in progress:
             sched.on_progress(session_id, attempt_id, content, data, now)
-        for attempt_id, output, error in results:
-            sched.on_result(session_id, attempt_id, output, error, now)
+        for attempt_id, output, error, duration in results:
+            sched.on_result(session_id, attempt_id, output, error, now, duration)
         self._changed()
 
     def finished_recently(self) -> list[str]:

@@ -7,14 +7,49 @@ inside it (the guide's ``get_workflow_status``) cannot deadlock.
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from typing import Any
 
 from .app import DweServer, create_server
 from .config import ServerConfig
 
+_SHARED: dict[str, EmbeddedServer] = {}
+_SHARED_LOCK = threading.Lock()
+
 
 class EmbeddedServer:
+    """One server on its own thread. ``shared`` hands out one per SQLite file."""
+
+    @classmethod
+    def shared(cls, db_path: str = "./dwe.db", **settings: Any) -> EmbeddedServer:
+        """The running embedded server of this process for ``db_path``, started if needed.
+
+        Two servers on one SQLite file would compete for it, so engines created
+        on the same file share one server; the settings of the first one apply.
+        Each call must be matched by ``release``.
+        """
+        key = os.path.realpath(db_path)
+        with _SHARED_LOCK:
+            server = _SHARED.get(key)
+            if server is None or server._stopped:
+                server = cls(db_path=db_path, **settings).start()
+                _SHARED[key] = server
+            server._users += 1
+            return server
+
+    def release(self) -> None:
+        """Drop one user of a shared server; the last one stops it."""
+        with _SHARED_LOCK:
+            self._users -= 1
+            last = self._users <= 0
+            if last:
+                key = os.path.realpath(self.config.db_path)
+                if _SHARED.get(key) is self:
+                    del _SHARED[key]
+        if last:
+            self.stop()
+
     def __init__(self, db_path: str = "./dwe.db", port: int = 0, **settings: Any) -> None:
         self.config = ServerConfig.from_env(
             db_path=db_path, port=port, host="127.0.0.1", **settings
@@ -24,6 +59,8 @@ class EmbeddedServer:
         self._server: DweServer | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
+        self._users = 0
+        self._stopped = False
 
     @property
     def address(self) -> str:
@@ -79,6 +116,7 @@ class EmbeddedServer:
 
     def stop(self, grace: float = 1.0) -> None:
         """Stop the server and its thread; safe to call twice."""
+        self._stopped = True
         if self._loop is None or self._server is None or not self._loop.is_running():
             return
         self.call(self._server.stop(grace))

@@ -10,7 +10,7 @@ import grpc
 
 from dwe.v1 import agent_pb2, service_pb2_grpc
 
-from ..coordinator import Coordinator
+from ..coordinator import Coordinator, Result
 from ..engine.model import Blob, Dispatch, ErrorInfo
 from .convert import fill_assignment, json_payload
 
@@ -59,15 +59,18 @@ class StreamLink:
         return msg
 
 
-def _results(msg: agent_pb2.AgentMessage) -> list[tuple[str, Blob | None, ErrorInfo | None]]:
-    out: list[tuple[str, Blob | None, ErrorInfo | None]] = []
+def _results(msg: agent_pb2.AgentMessage) -> list[Result]:
+    out: list[Result] = []
     for r in msg.results:
+        d = r.duration
+        seconds = d.seconds + d.nanos / 1e9
         if r.HasField("error"):
             e = r.error
-            out.append((r.attempt_id, None, ErrorInfo(e.message, e.type or "Error", e.retryable)))
+            error = ErrorInfo(e.message, e.type or "Error", e.retryable)
+            out.append((r.attempt_id, None, error, seconds))
         else:
             o = r.output
-            out.append((r.attempt_id, Blob(o.encoding or "json/plain", o.data), None))
+            out.append((r.attempt_id, Blob(o.encoding or "json/plain", o.data), None, seconds))
     return out
 
 

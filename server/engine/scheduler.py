@@ -391,8 +391,13 @@ class Scheduler:
         output: Blob | None,
         error: ErrorInfo | None,
         now: float,
+        duration: float = 0.0,
     ) -> bool:
-        """Apply an attempt's outcome; False when it is late, duplicate or foreign."""
+        """Apply an attempt's outcome; False when it is late, duplicate or foreign.
+
+        ``duration`` is the handler's run time as the agent measured it (0 when
+        unknown); it becomes the attempt's execution time.
+        """
         agent = self.sessions.get(session_id)
         if agent is not None and agent.held.pop(attempt_id, _MISSING) is not _MISSING:
             self._dirty_caps.update(agent.capabilities)
@@ -400,6 +405,8 @@ class Scheduler:
         if step is None:
             return False
         del self.attempts[attempt_id]
+        if duration > 0:
+            step.started_at = now - duration
         if agent is not None:
             begin = step.started_at or step.assigned_at
             observe(agent, step.spec.capability, now - begin, error is not None)
