@@ -71,7 +71,9 @@ def load_registry(path: str) -> list[AgentRegistration]:
 class DweServer:
     """A running server: gRPC, coordinator, store and metrics. ``stop`` is idempotent."""
 
-    def __init__(self, config: ServerConfig, tracer_provider: Any = None) -> None:
+    def __init__(
+        self, config: ServerConfig, tracer_provider: Any = None, meter_provider: Any = None
+    ) -> None:
         self.config = config
         self.store = SqliteStore(config.db_path, config.sqlite_synchronous)
         self.coordinator = Coordinator(
@@ -84,7 +86,7 @@ class DweServer:
             ),
             Telemetry(tracer_provider),
         )
-        self.sampler = MetricsSampler(self.coordinator, config.metrics_interval)
+        self.sampler = MetricsSampler(self.coordinator, config.metrics_interval, meter_provider)
         self.health = health.aio.HealthServicer()
         self.grpc = grpc.aio.server(
             options=[
@@ -158,9 +160,14 @@ class DweServer:
         log.info("dwe server stopped")
 
 
-async def create_server(config: ServerConfig, tracer_provider: Any = None) -> DweServer:
-    """Build and start a server; ``server.port`` is the bound port (use port=0 in tests)."""
-    server = DweServer(config, tracer_provider)
+async def create_server(
+    config: ServerConfig, tracer_provider: Any = None, meter_provider: Any = None
+) -> DweServer:
+    """Build and start a server; ``server.port`` is the bound port (use port=0 in tests).
+
+    The providers default to the global OpenTelemetry ones.
+    """
+    server = DweServer(config, tracer_provider, meter_provider)
     await server.start()
     return server
 

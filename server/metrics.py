@@ -11,6 +11,7 @@ import contextlib
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Any
 
 import psutil
 from opentelemetry import metrics as otel_metrics
@@ -42,7 +43,9 @@ class MetricsSnapshot:
 
 
 class MetricsSampler:
-    def __init__(self, coordinator: Coordinator, interval: float = 1.0) -> None:
+    def __init__(
+        self, coordinator: Coordinator, interval: float = 1.0, meter_provider: Any = None
+    ) -> None:
         self._c = coordinator
         self.interval = interval
         self._proc = psutil.Process()
@@ -54,10 +57,10 @@ class MetricsSampler:
         self._last_t = time.monotonic()
         self._cpu = 0.0
         self._task: asyncio.Task[None] | None = None
-        self._register_otel()
+        self._register_otel(meter_provider)
 
-    def _register_otel(self) -> None:
-        meter = otel_metrics.get_meter("dwe.server")
+    def _register_otel(self, provider: Any) -> None:
+        meter = otel_metrics.get_meter("dwe.server", meter_provider=provider)
         c = self._c.scheduler.counters
 
         def gauge(value: float) -> list[otel_metrics.Observation]:
