@@ -11,9 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,6 +22,7 @@ from typing import Any
 import orjson
 import psutil
 
+from dwe.clients.local import ServerProcess, start_agent, stop
 from dwe.clients.spec import build_workflow_spec
 from dwe.clients.typed import DweClient
 from dwe.v1 import enums_pb2
@@ -48,69 +47,23 @@ DIAMOND = [
 
 
 class Cluster:
-    """dwe server + 2 agent processes."""
+    """dwe server + 2 no-op agent processes (+ 3 one-slot agents for M1/M2)."""
 
     def __init__(self, db: str) -> None:
         t0 = time.perf_counter()
-        self.server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "dwe.clients.cli",
-                "server",
-                "--port",
-                "0",
-                "--db",
-                db,
-                "--log-level",
-                "WARNING",
-            ],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert self.server.stdout is not None
-        for line in self.server.stdout:
-            m = re.search(r"listening on (\S+)", line)
-            if m:
-                self.address = m.group(1)
-                break
-        else:
-            raise RuntimeError("server did not start")
+        self.server_process = ServerProcess(db, cwd=ROOT)
+        self.server = self.server_process.proc
+        self.address = self.server_process.address
         self.server_start_s = time.perf_counter() - t0
         self.agents = [
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "dwe.clients.cli",
-                    "agent",
-                    "bench.agents:noop",
-                    "--target",
-                    self.address,
-                ],
-                cwd=ROOT,
-                env={**os.environ, "DWE_BENCH_AGENT_ID": f"bench-{i}"},
+            start_agent(
+                "bench.agents:noop", self.address, {"DWE_BENCH_AGENT_ID": f"bench-{i}"}, cwd=ROOT
             )
             for i in range(2)
         ]
-        # One-slot agents for the mode comparisons (M1, M2).
         for agent_id, caps in (("slot-a", "sleep,s0"), ("slot-b", "sleep2,s1"), ("slot-c", "s2")):
-            self.agents.append(
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "dwe.clients.cli",
-                        "agent",
-                        "bench.agents:slot",
-                        "--target",
-                        self.address,
-                    ],
-                    cwd=ROOT,
-                    env={**os.environ, "DWE_BENCH_AGENT_ID": agent_id, "DWE_BENCH_CAPS": caps},
-                )
-            )
+            env = {"DWE_BENCH_AGENT_ID": agent_id, "DWE_BENCH_CAPS": caps}
+            self.agents.append(start_agent("bench.agents:slot", self.address, env, cwd=ROOT))
         self.proc = psutil.Process(self.server.pid)
         self.peak_rss = 0.0
 
@@ -127,16 +80,8 @@ class Cluster:
         return time.perf_counter() - t0
 
     def stop(self) -> None:
-        # Agents first, so none of them sees the server go and tries to reconnect.
-        for group in (self.agents, [self.server]):
-            for p in group:
-                if p.poll() is None:
-                    p.terminate()
-            for p in group:
-                try:
-                    p.wait(15)
-                except subprocess.TimeoutExpired:
-                    p.kill()
+        stop(self.agents)  # agents first, so none of them tries to reconnect
+        self.server_process.stop()
 
 
 async def _execute(client: DweClient, workflow_id: str, counter: list[int] | None = None) -> int:

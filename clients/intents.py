@@ -77,7 +77,7 @@ class IntentRule:
     workflow: str | None = None
 
 
-_GUIDE_STEPS: list[dict[str, Any]] = [
+ACCOUNT_ANALYSIS_STEPS: list[dict[str, Any]] = [
     {
         "step_id": "fetch_account_data",
         "name": "Fetch Account Data",
@@ -147,7 +147,7 @@ DEFAULT_RULES: dict[str, Any] = {
             "execution_mode": "adaptive",
             "priority": "high",
             "context": {"account_id": "{account_id}"},
-            "steps": _GUIDE_STEPS,
+            "steps": ACCOUNT_ANALYSIS_STEPS,
         },
     },
 }

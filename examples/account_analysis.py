@@ -10,114 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 from dwe.clients import AgentCapability, DynamicWorkflowEngine, ExecutionMode, WorkflowPriority
+from dwe.clients.intents import ACCOUNT_ANALYSIS_STEPS
+from dwe.clients.local import ServerProcess, start_agent, stop
 
 ROOT = Path(__file__).resolve().parent.parent
 AGENTS = ("zoho_scout", "risk_analyzer", "memory_analyst", "recommender")
 
-STEPS = [
-    {
-        "step_id": "fetch_account_data",
-        "name": "Fetch Account Data",
-        "description": "Retrieve account information from Zoho CRM",
-        "agent_type": "zoho_scout",
-        "agent_capability": "data_fetch",
-        "estimated_duration": 5.0,
-        "timeout_seconds": 30,
-        "retry_count": 3,
-    },
-    {
-        "step_id": "analyze_risk",
-        "name": "Analyze Risk Factors",
-        "description": "Perform comprehensive risk analysis",
-        "agent_type": "risk_analyzer",
-        "agent_capability": "analysis",
-        "dependencies": ["fetch_account_data"],
-        "estimated_duration": 3.0,
-        "timeout_seconds": 30,
-    },
-    {
-        "step_id": "get_historical_context",
-        "name": "Get Historical Context",
-        "description": "Retrieve historical patterns and trends",
-        "agent_type": "memory_analyst",
-        "agent_capability": "memory",
-        "dependencies": ["fetch_account_data"],
-        "estimated_duration": 2.0,
-        "timeout_seconds": 30,
-    },
-    {
-        "step_id": "generate_recommendations",
-        "name": "Generate Recommendations",
-        "description": "Create actionable recommendations",
-        "agent_type": "recommender",
-        "agent_capability": "recommendation",
-        "dependencies": ["analyze_risk", "get_historical_context"],
-        "estimated_duration": 4.0,
-        "timeout_seconds": 30,
-    },
-]
-
-
-def start_server(db: str) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "dwe.clients.cli",
-            "server",
-            "--port",
-            "0",
-            "--db",
-            db,
-            "--log-level",
-            "WARNING",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        match = re.search(r"listening on (\S+)", line)
-        if match:
-            return proc, match.group(1)
-    raise RuntimeError(f"server exited with {proc.wait()} before listening")
-
-
-def start_agent(name: str, address: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "dwe.clients.cli",
-            "agent",
-            f"examples.demo_agents:{name}",
-            "--target",
-            address,
-        ],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-
-
-def stop(procs: list[subprocess.Popen[Any]]) -> None:
-    for p in reversed(procs):
-        if p.poll() is None:
-            p.terminate()
-    for p in reversed(procs):
-        try:
-            p.wait(10)
-        except subprocess.TimeoutExpired:
-            p.kill()
+# The guide's "Create Workflow Steps" (shared with the built-in intent template).
+STEPS = ACCOUNT_ANALYSIS_STEPS
 
 
 async def wait_connected(engine: DynamicWorkflowEngine, timeout: float = 30.0) -> None:
@@ -215,13 +121,15 @@ async def run(address: str) -> bool:
 
 def main() -> int:
     with tempfile.TemporaryDirectory(prefix="dwe-demo-") as tmp:
-        server, address = start_server(os.path.join(tmp, "demo.db"))
-        procs: list[subprocess.Popen[Any]] = [server]
+        server = ServerProcess(os.path.join(tmp, "demo.db"), cwd=ROOT)
+        agents = [
+            start_agent(f"examples.demo_agents:{n}", server.address, cwd=ROOT) for n in AGENTS
+        ]
         try:
-            procs.extend(start_agent(name, address) for name in AGENTS)
-            ok = asyncio.run(run(address))
+            ok = asyncio.run(run(server.address))
         finally:
-            stop(procs)
+            stop(agents)  # agents first, so none of them tries to reconnect
+            server.stop()
     return 0 if ok else 1
 
 

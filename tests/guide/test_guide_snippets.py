@@ -10,8 +10,6 @@ from __future__ import annotations
 import contextlib
 import io
 import re
-import subprocess
-import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +24,7 @@ from dwe.clients import (
     WorkflowPriority,
     WorkflowState,
 )
+from dwe.clients.local import ServerProcess
 
 from ..conftest import ROOT, wait_for
 
@@ -47,36 +46,11 @@ def guide_block(heading: str) -> str:
 @pytest.fixture
 def server_address(tmp_path: Path) -> Iterator[str]:
     """`dwe server` as a user runs it, on a free port."""
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "dwe.clients.cli",
-            "server",
-            "--port",
-            "0",
-            "--db",
-            str(tmp_path / "guide.db"),
-            "--log-level",
-            "WARNING",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    address = ""
-    for line in proc.stdout:
-        found = re.search(r"listening on (\S+)", line)
-        if found:
-            address = found.group(1)
-            break
+    server = ServerProcess(tmp_path / "guide.db", cwd=ROOT)
     try:
-        assert address, "server did not start"
-        yield address
+        yield server.address
     finally:
-        proc.terminate()
-        proc.wait(15)
+        server.stop()
 
 
 def start_guide_agents(spawn_agent: Any, address: str) -> None:
