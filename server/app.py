@@ -19,6 +19,7 @@ from dwe.clients.intents import IntentDetectionEngine
 from dwe.v1 import service_pb2, service_pb2_grpc
 
 from .api.agent_service import AgentServicer
+from .api.convert import event_bytes
 from .api.engine_service import EngineServicer
 from .api.handlers import generic_handler
 from .api.workflow_service import WorkflowServicer
@@ -85,6 +86,7 @@ class DweServer:
                 priority_aging=config.priority_aging,
             ),
             Telemetry(tracer_provider),
+            encode_event=event_bytes,
         )
         self.sampler = MetricsSampler(self.coordinator, config.metrics_interval, meter_provider)
         self.health = health.aio.HealthServicer()

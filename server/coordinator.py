@@ -36,7 +36,8 @@ from .engine.pool import AgentSession
 from .engine.runs import StepRun, WorkflowRun
 from .engine.scheduler import Outbox, Scheduler, SchedulerConfig
 from .hub import EventHub, Subscription
-from .store.base import Store, WorkflowRow, WriteBatch
+from .store.base import Store, StoredEvent, WorkflowRow, WriteBatch
+from .store.codec import dumps
 from .telemetry import Telemetry
 
 log = logging.getLogger("dwe.server")
@@ -64,8 +65,11 @@ class Coordinator:
         config: SchedulerConfig | None = None,
         telemetry: Telemetry | None = None,
         clock: Callable[[], float] = time.time,
+        encode_event: Callable[[Event], bytes] | None = None,
     ) -> None:
         self.store = store
+        # The transport's encoding of an event; stored as is and reused for streaming.
+        self._encode = encode_event or _json_event
         self.scheduler = Scheduler(config)
         self.telemetry = telemetry or Telemetry()
         self.hub = EventHub()
@@ -166,7 +170,22 @@ class Coordinator:
             self._loop.call_soon(self._commit)
 
     def _snapshot(self, out: Outbox) -> WriteBatch:
-        batch = WriteBatch(events=out.events)
+        encode = self._encode
+        batch = WriteBatch(
+            events=[
+                (
+                    e.workflow_id,
+                    e.seq,
+                    str(e.type),
+                    e.time,
+                    e.step_id,
+                    e.attempt,
+                    e.agent_id,
+                    encode(e),
+                )
+                for e in out.events
+            ]
+        )
         if self._new:
             batch.new_workflows, self._new = self._new, []
         if self._new_agents:
@@ -339,7 +358,7 @@ class Coordinator:
     def subscribe(self, workflow_ids: Any = (), types: Any = ()) -> Subscription:
         return self.hub.subscribe(workflow_ids, types)
 
-    async def events_after(self, workflow_id: str, after_seq: int) -> list[Event]:
+    async def events_after(self, workflow_id: str, after_seq: int) -> list[StoredEvent]:
         return await self.read(self.store.load_events, workflow_id, after_seq)
 
     # -- agents -------------------------------------------------------------------
@@ -434,3 +453,10 @@ class Coordinator:
                 self._requests[row.request_id] = row.workflow_id
         log.info("resumed %d unfinished workflows from the store", len(rows))
         self._changed()
+
+
+def _json_event(e: Event) -> bytes:
+    """Fallback encoding when no transport encoder is given (tools, tests)."""
+    if e.wire is None:
+        e.wire = dumps({"type": str(e.type), "step_id": e.step_id, "data": e.data})
+    return e.wire

@@ -84,11 +84,20 @@ def _step_failed(data: dict[str, Any]) -> workflow_pb2.StepFailed:
     return msg
 
 
-def event_frame(e: Event) -> bytes:
-    """The event as one framed entry of a stream response, encoded once and cached."""
+def event_bytes(e: Event) -> bytes:
+    """The event as a serialised WorkflowEvent: encoded once, then cached on it.
+
+    The same bytes are stored (events table) and streamed, so an event is
+    never encoded twice.
+    """
     if e.wire is None:
-        e.wire = frame(event_to_proto(e).SerializeToString())
+        e.wire = event_to_proto(e).SerializeToString()
     return e.wire
+
+
+def event_frame(e: Event) -> bytes:
+    """The event as one framed entry of a stream response."""
+    return frame(event_bytes(e))
 
 
 def event_to_proto(e: Event) -> workflow_pb2.WorkflowEvent:

@@ -26,6 +26,7 @@ from .convert import (
     summary_to_proto,
 )
 from .errors import NotFound, Precondition, streaming, unary
+from .handlers import frame
 from .validation import ValidationError, decode_json_object, spec_from_proto
 
 DEFAULT_PAGE = 50
@@ -146,8 +147,7 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
             last = request.after_seq
             replay = await self._c.events_after(wid, last)
             for i in range(0, len(replay), 500):
-                chunk = replay[i : i + 500]
-                yield b"".join([event_frame(e) for e in chunk])
+                yield b"".join([frame(e.data) for e in replay[i : i + 500]])
             if replay:
                 last = replay[-1].seq
                 if replay[-1].type in TERMINAL_EVENTS:

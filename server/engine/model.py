@@ -174,8 +174,9 @@ class Event:
     agent_id: str = ""
     # Type-specific fields; Blob values stay undecoded.
     data: dict[str, Any] = field(default_factory=dict)
-    # Filled by the transport on first send so fan-out encodes each event once.
-    wire: Any = field(default=None, repr=False, compare=False)
+    # Its wire encoding (opaque bytes), filled once by the transport's encoder and
+    # reused for storage and every subscriber.
+    wire: bytes | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(slots=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..engine.model import AgentRegistration, Blob, Event, WorkflowSpec
+from ..engine.model import AgentRegistration, Blob, EventType, WorkflowSpec
 
 
 @dataclass(slots=True)
@@ -24,7 +24,8 @@ class WriteBatch:
     # (state, attempt, agent_id, attempt_id, assigned_at, started_at, finished_at,
     #  output encoding, output data, error message, error type, workflow_id, step_id)
     step_updates: list[tuple[Any, ...]] = field(default_factory=list)
-    events: list[Event] = field(default_factory=list)
+    # (workflow_id, seq, type, time, step_id, attempt, agent_id, encoded event)
+    events: list[tuple[Any, ...]] = field(default_factory=list)
     agents: list[AgentRegistration] = field(default_factory=list)
 
     def __bool__(self) -> bool:
@@ -35,6 +36,13 @@ class WriteBatch:
             or self.events
             or self.agents
         )
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    seq: int
+    type: EventType
+    data: bytes  # the encoding the server streams (a serialised dwe.v1.WorkflowEvent)
 
 
 @dataclass(slots=True)
@@ -79,7 +87,8 @@ class Store(Protocol):
     def find_request(self, request_id: str) -> str | None:
         """The workflow id created under an idempotency key, if any."""
 
-    def load_events(self, workflow_id: str, after_seq: int = 0) -> list[Event]: ...
+    def load_events(self, workflow_id: str, after_seq: int = 0) -> list[StoredEvent]:
+        """Events with seq > after_seq, in order, as they were encoded."""
 
     def list_workflows(
         self, states: list[str], limit: int, before: tuple[float, str] | None

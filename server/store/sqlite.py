@@ -13,11 +13,11 @@ from typing import Any
 
 import sqlite_utils
 
-from ..engine.model import AgentRegistration, Blob, Event, EventType
-from .base import StepRow, WorkflowRow, WriteBatch
+from ..engine.model import AgentRegistration, Blob, EventType
+from .base import StepRow, StoredEvent, WorkflowRow, WriteBatch
 from .codec import dumps, loads, spec_from_json, spec_to_json
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _TERMINAL = ("completed", "failed", "cancelled", "timed_out")
 
 
@@ -83,11 +83,13 @@ class SqliteStore:
                     PRIMARY KEY (workflow_id, step_id)) WITHOUT ROWID"""
             )
         if "events" not in db.table_names():
+            # ``event`` is the encoded event exactly as streamed (dwe.v1.WorkflowEvent);
+            # the other columns are there for queries.
             db.execute(
                 """CREATE TABLE events (
                     workflow_id TEXT NOT NULL, seq INTEGER NOT NULL, type TEXT NOT NULL,
-                    time REAL NOT NULL, step_id TEXT NOT NULL, step_name TEXT NOT NULL,
-                    attempt INTEGER NOT NULL, agent_id TEXT NOT NULL, data BLOB NOT NULL,
+                    time REAL NOT NULL, step_id TEXT NOT NULL, attempt INTEGER NOT NULL,
+                    agent_id TEXT NOT NULL, event BLOB NOT NULL,
                     PRIMARY KEY (workflow_id, seq)) WITHOUT ROWID"""
             )
         if "agents" not in db.table_names():
@@ -146,23 +148,7 @@ class SqliteStore:
                     batch.step_updates,
                 )
             if batch.events:
-                c.executemany(
-                    "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        (
-                            e.workflow_id,
-                            e.seq,
-                            str(e.type),
-                            e.time,
-                            e.step_id,
-                            e.step_name,
-                            e.attempt,
-                            e.agent_id,
-                            dumps(e.data),
-                        )
-                        for e in batch.events
-                    ],
-                )
+                c.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?)", batch.events)
             for a in batch.agents:
                 c.execute(
                     "INSERT OR REPLACE INTO agents VALUES (?, ?, ?, ?, ?)",
@@ -245,16 +231,12 @@ class SqliteStore:
         rows = self._query("SELECT id FROM workflows WHERE request_id=?", (request_id,))
         return rows[0][0] if rows else None
 
-    def load_events(self, workflow_id: str, after_seq: int = 0) -> list[Event]:
+    def load_events(self, workflow_id: str, after_seq: int = 0) -> list[StoredEvent]:
         rows = self._query(
-            "SELECT workflow_id, seq, type, time, step_id, step_name, attempt, agent_id, data"
-            " FROM events WHERE workflow_id=? AND seq>? ORDER BY seq",
+            "SELECT seq, type, event FROM events WHERE workflow_id=? AND seq>? ORDER BY seq",
             (workflow_id, after_seq),
         )
-        return [
-            Event(r[0], r[1], EventType(r[2]), r[3], r[4], r[5], r[6], r[7], loads(r[8]))
-            for r in rows
-        ]
+        return [StoredEvent(r[0], EventType(r[1]), r[2]) for r in rows]
 
     def list_workflows(
         self, states: list[str], limit: int, before: tuple[float, str] | None
