@@ -20,7 +20,7 @@ log = logging.getLogger("dwe.server.agents")
 class StreamLink:
     """Outbound side of one session: batches whatever piled up into one message."""
 
-    __slots__ = ("_cancels", "_closed", "_dispatches", "_wake", "reason")
+    __slots__ = ("_cancels", "_closed", "_dispatches", "_wake", "last_seen", "reason")
 
     def __init__(self) -> None:
         self._dispatches: list[Dispatch] = []
@@ -28,6 +28,12 @@ class StreamLink:
         self._wake = asyncio.Event()
         self._closed = False
         self.reason = ""
+        # Loop time of the agent's latest message, for the heartbeat watchdog.
+        self.last_seen = asyncio.get_running_loop().time()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     def deliver(self, dispatches: list[Dispatch], cancels: list[tuple[str, str]]) -> None:
         if self._closed:
@@ -119,6 +125,7 @@ class AgentServicer(service_pb2_grpc.AgentServiceServicer):
         if registered is not None and registered.config:
             welcome.config.CopyFrom(json_payload(registered.config))
         reader = asyncio.create_task(self._read(request_iterator, sid, link))
+        watchdog = asyncio.create_task(self._watch(sid, link))
         try:
             yield agent_pb2.ServerMessage(welcome=welcome)
             while True:
@@ -130,7 +137,29 @@ class AgentServicer(service_pb2_grpc.AgentServiceServicer):
             # agent reconnects with backoff. Drain is kept for removing an agent.
         finally:
             reader.cancel()
+            watchdog.cancel()
             self._c.disconnect_agent(sid)
+
+    async def _watch(self, session_id: str, link: StreamLink) -> None:
+        """Close a session whose agent sent nothing (not even a heartbeat) for 3 intervals.
+
+        A hung agent keeps its TCP connection open; without this its attempts
+        would never be re-queued.
+        """
+        loop = asyncio.get_running_loop()
+        limit = 3 * self._heartbeat
+        while not link.closed:
+            await asyncio.sleep(self._heartbeat)
+            silent = loop.time() - link.last_seen
+            if silent > limit:
+                log.warning(
+                    "agent session %s sent nothing for %.1fs (limit %.1fs); closing it",
+                    session_id,
+                    silent,
+                    limit,
+                )
+                link.close("no heartbeat")
+                return
 
     async def _read(
         self,
@@ -139,8 +168,10 @@ class AgentServicer(service_pb2_grpc.AgentServiceServicer):
         link: StreamLink,
     ) -> None:
         report = self._c.agent_report
+        loop = asyncio.get_running_loop()
         try:
             async for msg in request_iterator:
+                link.last_seen = loop.time()
                 if msg.results or msg.started or msg.progress:
                     report(
                         session_id,

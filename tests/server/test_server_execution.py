@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 
+import grpc
 import orjson
 
 from dwe.agent_sdk import Agent, NonRetryableError, Task
 from dwe.clients.spec import build_workflow_spec
 from dwe.clients.typed import DweClient
-from dwe.server.app import DweServer
-from dwe.v1 import enums_pb2
+from dwe.server.app import DweServer, create_server
+from dwe.v1 import agent_pb2, enums_pb2, service_pb2_grpc
 
 from ..conftest import wait_agents, wait_for
 from .helpers import name_of, run_workflow, serving
@@ -300,3 +302,44 @@ async def test_watch_replays_after_seq_then_ends(server: DweServer, client: DweC
     replay = [e async for e in client.watch_workflow(wid, after_seq=2)]
     assert [e.seq for e in replay] == [e.seq for e in events[2:]]
     assert [name_of(e) for e in replay] == [name_of(e) for e in events[2:]]
+
+
+async def test_silent_agent_session_is_closed_and_its_work_requeued(
+    server_config, spawn_agent, tmp_path
+) -> None:
+    srv = await create_server(dataclasses.replace(server_config, heartbeat_interval=0.1))
+    try:
+        async with (
+            grpc.aio.insecure_channel(srv.address) as channel,
+            DweClient(srv.address) as client,
+        ):
+            stub = service_pb2_grpc.AgentServiceStub(channel)
+            # A raw agent that says hello, takes work, and then goes silent (hung).
+            call = stub.Connect()
+            await call.write(
+                agent_pb2.AgentMessage(
+                    hello=agent_pb2.Hello(
+                        agent_id="hung", capabilities=["analysis"], max_concurrent_tasks=1
+                    )
+                )
+            )
+            welcome = await call.read()
+            assert welcome.welcome.heartbeat_interval.ToTimedelta().total_seconds() == 0.1
+            created = await client.create_workflow(
+                build_workflow_spec("hang", [{"step_id": "a", "agent_capability": "analysis"}])
+            )
+            await client.start_workflow(created.workflow_id)
+            assigned = await call.read()
+            assert [a.step_id for a in assigned.assignments] == ["a"]
+            # No heartbeat: after 3 intervals the server ends the session.
+            sessions = srv.coordinator.scheduler.agents_by_id
+            await wait_for(lambda: "hung" not in sessions, 5, "silent session closed")
+            spawn_agent(
+                srv.address, "counting", DWE_TEST_AGENT_ID="healthy", DWE_TEST_CAPS="analysis"
+            )
+            events = [e async for e in client.watch_workflow(created.workflow_id)]
+            call.cancel()
+        assert name_of(events[-1]) == "workflow_completed"
+        assert [e.agent_id for e in events if name_of(e) == "agent_completed"] == ["healthy"]
+    finally:
+        await srv.stop(0.5)
