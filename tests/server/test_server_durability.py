@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+import socket
+
 import orjson
 
 from dwe.agent_sdk import Agent, Task
@@ -97,3 +101,49 @@ async def test_idempotent_create_survives_restart(server_config: ServerConfig) -
             assert [w.workflow_id for w in listed.workflows] == [first.workflow_id]
     finally:
         await server.stop(0.5)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def test_attempt_survives_a_server_restart_on_its_agent(server_config: ServerConfig) -> None:
+    """The agent keeps running through the restart, reconnects holding the attempt
+    (within the lease), and its result is accepted: the step is not run twice."""
+    config = dataclasses.replace(server_config, port=_free_port(), agent_lease=10.0)
+    release, started = asyncio.Event(), asyncio.Event()
+    agent = Agent("steady", capabilities=["analysis"])
+
+    @agent.handler("analysis")
+    async def long_task(task: Task) -> dict:
+        started.set()
+        await release.wait()
+        return {"attempt": task.attempt}
+
+    server = await create_server(config)
+    serving_task = asyncio.create_task(agent.serve(server.address))
+    try:
+        async with DweClient(server.address) as client:
+            created = await client.create_workflow(
+                build_workflow_spec("restart", [{"step_id": "a", "agent_capability": "analysis"}])
+            )
+            await client.start_workflow(created.workflow_id)
+        await asyncio.wait_for(started.wait(), 10)
+        await server.stop(0.5)
+        server = await create_server(config)  # same port, same SQLite file
+        sessions = server.coordinator.scheduler.agents_by_id
+        await wait_for(lambda: "steady" in sessions, 15, "agent reconnected")
+        release.set()
+        async with DweClient(server.address) as client:
+            events = [e async for e in client.watch_workflow(created.workflow_id)]
+            status = await client.get_workflow_status(created.workflow_id)
+    finally:
+        agent.stop()
+        await asyncio.wait_for(serving_task, 15)
+        await server.stop(0.5)
+    assert name_of(events[-1]) == "workflow_completed"
+    assert not [e for e in events if name_of(e) == "agent_retrying"]
+    assert status.steps[0].attempts == 1
+    assert orjson.loads(events[-1].workflow_finished.results["a"].data) == {"attempt": 1}
