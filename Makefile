@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PROTOS := $(wildcard protos/dwe/v1/*.proto)
 
-.PHONY: demo run test lint fmt typecheck proto check-proto bench bench-quick clean
+.PHONY: demo run test lint fmt typecheck proto check-proto bench bench-quick clean node-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,8 +19,14 @@ demo: $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/dwe server
 
-test: $(STAMP) check-proto lint typecheck
+test: $(STAMP) check-proto lint typecheck node-deps
 	$(PY) -m pytest -q
+
+# The Node.js client's dependencies, when Node.js is installed (its test is skipped otherwise).
+node-deps:
+	@if command -v npm >/dev/null 2>&1; then \
+		cd clients/node && npm ci --no-audit --no-fund --loglevel=error; \
+	else echo "npm not found: the Node.js client test will be skipped"; fi
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -57,4 +63,5 @@ bench-quick: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .proto-check *.egg-info build dist
+	rm -rf clients/node/node_modules
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

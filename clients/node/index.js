@@ -1,0 +1,142 @@
+// Node.js client of dwe: the WorkflowService and EngineService over gRPC.
+//
+// Messages are plain objects with the proto field names (snake_case); enums
+// are their names ("EXECUTION_MODE_PARALLEL"); Payloads carry JSON in a Buffer
+// (use json() / fromJson()). Event streams are async iterators of single
+// WorkflowEvent objects (the server's batches are flattened).
+import { fileURLToPath } from "node:url";
+import path from "node:path";
+import grpc from "@grpc/grpc-js";
+import protoLoader from "@grpc/proto-loader";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+// The contract lives at the repository's protos/ (or next to an installed copy).
+const PROTO_ROOT = process.env.DWE_PROTO_ROOT || path.resolve(here, "../../protos");
+
+const definition = protoLoader.loadSync("dwe/v1/service.proto", {
+  includeDirs: [PROTO_ROOT],
+  keepCase: true,
+  longs: Number,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+});
+const dwe = grpc.loadPackageDefinition(definition).dwe.v1;
+
+export const TERMINAL_EVENTS = new Set([
+  "EVENT_TYPE_WORKFLOW_COMPLETED",
+  "EVENT_TYPE_WORKFLOW_FAILED",
+  "EVENT_TYPE_WORKFLOW_CANCELLED",
+  "EVENT_TYPE_WORKFLOW_TIMED_OUT",
+]);
+
+/** A json/plain Payload holding `value`. */
+export function json(value) {
+  return { encoding: "json/plain", data: Buffer.from(JSON.stringify(value)) };
+}
+
+/** The value of a json/plain Payload (null when empty). */
+export function fromJson(payload) {
+  if (!payload || !payload.data || payload.data.length === 0) return null;
+  return JSON.parse(Buffer.from(payload.data).toString("utf8"));
+}
+
+/** A gRPC failure with the status code name, e.g. "INVALID_ARGUMENT". */
+export class DweError extends Error {
+  constructor(err) {
+    super(err.details || err.message);
+    this.code = Object.keys(grpc.status).find((k) => grpc.status[k] === err.code) || "UNKNOWN";
+    this.details = err.details || err.message;
+  }
+}
+
+function unary(stub, method, request) {
+  return new Promise((resolve, reject) => {
+    stub[method](request, (err, response) => (err ? reject(new DweError(err)) : resolve(response)));
+  });
+}
+
+async function* events(call) {
+  try {
+    for await (const response of call) {
+      for (const event of response.events) yield event;
+    }
+  } catch (err) {
+    throw new DweError(err);
+  } finally {
+    call.cancel();
+  }
+}
+
+export class DweClient {
+  /** @param {string} target e.g. "127.0.0.1:50051" */
+  constructor(target = process.env.DWE_TARGET || "127.0.0.1:50051") {
+    const creds = grpc.credentials.createInsecure();
+    this.workflows = new dwe.WorkflowService(target, creds);
+    this.engine = new dwe.EngineService(target, creds);
+  }
+
+  close() {
+    this.workflows.close();
+    this.engine.close();
+  }
+
+  createWorkflow(spec, requestId = "") {
+    return unary(this.workflows, "CreateWorkflow", { spec, request_id: requestId });
+  }
+
+  startWorkflow(workflowId, context = undefined, sessionId = "") {
+    return unary(this.workflows, "StartWorkflow", {
+      workflow_id: workflowId, context: context && json(context), session_id: sessionId,
+    });
+  }
+
+  /** Starts the workflow and yields its events to the terminal one. */
+  executeWorkflow(workflowId, context = undefined, sessionId = "") {
+    return events(this.workflows.ExecuteWorkflow({
+      workflow_id: workflowId, context: context && json(context), session_id: sessionId,
+    }));
+  }
+
+  watchWorkflow(workflowId, afterSeq = 0) {
+    return events(this.workflows.WatchWorkflow({ workflow_id: workflowId, after_seq: afterSeq }));
+  }
+
+  watchEvents(types = [], workflowIds = []) {
+    return events(this.workflows.WatchEvents({ types, workflow_ids: workflowIds }));
+  }
+
+  async getWorkflowStatus(workflowId) {
+    return (await unary(this.workflows, "GetWorkflowStatus", { workflow_id: workflowId })).status;
+  }
+
+  listWorkflows(pageSize = 0, pageToken = "", states = []) {
+    return unary(this.workflows, "ListWorkflows", { page_size: pageSize, page_token: pageToken, states });
+  }
+
+  cancelWorkflow(workflowId, reason = "") {
+    return unary(this.workflows, "CancelWorkflow", { workflow_id: workflowId, reason });
+  }
+
+  async analyzeIntent(message) {
+    return (await unary(this.workflows, "AnalyzeIntent", { message })).intent;
+  }
+
+  startIntent(message, context = undefined, sessionId = "") {
+    return unary(this.workflows, "StartIntent", {
+      message, context: context && json(context), session_id: sessionId,
+    });
+  }
+
+  async registerAgent(agent) {
+    return (await unary(this.engine, "RegisterAgent", { agent })).agent;
+  }
+
+  async listAgents() {
+    return (await unary(this.engine, "ListAgents", {})).agents;
+  }
+
+  async getEngineMetrics() {
+    return (await unary(this.engine, "GetEngineMetrics", {})).metrics;
+  }
+}
