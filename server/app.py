@@ -79,6 +79,7 @@ class DweServer:
         self.store = SqliteStore(config.db_path, config.sqlite_synchronous)
         self.coordinator = Coordinator(
             self.store,
+            event_bytes,
             SchedulerConfig(
                 max_concurrent_workflows=config.max_concurrent_workflows,
                 default_workflow_timeout=config.default_timeout,
@@ -86,7 +87,6 @@ class DweServer:
                 priority_aging=config.priority_aging,
             ),
             Telemetry(tracer_provider),
-            encode_event=event_bytes,
         )
         self.sampler = MetricsSampler(self.coordinator, config.metrics_interval, meter_provider)
         self.health = health.aio.HealthServicer()

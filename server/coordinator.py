@@ -37,7 +37,6 @@ from .engine.runs import StepRun, WorkflowRun
 from .engine.scheduler import Outbox, Scheduler, SchedulerConfig
 from .hub import EventHub, Subscription
 from .store.base import Store, StoredEvent, WorkflowRow, WriteBatch
-from .store.codec import dumps
 from .telemetry import Telemetry
 
 log = logging.getLogger("dwe.server")
@@ -62,14 +61,15 @@ class Coordinator:
     def __init__(
         self,
         store: Store,
+        encode_event: Callable[[Event], bytes],
         config: SchedulerConfig | None = None,
         telemetry: Telemetry | None = None,
         clock: Callable[[], float] = time.time,
-        encode_event: Callable[[Event], bytes] | None = None,
     ) -> None:
         self.store = store
-        # The transport's encoding of an event; stored as is and reused for streaming.
-        self._encode = encode_event or _json_event
+        # The transport's encoding of an event (caching it on the event): stored as
+        # is and reused for every subscriber's stream.
+        self._encode = encode_event
         self.scheduler = Scheduler(config)
         self.telemetry = telemetry or Telemetry()
         self.hub = EventHub()
@@ -437,9 +437,6 @@ class Coordinator:
             sched.on_result(session_id, attempt_id, output, error, now, duration)
         self._changed()
 
-    def finished_recently(self) -> list[str]:
-        return list(self._finished)
-
     # -- restart ------------------------------------------------------------------
 
     async def _recover(self) -> None:
@@ -453,10 +450,3 @@ class Coordinator:
                 self._requests[row.request_id] = row.workflow_id
         log.info("resumed %d unfinished workflows from the store", len(rows))
         self._changed()
-
-
-def _json_event(e: Event) -> bytes:
-    """Fallback encoding when no transport encoder is given (tools, tests)."""
-    if e.wire is None:
-        e.wire = dumps({"type": str(e.type), "step_id": e.step_id, "data": e.data})
-    return e.wire

@@ -26,7 +26,6 @@ class StepRun:
         "ever_emitted",
         "finished_at",
         "index",
-        "lost_attempts",
         "output",
         "outputs",
         "priority_boost",
@@ -52,7 +51,6 @@ class StepRun:
         self.waiting = len(spec.dependencies)
         self.dependents: list[StepRun] = []
         self.attempt = 0
-        self.lost_attempts = 0
         # Attempts at the current unit of work that count against retry_count.
         self.tries = 0
         self.attempt_id = ""
@@ -168,7 +166,6 @@ class WorkflowRun:
         self.failed = 0
         self.skipped = 0
         self.cancelled = 0
-        self.enqueued_at = 0.0
         # Set when the run starts; earlier runs dispatch first within a priority.
         self.start_order = 0
 

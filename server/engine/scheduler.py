@@ -148,7 +148,6 @@ class Scheduler:
         limit = self.config.max_concurrent_workflows
         if limit and self.active >= limit:
             wf.state = WorkflowState.QUEUED
-            wf.enqueued_at = now
             heapq.heappush(self._waiting, (wf.spec.priority, next(self._timer_seq), wf))
             self.outbox.workflows[wf] = None
             self._emit(wf, EventType.WORKFLOW_QUEUED, now, data=self._started_data(wf))

@@ -67,7 +67,6 @@ def orphan(sched: Scheduler, step: StepRun, now: float) -> None:
 
 def requeue_lost(sched: Scheduler, step: StepRun, now: float, reason: str) -> None:
     sched.attempts.pop(step.attempt_id, None)
-    step.lost_attempts += 1
     step.tries = max(step.tries - 1, 0)  # a lost attempt does not count as a failure
     sched._emit(
         step.wf,
