@@ -257,6 +257,17 @@ class Coordinator:
                     link.deliver([], cancels)
         for wf in out.finished:
             self._finished.append(wf.id)
+            log.log(
+                logging.INFO if wf.state is WorkflowState.COMPLETED else logging.WARNING,
+                "workflow %s %r %s: %d/%d steps completed in %.3fs%s",
+                wf.id,
+                wf.spec.name,
+                wf.state,
+                wf.completed,
+                wf.total,
+                (wf.finished_at - wf.started_at) if wf.started_at else 0.0,
+                f" ({wf.error_message})" if wf.error_message else "",
+            )
         while len(self._finished) > KEEP_FINISHED:
             self.scheduler.forget(self._finished.popleft())
         for w in waiters:
