@@ -83,31 +83,35 @@ async def run(address: str) -> bool:
     ):
         kind = event.get("event")
         data = event["data"]
-        stamp = f"[{time.monotonic() - t0:6.3f}s]"
+        # The event name first, then what the guide's snippet prints for it.
+        stamp = f"[{time.monotonic() - t0:6.3f}s] {kind:<18}"
         if kind == "workflow_started":
-            print(f"{stamp} >> Workflow started: {data['name']}")
+            print(f"{stamp} Workflow started: {data['name']}")
         elif kind == "agent_started":
             spans[data["step"]] = [time.monotonic()]
             who = f"(agent {data['agent_id']})"
-            print(f"{stamp} -> Starting step {data['step']}: {data['task']} {who}")
+            print(f"{stamp} Starting step {data['step']}: {data['task']} {who}")
         elif kind == "agent_stream":
-            print(f"{stamp}    ~ {data.get('content', '')}")
+            print(f"{stamp} {data.get('content', '')}")
         elif kind == "agent_completed":
             spans.setdefault(data["step"], [time.monotonic()]).append(time.monotonic())
-            print(f"{stamp} <- Completed step {data['step']} in {data['execution_time']:.2f}s")
+            print(f"{stamp} Completed step {data['step']} in {data['execution_time']:.2f}s")
         elif kind == "agent_error":
-            print(f"{stamp} !! Error in step {data['step']}: {data['error_message']}")
+            print(f"{stamp} Error in step {data['step']}: {data['error_message']}")
+        elif kind == "workflow_adapted":
+            print(f"{stamp} {data['decision']}: {data['reason']}")
         elif kind == "workflow_completed":
             final_output = data["final_output"]
-            print(f"{stamp} == Workflow completed!")
-            print(f"   Success rate: {final_output.get('success_rate', 0):.1%}")
+            rate = final_output.get("success_rate", 0)
+            print(f"{stamp} Workflow completed! success_rate {rate}")
+            print(f"   Success rate: {rate:.1%}")
             print(f"   Execution time: {final_output.get('total_execution_time', 0):.2f}s")
             recs = final_output["results"]["generate_recommendations"]["recommendations"]
             print(f"   Recommendations: {'; '.join(recs)}")
             completed = True
             break
         elif kind in ("workflow_failed", "workflow_cancelled", "workflow_timed_out"):
-            print(f"{stamp} !! {kind}: {data.get('error_message', '')}")
+            print(f"{stamp} {data.get('error_message', '')}")
             break
     a, b = spans.get("analyze_risk", [0, 0]), spans.get("get_historical_context", [0, 0])
     overlap = min(a[-1], b[-1]) - max(a[0], b[0])
