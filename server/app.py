@@ -150,14 +150,19 @@ class DweServer:
         log.info("dwe server listening on %s (store %s)", self.address, self.config.db_path)
 
     async def stop(self, grace: float | None = None) -> None:
-        """Health -> NOT_SERVING, drain agents, stop gRPC within the grace period, close."""
+        """Health -> NOT_SERVING, end streams, stop gRPC within the grace period, close.
+
+        Streams end first so in-flight unary calls are all that gRPC waits for;
+        the store closes last, after the final commit.
+        """
         if self._stopped:
             return
         self._stopped = True
         await self.health.enter_graceful_shutdown()
         await self.sampler.stop()
-        await self.coordinator.close()
+        self.coordinator.end_streams()
         await self.grpc.stop(self.config.grace if grace is None else grace)
+        await self.coordinator.close()
         self.store.close()
         log.info("dwe server stopped")
 

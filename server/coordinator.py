@@ -99,17 +99,21 @@ class Coordinator:
             self.registry[reg.agent_id] = reg
         await self._recover()
 
+    def end_streams(self) -> None:
+        """End every agent session and event stream (first step of a shutdown)."""
+        for link in list(self._links.values()):
+            link.close("server shutting down")
+        self.hub.close_all()
+
     async def close(self) -> None:
+        """Commit what is pending and stop the store threads; safe to call twice."""
         if self._closed:
             return
         self._closed = True
-        for link in list(self._links.values()):
-            link.close("server shutting down")
-        # Let the last decisions reach the store.
-        await self.flush()
+        self.end_streams()
+        await self.flush()  # the last decisions reach the store
         if self._timer is not None:
             self._timer.cancel()
-        self.hub.close_all()
         self._writer.shutdown(wait=True)
         self._reader.shutdown(wait=True)
 
