@@ -68,15 +68,7 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
     async def _follow(self, sub: Subscription, after_seq: int) -> AsyncIterator[list[Event]]:
         """Live events with seq > after_seq until the terminal one."""
         last = after_seq
-        while True:
-            try:
-                batch = await sub.next_batch()
-            except SubscriberOverflow:
-                raise Precondition(
-                    "subscriber fell too far behind; watch again with after_seq"
-                ) from None
-            if not batch:
-                return
+        async for batch in _batches(sub):
             fresh = [e for e in batch if e.seq > last]
             if fresh:
                 last = fresh[-1].seq
@@ -171,13 +163,7 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
             types.append(EVENT_TYPES_IN[t])
         sub = self._c.hub.subscribe(request.workflow_ids, types)
         try:
-            while True:
-                try:
-                    batch = await sub.next_batch()
-                except SubscriberOverflow:
-                    raise Precondition("subscriber fell too far behind") from None
-                if not batch:
-                    return
+            async for batch in _batches(sub):
                 yield b"".join([event_frame(e) for e in batch])
         finally:
             self._c.hub.unsubscribe(sub)
@@ -279,6 +265,20 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
         return rr.StartIntentResponse(
             intent=self._detected(intent), workflow_id=workflow_id, state=WORKFLOW_STATES[state]
         )
+
+
+async def _batches(sub: Subscription) -> AsyncIterator[list[Event]]:
+    """Every batch a subscription receives, until it is closed."""
+    while True:
+        try:
+            batch = await sub.next_batch()
+        except SubscriberOverflow:
+            raise Precondition(
+                "subscriber fell too far behind; watch again with after_seq"
+            ) from None
+        if not batch:
+            return
+        yield batch
 
 
 def _encode_token(created_at: float, workflow_id: str) -> str:
