@@ -18,7 +18,7 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from . import pipeline, sessions, timers
+from . import adaptive, pipeline, sessions, timers
 from .backoff import compute_backoff
 from .decisions import (
     Counters,
@@ -39,7 +39,7 @@ from .model import (
     WorkflowState,
 )
 from .outcomes import final_output, transform_output
-from .pool import FAILING, AgentSession, choose_adaptive, choose_agent, observe
+from .pool import AgentSession, choose_agent, observe
 from .queues import Key, ReadyQueue
 from .restore import restore_run
 from .runs import StepRun, WorkflowRun
@@ -197,7 +197,7 @@ class Scheduler:
             step.state = StepState.READY
             self.outbox.steps[step] = None
         if wf.spec.mode is ExecutionMode.ADAPTIVE:
-            self._adapt(wf, steps, now)
+            adaptive.rank_ready(self, wf, steps, now)
         for step in steps:
             if wf.limit:
                 # Held, then released best rank / lowest index first by _fill, so
@@ -205,40 +205,6 @@ class Scheduler:
                 wf.hold(step)
             else:
                 self._release(step, now)
-
-    def _adapt(self, wf: WorkflowRun, ready: list[StepRun], now: float) -> None:
-        """ADAPTIVE: rank ready steps by critical path plus rule boosts.
-
-        Adaptation rules run here, as ``rule(workflow, ready_steps)``; they may
-        raise ``priority_boost`` of the steps. A rule that raises is counted,
-        reported in the outbox and skipped.
-        """
-        for rule in self.rules:
-            try:
-                rule(wf, ready)
-            except Exception as exc:
-                self.counters.rule_errors += 1
-                name = getattr(rule, "__qualname__", repr(rule))
-                self.outbox.rule_errors.append((wf.id, name, f"{type(exc).__name__}: {exc}"))
-        boosted = False
-        for step in ready:
-            step.rank = -(step.cp_length + step.priority_boost)
-            boosted = boosted or step.priority_boost != 0
-        if len(ready) < 2:
-            return
-        ordered = sorted(ready, key=lambda s: (s.rank, s.index))
-        if ordered != ready:
-            self._emit(
-                wf,
-                EventType.WORKFLOW_ADAPTED,
-                now,
-                data={
-                    "decision": "reordered",
-                    "reason": "longest critical path first"
-                    + (", with priority boosts from adaptation rules" if boosted else ""),
-                    "step_ids": [s.spec.step_id for s in ordered],
-                },
-            )
 
     def _fill(self, wf: WorkflowRun, now: float) -> None:
         """Release held ready steps while the workflow is under its parallel limit."""
@@ -299,7 +265,7 @@ class Scheduler:
             agents = self._by_capability[cap]
             agent = choose_agent(step, agents)
             if agent is not None and step.wf.spec.mode is ExecutionMode.ADAPTIVE:
-                agent = self._adaptive_agent(step, agents, agent, now)
+                agent = adaptive.choose(self, step, agents, agent, now)
             if agent is None:
                 queue.push(step)  # every agent of this capability is full
                 continue
@@ -307,30 +273,6 @@ class Scheduler:
             key = queue.head_key(now, aging)
             if key is not None:
                 heapq.heappush(heads, (key, cap))
-
-    def _adaptive_agent(
-        self, step: StepRun, agents: list[AgentSession], default: AgentSession, now: float
-    ) -> AgentSession:
-        """ADAPTIVE runs pick by observed performance; a different pick is an event."""
-        chosen = choose_adaptive(step, agents) or default
-        if chosen is not default:
-            stats = default.by_capability.get(step.spec.capability)
-            why = (
-                f"{default.agent_id} is failing ({stats.failure:.0%} of recent attempts)"
-                if stats is not None and stats.failure >= FAILING
-                else f"{chosen.agent_id} is expected to finish sooner than {default.agent_id}"
-            )
-            self._emit(
-                step.wf,
-                EventType.WORKFLOW_ADAPTED,
-                now,
-                data={
-                    "decision": "agent_selected",
-                    "reason": f"{step.spec.step_id} -> {chosen.agent_id}: {why}",
-                    "step_ids": [step.spec.step_id],
-                },
-            )
-        return chosen
 
     def _assign(self, step: StepRun, agent: AgentSession, now: float) -> None:
         step.attempt += 1
