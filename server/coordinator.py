@@ -90,6 +90,7 @@ class Coordinator:
         self._finished: deque[str] = deque()
         self._closed = False
         self.commits = 0
+        self.events_committed = 0
 
     # -- lifecycle ------------------------------------------------------------
 
@@ -116,6 +117,7 @@ class Coordinator:
             self._timer.cancel()
         self._writer.shutdown(wait=True)
         self._reader.shutdown(wait=True)
+        log.info("store: %d commits, %d events committed", self.commits, self.events_committed)
 
     async def read(self, fn: Callable[..., Any], *args: Any) -> Any:
         """Run a store read off the event loop."""
@@ -159,6 +161,7 @@ class Coordinator:
     ) -> None:
         self._committing = False
         self.commits += 1
+        self.events_committed += len(out.events)
         exc = fut.exception()
         if exc is not None:
             # Nothing of this batch may be announced; callers waiting on it get the error.
