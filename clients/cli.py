@@ -37,6 +37,7 @@ _SERVER_FLAGS = {
     "default_timeout": "default_timeout",
     "agents": "agents_file",
     "agent_lease": "agent_lease",
+    "restart_lease": "restart_lease",
     "heartbeat_interval": "heartbeat_interval",
     "sqlite_synchronous": "sqlite_synchronous",
     "grace": "grace",
@@ -304,6 +305,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         help="seconds a disconnected agent's attempts wait for it to reconnect before "
         "running elsewhere (default 0); env DWE_AGENT_LEASE",
+    )
+    p.add_argument(
+        "--restart-lease",
+        type=float,
+        help="seconds attempts in flight when the server stopped wait for their agent to "
+        "reconnect after a restart (default 10); env DWE_RESTART_LEASE",
     )
     p.add_argument(
         "--heartbeat-interval",

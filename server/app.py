@@ -84,6 +84,7 @@ class DweServer:
                 max_concurrent_workflows=config.max_concurrent_workflows,
                 default_workflow_timeout=config.default_timeout,
                 agent_lease=config.agent_lease,
+                restart_lease=config.restart_lease,
                 priority_aging=config.priority_aging,
             ),
             Telemetry(tracer_provider),

@@ -23,6 +23,8 @@ class ServerConfig:
             (DWE_DEFAULT_TIMEOUT).
         agent_lease: Seconds a disconnected agent's attempts wait for it to come
             back before they run elsewhere (DWE_AGENT_LEASE).
+        restart_lease: Seconds attempts in flight at a restart wait for their
+            agent to reconnect holding them (DWE_RESTART_LEASE).
         heartbeat_interval: Seconds between agent heartbeats (DWE_HEARTBEAT_INTERVAL).
         sqlite_synchronous: "NORMAL" (crash-safe in WAL) or "FULL" (power-loss safe)
             (DWE_SQLITE_SYNCHRONOUS).
@@ -47,6 +49,7 @@ class ServerConfig:
     max_concurrent_workflows: int = 0
     default_timeout: float = 0.0
     agent_lease: float = 0.0
+    restart_lease: float = 10.0
     heartbeat_interval: float = 5.0
     sqlite_synchronous: str = "NORMAL"
     grace: float = 5.0

@@ -89,6 +89,7 @@ class Coordinator:
         self._timer_at = 0.0
         self._finished: deque[str] = deque()
         self._closed = False
+        self._shutting_down = False
         self.commits = 0
         self.events_committed = 0
 
@@ -101,7 +102,12 @@ class Coordinator:
         await self._recover()
 
     def end_streams(self) -> None:
-        """End every agent session and event stream (first step of a shutdown)."""
+        """End every agent session and event stream (first step of a shutdown).
+
+        From here on, agents leaving is the server's doing: their attempts stay
+        as stored, for the next start to resume (restart lease).
+        """
+        self._shutting_down = True
         for link in list(self._links.values()):
             link.close("server shutting down")
         self.hub.close_all()
@@ -430,6 +436,8 @@ class Coordinator:
 
     def disconnect_agent(self, session_id: str) -> None:
         self._links.pop(session_id, None)
+        if self._shutting_down:
+            return
         session = self.scheduler.sessions.get(session_id)
         if session is None:
             return

@@ -24,8 +24,12 @@ class SchedulerConfig:
     max_concurrent_workflows: int = 0
     # Applied when a workflow sets no default_timeout; 0 means none.
     default_workflow_timeout: float = 0.0
-    # How long a disconnected agent's attempts wait for it to reconnect.
+    # How long a disconnected agent's attempts wait for it to reconnect (0: re-queue
+    # at once, as issue 2 asks).
     agent_lease: float = 0.0
+    # How long attempts in flight when the server stopped wait, after a restart,
+    # for their agent to reconnect holding them (DESIGN "Restart").
+    restart_lease: float = 10.0
     # +/- fraction applied to retry delays.
     retry_jitter: float = 0.1
     # Seconds of waiting that raise a workflow's dispatch priority by one level

@@ -91,8 +91,8 @@ def restore_run(sched: Scheduler, row: StoredWorkflow, now: float) -> WorkflowRu
         step.session_id = ""
         if step.spec.timeout:
             sched._timer(step.assigned_at + step.spec.timeout, Timer.DEADLINE, step.attempt_id)
-        if sched.config.agent_lease > 0:
-            orphan(sched, step, now)
+        if sched.config.restart_lease > 0:
+            orphan(sched, step, now, sched.config.restart_lease)
         else:
             requeue_lost(sched, step, now, "server restarted")
     ready = [s for s in wf.order if s.state is StepState.PENDING and s.waiting == 0]

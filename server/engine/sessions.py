@@ -53,16 +53,17 @@ def disconnect(sched: Scheduler, session_id: str, now: float) -> None:
         if step is None or sched.attempts.get(attempt_id) is not step:
             continue
         if lease > 0:
-            orphan(sched, step, now)
+            orphan(sched, step, now, lease)
         else:
             requeue_lost(sched, step, now, f"agent {agent.agent_id} disconnected")
     agent.held.clear()
 
 
-def orphan(sched: Scheduler, step: StepRun, now: float) -> None:
+def orphan(sched: Scheduler, step: StepRun, now: float, lease: float) -> None:
+    """Keep an attempt for ``lease`` seconds for its agent to reconnect holding it."""
     token = next(sched._lease_seq)
     sched._orphans[step.attempt_id] = (step, token)
-    sched._timer(now + sched.config.agent_lease, Timer.LEASE, step.attempt_id, token)
+    sched._timer(now + lease, Timer.LEASE, step.attempt_id, token)
 
 
 def requeue_lost(sched: Scheduler, step: StepRun, now: float, reason: str) -> None:

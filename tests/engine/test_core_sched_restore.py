@@ -86,7 +86,8 @@ def unjs(blob: Blob | None) -> Any:
     return None if blob is None else orjson.loads(blob.data)
 
 
-def test_restore_requeues_running_step_without_lease(driver: Driver) -> None:
+def test_restore_requeues_running_step_without_lease(make_driver) -> None:
+    driver = make_driver(restart_lease=0.0)
     driver.now = 100.0
     wf = driver.s.restore(diamond_row(), driver.now)
     driver.drain()
@@ -133,7 +134,7 @@ def test_restore_requeues_running_step_without_lease(driver: Driver) -> None:
 
 @pytest.mark.parametrize("reconnect", [True, False])
 def test_restore_with_lease(make_driver: Callable[..., Driver], reconnect: bool) -> None:
-    d = make_driver(agent_lease=10.0)
+    d = make_driver(restart_lease=10.0)
     d.now = 100.0
     wf = d.s.restore(diamond_row(), d.now)
     d.drain()
@@ -217,7 +218,7 @@ def test_restore_keeps_workflow_timeout_from_original_start(driver: Driver) -> N
 
 
 def test_restored_attempt_keeps_its_timeout(make_driver: Callable[..., Driver]) -> None:
-    d = make_driver(agent_lease=10.0)
+    d = make_driver(restart_lease=10.0)
     spec = WorkflowSpec("t", (S("a", timeout=20.0),))
     row = WorkflowRow("w", spec, [Row("a", "running", 1, "old", "w.0.1", 90.0, 90.0)])
     wf = d.s.restore(row, 100.0)

@@ -112,7 +112,8 @@ def _free_port() -> int:
 async def test_attempt_survives_a_server_restart_on_its_agent(server_config: ServerConfig) -> None:
     """The agent keeps running through the restart, reconnects holding the attempt
     (within the lease), and its result is accepted: the step is not run twice."""
-    config = dataclasses.replace(server_config, port=_free_port(), agent_lease=10.0)
+    # The default restart lease (10 s) lets the agent reclaim its attempt.
+    config = dataclasses.replace(server_config, port=_free_port())
     release, started = asyncio.Event(), asyncio.Event()
     agent = Agent("steady", capabilities=["analysis"])
 
