@@ -1,7 +1,7 @@
 """SQLite store: WAL, one writer connection, one reader connection.
 
-The schema is created with sqlite-utils; the hot path (``write``) uses the raw
-sqlite3 connection with executemany, since per-call overhead dominates there.
+The schema comes from the versioned SQL in ``migrations.py``; ``write`` uses
+executemany on the raw sqlite3 connection, since per-call overhead dominates there.
 """
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ import threading
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
 from ..engine.model import AgentRegistration, Blob, EventType
 from .base import StepRow, StoredEvent, WorkflowRow, WriteBatch
 from .codec import dumps, loads, spec_from_json, spec_to_json
+from .migrations import SchemaError, migrate
 
-SCHEMA_VERSION = 2
+__all__ = ["SchemaError", "SqliteStore"]
+
 _TERMINAL = ("completed", "failed", "cancelled", "timed_out")
 
 
@@ -39,71 +39,14 @@ class SqliteStore:
         self._w = _connect(self.path)
         # NORMAL in WAL mode: durable across process crashes; FULL adds an fsync per commit.
         self._w.execute(f"PRAGMA synchronous={synchronous}")
-        self._create_schema()
+        try:
+            migrate(self._w, self.path)
+        except BaseException:
+            self._w.close()
+            raise
         self._r = _connect(self.path)
         self._read_lock = threading.Lock()
         self._closed = False
-
-    def _create_schema(self) -> None:
-        db = sqlite_utils.Database(self._w)
-        if "workflows" not in db.table_names():
-            db.table("workflows").create(
-                {
-                    "id": str,
-                    "request_id": str,
-                    "name": str,
-                    "spec": bytes,
-                    "state": str,
-                    "priority": int,
-                    "mode": str,
-                    "created_at": float,
-                    "started_at": float,
-                    "finished_at": float,
-                    "session_id": str,
-                    "context": bytes,
-                    "error_message": str,
-                    "completed_steps": int,
-                    "total_steps": int,
-                },
-                pk="id",
-            )
-            db.table("workflows").create_index(["request_id"], unique=True, if_not_exists=True)
-            db.table("workflows").create_index(["created_at", "id"], if_not_exists=True)
-            db.table("workflows").create_index(["state"], if_not_exists=True)
-        if "steps" not in db.table_names():
-            db.execute(
-                """CREATE TABLE steps (
-                    workflow_id TEXT NOT NULL, step_id TEXT NOT NULL, idx INTEGER NOT NULL,
-                    state TEXT NOT NULL, attempt INTEGER NOT NULL DEFAULT 0,
-                    agent_id TEXT NOT NULL DEFAULT '', attempt_id TEXT NOT NULL DEFAULT '',
-                    assigned_at REAL NOT NULL DEFAULT 0, started_at REAL NOT NULL DEFAULT 0,
-                    finished_at REAL NOT NULL DEFAULT 0,
-                    output_encoding TEXT, output BLOB,
-                    error_message TEXT NOT NULL DEFAULT '', error_type TEXT NOT NULL DEFAULT '',
-                    PRIMARY KEY (workflow_id, step_id)) WITHOUT ROWID"""
-            )
-        if "events" not in db.table_names():
-            # ``event`` is the encoded event exactly as streamed (dwe.v1.WorkflowEvent);
-            # the other columns are there for queries.
-            db.execute(
-                """CREATE TABLE events (
-                    workflow_id TEXT NOT NULL, seq INTEGER NOT NULL, type TEXT NOT NULL,
-                    time REAL NOT NULL, step_id TEXT NOT NULL, attempt INTEGER NOT NULL,
-                    agent_id TEXT NOT NULL, event BLOB NOT NULL,
-                    PRIMARY KEY (workflow_id, seq)) WITHOUT ROWID"""
-            )
-        if "agents" not in db.table_names():
-            db.table("agents").create(
-                {
-                    "agent_id": str,
-                    "agent_type": str,
-                    "capabilities": str,
-                    "max_concurrent_tasks": int,
-                    "config": bytes,
-                },
-                pk="agent_id",
-            )
-        self._w.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     # -- writer --------------------------------------------------------------
 

@@ -1,0 +1,139 @@
+"""The SQLite store on its own: real files in tmp_path, no server, no mocks."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from dwe.server.store.migrations import LATEST
+from dwe.server.store.sqlite import SchemaError, SqliteStore
+
+# The schema exactly as dwe created it at user_version 2 (sqlite-utils for workflows
+# and agents, hand-written DDL for steps and events).
+V2_SCHEMA = [
+    """CREATE TABLE "workflows" (
+   "id" TEXT PRIMARY KEY,
+   "request_id" TEXT,
+   "name" TEXT,
+   "spec" BLOB,
+   "state" TEXT,
+   "priority" INTEGER,
+   "mode" TEXT,
+   "created_at" REAL,
+   "started_at" REAL,
+   "finished_at" REAL,
+   "session_id" TEXT,
+   "context" BLOB,
+   "error_message" TEXT,
+   "completed_steps" INTEGER,
+   "total_steps" INTEGER
+)""",
+    'CREATE UNIQUE INDEX "idx_workflows_request_id"\n    ON "workflows" ("request_id")',
+    'CREATE INDEX "idx_workflows_created_at_id"\n    ON "workflows" ("created_at", "id")',
+    'CREATE INDEX "idx_workflows_state"\n    ON "workflows" ("state")',
+    """CREATE TABLE steps (
+                    workflow_id TEXT NOT NULL, step_id TEXT NOT NULL, idx INTEGER NOT NULL,
+                    state TEXT NOT NULL, attempt INTEGER NOT NULL DEFAULT 0,
+                    agent_id TEXT NOT NULL DEFAULT '', attempt_id TEXT NOT NULL DEFAULT '',
+                    assigned_at REAL NOT NULL DEFAULT 0, started_at REAL NOT NULL DEFAULT 0,
+                    finished_at REAL NOT NULL DEFAULT 0,
+                    output_encoding TEXT, output BLOB,
+                    error_message TEXT NOT NULL DEFAULT '', error_type TEXT NOT NULL DEFAULT '',
+                    PRIMARY KEY (workflow_id, step_id)) WITHOUT ROWID""",
+    """CREATE TABLE events (
+                    workflow_id TEXT NOT NULL, seq INTEGER NOT NULL, type TEXT NOT NULL,
+                    time REAL NOT NULL, step_id TEXT NOT NULL, attempt INTEGER NOT NULL,
+                    agent_id TEXT NOT NULL, event BLOB NOT NULL,
+                    PRIMARY KEY (workflow_id, seq)) WITHOUT ROWID""",
+    """CREATE TABLE "agents" (
+   "agent_id" TEXT PRIMARY KEY,
+   "agent_type" TEXT,
+   "capabilities" TEXT,
+   "max_concurrent_tasks" INTEGER,
+   "config" BLOB
+)""",
+]
+
+
+def make_v2_database(path: Path) -> None:
+    with sqlite3.connect(path) as db:
+        for sql in V2_SCHEMA:
+            db.execute(sql)
+        db.execute("PRAGMA user_version=2")
+    db.close()
+
+
+def set_user_version(path: Path, version: int) -> None:
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA user_version={version}")
+    db.close()
+
+
+def user_version(path: Path) -> int:
+    db = sqlite3.connect(path)
+    try:
+        return int(db.execute("PRAGMA user_version").fetchone()[0])
+    finally:
+        db.close()
+
+
+def schema_of(path: Path) -> dict[str, object]:
+    """Columns, keys, indexes and WITHOUT ROWID of every table, comparable across DDL text."""
+    db = sqlite3.connect(path)
+    try:
+        out: dict[str, object] = {}
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        for t in sorted(tables):
+            indexes = db.execute(f"PRAGMA index_list({t})").fetchall()
+            out[t] = {
+                "columns": db.execute(f"PRAGMA table_info({t})").fetchall(),
+                "indexes": sorted(
+                    (name, unique, origin, [c[2] for c in db.execute(f"PRAGMA index_info({name})")])
+                    for _seq, name, unique, origin, _partial in indexes
+                ),
+                "without_rowid": "WITHOUT ROWID"
+                in db.execute("SELECT sql FROM sqlite_master WHERE name=?", (t,)).fetchone()[0],
+            }
+        return out
+    finally:
+        db.close()
+
+
+# -- schema versions ---------------------------------------------------------------
+
+
+def test_new_database_gets_the_latest_schema(tmp_path: Path) -> None:
+    path = tmp_path / "dwe.db"
+    SqliteStore(path).close()
+    assert user_version(path) == LATEST
+
+
+def test_new_database_has_the_same_schema_as_an_upgraded_old_one(tmp_path: Path) -> None:
+    old, new = tmp_path / "old.db", tmp_path / "new.db"
+    make_v2_database(old)
+    SqliteStore(old).close()
+    SqliteStore(new).close()
+    assert schema_of(new) == schema_of(old)
+
+
+def test_newer_schema_is_refused_with_both_versions(tmp_path: Path) -> None:
+    path = tmp_path / "dwe.db"
+    SqliteStore(path).close()
+    set_user_version(path, LATEST + 4)
+    with pytest.raises(SchemaError) as err:
+        SqliteStore(path)
+    message = str(err.value)
+    assert str(path) in message
+    assert f"schema version {LATEST + 4}, newer than this server understands ({LATEST})" in message
+    assert user_version(path) == LATEST + 4
+
+
+def test_tables_without_a_schema_version_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)")
+    db.close()
+    with pytest.raises(SchemaError, match="does not recognise"):
+        SqliteStore(path)
