@@ -60,7 +60,34 @@ _V2 = (
         max_concurrent_tasks INTEGER, config BLOB)""",
 )
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(2, _V2),)
+# Version 3: codec metadata of step outputs (a JSON object of string -> string, '' for
+# none), and stored events re-encoded for the current contract by the caller's hook.
+_V3 = ("ALTER TABLE steps ADD COLUMN output_metadata TEXT NOT NULL DEFAULT ''",)
+
+
+def _upgrade_events(conn: sqlite3.Connection, upgrade_event: EventUpgrade | None) -> None:
+    """Replace every stored event by ``upgrade_event(type, event)``, once each."""
+    if upgrade_event is None:
+        return
+    # Chunks in key order, each starting after the last key seen: every row is read
+    # exactly once and memory stays bounded, whatever the size of the table.
+    select = (
+        "SELECT workflow_id, seq, type, event FROM events {} ORDER BY workflow_id, seq LIMIT 512"
+    )
+    rows = conn.execute(select.format("")).fetchall()
+    while rows:
+        conn.executemany(
+            "UPDATE events SET event=? WHERE workflow_id=? AND seq=?",
+            [(upgrade_event(type_, event), wid, seq) for wid, seq, type_, event in rows],
+        )
+        last = rows[-1][:2]
+        rows = conn.execute(select.format("WHERE (workflow_id, seq) > (?, ?)"), last).fetchall()
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(2, _V2),
+    Migration(3, _V3, _upgrade_events),
+)
 LATEST = MIGRATIONS[-1].version
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from ..engine.model import AgentRegistration, Blob, EventType
 from .base import StepRow, StoredEvent, WorkflowRow, WriteBatch
 from .codec import dumps, loads, spec_from_json, spec_to_json
-from .migrations import SchemaError, migrate
+from .migrations import EventUpgrade, SchemaError, migrate
 
 __all__ = ["SchemaError", "SqliteStore"]
 
@@ -32,7 +32,24 @@ def _connect(path: str) -> sqlite3.Connection:
 class SqliteStore:
     """Implements ``Store`` on one SQLite file."""
 
-    def __init__(self, path: str | Path, synchronous: str = "NORMAL") -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        synchronous: str = "NORMAL",
+        upgrade_event: EventUpgrade | None = None,
+    ) -> None:
+        """Open (creating or migrating) the store at ``path``.
+
+        Args:
+            path: The SQLite file; its folder is created when missing.
+            synchronous: ``PRAGMA synchronous`` of the writer; NORMAL survives process
+                crashes in WAL mode, FULL also power loss.
+            upgrade_event: Applied as ``upgrade_event(type, event)`` to every stored
+                event while migrating from schema 2 to 3; events stay as stored when None.
+
+        Raises:
+            SchemaError: The file's schema is newer than this server, or unrecognisable.
+        """
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -40,7 +57,7 @@ class SqliteStore:
         # NORMAL in WAL mode: durable across process crashes; FULL adds an fsync per commit.
         self._w.execute(f"PRAGMA synchronous={synchronous}")
         try:
-            migrate(self._w, self.path)
+            migrate(self._w, self.path, upgrade_event)
         except BaseException:
             self._w.close()
             raise

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from dwe.server.engine.model import StepSpec, WorkflowSpec
+from dwe.server.store.codec import dumps, spec_to_json
 from dwe.server.store.migrations import LATEST
 from dwe.server.store.sqlite import SchemaError, SqliteStore
 
@@ -63,6 +65,43 @@ def make_v2_database(path: Path) -> None:
             db.execute(sql)
         db.execute("PRAGMA user_version=2")
     db.close()
+
+
+def fill_v2_database(path: Path, events: int) -> None:
+    """Rows as a version-2 server wrote them: two workflows, their steps, events, an agent."""
+    spec = WorkflowSpec("old", (StepSpec("a"), StepSpec("b", dependencies=("a",))))
+    db = sqlite3.connect(path)
+    with db:
+        for wid, state in (("w1", "completed"), ("w2", "running")):
+            db.execute(
+                "INSERT INTO workflows VALUES (?, ?, 'old', ?, ?, 2, 'parallel', 1.0, 2.0, 0,"
+                " 's1', ?, '', 1, 2)",
+                (wid, f"req-{wid}", spec_to_json(spec), state, dumps({"k": wid})),
+            )
+            db.execute(
+                "INSERT INTO steps VALUES (?, 'a', 0, 'completed', 1, 'ag', 'x', 1, 1, 2,"
+                " 'json/plain', ?, '', '')",
+                (wid, b'"A"'),
+            )
+            db.execute(
+                "INSERT INTO steps (workflow_id, step_id, idx, state) VALUES (?, 'b', 1,"
+                " 'pending')",
+                (wid,),
+            )
+        db.executemany(
+            "INSERT INTO events VALUES (?, ?, 'agent_stream', ?, 'a', 1, 'ag', ?)",
+            [(f"w{n % 2 + 1}", n, float(n), b"old-%d" % n) for n in range(1, events + 1)],
+        )
+        db.execute("INSERT INTO agents VALUES ('ag', 't', '[\"c\"]', 3, ?)", (dumps({}),))
+    db.close()
+
+
+def table_rows(path: Path, sql: str) -> list[tuple[object, ...]]:
+    db = sqlite3.connect(path)
+    try:
+        return db.execute(sql).fetchall()
+    finally:
+        db.close()
 
 
 def set_user_version(path: Path, version: int) -> None:
@@ -137,3 +176,66 @@ def test_tables_without_a_schema_version_are_refused(tmp_path: Path) -> None:
     db.close()
     with pytest.raises(SchemaError, match="does not recognise"):
         SqliteStore(path)
+
+
+def test_version_2_database_is_upgraded_keeping_every_row(tmp_path: Path) -> None:
+    path = tmp_path / "dwe.db"
+    make_v2_database(path)
+    fill_v2_database(path, events=1100)  # more than one migration chunk
+    before = {
+        sql: table_rows(path, sql)
+        for sql in (
+            "SELECT * FROM workflows ORDER BY id",
+            "SELECT * FROM steps ORDER BY workflow_id, step_id",
+            "SELECT workflow_id, seq, type, time, step_id, attempt, agent_id FROM events"
+            " ORDER BY workflow_id, seq",
+            "SELECT * FROM agents",
+        )
+    }
+    old_events = table_rows(path, "SELECT type, event FROM events")
+    seen: list[tuple[str, bytes]] = []
+
+    def upgrade(type_: str, event: bytes) -> bytes:
+        seen.append((type_, event))
+        return b"new:" + event
+
+    SqliteStore(path, upgrade_event=upgrade).close()
+
+    assert user_version(path) == LATEST
+    assert sorted(seen) == sorted(old_events)  # every event, exactly once
+    steps_sql = "SELECT * FROM steps ORDER BY workflow_id, step_id"
+    after = {sql: table_rows(path, sql) for sql in before if sql != steps_sql}
+    assert after == {sql: rows for sql, rows in before.items() if sql != steps_sql}
+    assert table_rows(path, steps_sql) == [(*row, "") for row in before[steps_sql]]
+    assert sorted(table_rows(path, "SELECT event FROM events")) == sorted(
+        (b"new:" + event,) for _type, event in old_events
+    )
+
+    SqliteStore(path, upgrade_event=upgrade).close()  # already at the latest version
+    assert len(seen) == len(old_events)
+
+
+def test_upgrade_without_a_hook_keeps_event_bytes(tmp_path: Path) -> None:
+    path = tmp_path / "dwe.db"
+    make_v2_database(path)
+    fill_v2_database(path, events=3)
+    old = table_rows(path, "SELECT workflow_id, seq, event FROM events ORDER BY 1, 2")
+    SqliteStore(path).close()
+    assert user_version(path) == LATEST
+    assert table_rows(path, "SELECT workflow_id, seq, event FROM events ORDER BY 1, 2") == old
+
+
+def test_failing_upgrade_hook_leaves_the_old_version_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "dwe.db"
+    make_v2_database(path)
+    fill_v2_database(path, events=3)
+    old = table_rows(path, "SELECT * FROM events ORDER BY 1, 2")
+
+    def broken(type_: str, event: bytes) -> bytes:
+        raise ValueError(f"cannot read {type_}")
+
+    with pytest.raises(ValueError, match="cannot read agent_stream"):
+        SqliteStore(path, upgrade_event=broken)
+    assert user_version(path) == 2
+    assert table_rows(path, "SELECT * FROM events ORDER BY 1, 2") == old
+    assert "output_metadata" not in str(table_rows(path, "PRAGMA table_info(steps)"))
