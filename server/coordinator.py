@@ -36,7 +36,9 @@ from .engine.pool import AgentSession
 from .engine.runs import StepRun, WorkflowRun
 from .engine.scheduler import Outbox, Scheduler, SchedulerConfig
 from .hub import EventHub, Subscription
-from .store.base import Store, StoredEvent, WorkflowRow, WriteBatch
+from .store.base import Store, StoredEvent, WorkflowRow
+from .store.mapping import agent_row, step_update, workflow_insert, workflow_update
+from .store.rows import EventRow, WriteBatch
 from .telemetry import Telemetry
 
 log = logging.getLogger("dwe.server")
@@ -186,57 +188,30 @@ class Coordinator:
         encode = self._encode
         batch = WriteBatch(
             events=[
-                (
-                    e.workflow_id,
-                    e.seq,
-                    str(e.type),
-                    e.time,
-                    e.step_id,
-                    e.attempt,
-                    e.agent_id,
-                    encode(e),
+                EventRow(
+                    workflow_id=e.workflow_id,
+                    seq=e.seq,
+                    type=str(e.type),
+                    time=e.time,
+                    step_id=e.step_id,
+                    attempt=e.attempt,
+                    agent_id=e.agent_id,
+                    event=encode(e),
                 )
                 for e in out.events
-            ]
+            ],
+            workflow_updates=[workflow_update(wf) for wf in out.workflows],
+            step_updates=[step_update(s) for s in out.steps],
         )
         if self._new:
-            batch.new_workflows, self._new = self._new, []
+            new, self._new = self._new, []
+            for workflow_id, request_id, spec, created_at in new:
+                row, steps = workflow_insert(workflow_id, request_id, spec, created_at)
+                batch.new_workflows.append(row)
+                batch.new_steps.extend(steps)
         if self._new_agents:
-            batch.agents, self._new_agents = self._new_agents, []
-        batch.workflow_updates = [
-            (
-                str(wf.state),
-                wf.started_at,
-                wf.finished_at,
-                wf.session_id,
-                orjson.dumps(wf.context),
-                wf.error_message,
-                wf.completed,
-                wf.id,
-            )
-            for wf in out.workflows
-        ]
-        rows = []
-        for s in out.steps:
-            output, error = s.output, s.error
-            rows.append(
-                (
-                    str(s.state),
-                    s.attempt,
-                    s.agent_id,
-                    s.attempt_id,
-                    s.assigned_at,
-                    s.started_at,
-                    s.finished_at,
-                    output.encoding if output is not None else None,
-                    output.data if output is not None else None,
-                    error.message if error is not None else "",
-                    error.type if error is not None else "",
-                    s.wf.id,
-                    s.spec.step_id,
-                )
-            )
-        batch.step_updates = rows
+            batch.agents = [agent_row(reg) for reg in self._new_agents]
+            self._new_agents = []
         return batch
 
     def _act(self, out: Outbox, waiters: list[asyncio.Future[None]]) -> None:

@@ -105,6 +105,8 @@ class Blob:
 
     encoding: str
     data: bytes
+    # Codec metadata (Payload.metadata) as sorted (key, value) pairs; passed through.
+    metadata: tuple[tuple[str, str], ...] = ()
 
 
 EMPTY_OBJECT = Blob(JSON_ENCODING, b"{}")

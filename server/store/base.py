@@ -10,32 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..engine.model import AgentRegistration, Blob, EventType, WorkflowSpec
+from .rows import WriteBatch  # re-exported: it lived here before rows.py
 
-
-@dataclass(slots=True)
-class WriteBatch:
-    """Rows of one group commit, snapshotted on the loop thread."""
-
-    # (workflow_id, request_id, spec, created_at)
-    new_workflows: list[tuple[str, str, WorkflowSpec, float]] = field(default_factory=list)
-    # (state, started_at, finished_at, session_id, context, error_message,
-    #  completed_steps, workflow_id)
-    workflow_updates: list[tuple[Any, ...]] = field(default_factory=list)
-    # (state, attempt, agent_id, attempt_id, assigned_at, started_at, finished_at,
-    #  output encoding, output data, error message, error type, workflow_id, step_id)
-    step_updates: list[tuple[Any, ...]] = field(default_factory=list)
-    # (workflow_id, seq, type, time, step_id, attempt, agent_id, encoded event)
-    events: list[tuple[Any, ...]] = field(default_factory=list)
-    agents: list[AgentRegistration] = field(default_factory=list)
-
-    def __bool__(self) -> bool:
-        return bool(
-            self.new_workflows
-            or self.workflow_updates
-            or self.step_updates
-            or self.events
-            or self.agents
-        )
+__all__ = ["StepRow", "Store", "StoredEvent", "WorkflowRow", "WriteBatch"]
 
 
 @dataclass(frozen=True, slots=True)

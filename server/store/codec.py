@@ -53,3 +53,13 @@ def spec_from_json(data: bytes | str) -> WorkflowSpec:
             "mode": ExecutionMode(raw["mode"]),
         }
     )
+
+
+def metadata_to_json(metadata: tuple[tuple[str, str], ...]) -> str:
+    """A Blob's codec metadata as JSON object text; '' when there is none."""
+    return orjson.dumps(dict(metadata)).decode() if metadata else ""
+
+
+def metadata_from_json(text: str) -> tuple[tuple[str, str], ...]:
+    """Codec metadata back as sorted (key, value) pairs, as ``Blob.metadata`` holds them."""
+    return tuple(sorted(orjson.loads(text).items())) if text else ()

@@ -12,13 +12,62 @@ from pathlib import Path
 from typing import Any
 
 from ..engine.model import AgentRegistration, Blob, EventType
-from .base import StepRow, StoredEvent, WorkflowRow, WriteBatch
-from .codec import dumps, loads, spec_from_json, spec_to_json
+from .base import StepRow, StoredEvent, WorkflowRow
+from .codec import loads, metadata_from_json, spec_from_json
 from .migrations import EventUpgrade, SchemaError, migrate
+from .rows import (
+    STEP_UPDATE_KEY,
+    WORKFLOW_UPDATE_KEY,
+    AgentRow,
+    EventRow,
+    StepInsert,
+    StepUpdate,
+    WorkflowInsert,
+    WorkflowUpdate,
+    WriteBatch,
+)
 
 __all__ = ["SchemaError", "SqliteStore"]
 
 _TERMINAL = ("completed", "failed", "cancelled", "timed_out")
+
+
+def _insert_sql(
+    table: str, fields: tuple[str, ...], fixed: dict[str, str] | None = None, verb: str = "INSERT"
+) -> str:
+    """An INSERT binding ``fields`` in order; ``fixed`` columns get SQL literals."""
+    fixed = fixed or {}
+    columns = ", ".join([*fields, *fixed])
+    values = ", ".join(["?"] * len(fields) + list(fixed.values()))
+    return f"{verb} INTO {table} ({columns}) VALUES ({values})"
+
+
+def _update_sql(table: str, fields: tuple[str, ...], key: int) -> str:
+    """An UPDATE setting all but the last ``key`` fields, matched on those."""
+    sets = ", ".join(f"{f}=?" for f in fields[:-key])
+    where = " AND ".join(f"{f}=?" for f in fields[-key:])
+    return f"UPDATE {table} SET {sets} WHERE {where}"
+
+
+# Generated once from the row types, so column order cannot drift from the rows.
+# The workflows columns have no SQL defaults (schema 2), hence the literals.
+_INSERT_WORKFLOW = _insert_sql(
+    "workflows",
+    WorkflowInsert._fields,
+    {
+        "state": "'pending'",
+        "started_at": "0",
+        "finished_at": "0",
+        "session_id": "''",
+        "error_message": "''",
+        "completed_steps": "0",
+    },
+)
+_INSERT_STEP = _insert_sql("steps", StepInsert._fields, {"state": "'pending'"})
+_UPDATE_WORKFLOW = _update_sql("workflows", WorkflowUpdate._fields, WORKFLOW_UPDATE_KEY)
+_UPDATE_STEP = _update_sql("steps", StepUpdate._fields, STEP_UPDATE_KEY)
+_INSERT_EVENT = _insert_sql("events", EventRow._fields)
+_UPSERT_AGENT = _insert_sql("agents", AgentRow._fields, verb="INSERT OR REPLACE")
 
 
 def _connect(path: str) -> sqlite3.Connection:
@@ -68,58 +117,20 @@ class SqliteStore:
     # -- writer --------------------------------------------------------------
 
     def write(self, batch: WriteBatch) -> None:
+        """Commit the batch in one transaction, or raise and commit nothing."""
         c = self._w
         c.execute("BEGIN")
         try:
-            for wid, request_id, spec, created_at in batch.new_workflows:
-                c.execute(
-                    "INSERT INTO workflows (id, request_id, name, spec, state, priority, mode,"
-                    " created_at, started_at, finished_at, session_id, context, error_message,"
-                    " completed_steps, total_steps)"
-                    " VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, 0, 0, '', ?, '', 0, ?)",
-                    (
-                        wid,
-                        request_id or None,
-                        spec.name,
-                        spec_to_json(spec),
-                        int(spec.priority),
-                        str(spec.mode),
-                        created_at,
-                        dumps(spec.context),
-                        len(spec.steps),
-                    ),
-                )
-                c.executemany(
-                    "INSERT INTO steps (workflow_id, step_id, idx, state)"
-                    " VALUES (?, ?, ?, 'pending')",
-                    [(wid, s.step_id, i) for i, s in enumerate(spec.steps)],
-                )
-            if batch.workflow_updates:
-                c.executemany(
-                    "UPDATE workflows SET state=?, started_at=?, finished_at=?, session_id=?,"
-                    " context=?, error_message=?, completed_steps=? WHERE id=?",
-                    batch.workflow_updates,
-                )
-            if batch.step_updates:
-                c.executemany(
-                    "UPDATE steps SET state=?, attempt=?, agent_id=?, attempt_id=?, assigned_at=?,"
-                    " started_at=?, finished_at=?, output_encoding=?, output=?, error_message=?,"
-                    " error_type=? WHERE workflow_id=? AND step_id=?",
-                    batch.step_updates,
-                )
-            if batch.events:
-                c.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?)", batch.events)
-            for a in batch.agents:
-                c.execute(
-                    "INSERT OR REPLACE INTO agents VALUES (?, ?, ?, ?, ?)",
-                    (
-                        a.agent_id,
-                        a.agent_type,
-                        dumps(list(a.capabilities)).decode(),
-                        a.max_concurrent_tasks,
-                        dumps(a.config),
-                    ),
-                )
+            for sql, rows in (
+                (_INSERT_WORKFLOW, batch.new_workflows),
+                (_INSERT_STEP, batch.new_steps),
+                (_UPDATE_WORKFLOW, batch.workflow_updates),
+                (_UPDATE_STEP, batch.step_updates),
+                (_INSERT_EVENT, batch.events),
+                (_UPSERT_AGENT, batch.agents),
+            ):
+                if rows:
+                    c.executemany(sql, rows)
             c.execute("COMMIT")
         except BaseException:
             c.execute("ROLLBACK")
@@ -156,7 +167,7 @@ class SqliteStore:
     def _steps(self, workflow_id: str) -> list[StepRow]:
         rows = self._query(
             "SELECT step_id, idx, state, attempt, agent_id, attempt_id, assigned_at, started_at,"
-            " finished_at, output_encoding, output, error_message, error_type"
+            " finished_at, output_encoding, output, output_metadata, error_message, error_type"
             " FROM steps WHERE workflow_id=? ORDER BY idx",
             (workflow_id,),
         )
@@ -171,9 +182,9 @@ class SqliteStore:
                 assigned_at=r[6],
                 started_at=r[7],
                 finished_at=r[8],
-                output=Blob(r[9], r[10]) if r[10] is not None else None,
-                error_message=r[11],
-                error_type=r[12],
+                output=Blob(r[9], r[10], metadata_from_json(r[11])) if r[10] is not None else None,
+                error_message=r[12],
+                error_type=r[13],
             )
             for r in rows
         ]

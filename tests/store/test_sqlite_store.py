@@ -3,14 +3,67 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from dwe.server.engine.model import StepSpec, WorkflowSpec
+from dwe.server.engine.model import (
+    AgentRegistration,
+    Blob,
+    ErrorInfo,
+    EventType,
+    Priority,
+    StepSpec,
+    StepState,
+    WorkflowSpec,
+    WorkflowState,
+)
+from dwe.server.engine.runs import WorkflowRun
 from dwe.server.store.codec import dumps, spec_to_json
+from dwe.server.store.mapping import agent_row, step_update, workflow_insert, workflow_update
 from dwe.server.store.migrations import LATEST
+from dwe.server.store.rows import EventRow, WriteBatch
 from dwe.server.store.sqlite import SchemaError, SqliteStore
+
+SPEC = WorkflowSpec(
+    "report",
+    (StepSpec("a", capability="fetch"), StepSpec("b", capability="sum", dependencies=("a",))),
+    priority=Priority.HIGH,
+    context={"k": 1},
+)
+AGENT = AgentRegistration("ag-1", "worker", ("fetch", "sum"), 4, {"zone": "eu"})
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SqliteStore]:
+    s = SqliteStore(tmp_path / "dwe.db")
+    yield s
+    s.close()
+
+
+def create(store: SqliteStore, *workflows: tuple[str, str, float]) -> None:
+    """Commit new workflows (id, request id, created_at) of SPEC in one batch."""
+    batch = WriteBatch()
+    for workflow_id, request_id, created_at in workflows:
+        row, steps = workflow_insert(workflow_id, request_id, SPEC, created_at)
+        batch.new_workflows.append(row)
+        batch.new_steps.extend(steps)
+    store.write(batch)
+
+
+def event(workflow_id: str, seq: int, type_: EventType = EventType.AGENT_STREAM) -> EventRow:
+    return EventRow(
+        workflow_id=workflow_id,
+        seq=seq,
+        type=str(type_),
+        time=100.0 + seq,
+        step_id="a",
+        attempt=1,
+        agent_id="ag-1",
+        event=b"wire-%d" % seq,
+    )
+
 
 # The schema exactly as dwe created it at user_version 2 (sqlite-utils for workflows
 # and agents, hand-written DDL for steps and events).
@@ -138,6 +191,120 @@ def schema_of(path: Path) -> dict[str, object]:
         return out
     finally:
         db.close()
+
+
+# -- round trips ----------------------------------------------------------------------
+
+
+def test_batch_round_trips_through_every_read(store: SqliteStore) -> None:
+    create(store, ("w1", "req-1", 10.0), ("w2", "", 20.0), ("w3", "", 20.0))
+    run = WorkflowRun("w1", SPEC, 10.0, "req-1")
+    run.state, run.started_at, run.session_id = WorkflowState.RUNNING, 11.0, "sess"
+    run.context, run.completed = {"k": 2, "found": [1, 2]}, 1
+    a, b = run.steps["a"], run.steps["b"]
+    a.state, a.attempt, a.agent_id, a.attempt_id = StepState.COMPLETED, 1, "ag-1", "w1.a.1"
+    a.assigned_at, a.started_at, a.finished_at = 11.0, 11.5, 12.0
+    a.output = Blob("json/plain", b'{"rows":3}')
+    b.state, b.attempt, b.error = StepState.RETRY_WAIT, 2, ErrorInfo("boom", "ValueError")
+    done = WorkflowRun("w2", SPEC, 20.0)
+    done.state, done.finished_at = WorkflowState.COMPLETED, 30.0
+    store.write(
+        WriteBatch(
+            workflow_updates=[workflow_update(run), workflow_update(done)],
+            step_updates=[step_update(a), step_update(b)],
+            events=[event("w1", 1, EventType.WORKFLOW_STARTED), event("w1", 2), event("w1", 3)],
+            agents=[agent_row(AGENT)],
+        )
+    )
+
+    row = store.load_workflow("w1")
+    assert row is not None
+    assert (row.workflow_id, row.request_id, row.spec, row.state) == (
+        "w1",
+        "req-1",
+        SPEC,
+        "running",
+    )
+    assert (row.created_at, row.started_at, row.finished_at) == (10.0, 11.0, 0.0)
+    assert (row.session_id, row.context) == ("sess", {"k": 2, "found": [1, 2]})
+    assert (row.completed_steps, row.last_seq, row.error_message) == (1, 3, "")
+    sa, sb = row.steps
+    assert (sa.step_id, sa.index, sa.state, sa.attempt, sa.agent_id, sa.attempt_id) == (
+        "a",
+        0,
+        "completed",
+        1,
+        "ag-1",
+        "w1.a.1",
+    )
+    assert (sa.assigned_at, sa.started_at, sa.finished_at) == (11.0, 11.5, 12.0)
+    assert sa.output == Blob("json/plain", b'{"rows":3}')
+    assert (sb.step_id, sb.index, sb.state, sb.attempt, sb.output) == (
+        "b",
+        1,
+        "retry_wait",
+        2,
+        None,
+    )
+    assert (sb.error_message, sb.error_type) == ("boom", "ValueError")
+    without_steps = store.load_workflow("w1", with_steps=False)
+    assert without_steps is not None and without_steps.steps == []
+    assert store.load_workflow("nope") is None
+
+    assert [(e.seq, e.type, e.data) for e in store.load_events("w1", after_seq=1)] == [
+        (2, EventType.AGENT_STREAM, b"wire-2"),
+        (3, EventType.AGENT_STREAM, b"wire-3"),
+    ]
+    assert [e.seq for e in store.load_events("w1")] == [1, 2, 3]
+    assert store.load_events("w2") == []
+
+    assert store.find_request("req-1") == "w1"
+    assert store.find_request("") is None  # no key is stored as NULL, never matched
+
+    def ids(rows: list) -> list[str]:
+        return [r.workflow_id for r in rows]
+
+    assert ids(store.list_workflows([], 2, None)) == ["w3", "w2"]  # newest first, id breaks ties
+    assert ids(store.list_workflows([], 2, (20.0, "w2"))) == ["w1"]
+    assert ids(store.list_workflows([], 10, (20.0, "w3"))) == ["w2", "w1"]
+    assert ids(store.list_workflows(["completed", "running"], 10, None)) == ["w2", "w1"]
+
+    unfinished = store.load_unfinished()
+    assert ids(unfinished) == ["w1", "w3"]
+    assert [[s.state for s in r.steps] for r in unfinished] == [
+        ["completed", "retry_wait"],
+        ["pending", "pending"],
+    ]
+    assert store.load_agents() == [AGENT]
+
+
+def test_registering_an_agent_again_replaces_its_entry(store: SqliteStore) -> None:
+    store.write(WriteBatch(agents=[agent_row(AGENT)]))
+    again = AgentRegistration("ag-1", "worker", ("sum",), 1)
+    store.write(WriteBatch(agents=[agent_row(again)]))
+    assert store.load_agents() == [again]
+
+
+def test_output_metadata_round_trips_with_the_blob(store: SqliteStore, tmp_path: Path) -> None:
+    create(store, ("w1", "", 1.0))
+    run = WorkflowRun("w1", SPEC, 1.0)
+    a, b = run.steps["a"], run.steps["b"]
+    a.state = b.state = StepState.COMPLETED
+    a.output = Blob("proto/dwe.Rows", b"\x08\x03", (("schema", "v2"), ("zone", "é")))
+    b.output = Blob("json/plain", b"[]")
+    store.write(WriteBatch(step_updates=[step_update(a), step_update(b)]))
+
+    row = store.load_workflow("w1")
+    assert row is not None
+    assert [s.output for s in row.steps] == [a.output, b.output]
+    stored = table_rows(tmp_path / "dwe.db", "SELECT output_metadata FROM steps ORDER BY idx")
+    assert stored == [('{"schema":"v2","zone":"é"}',), ("",)]
+
+
+def test_empty_batch_is_false_and_any_row_makes_it_true() -> None:
+    assert not WriteBatch()
+    assert WriteBatch(events=[event("w", 1)])
+    assert WriteBatch(new_steps=workflow_insert("w", "", SPEC, 0.0)[1])
 
 
 # -- schema versions ---------------------------------------------------------------

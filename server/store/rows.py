@@ -1,0 +1,115 @@
+"""The rows a group commit writes, named after the SQL columns they fill.
+
+Each field name IS a column name, and fields are in SQL parameter order, so a
+store generates its statements from ``_fields`` once and passes rows to
+``executemany`` as they are. Update rows end with their WHERE key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+
+class WorkflowInsert(NamedTuple):
+    """A new workflow; the other columns start empty (state 'pending', times 0)."""
+
+    id: str
+    request_id: str | None  # None when no idempotency key was given (unique index)
+    name: str
+    spec: bytes  # JSON of the WorkflowSpec
+    priority: int
+    mode: str
+    created_at: float
+    context: bytes  # JSON object
+    total_steps: int
+
+
+class StepInsert(NamedTuple):
+    """A step of a new workflow, in state 'pending'."""
+
+    workflow_id: str
+    step_id: str
+    idx: int
+
+
+class WorkflowUpdate(NamedTuple):
+    """The mutable columns of a workflow; keyed by ``id`` (last)."""
+
+    state: str
+    started_at: float
+    finished_at: float
+    session_id: str
+    context: bytes  # JSON object
+    error_message: str
+    completed_steps: int
+    id: str
+
+
+class StepUpdate(NamedTuple):
+    """The mutable columns of a step; keyed by ``workflow_id, step_id`` (last)."""
+
+    state: str
+    attempt: int
+    agent_id: str
+    attempt_id: str
+    assigned_at: float
+    started_at: float
+    finished_at: float
+    output_encoding: str | None
+    output: bytes | None
+    output_metadata: str  # JSON object of string -> string, '' for none
+    error_message: str
+    error_type: str
+    workflow_id: str
+    step_id: str
+
+
+class EventRow(NamedTuple):
+    """One committed event; ``event`` is its wire encoding, the rest is for queries."""
+
+    workflow_id: str
+    seq: int
+    type: str
+    time: float
+    step_id: str
+    attempt: int
+    agent_id: str
+    event: bytes
+
+
+class AgentRow(NamedTuple):
+    """A registry entry; replaces any earlier one with the same id."""
+
+    agent_id: str
+    agent_type: str
+    capabilities: str  # JSON array
+    max_concurrent_tasks: int
+    config: bytes  # JSON object
+
+
+# How many trailing fields of each update row form its WHERE key.
+WORKFLOW_UPDATE_KEY = 1
+STEP_UPDATE_KEY = 2
+
+
+@dataclass(slots=True)
+class WriteBatch:
+    """Rows of one group commit, snapshotted on the loop thread, written in one transaction."""
+
+    new_workflows: list[WorkflowInsert] = field(default_factory=list)
+    new_steps: list[StepInsert] = field(default_factory=list)
+    workflow_updates: list[WorkflowUpdate] = field(default_factory=list)
+    step_updates: list[StepUpdate] = field(default_factory=list)
+    events: list[EventRow] = field(default_factory=list)
+    agents: list[AgentRow] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(
+            self.new_workflows
+            or self.new_steps
+            or self.workflow_updates
+            or self.step_updates
+            or self.events
+            or self.agents
+        )
