@@ -1,7 +1,8 @@
 """The persistence interface the server depends on; SQLite is the embedded default.
 
-A store is used from two threads: one writer (``write`` only, one transaction
-per call) and readers (everything else). Implementations must be safe for that.
+A store is used from one writer thread (``write`` only, one transaction per
+call) and from any number of reader threads at once (everything else), while
+the writer commits. Implementations must be safe for that.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""SQLite store: WAL, one writer connection, one reader connection.
+"""SQLite store: WAL, one writer connection, one reader connection per reader thread.
 
 The schema comes from the versioned SQL in ``migrations.py``; ``write`` uses
 executemany on the raw sqlite3 connection, since per-call overhead dominates there.
@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -110,8 +112,11 @@ class SqliteStore:
         except BaseException:
             self._w.close()
             raise
-        self._r = _connect(self.path)
-        self._read_lock = threading.Lock()
+        # One connection per reader thread, opened on its first read: WAL lets them
+        # read concurrently, each from its own snapshot, while the writer commits.
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
         self._closed = False
 
     # -- writer --------------------------------------------------------------
@@ -138,9 +143,31 @@ class SqliteStore:
 
     # -- readers -------------------------------------------------------------
 
-    def _query(self, sql: str, params: tuple = ()) -> list[tuple]:
-        with self._read_lock:
-            return self._r.execute(sql, params).fetchall()
+    def _reader(self) -> sqlite3.Connection:
+        """This thread's reader connection, opened on first use."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            with self._readers_lock:
+                if self._closed:
+                    raise sqlite3.ProgrammingError("Cannot operate on a closed store.")
+                conn = _connect(self.path)
+                conn.execute("PRAGMA query_only=ON")
+                self._readers.append(conn)
+            self._local.conn = conn
+        return conn
+
+    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        return self._reader().execute(sql, params).fetchall()
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction: a workflow and its steps come from the same commit."""
+        conn = self._reader()
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        finally:
+            conn.execute("COMMIT")
 
     _WF_COLS = (
         "id, request_id, spec, state, created_at, started_at, finished_at, session_id, context,"
@@ -148,7 +175,8 @@ class SqliteStore:
         " (SELECT COALESCE(MAX(seq), 0) FROM events e WHERE e.workflow_id = w.id)"
     )
 
-    def _workflow_row(self, r: tuple) -> WorkflowRow:
+    @staticmethod
+    def _workflow_row(r: tuple[Any, ...]) -> WorkflowRow:
         return WorkflowRow(
             workflow_id=r[0],
             request_id=r[1] or "",
@@ -164,13 +192,14 @@ class SqliteStore:
             last_seq=r[11],
         )
 
-    def _steps(self, workflow_id: str) -> list[StepRow]:
-        rows = self._query(
+    @staticmethod
+    def _steps(conn: sqlite3.Connection, workflow_id: str) -> list[StepRow]:
+        rows = conn.execute(
             "SELECT step_id, idx, state, attempt, agent_id, attempt_id, assigned_at, started_at,"
             " finished_at, output_encoding, output, output_metadata, error_message, error_type"
             " FROM steps WHERE workflow_id=? ORDER BY idx",
             (workflow_id,),
-        )
+        ).fetchall()
         return [
             StepRow(
                 step_id=r[0],
@@ -190,19 +219,26 @@ class SqliteStore:
         ]
 
     def load_workflow(self, workflow_id: str, with_steps: bool = True) -> WorkflowRow | None:
-        rows = self._query(f"SELECT {self._WF_COLS} FROM workflows w WHERE id=?", (workflow_id,))
-        if not rows:
-            return None
-        row = self._workflow_row(rows[0])
-        if with_steps:
-            row.steps = self._steps(workflow_id)
+        """One workflow, with its steps in declaration order unless ``with_steps`` is False."""
+        sql = f"SELECT {self._WF_COLS} FROM workflows w WHERE id=?"
+        if not with_steps:
+            rows = self._query(sql, (workflow_id,))
+            return self._workflow_row(rows[0]) if rows else None
+        with self._snapshot() as conn:
+            found = conn.execute(sql, (workflow_id,)).fetchone()
+            if found is None:
+                return None
+            row = self._workflow_row(found)
+            row.steps = self._steps(conn, workflow_id)
         return row
 
     def find_request(self, request_id: str) -> str | None:
+        """The workflow id created under an idempotency key, if any."""
         rows = self._query("SELECT id FROM workflows WHERE request_id=?", (request_id,))
         return rows[0][0] if rows else None
 
     def load_events(self, workflow_id: str, after_seq: int = 0) -> list[StoredEvent]:
+        """Events with seq > after_seq, in order, as they were encoded."""
         rows = self._query(
             "SELECT seq, type, event FROM events WHERE workflow_id=? AND seq>? ORDER BY seq",
             (workflow_id, after_seq),
@@ -212,6 +248,7 @@ class SqliteStore:
     def list_workflows(
         self, states: list[str], limit: int, before: tuple[float, str] | None
     ) -> list[WorkflowRow]:
+        """Newest first, strictly older than ``before`` (created_at, id) when given."""
         where: list[str] = []
         params: list[Any] = []
         if states:
@@ -228,20 +265,23 @@ class SqliteStore:
         return [self._workflow_row(r) for r in self._query(sql, tuple(params))]
 
     def load_unfinished(self) -> list[WorkflowRow]:
+        """Workflows not in a terminal state, with steps, oldest first."""
         marks = ", ".join("?" * len(_TERMINAL))
-        rows = self._query(
-            f"SELECT {self._WF_COLS} FROM workflows w WHERE state NOT IN ({marks})"
-            " ORDER BY created_at",
-            _TERMINAL,
-        )
-        out = []
-        for r in rows:
-            row = self._workflow_row(r)
-            row.steps = self._steps(row.workflow_id)
-            out.append(row)
+        with self._snapshot() as conn:
+            rows = conn.execute(
+                f"SELECT {self._WF_COLS} FROM workflows w WHERE state NOT IN ({marks})"
+                " ORDER BY created_at",
+                _TERMINAL,
+            ).fetchall()
+            out = []
+            for r in rows:
+                row = self._workflow_row(r)
+                row.steps = self._steps(conn, row.workflow_id)
+                out.append(row)
         return out
 
     def load_agents(self) -> list[AgentRegistration]:
+        """Every registered agent, as last registered."""
         rows = self._query(
             "SELECT agent_id, agent_type, capabilities, max_concurrent_tasks, config FROM agents"
         )
@@ -251,8 +291,12 @@ class SqliteStore:
         ]
 
     def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
+        """Close the writer and every reader connection; safe to call twice."""
+        with self._readers_lock:
+            if self._closed:
+                return
+            self._closed = True
+            readers, self._readers = self._readers, []
         self._w.close()
-        self._r.close()
+        for conn in readers:
+            conn.close()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -305,6 +307,57 @@ def test_empty_batch_is_false_and_any_row_makes_it_true() -> None:
     assert not WriteBatch()
     assert WriteBatch(events=[event("w", 1)])
     assert WriteBatch(new_steps=workflow_insert("w", "", SPEC, 0.0)[1])
+
+
+# -- threads ----------------------------------------------------------------------
+
+
+def test_readers_in_several_threads_see_whole_commits_while_a_writer_commits(
+    store: SqliteStore,
+) -> None:
+    create(store, ("w1", "", 1.0))
+    commits, readers = 150, 4
+    start = threading.Barrier(readers + 1)
+
+    def write() -> None:
+        start.wait()
+        run = WorkflowRun("w1", SPEC, 1.0)
+        for seq in range(1, commits + 1):
+            run.completed = seq  # same transaction as event ``seq``
+            batch = WriteBatch(workflow_updates=[workflow_update(run)], events=[event("w1", seq)])
+            store.write(batch)
+
+    def read() -> int:
+        start.wait()
+        last, reads = 0, 0
+        while last < commits:
+            row = store.load_workflow("w1")
+            assert row is not None
+            assert row.completed_steps == row.last_seq >= last  # a whole commit, never half
+            events = store.load_events("w1", after_seq=last)
+            assert [e.seq for e in events] == list(range(last + 1, last + 1 + len(events)))
+            assert all(e.data == b"wire-%d" % e.seq for e in events)
+            last, reads = (events[-1].seq if events else last), reads + 1
+        return reads
+
+    with ThreadPoolExecutor(readers + 1) as pool:
+        reading = [pool.submit(read) for _ in range(readers)]
+        writing = pool.submit(write)
+        writing.result()
+        assert all(f.result() >= 1 for f in reading)
+    assert [e.seq for e in store.load_events("w1")] == list(range(1, commits + 1))
+
+
+def test_close_is_idempotent_and_ends_reads_in_every_thread(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "dwe.db")
+    with ThreadPoolExecutor(1) as pool:
+        assert pool.submit(store.load_agents).result() == []  # this thread has a reader now
+        store.close()
+        store.close()
+        with pytest.raises(sqlite3.ProgrammingError):
+            pool.submit(store.load_agents).result()
+    with pytest.raises(sqlite3.ProgrammingError):
+        store.find_request("r")  # a thread that never read before
 
 
 # -- schema versions ---------------------------------------------------------------
