@@ -6,6 +6,7 @@ executemany on the raw sqlite3 connection, since per-call overhead dominates the
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from typing import Any
 from ..engine.model import AgentRegistration, Blob, EventType
 from .base import StepRow, StoredEvent, WorkflowRow
 from .codec import loads, metadata_from_json, spec_from_json
-from .migrations import EventUpgrade, SchemaError, migrate
+from .migrations import EventUpgrade, SchemaError, migrate, rollback
 from .rows import (
     STEP_UPDATE_KEY,
     WORKFLOW_UPDATE_KEY,
@@ -32,6 +33,7 @@ from .rows import (
 __all__ = ["SchemaError", "SqliteStore"]
 
 _TERMINAL = ("completed", "failed", "cancelled", "timed_out")
+_SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 
 
 def _insert_sql(
@@ -104,9 +106,10 @@ class SqliteStore:
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._w = _connect(self.path)
-        # NORMAL in WAL mode: durable across process crashes; FULL adds an fsync per commit.
-        self._w.execute(f"PRAGMA synchronous={synchronous}")
+        if synchronous.upper() not in _SYNCHRONOUS:
+            raise ValueError(f"synchronous must be one of {', '.join(_SYNCHRONOUS)}")
+        self._synchronous = synchronous.upper()
+        self._w = self._open_writer()
         try:
             migrate(self._w, self.path, upgrade_event)
         except BaseException:
@@ -118,6 +121,12 @@ class SqliteStore:
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
         self._closed = False
+
+    def _open_writer(self) -> sqlite3.Connection:
+        conn = _connect(self.path)
+        # NORMAL in WAL mode: durable across process crashes; FULL adds an fsync per commit.
+        conn.execute(f"PRAGMA synchronous={self._synchronous}")
+        return conn
 
     # -- writer --------------------------------------------------------------
 
@@ -137,8 +146,14 @@ class SqliteStore:
                 if rows:
                     c.executemany(sql, rows)
             c.execute("COMMIT")
-        except BaseException:
-            c.execute("ROLLBACK")
+        except BaseException as exc:
+            # SQLite may have rolled back already (SQLITE_FULL, SQLITE_IOERR): the
+            # error the caller sees is always the one that failed the batch.
+            rollback(c, exc)
+            if c.in_transaction:  # could not roll back: a fresh connection drops the batch
+                self._w = self._open_writer()
+                with contextlib.suppress(sqlite3.Error):
+                    c.close()
             raise
 
     # -- readers -------------------------------------------------------------

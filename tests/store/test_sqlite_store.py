@@ -309,6 +309,52 @@ def test_empty_batch_is_false_and_any_row_makes_it_true() -> None:
     assert WriteBatch(new_steps=workflow_insert("w", "", SPEC, 0.0)[1])
 
 
+# -- failed writes ------------------------------------------------------------------
+
+
+def test_write_on_a_full_disk_raises_sqlite_full_and_commits_nothing(store: SqliteStore) -> None:
+    create(store, ("w1", "", 1.0))
+    # A file that cannot grow: the writer connection's limit set to the pages it has now.
+    writer = store._w
+    pages = writer.execute("PRAGMA page_count").fetchone()[0]
+    assert writer.execute(f"PRAGMA max_page_count={pages}").fetchone()[0] == pages
+    row, steps = workflow_insert("w2", "req-2", SPEC, 2.0)
+    big = WriteBatch(
+        new_workflows=[row],
+        new_steps=steps,
+        events=[event("w2", seq)._replace(event=b"x" * 4000) for seq in range(1, 40)],
+    )
+
+    with pytest.raises(sqlite3.OperationalError, match="full") as err:
+        store.write(big)
+
+    assert err.value.sqlite_errorname == "SQLITE_FULL"
+    assert store.load_workflow("w2") is None
+    assert store.find_request("req-2") is None
+    assert store.load_events("w2") == []
+    run = WorkflowRun("w1", SPEC, 1.0)
+    run.state = WorkflowState.RUNNING
+    store.write(WriteBatch(workflow_updates=[workflow_update(run)], events=[event("w1", 1)]))
+    row1 = store.load_workflow("w1", with_steps=False)
+    assert row1 is not None and (row1.state, row1.last_seq) == ("running", 1)
+
+
+def test_failed_write_rolls_back_its_earlier_rows_and_the_next_write_succeeds(
+    store: SqliteStore,
+) -> None:
+    create(store, ("w1", "", 1.0))
+    store.write(WriteBatch(events=[event("w1", 1)]))
+    row, steps = workflow_insert("w2", "", SPEC, 2.0)
+    duplicate = WriteBatch(new_workflows=[row], new_steps=steps, events=[event("w1", 1)])
+
+    with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
+        store.write(duplicate)
+
+    assert store.load_workflow("w2") is None
+    store.write(WriteBatch(events=[event("w1", 2)]))
+    assert [e.seq for e in store.load_events("w1")] == [1, 2]
+
+
 # -- threads ----------------------------------------------------------------------
 
 
