@@ -10,7 +10,6 @@ import contextlib
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -150,11 +149,18 @@ class SqliteStore:
             # SQLite may have rolled back already (SQLITE_FULL, SQLITE_IOERR): the
             # error the caller sees is always the one that failed the batch.
             rollback(c, exc)
-            if c.in_transaction:  # could not roll back: a fresh connection drops the batch
-                self._w = self._open_writer()
-                with contextlib.suppress(sqlite3.Error):
-                    c.close()
+            if c.in_transaction:
+                self._replace_writer(exc)
             raise
+
+    def _replace_writer(self, cause: BaseException) -> None:
+        """Swap a writer stuck in a transaction it could not end; closing drops the batch."""
+        with contextlib.suppress(sqlite3.Error):
+            self._w.close()
+        try:
+            self._w = self._open_writer()
+        except sqlite3.Error as exc:
+            cause.add_note(f"reopening the writer failed too: {exc!r}")
 
     # -- readers -------------------------------------------------------------
 
@@ -174,7 +180,7 @@ class SqliteStore:
     def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         return self._reader().execute(sql, params).fetchall()
 
-    @contextmanager
+    @contextlib.contextmanager
     def _snapshot(self) -> Iterator[sqlite3.Connection]:
         """A read transaction: a workflow and its steps come from the same commit."""
         conn = self._reader()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,6 +24,7 @@ from dwe.server.engine.model import (
     WorkflowState,
 )
 from dwe.server.engine.runs import WorkflowRun
+from dwe.server.store.base import StepRow, WorkflowRow
 from dwe.server.store.codec import dumps, spec_to_json
 from dwe.server.store.mapping import agent_row, step_update, workflow_insert, workflow_update
 from dwe.server.store.migrations import LATEST
@@ -139,9 +142,8 @@ def fill_v2_database(path: Path, events: int) -> None:
                 (wid, b'"A"'),
             )
             db.execute(
-                "INSERT INTO steps (workflow_id, step_id, idx, state) VALUES (?, 'b', 1,"
-                " 'pending')",
-                (wid,),
+                "INSERT INTO steps (workflow_id, step_id, idx, state) VALUES (?, 'b', 1, ?)",
+                (wid, "pending"),
             )
         db.executemany(
             "INSERT INTO events VALUES (?, ?, 'agent_stream', ?, 'a', 1, 'ag', ?)",
@@ -151,7 +153,7 @@ def fill_v2_database(path: Path, events: int) -> None:
     db.close()
 
 
-def table_rows(path: Path, sql: str) -> list[tuple[object, ...]]:
+def table_rows(path: Path, sql: str) -> list[tuple[Any, ...]]:
     db = sqlite3.connect(path)
     try:
         return db.execute(sql).fetchall()
@@ -166,11 +168,7 @@ def set_user_version(path: Path, version: int) -> None:
 
 
 def user_version(path: Path) -> int:
-    db = sqlite3.connect(path)
-    try:
-        return int(db.execute("PRAGMA user_version").fetchone()[0])
-    finally:
-        db.close()
+    return int(table_rows(path, "PRAGMA user_version")[0][0])
 
 
 def schema_of(path: Path) -> dict[str, object]:
@@ -198,7 +196,10 @@ def schema_of(path: Path) -> dict[str, object]:
 # -- round trips ----------------------------------------------------------------------
 
 
-def test_batch_round_trips_through_every_read(store: SqliteStore) -> None:
+@pytest.fixture
+def filled(store: SqliteStore) -> SqliteStore:
+    """w1 running (step a done, b waiting to retry) with 3 events, w2 completed,
+    w3 pending (w2 and w3 created at the same time), one agent."""
     create(store, ("w1", "req-1", 10.0), ("w2", "", 20.0), ("w3", "", 20.0))
     run = WorkflowRun("w1", SPEC, 10.0, "req-1")
     run.state, run.started_at, run.session_id = WorkflowState.RUNNING, 11.0, "sess"
@@ -218,66 +219,77 @@ def test_batch_round_trips_through_every_read(store: SqliteStore) -> None:
             agents=[agent_row(AGENT)],
         )
     )
+    return store
 
-    row = store.load_workflow("w1")
+
+def ids(rows: list[WorkflowRow]) -> list[str]:
+    return [r.workflow_id for r in rows]
+
+
+def test_workflow_and_its_steps_read_back_as_written(filled: SqliteStore) -> None:
+    row = filled.load_workflow("w1")
+
     assert row is not None
-    assert (row.workflow_id, row.request_id, row.spec, row.state) == (
-        "w1",
-        "req-1",
-        SPEC,
-        "running",
+    expected_steps = [
+        StepRow("a", 0, "completed", 1, "ag-1", "w1.a.1", 11.0, 11.5, 12.0,
+                Blob("json/plain", b'{"rows":3}'), "", ""),
+        StepRow("b", 1, "retry_wait", 2, "", "", 0.0, 0.0, 0.0, None, "boom", "ValueError"),
+    ]  # fmt: skip
+    assert row == WorkflowRow(
+        workflow_id="w1",
+        request_id="req-1",
+        spec=SPEC,
+        state="running",
+        created_at=10.0,
+        started_at=11.0,
+        finished_at=0.0,
+        session_id="sess",
+        context={"k": 2, "found": [1, 2]},
+        error_message="",
+        completed_steps=1,
+        last_seq=3,
+        steps=expected_steps,
     )
-    assert (row.created_at, row.started_at, row.finished_at) == (10.0, 11.0, 0.0)
-    assert (row.session_id, row.context) == ("sess", {"k": 2, "found": [1, 2]})
-    assert (row.completed_steps, row.last_seq, row.error_message) == (1, 3, "")
-    sa, sb = row.steps
-    assert (sa.step_id, sa.index, sa.state, sa.attempt, sa.agent_id, sa.attempt_id) == (
-        "a",
-        0,
-        "completed",
-        1,
-        "ag-1",
-        "w1.a.1",
-    )
-    assert (sa.assigned_at, sa.started_at, sa.finished_at) == (11.0, 11.5, 12.0)
-    assert sa.output == Blob("json/plain", b'{"rows":3}')
-    assert (sb.step_id, sb.index, sb.state, sb.attempt, sb.output) == (
-        "b",
-        1,
-        "retry_wait",
-        2,
-        None,
-    )
-    assert (sb.error_message, sb.error_type) == ("boom", "ValueError")
-    without_steps = store.load_workflow("w1", with_steps=False)
+    without_steps = filled.load_workflow("w1", with_steps=False)
     assert without_steps is not None and without_steps.steps == []
-    assert store.load_workflow("nope") is None
+    assert (without_steps.state, without_steps.last_seq) == ("running", 3)
+    assert filled.load_workflow("nope") is None
 
-    assert [(e.seq, e.type, e.data) for e in store.load_events("w1", after_seq=1)] == [
+
+def test_events_read_back_in_order_after_a_seq(filled: SqliteStore) -> None:
+    assert [(e.seq, e.type, e.data) for e in filled.load_events("w1", after_seq=1)] == [
         (2, EventType.AGENT_STREAM, b"wire-2"),
         (3, EventType.AGENT_STREAM, b"wire-3"),
     ]
-    assert [e.seq for e in store.load_events("w1")] == [1, 2, 3]
-    assert store.load_events("w2") == []
+    assert [e.seq for e in filled.load_events("w1")] == [1, 2, 3]
+    assert filled.load_events("w1")[0].type is EventType.WORKFLOW_STARTED
+    assert filled.load_events("w1", after_seq=3) == []
+    assert filled.load_events("w2") == []
 
-    assert store.find_request("req-1") == "w1"
-    assert store.find_request("") is None  # no key is stored as NULL, never matched
 
-    def ids(rows: list) -> list[str]:
-        return [r.workflow_id for r in rows]
+def test_request_id_finds_its_workflow(filled: SqliteStore) -> None:
+    assert filled.find_request("req-1") == "w1"
+    assert filled.find_request("req-2") is None
+    assert filled.find_request("") is None  # no key is stored as NULL, never matched
 
-    assert ids(store.list_workflows([], 2, None)) == ["w3", "w2"]  # newest first, id breaks ties
-    assert ids(store.list_workflows([], 2, (20.0, "w2"))) == ["w1"]
-    assert ids(store.list_workflows([], 10, (20.0, "w3"))) == ["w2", "w1"]
-    assert ids(store.list_workflows(["completed", "running"], 10, None)) == ["w2", "w1"]
 
-    unfinished = store.load_unfinished()
+def test_listing_is_newest_first_and_pages_strictly_before(filled: SqliteStore) -> None:
+    assert ids(filled.list_workflows([], 2, None)) == ["w3", "w2"]  # id breaks the tie
+    assert ids(filled.list_workflows([], 2, (20.0, "w2"))) == ["w1"]
+    assert ids(filled.list_workflows([], 10, (20.0, "w3"))) == ["w2", "w1"]
+    assert ids(filled.list_workflows(["completed", "running"], 10, None)) == ["w2", "w1"]
+    assert filled.list_workflows(["failed"], 10, None) == []
+
+
+def test_unfinished_workflows_load_with_their_steps(filled: SqliteStore) -> None:
+    unfinished = filled.load_unfinished()
+
     assert ids(unfinished) == ["w1", "w3"]
     assert [[s.state for s in r.steps] for r in unfinished] == [
         ["completed", "retry_wait"],
         ["pending", "pending"],
     ]
-    assert store.load_agents() == [AGENT]
+    assert filled.load_agents() == [AGENT]
 
 
 def test_registering_an_agent_again_replaces_its_entry(store: SqliteStore) -> None:
@@ -477,8 +489,12 @@ def test_version_2_database_is_upgraded_keeping_every_row(tmp_path: Path) -> Non
         (b"new:" + event,) for _type, event in old_events
     )
 
-    SqliteStore(path, upgrade_event=upgrade).close()  # already at the latest version
-    assert len(seen) == len(old_events)
+    with contextlib.closing(SqliteStore(path, upgrade_event=upgrade)) as again:
+        assert len(seen) == len(old_events)  # already at the latest version: no migration
+        row = again.load_workflow("w1")
+        assert row is not None and row.spec.name == "old" and row.last_seq == 1100
+        assert row.steps[0].output == Blob("json/plain", b'"A"')  # no metadata before v3
+        assert [r.workflow_id for r in again.load_unfinished()] == ["w2"]
 
 
 def test_upgrade_without_a_hook_keeps_event_bytes(tmp_path: Path) -> None:
