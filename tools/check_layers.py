@@ -405,6 +405,9 @@ def main(argv: list[str] | None = None) -> int:
     default_root = Path(__file__).resolve().parent.parent
     parser.add_argument("--root", type=Path, default=default_root, help="repository root")
     root = parser.parse_args(argv).root.resolve()
+    if not (root / CONFIG).is_file():
+        print(f"{root / CONFIG}: no such file", file=sys.stderr)
+        return 2
     results = check_contracts(root)
     results[PURE_CONTRACT] = check_pure(root)
     results[MODULE_SIZE_CONTRACT] = check_module_sizes(root)
