@@ -21,6 +21,7 @@ import contextlib
 import copy
 import importlib
 import importlib.util
+import os
 import shutil
 import sys
 import tempfile
@@ -114,14 +115,16 @@ def iter_sources(root: Path) -> Iterator[Source]:
         base = root / folder
         if not base.is_dir():
             continue
-        for path in sorted(base.rglob("*.py")):
-            parts = path.relative_to(base).with_suffix("").parts
-            if SKIP_DIRS.intersection(parts):
-                continue
-            if parts[-1] == "__init__":
-                parts = parts[:-1]
-            module = ".".join(("dwe", package, *parts))
-            yield Source(module, path, path.relative_to(root).as_posix())
+        for dirpath, dirnames, filenames in os.walk(base):
+            # Pruned, not filtered: node_modules can be large.
+            dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
+            for filename in sorted(f for f in filenames if f.endswith(".py")):
+                path = Path(dirpath, filename)
+                parts = path.relative_to(base).with_suffix("").parts
+                if parts[-1] == "__init__":
+                    parts = parts[:-1]
+                module = ".".join(("dwe", package, *parts))
+                yield Source(module, path, path.relative_to(root).as_posix())
 
 
 def copy_tree(root: Path, dest: Path) -> dict[str, str]:
