@@ -4,8 +4,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PROTOS := $(wildcard protos/dwe/v1/*.proto)
+BUF := tools/buf/node_modules/.bin/buf
 
-.PHONY: demo run test lint layers fmt typecheck proto check-proto bench bench-quick clean node-deps
+.PHONY: demo run test lint layers fmt typecheck proto check-proto proto-lint proto-breaking \
+	proto-release buf-deps bench bench-quick clean node-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +21,7 @@ demo: $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/dwe server
 
-test: $(STAMP) check-proto lint typecheck node-deps
+test: $(STAMP) check-proto proto-lint proto-breaking lint typecheck node-deps
 	$(PY) -m pytest -q
 
 # The Node.js client's dependencies, when Node.js is installed (its test is skipped otherwise).
@@ -41,11 +43,31 @@ fmt: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy server agent_sdk clients tools
+	$(VENV)/bin/mypy server agent_sdk clients common tools
 
 proto: $(STAMP)
 	$(PY) -m grpc_tools.protoc -Iprotos --python_out=protos --pyi_out=protos $(PROTOS)
 	$(PY) -m grpc_tools.protoc -Iprotos --grpc_python_out=protos protos/dwe/v1/service.proto
+
+# The buf CLI (from the npm registry, binary inside the package) for contract checks.
+$(BUF): tools/buf/package.json tools/buf/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "npm is needed for buf (make proto-lint)"; exit 1; }
+	cd tools/buf && npm ci --no-audit --no-fund --loglevel=error
+	touch $(BUF)
+
+buf-deps: $(BUF)
+
+# buf lint: STANDARD plus COMMENTS, so every message, field and enum value is documented.
+proto-lint: $(BUF)
+	cd protos && ../$(BUF) lint
+
+# buf breaking against the released contract: dwe.v1 only evolves compatibly.
+proto-breaking: $(BUF)
+	cd protos && ../$(BUF) breaking --against released/dwe-v1.binpb
+
+# Records the current contract as the released one (a release step, not a fix for a red check).
+proto-release: $(BUF)
+	cd protos && ../$(BUF) build --exclude-source-info -o released/dwe-v1.binpb
 
 # Regenerates into a scratch copy and fails when the committed code differs.
 check-proto: $(STAMP)
@@ -67,5 +89,5 @@ bench-quick: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .proto-check *.egg-info build dist
-	rm -rf clients/node/node_modules
+	rm -rf clients/node/node_modules tools/buf/node_modules
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

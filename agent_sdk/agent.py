@@ -181,7 +181,7 @@ class Agent:
         self._stop.set()
 
     async def serve(self, target: str, stop_event: asyncio.Event | None = None) -> None:
-        """Connect to ``target`` and run assignments until stopped or drained.
+        """Connect to ``target`` and run assignments until stopped.
 
         Reconnects with jittered capped backoff when the stream fails; handlers
         keep running meanwhile and their results go out on the next stream.
@@ -233,7 +233,7 @@ class Agent:
         try:
             while not (stop.is_set() and not len(registry) and not len(outbox)):
                 end = await self._one_session(target, capabilities, executor, outbox, state)
-                if end in (SessionEnd.STOPPED, SessionEnd.DRAINED):
+                if end is SessionEnd.STOPPED:
                     break
                 pending = len(registry) + len(outbox.results)
                 if stop.is_set() and state.give_up(
@@ -319,7 +319,6 @@ class Agent:
             registry=registry,
             stop=self._stop,
             on_welcome=on_welcome,
-            on_drain=self._request_stop,
         )
         try:
             end = await session.run()
@@ -339,6 +338,8 @@ class Agent:
             await channel.close()
         if end is SessionEnd.CLOSED:
             logger.warning("agent %s: server closed the stream; reconnecting", self.agent_id)
+        elif end is SessionEnd.DRAINED:
+            logger.info("agent %s: drained by a stopping server; reconnecting", self.agent_id)
         return end
 
     def _log_failure(self, state: ConnectionState, target: str, why: str) -> None:

@@ -6,7 +6,7 @@ import asyncio
 
 from dwe.v1 import agent_pb2
 
-#: Most items of one kind put in one AgentMessage.
+#: Most items of one kind put in one ConnectRequest.
 MAX_ITEMS_PER_MESSAGE = 2000
 #: Approximate payload bytes after which a message is cut (server limit is 4 MiB).
 MAX_BYTES_PER_MESSAGE = 1 << 20
@@ -67,7 +67,7 @@ class Outbox:
         if len(self.progress) >= PROGRESS_HIGH_WATER:
             await self._flushed.wait()
 
-    def take(self) -> agent_pb2.AgentMessage | None:
+    def take(self) -> agent_pb2.ConnectRequest | None:
         """Remove what is pending and return it as one message (None if nothing is).
 
         The ready flag stays set when more is left than one message holds, so the
@@ -82,7 +82,7 @@ class Outbox:
             and len(self.results) <= MAX_ITEMS_PER_MESSAGE
             and len(self.started) <= MAX_ITEMS_PER_MESSAGE
         ):
-            msg = agent_pb2.AgentMessage(
+            msg = agent_pb2.ConnectRequest(
                 started=self.started, progress=self.progress, results=self.results
             )
             self.started, self.progress, self.results = [], [], []
@@ -97,7 +97,7 @@ class Outbox:
             self._ready.set()
         return msg
 
-    def _take_part(self) -> agent_pb2.AgentMessage:
+    def _take_part(self) -> agent_pb2.ConnectRequest:
         n = MAX_ITEMS_PER_MESSAGE
         started, self.started = self.started[:n], self.started[n:]
         results = _cut(self.results, n)
@@ -105,7 +105,7 @@ class Outbox:
         self.results = self.results[len(results) :]
         self.progress = self.progress[len(progress) :]
         self._bytes = sum(_size(x) for x in self.results) + sum(_size(x) for x in self.progress)
-        return agent_pb2.AgentMessage(started=started, progress=progress, results=results)
+        return agent_pb2.ConnectRequest(started=started, progress=progress, results=results)
 
     def result_ids(self) -> list[str]:
         """Attempt ids of results not yet sent."""
@@ -117,7 +117,7 @@ class Outbox:
         self.progress = [p for p in self.progress if p.attempt_id not in attempt_ids]
         self._bytes = sum(_size(x) for x in self.results) + sum(_size(x) for x in self.progress)
 
-    def restore(self, msg: agent_pb2.AgentMessage) -> None:
+    def restore(self, msg: agent_pb2.ConnectRequest) -> None:
         """Put back a message whose write failed, ahead of anything newer.
 
         Started ids are dropped: a new session re-learns running attempts from

@@ -29,7 +29,7 @@ class SessionEnd(enum.Enum):
     """Why a session ended without an error."""
 
     STOPPED = "stopped"  # we were asked to stop and closed the stream
-    DRAINED = "drained"  # the server sent Drain; in-flight work was finished
+    DRAINED = "drained"  # the server sent Drain (it is stopping): results sent, reconnect
     CLOSED = "closed"  # the server ended the stream unasked: reconnect
 
 
@@ -51,7 +51,7 @@ class Session:
     """Runs one ``AgentService.Connect`` stream until it ends.
 
     The writer is the only coroutine that writes: it sleeps on the outbox, and
-    when woken takes everything pending as one AgentMessage. While a write is in
+    when woken takes everything pending as one ConnectRequest. While a write is in
     flight new items pile up and go out together in the next message, so the
     batch size adapts to load and an idle agent sends at once.
     """
@@ -66,7 +66,6 @@ class Session:
         registry: RunningRegistry,
         stop: asyncio.Event,
         on_welcome: Callable[[SessionInfo], None],
-        on_drain: Callable[[], None],
     ) -> None:
         self._stub = service_pb2_grpc.AgentServiceStub(channel)
         self._hello = hello
@@ -75,7 +74,6 @@ class Session:
         self._registry = registry
         self._stop = stop
         self._on_welcome = on_welcome
-        self._on_drain = on_drain
         self._drain = asyncio.Event()
         self._write_done = asyncio.Event()
         self._writing = False
@@ -94,7 +92,7 @@ class Session:
         call = self._stub.Connect()
         tasks: list[asyncio.Task[None]] = []
         try:
-            await call.write(agent_pb2.AgentMessage(hello=self._hello))
+            await call.write(agent_pb2.ConnectRequest(hello=self._hello))
             first = await call.read()
             if first is grpc.aio.EOF or not first.HasField("welcome"):
                 raise SessionLost("stream ended before Welcome")
@@ -112,10 +110,13 @@ class Session:
                     raise t.exception()  # type: ignore[misc]
             if not stopping.done():
                 return SessionEnd.CLOSED  # server ended the stream without Drain
-            # Graceful: no new work; in-flight finishes while the reader still
-            # takes cancels; everything is flushed; heartbeats stop; then close.
-            self._executor.accepting = False
-            await self._until(self._registry.wait_idle(), reader, writer)
+            # Stopping: no new work; in-flight finishes while the reader still takes
+            # cancels. Drained: handlers keep running for the next session. Either
+            # way everything done is flushed, heartbeats stop, then we half-close.
+            drained = self._drain.is_set() and not self._stop.is_set()
+            if not drained:
+                self._executor.accepting = False
+                await self._until(self._registry.wait_idle(), reader, writer)
             await self._until(self._flush(), reader, writer)
             beat.cancel()
             if not reader.done():
@@ -123,7 +124,7 @@ class Session:
             # Everything was written; how the server ends the call no longer matters.
             with contextlib.suppress(TimeoutError, grpc.aio.AioRpcError):
                 await asyncio.wait_for(asyncio.shield(reader), CLOSE_TIMEOUT)
-            return SessionEnd.DRAINED if self._drain.is_set() else SessionEnd.STOPPED
+            return SessionEnd.DRAINED if drained else SessionEnd.STOPPED
         finally:
             for t in tasks:
                 t.cancel()
@@ -177,7 +178,7 @@ class Session:
             self._outbox.discard(set(info.dropped))
         self._on_welcome(info)
 
-    def _handle(self, msg: agent_pb2.ServerMessage) -> None:
+    def _handle(self, msg: agent_pb2.ConnectResponse) -> None:
         if msg.assignments:
             dispatch = self._executor.dispatch
             for assignment in msg.assignments:
@@ -187,13 +188,11 @@ class Session:
                 logger.debug("cancel attempt %s: %s", cancel.attempt_id, cancel.reason)
         if msg.HasField("drain"):
             logger.info(
-                "drain requested by server (session %s): %s",
+                "server drains session %s (%s): sending results, then reconnecting",
                 self.info.session_id,
                 msg.drain.reason,
             )
-            self._executor.accepting = False
             self._drain.set()
-            self._on_drain()
 
     async def _read_loop(self, call: grpc.aio.StreamStreamCall) -> None:
         while True:
@@ -212,7 +211,7 @@ class Session:
                 if not self._heartbeat_due:
                     self._write_done.set()
                     continue
-                msg = agent_pb2.AgentMessage(heartbeat=_heartbeat())
+                msg = agent_pb2.ConnectRequest(heartbeat=_heartbeat())
             self._heartbeat_due = False
             self._writing = True
             try:

@@ -6,13 +6,6 @@ clients that take and return dwe.v1 protobuf messages.
 """
 
 from dwe.clients.engine import DynamicWorkflowEngine
-from dwe.clients.enums import (
-    AgentCapability,
-    ExecutionMode,
-    StepState,
-    WorkflowPriority,
-    WorkflowState,
-)
 from dwe.clients.errors import (
     AlreadyExistsError,
     DeadlineExceededError,
@@ -31,6 +24,13 @@ from dwe.clients.intents import Intent, IntentDetectionEngine, IntentError
 from dwe.clients.models import Workflow, WorkflowStep
 from dwe.clients.sync import SyncDweClient
 from dwe.clients.typed import DweClient
+from dwe.common.enums import (
+    AgentCapability,
+    ExecutionMode,
+    StepState,
+    WorkflowPriority,
+    WorkflowState,
+)
 
 __all__ = [
     "AgentCapability",

@@ -6,9 +6,9 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from dwe.clients.enums import WorkflowState
 from dwe.clients.errors import ValidationError
-from dwe.clients.wire import encode_json
+from dwe.common.enums import WorkflowState
+from dwe.common.wire import encode_json
 from dwe.v1 import common_pb2, enums_pb2, workflow_pb2
 from dwe.v1 import request_response_pb2 as rr
 

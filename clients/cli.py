@@ -200,7 +200,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_cancel(args: argparse.Namespace) -> int:
-    from dwe.clients.enums import WorkflowState
+    from dwe.common.enums import WorkflowState
 
     with _client(args) as client:
         response = client.cancel_workflow(args.workflow_id, args.reason)

@@ -16,7 +16,6 @@ from contextlib import aclosing
 from typing import Any, Self
 
 from dwe.clients._common import DEFAULT_RPC_TIMEOUT
-from dwe.clients.enums import ExecutionMode, WorkflowPriority, WorkflowState, capability_value
 from dwe.clients.errors import FailedPreconditionError, NotFoundError, ValidationError
 from dwe.clients.events import (
     agent_to_dict,
@@ -31,7 +30,8 @@ from dwe.clients.models import Workflow
 from dwe.clients.spec import build_workflow_spec
 from dwe.clients.sync import SyncDweClient
 from dwe.clients.typed import DweClient
-from dwe.clients.wire import encode_json
+from dwe.common.enums import ExecutionMode, WorkflowPriority, WorkflowState, capability_value
+from dwe.common.wire import decode_payload, encode_json
 from dwe.v1 import agent_pb2
 
 __all__ = ["DynamicWorkflowEngine"]
@@ -356,7 +356,7 @@ class DynamicWorkflowEngine:
         )
         async with aclosing(stream):
             async for event in stream:
-                yield _applied(workflow, event_to_dict(event))
+                yield _applied(workflow, await _complete(client, event_to_dict(event)))
 
     async def watch_workflow(
         self, workflow: Workflow | str, after_seq: int = 0
@@ -373,7 +373,7 @@ class DynamicWorkflowEngine:
         )
         async with aclosing(stream):
             async for event in stream:
-                yield _applied(workflow, event_to_dict(event))
+                yield _applied(workflow, await _complete(client, event_to_dict(event)))
 
     def get_workflow_status(self, workflow_id: Workflow | str) -> dict[str, Any] | None:
         """The run's state, progress and steps (blocking); None for an unknown id."""
@@ -407,6 +407,19 @@ class DynamicWorkflowEngine:
 
 def _id(workflow: Workflow | str) -> str:
     return workflow.workflow_id if isinstance(workflow, Workflow) else str(workflow)
+
+
+async def _complete(client: DweClient, event: dict[str, Any]) -> dict[str, Any]:
+    """Fill the results a terminal event left out for size from the run's status."""
+    final = event["data"].get("final_output") or {}
+    omitted = set(final.get("omitted_results") or ())
+    if omitted:
+        status = await client.get_workflow_status(event["workflow_id"])
+        for step in status.steps:
+            if step.step_id in omitted:
+                output = decode_payload(step.output) if step.HasField("output") else None
+                final["results"][step.step_id] = output
+    return event
 
 
 def _applied(workflow: Workflow | str, event: dict[str, Any]) -> dict[str, Any]:

@@ -7,13 +7,15 @@ decoded JSON.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from dwe.clients.enums import ExecutionMode, StepState, WorkflowPriority, WorkflowState
-from dwe.clients.wire import decode_payload, duration_seconds, timestamp_seconds
+from dwe.common.enums import ExecutionMode, StepState, WorkflowPriority, WorkflowState
+from dwe.common.wire import decode_payload, duration_seconds, timestamp_seconds
 from dwe.v1 import agent_pb2, engine_pb2, enums_pb2, workflow_pb2
 
 __all__ = [
+    "DETAILS",
     "EVENT_NAMES",
     "TERMINAL_EVENTS",
     "agent_to_dict",
@@ -35,16 +37,7 @@ TERMINAL_EVENTS = frozenset(
     {"workflow_completed", "workflow_failed", "workflow_cancelled", "workflow_timed_out"}
 )
 
-_STEP_EVENTS = frozenset(
-    {
-        "agent_started",
-        "agent_stream",
-        "agent_completed",
-        "agent_error",
-        "agent_retrying",
-        "step_skipped",
-    }
-)
+Detail = Callable[[Any], dict[str, Any]]
 
 
 def event_name(event_type: int) -> str:
@@ -56,72 +49,107 @@ def _value(member: Any) -> str | None:
     return member.value if member is not None else None
 
 
-def _final_output(fin: workflow_pb2.WorkflowFinished) -> dict[str, Any]:
+def _opened(d: workflow_pb2.WorkflowStarted | workflow_pb2.WorkflowQueued) -> dict[str, Any]:
     return {
-        "success_rate": fin.success_rate,
-        "total_execution_time": duration_seconds(fin.total_execution_time),
-        "results": {k: decode_payload(v) for k, v in fin.results.items()},
-        "completed_steps": fin.completed_steps,
-        "failed_steps": fin.failed_steps,
-        "skipped_steps": fin.skipped_steps,
-        "total_steps": fin.total_steps,
+        "name": d.name,
+        "session_id": d.session_id,
+        "context": decode_payload(d.context) if d.HasField("context") else None,
+        "total_steps": d.total_steps,
+        "execution_mode": _value(ExecutionMode.from_proto(d.execution_mode)),
+        "priority": _value(WorkflowPriority.from_proto(d.priority)),
     }
 
 
-def _detail(name: str, ev: workflow_pb2.WorkflowEvent) -> dict[str, Any]:
-    if name in ("workflow_started", "workflow_queued"):
-        ws = ev.workflow_started
+def _assigned(d: workflow_pb2.StepAssigned) -> dict[str, Any]:
+    return {"task": d.task, "capability": d.capability}
+
+
+def _streamed(d: workflow_pb2.StepStreamed) -> dict[str, Any]:
+    return {"content": d.content, "data": decode_payload(d.data) if d.HasField("data") else None}
+
+
+def _completed(d: workflow_pb2.StepCompleted) -> dict[str, Any]:
+    output = decode_payload(d.output) if d.HasField("output") else None
+    return {
+        "result": output,
+        "output": output,
+        "execution_time": duration_seconds(d.execution_time),
+    }
+
+
+def _failure(error: Any, will_retry: bool, execution_time: float) -> dict[str, Any]:
+    return {
+        "error_message": error.message,
+        "error_type": error.type,
+        "retryable": error.retryable,
+        "will_retry": will_retry,
+        "execution_time": execution_time,
+    }
+
+
+def _attempt_failed(d: workflow_pb2.StepAttemptFailed) -> dict[str, Any]:
+    return _failure(d.error, d.will_retry, duration_seconds(d.execution_time))
+
+
+def _skipped(d: workflow_pb2.StepSkipped) -> dict[str, Any]:
+    return {**_failure(d.error, False, 0.0), "dependency": d.dependency}
+
+
+def _retrying(d: workflow_pb2.StepRetrying) -> dict[str, Any]:
+    return {"next_attempt": d.next_attempt, "delay": duration_seconds(d.delay), "reason": d.reason}
+
+
+def _adapted(d: workflow_pb2.WorkflowAdapted) -> dict[str, Any]:
+    return {"decision": d.decision, "reason": d.reason, "step_ids": list(d.step_ids)}
+
+
+def _ended(state: WorkflowState) -> Detail:
+    def detail(d: Any) -> dict[str, Any]:
+        s: workflow_pb2.RunSummary = d.summary
         return {
-            "name": ws.name,
-            "session_id": ws.session_id,
-            "context": decode_payload(ws.context) if ws.HasField("context") else None,
-            "total_steps": ws.total_steps,
-            "execution_mode": _value(ExecutionMode.from_proto(ws.execution_mode)),
-            "priority": _value(WorkflowPriority.from_proto(ws.priority)),
+            "state": state.value,
+            "error_message": s.error_message,
+            "final_output": {
+                "success_rate": s.success_rate,
+                "total_execution_time": duration_seconds(s.total_execution_time),
+                "results": {k: decode_payload(v) for k, v in s.results.items()},
+                "completed_steps": s.completed_steps,
+                "failed_steps": s.failed_steps,
+                "skipped_steps": s.skipped_steps,
+                "cancelled_steps": s.cancelled_steps,
+                "total_steps": s.total_steps,
+                "omitted_results": list(s.omitted_results),
+            },
         }
-    if name == "agent_started":
-        return {"task": ev.step_started.task, "capability": ev.step_started.capability}
-    if name == "agent_stream":
-        ss = ev.step_stream
-        return {
-            "content": ss.content,
-            "data": decode_payload(ss.data) if ss.HasField("data") else None,
-        }
-    if name == "agent_completed":
-        sc = ev.step_completed
-        output = decode_payload(sc.output) if sc.HasField("output") else None
-        return {
-            "result": output,
-            "output": output,
-            "execution_time": duration_seconds(sc.execution_time),
-        }
-    if name in ("agent_error", "step_skipped"):
-        sf = ev.step_failed
-        return {
-            "error_message": sf.error.message,
-            "error_type": sf.error.type,
-            "retryable": sf.error.retryable,
-            "will_retry": sf.will_retry,
-            "execution_time": duration_seconds(sf.execution_time),
-        }
-    if name == "agent_retrying":
-        sr = ev.step_retrying
-        return {
-            "next_attempt": sr.next_attempt,
-            "delay": duration_seconds(sr.delay),
-            "reason": sr.reason,
-        }
-    if name == "workflow_adapted":
-        wa = ev.workflow_adapted
-        return {"decision": wa.decision, "reason": wa.reason, "step_ids": list(wa.step_ids)}
-    if name in TERMINAL_EVENTS:
-        fin = ev.workflow_finished
-        return {
-            "state": _value(WorkflowState.from_proto(fin.state)),
-            "error_message": fin.error_message,
-            "final_output": _final_output(fin),
-        }
-    return {}
+
+    return detail
+
+
+DETAILS: dict[int, tuple[str, Detail]] = {
+    enums_pb2.EVENT_TYPE_WORKFLOW_STARTED: ("workflow_started", _opened),
+    enums_pb2.EVENT_TYPE_WORKFLOW_QUEUED: ("workflow_queued", _opened),
+    enums_pb2.EVENT_TYPE_AGENT_STARTED: ("step_assigned", _assigned),
+    enums_pb2.EVENT_TYPE_AGENT_STREAM: ("step_streamed", _streamed),
+    enums_pb2.EVENT_TYPE_AGENT_COMPLETED: ("step_completed", _completed),
+    enums_pb2.EVENT_TYPE_AGENT_ERROR: ("step_attempt_failed", _attempt_failed),
+    enums_pb2.EVENT_TYPE_AGENT_RETRYING: ("step_retrying", _retrying),
+    enums_pb2.EVENT_TYPE_STEP_SKIPPED: ("step_skipped", _skipped),
+    enums_pb2.EVENT_TYPE_WORKFLOW_ADAPTED: ("workflow_adapted", _adapted),
+    enums_pb2.EVENT_TYPE_WORKFLOW_COMPLETED: (
+        "workflow_completed",
+        _ended(WorkflowState.COMPLETED),
+    ),
+    enums_pb2.EVENT_TYPE_WORKFLOW_FAILED: ("workflow_failed", _ended(WorkflowState.FAILED)),
+    enums_pb2.EVENT_TYPE_WORKFLOW_CANCELLED: (
+        "workflow_cancelled",
+        _ended(WorkflowState.CANCELLED),
+    ),
+    enums_pb2.EVENT_TYPE_WORKFLOW_TIMED_OUT: (
+        "workflow_timed_out",
+        _ended(WorkflowState.TIMED_OUT),
+    ),
+}
+"""EventType number -> (the WorkflowEvent.detail field it sets, its mapping to the guide's data)."""
 
 
 def event_to_dict(ev: workflow_pb2.WorkflowEvent) -> dict[str, Any]:
@@ -135,7 +163,7 @@ def event_to_dict(ev: workflow_pb2.WorkflowEvent) -> dict[str, Any]:
     """
     name = event_name(ev.type)
     data: dict[str, Any] = {"workflow_id": ev.workflow_id}
-    if name in _STEP_EVENTS or ev.step_id:
+    if ev.step_id:
         data.update(
             step=ev.step_id,
             step_id=ev.step_id,
@@ -143,7 +171,10 @@ def event_to_dict(ev: workflow_pb2.WorkflowEvent) -> dict[str, Any]:
             agent_id=ev.agent_id,
             attempt=ev.attempt,
         )
-    data.update(_detail(name, ev))
+    found = DETAILS.get(ev.type)
+    if found is not None:
+        field, detail = found
+        data.update(detail(getattr(ev, field)))
     return {
         "event": name,
         "workflow_id": ev.workflow_id,

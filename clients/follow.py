@@ -12,10 +12,10 @@ from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
 from dataclasses import dataclass
 
-from dwe.clients.enums import WorkflowState
 from dwe.clients.errors import UnavailableError
 from dwe.clients.events import TERMINAL_EVENTS, event_name
 from dwe.clients.typed import DweClient
+from dwe.common.enums import WorkflowState
 from dwe.v1 import workflow_pb2
 
 __all__ = ["ReconnectPolicy", "follow_events"]

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from dwe.clients.enums import ExecutionMode, StepState, WorkflowPriority, WorkflowState
-from dwe.clients.graph import critical_path
-from dwe.clients.wire import decode_payload, duration_seconds
+from dwe.common.enums import ExecutionMode, StepState, WorkflowPriority, WorkflowState
+from dwe.common.errors import ValidationError
+from dwe.common.graph import GraphError, critical_path
+from dwe.common.wire import decode_payload, duration_seconds
 from dwe.v1 import workflow_pb2
 
 __all__ = ["Workflow", "WorkflowStep"]
@@ -100,7 +101,11 @@ class Workflow:
         deps = {s.step_id: s.dependencies for s in self.steps}
         durations = {s.step_id: s.estimated_duration for s in self.steps}
         by_id = {s.step_id: s for s in self.steps}
-        return [by_id[i] for i in critical_path(deps, durations)]
+        try:
+            path = critical_path(deps, durations)
+        except GraphError as exc:
+            raise ValidationError(str(exc)) from None
+        return [by_id[i] for i in path]
 
     @classmethod
     def from_spec(cls, workflow_id: str, spec: workflow_pb2.WorkflowSpec) -> Workflow:
@@ -113,7 +118,7 @@ class Workflow:
                 name=s.name,
                 description=s.description,
                 agent_type=s.agent_type,
-                agent_capability=s.agent_capability,
+                agent_capability=s.capability,
                 dependencies=list(s.dependencies),
                 execution_mode=mode,
                 timeout_seconds=duration_seconds(s.timeout),

@@ -13,25 +13,27 @@ import grpc
 import orjson
 import yaml
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 
-from dwe.clients.intents import IntentDetectionEngine
+from dwe.common.intents import IntentDetectionEngine
+from dwe.common.spec import DEFAULT_MAX_TASKS
 from dwe.v1 import service_pb2, service_pb2_grpc
 
+from .api import reflection
 from .api.agent_service import AgentServicer
-from .api.convert import event_bytes
 from .api.engine_service import EngineServicer
+from .api.event_codec import event_bytes
 from .api.handlers import generic_handler
+from .api.legacy import upgrade_v2_event
 from .api.workflow_service import WorkflowServicer
 from .config import ServerConfig
-from .coordinator import Coordinator
+from .engine.config import SchedulerConfig
 from .engine.model import AgentRegistration
-from .engine.scheduler import SchedulerConfig
 from .logs import configure_logging
-from .metrics import MetricsSampler
 from .rules import load_rules
+from .runtime.coordinator import Coordinator
+from .runtime.metrics import MetricsSampler
+from .runtime.telemetry import Telemetry, configure_from_env
 from .store.sqlite import SqliteStore
-from .telemetry import Telemetry, configure_from_env
 
 log = logging.getLogger("dwe.server")
 
@@ -61,7 +63,7 @@ def load_registry(path: str) -> list[AgentRegistration]:
                 agent_type=str(entry.get("type") or entry.get("agent_type") or ""),
                 capabilities=tuple(str(c) for c in caps),
                 max_concurrent_tasks=int(
-                    entry.get("max_tasks") or entry.get("max_concurrent_tasks") or 3
+                    entry.get("max_tasks") or entry.get("max_concurrent_tasks") or DEFAULT_MAX_TASKS
                 ),
                 config=dict(entry.get("config") or {}),
             )
@@ -76,7 +78,9 @@ class DweServer:
         self, config: ServerConfig, tracer_provider: Any = None, meter_provider: Any = None
     ) -> None:
         self.config = config
-        self.store = SqliteStore(config.db_path, config.sqlite_synchronous)
+        self.store = SqliteStore(
+            config.db_path, config.sqlite_synchronous, upgrade_event=upgrade_v2_event
+        )
         self.coordinator = Coordinator(
             self.store,
             event_bytes,
@@ -89,7 +93,9 @@ class DweServer:
             ),
             Telemetry(tracer_provider),
         )
-        self.sampler = MetricsSampler(self.coordinator, config.metrics_interval, meter_provider)
+        self.sampler = MetricsSampler(
+            self.coordinator.stats, config.metrics_interval, meter_provider
+        )
         self.health = health.aio.HealthServicer()
         self.grpc = grpc.aio.server(
             options=[
@@ -111,8 +117,8 @@ class DweServer:
         return f"{self.config.host}:{self.port}"
 
     async def start(self) -> None:
-        if self.config.rules:
-            self.coordinator.scheduler.rules.extend(load_rules(self.config.rules))
+        for rule in load_rules(self.config.rules) if self.config.rules else ():
+            self.coordinator.add_rule(rule)
         await self.coordinator.open()
         if self.config.agents_file:
             for reg in load_registry(self.config.agents_file):
@@ -138,9 +144,8 @@ class DweServer:
                 for n in SERVICES
             ),
             health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-            reflection.SERVICE_NAME,
         )
-        reflection.enable_server_reflection(names, self.grpc)
+        reflection.enable(self.grpc, names)
         self.port = self.grpc.add_insecure_port(self.config.address)
         if self.port == 0:
             raise OSError(f"cannot bind {self.config.address}")
@@ -151,18 +156,21 @@ class DweServer:
         log.info("dwe server listening on %s (store %s)", self.address, self.config.db_path)
 
     async def stop(self, grace: float | None = None) -> None:
-        """Health -> NOT_SERVING, end streams, stop gRPC within the grace period, close.
+        """Health -> NOT_SERVING, drain agents, end streams, stop gRPC, final commit, close.
 
-        Streams end first so in-flight unary calls are all that gRPC waits for;
-        the store closes last, after the final commit.
+        Agents get Drain and the grace period to deliver finished results;
+        streams end before gRPC stops, so in-flight unary calls are all that gRPC
+        waits for; the store closes last, after the final commit.
         """
         if self._stopped:
             return
         self._stopped = True
+        grace = self.config.grace if grace is None else grace
         await self.health.enter_graceful_shutdown()
         await self.sampler.stop()
+        await self.coordinator.drain_agents(grace)
         self.coordinator.end_streams()
-        await self.grpc.stop(self.config.grace if grace is None else grace)
+        await self.grpc.stop(grace)
         await self.coordinator.close()
         self.store.close()
         log.info("dwe server stopped")

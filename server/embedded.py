@@ -106,8 +106,7 @@ class EmbeddedServer:
     def add_rule(self, rule: Any) -> None:
         """Add an adaptation rule to the scheduler, on the server's own loop."""
         assert self._loop is not None and self._server is not None
-        rules = self._server.coordinator.scheduler.rules
-        self._loop.call_soon_threadsafe(rules.append, rule)
+        self._loop.call_soon_threadsafe(self._server.coordinator.add_rule, rule)
 
     def call(self, coro: Any, timeout: float | None = 30.0) -> Any:
         """Run a coroutine on the server's loop from another thread."""

@@ -115,7 +115,9 @@ async def spawn_agent(tmp_path: Path) -> AsyncIterator[Callable[..., AgentProces
 
 async def wait_agents(server: DweServer, *agent_ids: str, timeout: float = WAIT) -> None:
     """Wait until every named agent has an open session on the server."""
-    sessions = server.coordinator.scheduler.agents_by_id
+    c = server.coordinator
     await wait_for(
-        lambda: all(a in sessions for a in agent_ids), timeout, f"agents {agent_ids} connected"
+        lambda: all(c.agent(a).connected for a in agent_ids),
+        timeout,
+        f"agents {agent_ids} connected",
     )

@@ -3,7 +3,8 @@
 // Messages are plain objects with the proto field names (snake_case); enums
 // are their names ("EXECUTION_MODE_PARALLEL"); Payloads carry JSON in a Buffer
 // (use json() / fromJson()). Event streams are async iterators of single
-// WorkflowEvent objects (the server's batches are flattened).
+// WorkflowEvent objects (the server's batches are flattened); `event.detail`
+// names the one detail field that is set ("step_assigned", "workflow_completed").
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 import grpc from "@grpc/grpc-js";
@@ -81,8 +82,16 @@ export class DweClient {
     this.engine.close();
   }
 
+  /**
+   * Validates and stores a workflow. Steps may name their capability as in the
+   * contract (`capability`) or as in the guide (`agent_capability`).
+   */
   createWorkflow(spec, requestId = "") {
-    return unary(this.workflows, "CreateWorkflow", { spec, request_id: requestId });
+    const steps = (spec.steps || []).map(({ agent_capability, ...step }) => ({
+      ...step,
+      capability: step.capability || agent_capability,
+    }));
+    return unary(this.workflows, "CreateWorkflow", { spec: { ...spec, steps }, request_id: requestId });
   }
 
   startWorkflow(workflowId, context = undefined, sessionId = "") {

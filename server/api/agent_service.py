@@ -10,74 +10,34 @@ import grpc
 
 from dwe.v1 import agent_pb2, service_pb2_grpc
 
-from ..coordinator import Coordinator, Result
-from ..engine.model import Blob, Dispatch, ErrorInfo
-from .convert import fill_assignment, json_payload
+from ..engine.model import ErrorInfo
+from ..runtime.coordinator import Coordinator, Progress, Result
+from ..runtime.directory import Hello
+from .links import StreamLink
+from .wire import blob_of, json_payload, seconds_of
 
 log = logging.getLogger("dwe.server.agents")
 
 
-class StreamLink:
-    """Outbound side of one session: batches whatever piled up into one message."""
-
-    __slots__ = ("_cancels", "_closed", "_dispatches", "_wake", "last_seen", "reason")
-
-    def __init__(self) -> None:
-        self._dispatches: list[Dispatch] = []
-        self._cancels: list[tuple[str, str]] = []
-        self._wake = asyncio.Event()
-        self._closed = False
-        self.reason = ""
-        # Loop time of the agent's latest message, for the heartbeat watchdog.
-        self.last_seen = asyncio.get_running_loop().time()
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
-    def deliver(self, dispatches: list[Dispatch], cancels: list[tuple[str, str]]) -> None:
-        if self._closed:
-            return
-        self._dispatches.extend(dispatches)
-        self._cancels.extend(cancels)
-        self._wake.set()
-
-    def close(self, reason: str) -> None:
-        self._closed = True
-        self.reason = reason
-        self._wake.set()
-
-    async def next_message(self) -> agent_pb2.ServerMessage | None:
-        """The next batch to send, or None once closed."""
-        while not self._dispatches and not self._cancels:
-            if self._closed:
-                return None
-            self._wake.clear()
-            await self._wake.wait()
-        dispatches, self._dispatches = self._dispatches, []
-        cancels, self._cancels = self._cancels, []
-        msg = agent_pb2.ServerMessage()
-        add = msg.assignments.add
-        for d in dispatches:
-            fill_assignment(add(), d)
-        for attempt_id, reason in cancels:
-            msg.cancels.add(attempt_id=attempt_id, reason=reason)
-        return msg
-
-
-def _results(msg: agent_pb2.AgentMessage) -> list[Result]:
+def _results(msg: agent_pb2.ConnectRequest) -> list[Result]:
     out: list[Result] = []
     for r in msg.results:
-        d = r.duration
-        seconds = d.seconds + d.nanos / 1e9
+        seconds = seconds_of(r.duration)
         if r.HasField("error"):
             e = r.error
-            error = ErrorInfo(e.message, e.type or "Error", e.retryable)
-            out.append((r.attempt_id, None, error, seconds))
+            out.append(
+                (r.attempt_id, None, ErrorInfo(e.message, e.type or "Error", e.retryable), seconds)
+            )
         else:
-            o = r.output
-            out.append((r.attempt_id, Blob(o.encoding or "json/plain", o.data), None, seconds))
+            out.append((r.attempt_id, blob_of(r.output), None, seconds))
     return out
+
+
+def _progress(msg: agent_pb2.ConnectRequest) -> list[Progress]:
+    return [
+        (p.attempt_id, p.content, blob_of(p.data) if p.HasField("data") else None)
+        for p in msg.progress
+    ]
 
 
 class AgentServicer(service_pb2_grpc.AgentServiceServicer):
@@ -85,29 +45,31 @@ class AgentServicer(service_pb2_grpc.AgentServiceServicer):
         self._c = coordinator
         self._heartbeat = heartbeat_interval
 
-    async def Connect(
+    async def _hello(
         self,
-        request_iterator: AsyncIterator[agent_pb2.AgentMessage],
+        request_iterator: AsyncIterator[agent_pb2.ConnectRequest],
         context: grpc.aio.ServicerContext,
-    ) -> AsyncIterator[agent_pb2.ServerMessage]:
+    ) -> Hello | None:
         try:
             first = await anext(aiter(request_iterator))
         except StopAsyncIteration:
-            return
+            return None
         hello = first.hello
         if not first.HasField("hello") or not hello.agent_id:
             await context.abort(
                 grpc.StatusCode.INVALID_ARGUMENT, "the first message must carry hello.agent_id"
             )
-        registered = self._c.registry.get(hello.agent_id)
-        if not hello.capabilities and registered is None:
+        if not hello.capabilities and self._c.registration(hello.agent_id) is None:
             await context.abort(
                 grpc.StatusCode.INVALID_ARGUMENT,
                 f"agent {hello.agent_id!r}: hello.capabilities is empty and no registry entry",
             )
-        link = StreamLink()
-        session, resumed, dropped = self._c.connect_agent(
-            link,
+        if hello.max_concurrent_tasks < 0:
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"agent {hello.agent_id!r}: hello.max_concurrent_tasks must not be negative",
+            )
+        return Hello(
             hello.agent_id,
             hello.agent_type,
             list(hello.capabilities),
@@ -115,26 +77,39 @@ class AgentServicer(service_pb2_grpc.AgentServiceServicer):
             dict(hello.labels),
             list(hello.held_attempt_ids),
         )
-        sid = session.session_id
+
+    def _welcome(
+        self, agent_id: str, sid: str, resumed: list[str], dropped: list[str]
+    ) -> agent_pb2.Welcome:
         welcome = agent_pb2.Welcome(
-            session_id=sid,
-            resumed_attempt_ids=resumed,
-            dropped_attempt_ids=dropped,
+            session_id=sid, resumed_attempt_ids=resumed, dropped_attempt_ids=dropped
         )
         welcome.heartbeat_interval.FromNanoseconds(int(self._heartbeat * 1e9))
+        registered = self._c.registration(agent_id)
         if registered is not None and registered.config:
             welcome.config.CopyFrom(json_payload(registered.config))
+        return welcome
+
+    async def Connect(
+        self,
+        request_iterator: AsyncIterator[agent_pb2.ConnectRequest],
+        context: grpc.aio.ServicerContext,
+    ) -> AsyncIterator[agent_pb2.ConnectResponse]:
+        hello = await self._hello(request_iterator, context)
+        if hello is None:
+            return
+        link = StreamLink()
+        sid, resumed, dropped = self._c.connect_agent(link, hello)
+        welcome = self._welcome(hello.agent_id, sid, resumed, dropped)
         reader = asyncio.create_task(self._read(request_iterator, sid, link))
         watchdog = asyncio.create_task(self._watch(sid, link))
         try:
-            yield agent_pb2.ServerMessage(welcome=welcome)
+            yield agent_pb2.ConnectResponse(welcome=welcome)
             while True:
                 msg = await link.next_message()
                 if msg is None:
                     break
                 yield msg
-            # Closing (server shutdown, session replaced) just ends the stream: the
-            # agent reconnects with backoff. Drain is kept for removing an agent.
         finally:
             reader.cancel()
             watchdog.cancel()
@@ -163,7 +138,7 @@ class AgentServicer(service_pb2_grpc.AgentServiceServicer):
 
     async def _read(
         self,
-        request_iterator: AsyncIterator[agent_pb2.AgentMessage],
+        request_iterator: AsyncIterator[agent_pb2.ConnectRequest],
         session_id: str,
         link: StreamLink,
     ) -> None:
@@ -173,21 +148,7 @@ class AgentServicer(service_pb2_grpc.AgentServiceServicer):
             async for msg in request_iterator:
                 link.last_seen = loop.time()
                 if msg.results or msg.started or msg.progress:
-                    report(
-                        session_id,
-                        list(msg.started),
-                        [
-                            (
-                                p.attempt_id,
-                                p.content,
-                                Blob(p.data.encoding or "json/plain", p.data.data)
-                                if p.HasField("data")
-                                else None,
-                            )
-                            for p in msg.progress
-                        ],
-                        _results(msg),
-                    )
+                    report(session_id, msg.started, _progress(msg), _results(msg))
         except (asyncio.CancelledError, grpc.aio.AioRpcError):
             pass
         except Exception:

@@ -4,38 +4,16 @@ from __future__ import annotations
 
 import grpc
 
-from dwe.v1 import agent_pb2, engine_pb2, service_pb2_grpc
+from dwe.common.spec import DEFAULT_MAX_TASKS
+from dwe.v1 import engine_pb2, service_pb2_grpc
 from dwe.v1 import request_response_pb2 as rr
 
-from ..coordinator import Coordinator
 from ..engine.model import AgentRegistration
-from ..metrics import MetricsSampler
-from .convert import json_payload
+from ..runtime.coordinator import Coordinator
+from ..runtime.metrics import MetricsSampler
+from .convert import agent_to_proto
 from .errors import unary
 from .validation import ValidationError, decode_json_object
-
-
-def _info(reg: AgentRegistration | None, c: Coordinator, agent_id: str) -> agent_pb2.AgentInfo:
-    session = c.scheduler.agents_by_id.get(agent_id)
-    info = agent_pb2.AgentInfo(agent_id=agent_id, registered=reg is not None)
-    if reg is not None:
-        info.agent_type = reg.agent_type
-        info.capabilities.extend(reg.capabilities)
-        info.max_concurrent_tasks = reg.max_concurrent_tasks
-        if reg.config:
-            info.config.CopyFrom(json_payload(reg.config))
-    if session is not None:
-        info.connected = True
-        info.agent_type = session.agent_type or info.agent_type
-        del info.capabilities[:]
-        info.capabilities.extend(sorted(session.capabilities))
-        info.max_concurrent_tasks = session.max_tasks
-        info.current_load = len(session.held)
-        info.labels.update(session.labels)
-        info.completed_steps = session.completed
-        info.failed_steps = session.failed
-        info.connected_at.FromNanoseconds(int(session.connected_at * 1e9))
-    return info
 
 
 class EngineServicer(service_pb2_grpc.EngineServiceServicer):
@@ -54,25 +32,26 @@ class EngineServicer(service_pb2_grpc.EngineServiceServicer):
             raise ValidationError(f"agent {a.agent_id!r}: capabilities is empty")
         if any(not cap for cap in a.capabilities):
             raise ValidationError(f"agent {a.agent_id!r}: a capability is empty")
+        if a.max_concurrent_tasks < 0:
+            raise ValidationError(
+                f"agent {a.agent_id!r}: max_concurrent_tasks must not be negative"
+            )
         config = decode_json_object(a.config, f"agent {a.agent_id!r}: config")
         reg = AgentRegistration(
             agent_id=a.agent_id,
             agent_type=a.agent_type,
             capabilities=tuple(dict.fromkeys(a.capabilities)),
-            max_concurrent_tasks=a.max_concurrent_tasks or 5,
+            max_concurrent_tasks=a.max_concurrent_tasks or DEFAULT_MAX_TASKS,
             config=config,
         )
         await self._c.register_agent(reg)
-        return rr.RegisterAgentResponse(agent=_info(reg, self._c, reg.agent_id))
+        return rr.RegisterAgentResponse(agent=agent_to_proto(self._c.agent(reg.agent_id)))
 
     @unary
     async def ListAgents(
         self, request: rr.ListAgentsRequest, context: grpc.aio.ServicerContext
     ) -> rr.ListAgentsResponse:
-        ids = dict.fromkeys([*self._c.registry, *self._c.scheduler.agents_by_id])
-        return rr.ListAgentsResponse(
-            agents=[_info(self._c.registry.get(i), self._c, i) for i in sorted(ids)]
-        )
+        return rr.ListAgentsResponse(agents=[agent_to_proto(v) for v in self._c.agents()])
 
     @unary
     async def GetEngineMetrics(

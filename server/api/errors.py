@@ -8,26 +8,24 @@ from typing import Any, TypeVar
 
 import grpc
 
-from dwe.clients.intents import IntentError
+from dwe.common.errors import ValidationError as SpecError
+from dwe.common.intents import IntentError
 
-from ..engine.scheduler import SchedulerError, UnknownWorkflow
+from ..engine.config import SchedulerError, UnknownWorkflow
 from .validation import ValidationError
 
 T = TypeVar("T")
 
 
-class NotFound(LookupError):
-    pass
-
-
 class Precondition(RuntimeError):
-    pass
+    """The request is well-formed but the server's state does not allow it."""
 
 
 def status_for(exc: BaseException) -> tuple[grpc.StatusCode, str] | None:
-    if isinstance(exc, ValidationError):
+    """The status code and message of a domain error; None for anything else."""
+    if isinstance(exc, ValidationError | SpecError):
         return grpc.StatusCode.INVALID_ARGUMENT, str(exc)
-    if isinstance(exc, UnknownWorkflow | NotFound):
+    if isinstance(exc, UnknownWorkflow):
         return grpc.StatusCode.NOT_FOUND, f"workflow {exc.args[0]!r} not found"
     if isinstance(exc, SchedulerError | Precondition | IntentError):
         return grpc.StatusCode.FAILED_PRECONDITION, str(exc)

@@ -8,38 +8,16 @@ from typing import Any
 import orjson
 from google.protobuf.duration_pb2 import Duration
 
-from dwe.v1 import common_pb2, enums_pb2, workflow_pb2
+from dwe.common.graph import GraphError, check_steps
+from dwe.v1 import common_pb2, workflow_pb2
 
-from ..engine.graph import GraphError, check_graph
-from ..engine.model import (
-    JSON_ENCODING,
-    ExecutionMode,
-    Priority,
-    StepSpec,
-    Transformation,
-    WorkflowSpec,
-)
+from ..engine.model import JSON_ENCODING, StepSpec, Transformation, WorkflowSpec
 from ..engine.transforms import TransformError, check_transformation
+from .wire import MODES_IN, PRIORITIES_IN
 
 MAX_STEPS = 100_000
 MAX_RETRIES = 100
 MAX_ID_LENGTH = 200
-
-PRIORITIES = {
-    enums_pb2.WORKFLOW_PRIORITY_UNSPECIFIED: Priority.MEDIUM,
-    enums_pb2.WORKFLOW_PRIORITY_CRITICAL: Priority.CRITICAL,
-    enums_pb2.WORKFLOW_PRIORITY_HIGH: Priority.HIGH,
-    enums_pb2.WORKFLOW_PRIORITY_MEDIUM: Priority.MEDIUM,
-    enums_pb2.WORKFLOW_PRIORITY_LOW: Priority.LOW,
-    enums_pb2.WORKFLOW_PRIORITY_BACKGROUND: Priority.BACKGROUND,
-}
-MODES = {
-    enums_pb2.EXECUTION_MODE_UNSPECIFIED: ExecutionMode.PARALLEL,
-    enums_pb2.EXECUTION_MODE_SEQUENTIAL: ExecutionMode.SEQUENTIAL,
-    enums_pb2.EXECUTION_MODE_PARALLEL: ExecutionMode.PARALLEL,
-    enums_pb2.EXECUTION_MODE_ADAPTIVE: ExecutionMode.ADAPTIVE,
-    enums_pb2.EXECUTION_MODE_PIPELINE: ExecutionMode.PIPELINE,
-}
 
 
 class ValidationError(ValueError):
@@ -84,12 +62,17 @@ def step_from_proto(msg: workflow_pb2.StepSpec, index: int) -> StepSpec:
     where = f"steps[{index}]" + (f" ({msg.step_id!r})" if msg.step_id else "")
     if len(msg.step_id) > MAX_ID_LENGTH:
         raise ValidationError(f"{where}: step_id longer than {MAX_ID_LENGTH} characters")
-    if not msg.agent_capability:
-        raise ValidationError(f"{where}: agent_capability is empty")
+    if not msg.capability:
+        raise ValidationError(f"{where}: agent_capability is empty (StepSpec.capability)")
+    if msg.retry_count < 0:
+        raise ValidationError(f"{where}: retry_count {msg.retry_count} must not be negative")
     if msg.retry_count > MAX_RETRIES:
         raise ValidationError(f"{where}: retry_count {msg.retry_count} exceeds {MAX_RETRIES}")
-    if msg.backoff_coefficient < 0 or math.isnan(msg.backoff_coefficient):
-        raise ValidationError(f"{where}: backoff_coefficient must not be negative")
+    if msg.pipeline_batch_size < 0:
+        raise ValidationError(f"{where}: pipeline_batch_size must not be negative")
+    coefficient = msg.backoff_coefficient
+    if math.isnan(coefficient) or math.isinf(coefficient) or (coefficient != 0 and coefficient < 1):
+        raise ValidationError(f"{where}: backoff_coefficient must be 0 (default 2.0) or at least 1")
     transformations = []
     for t_index, t in enumerate(msg.data_transformations):
         t_where = f"{where}: data_transformations[{t_index}]"
@@ -106,7 +89,7 @@ def step_from_proto(msg: workflow_pb2.StepSpec, index: int) -> StepSpec:
         name=msg.name or msg.step_id,
         description=msg.description,
         agent_type=msg.agent_type,
-        capability=msg.agent_capability,
+        capability=msg.capability,
         dependencies=tuple(msg.dependencies),
         timeout=timeout or None,
         retry_count=msg.retry_count,
@@ -127,12 +110,14 @@ def spec_from_proto(msg: workflow_pb2.WorkflowSpec, default_timeout: float = 0.0
         raise ValidationError("spec.name is empty")
     if len(msg.steps) > MAX_STEPS:
         raise ValidationError(f"spec.steps: {len(msg.steps)} steps exceed the limit of {MAX_STEPS}")
-    priority = _enum(PRIORITIES, msg.priority, "WorkflowPriority", "spec.priority")
-    mode = _enum(MODES, msg.execution_mode, "ExecutionMode", "spec.execution_mode")
+    if msg.max_parallel_steps < 0:
+        raise ValidationError("spec.max_parallel_steps must not be negative")
+    priority = _enum(PRIORITIES_IN, msg.priority, "WorkflowPriority", "spec.priority")
+    mode = _enum(MODES_IN, msg.execution_mode, "ExecutionMode", "spec.execution_mode")
     context = decode_json_object(msg.context, "spec.context")
     steps = tuple(step_from_proto(s, i) for i, s in enumerate(msg.steps))
     try:
-        check_graph(steps)
+        check_steps([(s.step_id, s.dependencies) for s in steps])
     except GraphError as exc:
         raise ValidationError(str(exc)) from None
     timeout = _seconds(msg, "default_timeout", "spec") or default_timeout or None

@@ -7,30 +7,25 @@ from collections.abc import AsyncIterator
 
 import grpc
 
-from dwe.clients.errors import ValidationError as ClientValidationError
-from dwe.clients.intents import Intent, IntentDetectionEngine
-from dwe.clients.spec import workflow_spec_from_dict
+from dwe.common.intents import Intent, IntentDetectionEngine
+from dwe.common.spec import workflow_spec_from_dict
 from dwe.v1 import request_response_pb2 as rr
 from dwe.v1 import service_pb2_grpc, workflow_pb2
 
-from ..coordinator import Coordinator
-from ..engine.model import TERMINAL_EVENTS, Event, WorkflowState
-from ..hub import SubscriberOverflow, Subscription
-from ..views import StatusView, status_of_row, status_of_run
-from .convert import (
-    EVENT_TYPES_IN,
-    WORKFLOW_STATES,
-    WORKFLOW_STATES_IN,
-    event_frame,
-    status_to_proto,
-    summary_to_proto,
-)
-from .errors import NotFound, Precondition, streaming, unary
+from ..engine.events import Event
+from ..engine.model import WorkflowState
+from ..runtime.coordinator import Coordinator
+from ..runtime.hub import SubscriberOverflow, Subscription
+from .convert import status_to_proto, summary_to_proto
+from .errors import Precondition, streaming, unary
+from .event_codec import EVENT_TYPES_IN, event_frame
 from .handlers import frame
 from .validation import ValidationError, decode_json_object, spec_from_proto
+from .wire import WORKFLOW_STATES, WORKFLOW_STATES_IN
 
 DEFAULT_PAGE = 50
 MAX_PAGE = 1000
+REPLAY_CHUNK = 500
 
 
 class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
@@ -44,40 +39,6 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
         self._default_timeout = default_timeout
         self._intents = intents or IntentDetectionEngine()
 
-    # -- helpers ----------------------------------------------------------------
-
-    async def _status(self, workflow_id: str, with_steps: bool = True) -> StatusView:
-        now = self._c.clock()
-        run = self._c.live(workflow_id)
-        if run is not None:
-            return status_of_run(run, now, with_steps)
-        row = await self._c.stored(workflow_id)
-        if row is None:
-            raise NotFound(workflow_id)
-        return status_of_row(row, now)
-
-    async def _require_startable(self, workflow_id: str) -> None:
-        if not workflow_id:
-            raise ValidationError("workflow_id is empty")
-        if self._c.live(workflow_id) is None:
-            row = await self._c.stored(workflow_id)
-            if row is None:
-                raise NotFound(workflow_id)
-            raise Precondition(f"workflow {workflow_id} already ended ({row.state})")
-
-    async def _follow(self, sub: Subscription, after_seq: int) -> AsyncIterator[list[Event]]:
-        """Live events with seq > after_seq until the terminal one."""
-        last = after_seq
-        async for batch in _batches(sub):
-            fresh = [e for e in batch if e.seq > last]
-            if fresh:
-                last = fresh[-1].seq
-                yield fresh
-                if fresh[-1].type in TERMINAL_EVENTS:
-                    return
-
-    # -- RPCs ----------------------------------------------------------------------
-
     @unary
     async def CreateWorkflow(
         self, request: rr.CreateWorkflowRequest, context: grpc.aio.ServicerContext
@@ -86,7 +47,7 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
             raise ValidationError("spec is required")
         spec = spec_from_proto(request.spec, self._default_timeout)
         workflow_id, created = await self._c.create_workflow(spec, request.request_id)
-        status = await self._status(workflow_id)
+        status = await self._c.status(workflow_id)
         return rr.CreateWorkflowResponse(
             workflow_id=workflow_id, created=created, status=status_to_proto(status)
         )
@@ -95,13 +56,10 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
     async def StartWorkflow(
         self, request: rr.StartWorkflowRequest, context: grpc.aio.ServicerContext
     ) -> rr.StartWorkflowResponse:
-        await self._require_startable(request.workflow_id)
+        _require_id(request.workflow_id)
         ctx = decode_json_object(request.context, "context")
         state = await self._c.start_workflow(
-            request.workflow_id,
-            ctx,
-            request.session_id,
-            context.invocation_metadata(),
+            request.workflow_id, ctx, request.session_id, context.invocation_metadata()
         )
         return rr.StartWorkflowResponse(state=WORKFLOW_STATES[state])
 
@@ -109,48 +67,37 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
     async def ExecuteWorkflow(
         self, request: rr.ExecuteWorkflowRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[bytes]:  # encoded ExecuteWorkflowResponse (see handlers.py)
-        await self._require_startable(request.workflow_id)
+        _require_id(request.workflow_id)
         ctx = decode_json_object(request.context, "context")
         sub = self._c.subscribe([request.workflow_id])
         try:
             await self._c.start_workflow(
-                request.workflow_id,
-                ctx,
-                request.session_id,
-                context.invocation_metadata(),
+                request.workflow_id, ctx, request.session_id, context.invocation_metadata()
             )
-            async for batch in self._follow(sub, 0):
+            async for batch in _follow(sub, 0):
                 yield b"".join([event_frame(e) for e in batch])
         finally:
-            self._c.hub.unsubscribe(sub)
+            self._c.unsubscribe(sub)
 
     @streaming
     async def WatchWorkflow(
         self, request: rr.WatchWorkflowRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[bytes]:  # encoded WatchWorkflowResponse
         wid = request.workflow_id
-        if not wid:
-            raise ValidationError("workflow_id is empty")
-        sub = self._c.subscribe([wid])
+        _require_id(wid)
+        if request.after_seq < 0:
+            raise ValidationError("after_seq must not be negative")
+        sub = self._c.subscribe([wid])  # before the replay, so nothing falls in between
         try:
-            run = self._c.live(wid)
-            if run is None and await self._c.stored(wid) is None:
-                raise NotFound(wid)
-            last = request.after_seq
-            replay = await self._c.events_after(wid, last)
-            for i in range(0, len(replay), 500):
-                yield b"".join([frame(e.data) for e in replay[i : i + 500]])
-            if replay:
-                last = replay[-1].seq
-                if replay[-1].type in TERMINAL_EVENTS:
-                    return
-            run = self._c.live(wid)
-            if run is None or (run.state.terminal and run.seq <= last):
-                return
-            async for batch in self._follow(sub, last):
-                yield b"".join([event_frame(e) for e in batch])
+            replay, follow = await self._c.replay(wid, request.after_seq)
+            for i in range(0, len(replay), REPLAY_CHUNK):
+                yield b"".join([frame(e.data) for e in replay[i : i + REPLAY_CHUNK]])
+            if follow:
+                last = replay[-1].seq if replay else request.after_seq
+                async for batch in _follow(sub, last):
+                    yield b"".join([event_frame(e) for e in batch])
         finally:
-            self._c.hub.unsubscribe(sub)
+            self._c.unsubscribe(sub)
 
     @streaming
     async def WatchEvents(
@@ -161,26 +108,27 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
             if t not in EVENT_TYPES_IN:
                 raise ValidationError(f"types: unknown EventType value {t}")
             types.append(EVENT_TYPES_IN[t])
-        sub = self._c.hub.subscribe(request.workflow_ids, types)
+        sub = self._c.subscribe(request.workflow_ids, types)
         try:
             async for batch in _batches(sub):
                 yield b"".join([event_frame(e) for e in batch])
         finally:
-            self._c.hub.unsubscribe(sub)
+            self._c.unsubscribe(sub)
 
     @unary
     async def GetWorkflowStatus(
         self, request: rr.GetWorkflowStatusRequest, context: grpc.aio.ServicerContext
     ) -> rr.GetWorkflowStatusResponse:
-        if not request.workflow_id:
-            raise ValidationError("workflow_id is empty")
-        status = await self._status(request.workflow_id)
+        _require_id(request.workflow_id)
+        status = await self._c.status(request.workflow_id)
         return rr.GetWorkflowStatusResponse(status=status_to_proto(status))
 
     @unary
     async def ListWorkflows(
         self, request: rr.ListWorkflowsRequest, context: grpc.aio.ServicerContext
     ) -> rr.ListWorkflowsResponse:
+        if request.page_size < 0:
+            raise ValidationError("page_size must not be negative")
         size = min(request.page_size or DEFAULT_PAGE, MAX_PAGE)
         states = []
         for s in request.states:
@@ -188,39 +136,18 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
                 raise ValidationError(f"states: unknown WorkflowState value {s}")
             states.append(str(WORKFLOW_STATES_IN[s]))
         before = _decode_token(request.page_token) if request.page_token else None
-        rows = await self._c.read(self._c.store.list_workflows, states, size + 1, before)
-        now = self._c.clock()
-        views = []
-        for row in rows[:size]:
-            run = self._c.live(row.workflow_id)
-            views.append(
-                status_of_run(run, now, with_steps=False) if run else status_of_row(row, now)
-            )
-        token = ""
-        if len(rows) > size:
-            last = rows[size - 1]
-            token = _encode_token(last.created_at, last.workflow_id)
+        views, nxt = await self._c.list_page(states, size, before)
         return rr.ListWorkflowsResponse(
-            workflows=[summary_to_proto(v) for v in views], next_page_token=token
+            workflows=[summary_to_proto(v) for v in views],
+            next_page_token=_encode_token(*nxt) if nxt else "",
         )
 
     @unary
     async def CancelWorkflow(
         self, request: rr.CancelWorkflowRequest, context: grpc.aio.ServicerContext
     ) -> rr.CancelWorkflowResponse:
-        wid = request.workflow_id
-        if not wid:
-            raise ValidationError("workflow_id is empty")
-        if self._c.live(wid) is None:
-            row = await self._c.stored(wid)
-            if row is None:
-                raise NotFound(wid)
-            return rr.CancelWorkflowResponse(
-                cancelled=False, state=WORKFLOW_STATES[WorkflowState(row.state)]
-            )
-        cancelled = await self._c.cancel_workflow(wid, request.reason)
-        run = self._c.live(wid)
-        state = run.state if run is not None else WorkflowState.CANCELLED
+        _require_id(request.workflow_id)
+        cancelled, state = await self._c.cancel_workflow(request.workflow_id, request.reason)
         return rr.CancelWorkflowResponse(cancelled=cancelled, state=WORKFLOW_STATES[state])
 
     # -- intents -------------------------------------------------------------------
@@ -252,12 +179,11 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
         intent, workflow = self._intents.workflow_for(request.message)
         try:
             proto_spec = workflow_spec_from_dict(workflow)
-        except ClientValidationError as exc:
+        except ValueError as exc:
             raise ValidationError(f"template for {intent.primary_intent!r}: {exc}") from None
         spec = spec_from_proto(proto_spec, self._default_timeout)
         workflow_id, created = await self._c.create_workflow(spec, request.request_id)
-        run = self._c.live(workflow_id)
-        state = run.state if run is not None else WorkflowState.COMPLETED
+        state = (await self._c.status(workflow_id, with_steps=False)).state
         if created or state is WorkflowState.PENDING:
             state = await self._c.start_workflow(
                 workflow_id, extra, request.session_id, context.invocation_metadata()
@@ -265,6 +191,11 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
         return rr.StartIntentResponse(
             intent=self._detected(intent), workflow_id=workflow_id, state=WORKFLOW_STATES[state]
         )
+
+
+def _require_id(workflow_id: str) -> None:
+    if not workflow_id:
+        raise ValidationError("workflow_id is empty")
 
 
 async def _batches(sub: Subscription) -> AsyncIterator[list[Event]]:
@@ -279,6 +210,18 @@ async def _batches(sub: Subscription) -> AsyncIterator[list[Event]]:
         if not batch:
             return
         yield batch
+
+
+async def _follow(sub: Subscription, after_seq: int) -> AsyncIterator[list[Event]]:
+    """Live events with seq > after_seq until the terminal one."""
+    last = after_seq
+    async for batch in _batches(sub):
+        fresh = [e for e in batch if e.seq > last]
+        if fresh:
+            last = fresh[-1].seq
+            yield fresh
+            if fresh[-1].terminal:
+                return
 
 
 def _encode_token(created_at: float, workflow_id: str) -> str:

@@ -89,16 +89,6 @@ class EventType(StrEnum):
     WORKFLOW_TIMED_OUT = "workflow_timed_out"
 
 
-TERMINAL_EVENTS = frozenset(
-    {
-        EventType.WORKFLOW_COMPLETED,
-        EventType.WORKFLOW_FAILED,
-        EventType.WORKFLOW_CANCELLED,
-        EventType.WORKFLOW_TIMED_OUT,
-    }
-)
-
-
 @dataclass(frozen=True, slots=True)
 class Blob:
     """Opaque data with its encoding, passed through without decoding."""
@@ -160,25 +150,6 @@ class WorkflowSpec:
     max_parallel_steps: int = 0
     default_timeout: float | None = None
     labels: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class Event:
-    """A committed fact about a workflow; seq has no gaps within a workflow."""
-
-    workflow_id: str
-    seq: int
-    type: EventType
-    time: float
-    step_id: str = ""
-    step_name: str = ""
-    attempt: int = 0
-    agent_id: str = ""
-    # Type-specific fields; Blob values stay undecoded.
-    data: dict[str, Any] = field(default_factory=dict)
-    # Its wire encoding (opaque bytes), filled once by the transport's encoder and
-    # reused for storage and every subscriber.
-    wire: bytes | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(slots=True)

@@ -1,12 +1,17 @@
-"""Connected agent sessions and the choice of an agent for a step."""
+"""The agent pool: open sessions, their load and performance, and leases of orphaned attempts."""
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .runs import StepRun
+
+EWMA_ALPHA = 0.2
+# An agent failing at least this share of recent attempts is avoided by ADAPTIVE runs.
+FAILING = 0.5
 
 
 @dataclass(slots=True)
@@ -61,16 +66,102 @@ class AgentSession:
             found = self.by_capability[capability] = Stats()
         return found
 
+    def observe(self, capability: str, duration: float, failed: bool) -> None:
+        """Fold one attempt outcome into the moving averages and counters."""
+        self.overall.observe(duration, failed)
+        self.stats(capability).observe(duration, failed)
+        if failed:
+            self.failed += 1
+        else:
+            self.completed += 1
 
-EWMA_ALPHA = 0.2
-# An agent failing at least this share of recent attempts is avoided by ADAPTIVE runs.
-FAILING = 0.5
 
+class AgentPool:
+    """Sessions by session id, agent id and capability, plus leases of orphaned attempts.
 
-def observe(agent: AgentSession, capability: str, duration: float, failed: bool) -> None:
-    """Fold one attempt outcome into the agent's moving averages."""
-    agent.overall.observe(duration, failed)
-    agent.stats(capability).observe(duration, failed)
+    An orphan is a current attempt whose agent went away; it waits for a lease
+    to run out, in case the agent reconnects holding it. The pool answers with
+    data (what was lost, what resumed) and leaves state changes of steps to the
+    scheduler.
+    """
+
+    __slots__ = ("_by_cap", "_by_id", "_lease_seq", "_orphans", "_sessions")
+
+    def __init__(self) -> None:
+        self._sessions: dict[str, AgentSession] = {}
+        self._by_id: dict[str, AgentSession] = {}
+        self._by_cap: dict[str, list[AgentSession]] = {}
+        # attempt_id -> (step, number of the lease that keeps it)
+        self._orphans: dict[str, tuple[StepRun, int]] = {}
+        self._lease_seq = itertools.count(1)
+
+    def session(self, session_id: str) -> AgentSession | None:
+        return self._sessions.get(session_id)
+
+    def by_agent(self, agent_id: str) -> AgentSession | None:
+        """The live session of an agent id."""
+        return self._by_id.get(agent_id)
+
+    def sessions(self) -> list[AgentSession]:
+        return list(self._sessions.values())
+
+    def candidates(self, capability: str) -> list[AgentSession] | None:
+        """Connected agents with ``capability`` (the list itself: do not change it)."""
+        return self._by_cap.get(capability)
+
+    def __len__(self) -> int:
+        return len(self._sessions)
+
+    def add(self, session: AgentSession, held: list[str]) -> tuple[list[StepRun], list[str]]:
+        """Open ``session``; returns the orphaned steps it resumes and the attempt ids it
+        named that are no longer current (dropped)."""
+        self._sessions[session.session_id] = session
+        self._by_id[session.agent_id] = session
+        for cap in session.capabilities:
+            self._by_cap.setdefault(cap, []).append(session)
+        resumed: list[StepRun] = []
+        dropped: list[str] = []
+        for attempt_id in held:
+            step = self._orphans.pop(attempt_id, (None, 0))[0]
+            if step is None:
+                dropped.append(attempt_id)
+            else:
+                session.held[attempt_id] = step
+                resumed.append(step)
+        return resumed, dropped
+
+    def remove(self, session_id: str) -> tuple[AgentSession | None, list[StepRun]]:
+        """Close a session; returns it and the steps it still held (their attempts current)."""
+        agent = self._sessions.pop(session_id, None)
+        if agent is None:
+            return None, []
+        if self._by_id.get(agent.agent_id) is agent:
+            del self._by_id[agent.agent_id]
+        for cap in agent.capabilities:
+            peers = self._by_cap.get(cap)
+            if peers and agent in peers:
+                peers.remove(agent)
+        lost = [step for step in agent.held.values() if step is not None]
+        agent.held.clear()
+        return agent, lost
+
+    def orphan(self, step: StepRun) -> int:
+        """Keep ``step``'s attempt for its agent to come back; returns the lease's number."""
+        token = next(self._lease_seq)
+        self._orphans[step.attempt_id] = (step, token)
+        return token
+
+    def expire(self, attempt_id: str, token: int) -> StepRun | None:
+        """The lease ``token`` ran out: the orphaned step, unless it was claimed or re-leased."""
+        step, lease = self._orphans.get(attempt_id, (None, 0))
+        if step is None or lease != token:
+            return None
+        del self._orphans[attempt_id]
+        return step
+
+    def forget(self, attempt_id: str) -> None:
+        """The attempt ended some other way (cancel, timeout): no agent may resume it."""
+        self._orphans.pop(attempt_id, None)
 
 
 def _preferred(step: StepRun, agent: AgentSession) -> int:

@@ -1,14 +1,17 @@
-"""Ready steps waiting for an agent, per capability, in dispatch order."""
+"""Ready steps waiting for an agent: a queue per capability and the dispatcher over them."""
 
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable, Iterator
 
 from .model import Priority, StepState
+from .pool import AgentPool, AgentSession
 from .runs import StepRun
 
 # (aged priority, workflow start order, rank within the workflow, declaration index)
 Key = tuple[float, int, float, int]
+Chooser = Callable[[StepRun, list[AgentSession]], AgentSession | None]
 
 
 class ReadyQueue:
@@ -64,3 +67,65 @@ class ReadyQueue:
 
     def __len__(self) -> int:
         return sum(len(level) for level in self.levels)
+
+
+class Dispatcher:
+    """The ready queues, and which capabilities changed since the last dispatch."""
+
+    __slots__ = ("_dirty", "_queues")
+
+    def __init__(self) -> None:
+        self._queues: dict[str, ReadyQueue] = {}
+        self._dirty: set[str] = set()
+
+    def enqueue(self, step: StepRun) -> None:
+        cap = step.spec.capability
+        queue = self._queues.get(cap)
+        if queue is None:
+            queue = self._queues[cap] = ReadyQueue()
+        queue.push(step)
+        self._dirty.add(cap)
+
+    def touch(self, capabilities: frozenset[str]) -> None:
+        """Agent slots of these capabilities freed up or appeared."""
+        self._dirty.update(capabilities)
+
+    def waiting(self, capability: str) -> int:
+        """Queue entries of a capability (stale ones included until they reach the head)."""
+        queue = self._queues.get(capability)
+        return len(queue) if queue else 0
+
+    def pairs(
+        self, now: float, aging: float, pool: AgentPool, choose: Chooser
+    ) -> Iterator[tuple[StepRun, AgentSession]]:
+        """Pair queued steps of changed capabilities with free agents, most urgent first.
+
+        Capabilities compete by the (aged) priority of their head step, so an
+        agent with several capabilities takes the most urgent step first. The
+        caller must assign each pair before taking the next (agents fill up).
+        """
+        if not self._dirty:
+            return
+        caps, self._dirty = self._dirty, set()
+        heads: list[tuple[Key, str]] = []
+        for cap in caps:
+            queue = self._queues.get(cap)
+            if queue and pool.candidates(cap):
+                key = queue.head_key(now, aging)
+                if key is not None:
+                    heads.append((key, cap))
+        heapq.heapify(heads)
+        while heads:
+            _, cap = heapq.heappop(heads)
+            queue = self._queues[cap]
+            step = queue.pop(now, aging)
+            if step is None:
+                continue
+            agent = choose(step, pool.candidates(cap) or [])
+            if agent is None:
+                queue.push(step)  # every agent of this capability is full
+                continue
+            yield step, agent
+            key = queue.head_key(now, aging)
+            if key is not None:
+                heapq.heappush(heads, (key, cap))

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import heapq
-from collections import deque
+import json
 from typing import Any
 
-from .graph import critical_path, critical_path_lengths
-from .model import Blob, ErrorInfo, ExecutionMode, StepSpec, StepState, WorkflowSpec, WorkflowState
+from .model import JSON_ENCODING, Blob, ErrorInfo, ExecutionMode, StepSpec, StepState, WorkflowSpec
+from .model import WorkflowState as WS
 
 
 class StepRun:
@@ -18,27 +18,19 @@ class StepRun:
         "assigned_at",
         "attempt",
         "attempt_id",
-        "cp_length",
-        "current_input",
         "dependents",
-        "emitted",
         "error",
-        "ever_emitted",
         "finished_at",
         "index",
         "output",
-        "outputs",
         "priority_boost",
         "rank",
-        "records",
         "released",
         "session_id",
         "spec",
         "started_at",
         "state",
-        "streamed",
         "tries",
-        "upstream_done",
         "waiting",
         "wf",
     )
@@ -61,56 +53,17 @@ class StepRun:
         self.finished_at = 0.0
         self.output: Blob | None = None
         self.error: ErrorInfo | None = None
-        # Added by adaptation rules, in the units of cp_length (seconds).
+        # Seconds added by adaptation rules to the step's critical path (ADAPTIVE).
         self.priority_boost = 0.0
-        # Estimated seconds from this step's start to the end of the run (ADAPTIVE).
-        self.cp_length = 0.0
-        # Dispatch order within a workflow: lower first; ADAPTIVE sets -(cp_length + boost).
+        # Dispatch order within a run: lower first; ADAPTIVE sets -(critical path + boost).
         self.rank = 0.0
-        # True while the step occupies one of its workflow's parallel slots.
+        # True while the step occupies one of its run's parallel slots.
         self.released = False
-        # PIPELINE: a step with one dependency runs once per record (or batch)
-        # its upstream emits; see pipeline.py.
-        self.streamed = False
-        self.records: deque[Blob] = deque()
-        self.outputs: list[Blob | None] = []
-        self.current_input: Blob | None = None
-        self.upstream_done = False
-        self.emitted = 0
-        self.ever_emitted = False
-
-    # Read-only views for adaptation rules, named as in the guide's WorkflowStep.
 
     @property
-    def step_id(self) -> str:
-        return self.spec.step_id
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
-
-    @property
-    def agent_type(self) -> str:
-        return self.spec.agent_type
-
-    @property
-    def agent_capability(self) -> str:
-        return self.spec.capability
-
-    @property
-    def dependencies(self) -> tuple[str, ...]:
-        return self.spec.dependencies
-
-    @property
-    def estimated_duration(self) -> float:
-        return self.spec.estimated_duration
-
-    def inputs(self) -> dict[str, Blob | None]:
-        """What the next attempt receives: dependency outputs, or the current record(s)."""
-        if self.streamed:
-            return {self.spec.dependencies[0]: self.current_input}
-        steps = self.wf.steps
-        return {dep: steps[dep].output for dep in self.spec.dependencies}
+    def in_flight(self) -> bool:
+        """An attempt is out on an agent (assigned or running)."""
+        return self.state is StepState.ASSIGNED or self.state is StepState.RUNNING
 
     def execution_time(self, now: float) -> float:
         begin = self.started_at or self.assigned_at
@@ -135,13 +88,13 @@ class WorkflowRun:
         self.id = workflow_id
         self.spec = spec
         self.request_id = request_id
-        self.state = WorkflowState.PENDING
+        self.state = WS.PENDING
         self.created_at = created_at
         self.started_at = 0.0
         self.finished_at = 0.0
         self.session_id = ""
         self.context: dict[str, Any] = dict(spec.context)
-        self.context_blob: Blob | None = None
+        self._context_blob: Blob | None = None
         self.seq = 0
         self.error_message = ""
         self.steps: dict[str, StepRun] = {}
@@ -153,13 +106,7 @@ class WorkflowRun:
         for run in self.order:
             for dep in run.spec.dependencies:
                 self.steps[dep].dependents.append(run)
-        if spec.mode is ExecutionMode.PIPELINE:
-            for run in self.order:
-                run.streamed = len(run.spec.dependencies) == 1
-        if spec.mode is ExecutionMode.ADAPTIVE:
-            for sid, length in critical_path_lengths(spec.steps).items():
-                self.steps[sid].cp_length = length
-        # Ready steps not yet released because of the parallel limit, by declaration order.
+        # Ready steps not yet released because of the parallel limit, by rank and index.
         self.held: list[tuple[float, int, StepRun]] = []
         self.released = 0
         self.completed = 0
@@ -184,6 +131,18 @@ class WorkflowRun:
             return 1
         return self.spec.max_parallel_steps
 
+    def merge_context(self, extra: dict[str, Any]) -> None:
+        """Merge a start context over the spec's (keys of ``extra`` win)."""
+        self.context.update(extra)
+        self._context_blob = None
+
+    def context_blob(self) -> Blob:
+        """The effective context as json/plain, encoded once per change."""
+        if self._context_blob is None:
+            data = json.dumps(self.context, separators=(",", ":"), ensure_ascii=False)
+            self._context_blob = Blob(JSON_ENCODING, data.encode())
+        return self._context_blob
+
     def hold(self, step: StepRun) -> None:
         heapq.heappush(self.held, (step.rank, step.index, step))
 
@@ -194,22 +153,6 @@ class WorkflowRun:
                 return step
         return None
 
-    @property
-    def workflow_id(self) -> str:
-        return self.id
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
-
-    @property
-    def execution_mode(self) -> ExecutionMode:
-        return self.spec.mode
-
-    def get_critical_path(self) -> list[StepRun]:
-        """The steps of the longest estimated_duration-weighted chain, first to last."""
-        return [self.steps[sid] for sid in critical_path(self.spec.steps)]
-
     def progress(self) -> float:
         return self.finished_steps / self.total if self.total else 1.0
 
@@ -217,7 +160,7 @@ class WorkflowRun:
         """A running step, else the first step not finished, else ''."""
         first_open = ""
         for s in self.order:
-            if s.state in (StepState.RUNNING, StepState.ASSIGNED):
+            if s.in_flight:
                 return s.spec.step_id
             if not first_open and not s.state.terminal:
                 first_open = s.spec.step_id

@@ -58,7 +58,7 @@ async def completed_workflow(client: DweClient, steps: list[dict[str, Any]]) -> 
     created = await client.create_workflow(build_workflow_spec("done", steps))
     async for event in client.execute_workflow(created.workflow_id):
         last = event
-    assert WorkflowState.from_proto(last.workflow_finished.state) is WorkflowState.COMPLETED
+    assert last.WhichOneof("detail") == "workflow_completed"
     return created.workflow_id
 
 

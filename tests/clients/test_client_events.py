@@ -75,7 +75,7 @@ def test_event_names_cover_the_guide() -> None:
 def test_envelope() -> None:
     event = event_to_dict(
         step_event(
-            enums_pb2.EVENT_TYPE_AGENT_STARTED, step_started=workflow_pb2.StepStarted(task="t")
+            enums_pb2.EVENT_TYPE_AGENT_STARTED, step_assigned=workflow_pb2.StepAssigned(task="t")
         )
     )
     assert event["event"] == "agent_started"
@@ -93,17 +93,17 @@ def test_missing_time_gives_none() -> None:
     [
         (
             enums_pb2.EVENT_TYPE_AGENT_STARTED,
-            {"step_started": workflow_pb2.StepStarted(task="Retrieve", capability="data_fetch")},
+            {"step_assigned": workflow_pb2.StepAssigned(task="Retrieve", capability="data_fetch")},
             {"task": "Retrieve", "capability": "data_fetch"},
         ),
         (
             enums_pb2.EVENT_TYPE_AGENT_STREAM,
-            {"step_stream": workflow_pb2.StepStream(content="50%", data=js({"row": 1}))},
+            {"step_streamed": workflow_pb2.StepStreamed(content="50%", data=js({"row": 1}))},
             {"content": "50%", "data": {"row": 1}},
         ),
         (
             enums_pb2.EVENT_TYPE_AGENT_STREAM,
-            {"step_stream": workflow_pb2.StepStream(content="hi")},
+            {"step_streamed": workflow_pb2.StepStreamed(content="hi")},
             {"content": "hi", "data": None},
         ),
         (
@@ -118,7 +118,7 @@ def test_missing_time_gives_none() -> None:
         (
             enums_pb2.EVENT_TYPE_AGENT_ERROR,
             {
-                "step_failed": workflow_pb2.StepFailed(
+                "step_attempt_failed": workflow_pb2.StepAttemptFailed(
                     error=common_pb2.ErrorInfo(message="boom", type="ValueError", retryable=True),
                     will_retry=True,
                     execution_time=secs(0.5),
@@ -135,8 +135,9 @@ def test_missing_time_gives_none() -> None:
         (
             enums_pb2.EVENT_TYPE_STEP_SKIPPED,
             {
-                "step_failed": workflow_pb2.StepFailed(
-                    error=common_pb2.ErrorInfo(message="dependency fetch failed", type="Skipped")
+                "step_skipped": workflow_pb2.StepSkipped(
+                    error=common_pb2.ErrorInfo(message="dependency fetch failed", type="Skipped"),
+                    dependency="fetch",
                 )
             },
             {
@@ -145,6 +146,7 @@ def test_missing_time_gives_none() -> None:
                 "retryable": False,
                 "will_retry": False,
                 "execution_time": 0.0,
+                "dependency": "fetch",
             },
         ),
         (
@@ -163,26 +165,22 @@ def test_step_events(type_: int, detail: dict[str, Any], want: dict[str, Any]) -
 
 
 @pytest.mark.parametrize(
-    ("type_", "name"),
+    ("type_", "name", "detail"),
     [
-        (enums_pb2.EVENT_TYPE_WORKFLOW_STARTED, "workflow_started"),
-        (enums_pb2.EVENT_TYPE_WORKFLOW_QUEUED, "workflow_queued"),
+        (enums_pb2.EVENT_TYPE_WORKFLOW_STARTED, "workflow_started", workflow_pb2.WorkflowStarted),
+        (enums_pb2.EVENT_TYPE_WORKFLOW_QUEUED, "workflow_queued", workflow_pb2.WorkflowQueued),
     ],
 )
-def test_workflow_started_and_queued(type_: int, name: str) -> None:
-    ev = workflow_pb2.WorkflowEvent(
-        workflow_id="wf-1",
-        seq=1,
-        type=type_,
-        workflow_started=workflow_pb2.WorkflowStarted(
-            name="Account Analysis",
-            session_id="s-1",
-            context=js({"account_id": "A"}),
-            total_steps=4,
-            execution_mode=enums_pb2.EXECUTION_MODE_ADAPTIVE,
-            priority=enums_pb2.WORKFLOW_PRIORITY_HIGH,
-        ),
+def test_workflow_started_and_queued(type_: int, name: str, detail: Any) -> None:
+    fields = detail(
+        name="Account Analysis",
+        session_id="s-1",
+        context=js({"account_id": "A"}),
+        total_steps=4,
+        execution_mode=enums_pb2.EXECUTION_MODE_ADAPTIVE,
+        priority=enums_pb2.WORKFLOW_PRIORITY_HIGH,
     )
+    ev = workflow_pb2.WorkflowEvent(workflow_id="wf-1", seq=1, type=type_, **{name: fields})
     event = event_to_dict(ev)
     assert event["event"] == name
     assert event["data"] == {
@@ -239,17 +237,20 @@ def test_terminal_events(type_: int, state: int, name: str) -> None:
         workflow_id="wf-1",
         seq=9,
         type=type_,
-        workflow_finished=workflow_pb2.WorkflowFinished(
-            state=state,
-            success_rate=0.75,
-            total_execution_time=secs(3.5),
-            results={"a": js([1, 2])},
-            completed_steps=3,
-            failed_steps=1,
-            skipped_steps=0,
-            total_steps=4,
-            error_message="x",
-        ),
+        **{
+            name: {
+                "summary": workflow_pb2.RunSummary(
+                    success_rate=0.75,
+                    total_execution_time=secs(3.5),
+                    results={"a": js([1, 2])},
+                    completed_steps=3,
+                    failed_steps=1,
+                    skipped_steps=0,
+                    total_steps=4,
+                    error_message="x",
+                )
+            }
+        },
     )
     event = event_to_dict(ev)
     assert event["event"] == name
@@ -264,7 +265,9 @@ def test_terminal_events(type_: int, state: int, name: str) -> None:
             "completed_steps": 3,
             "failed_steps": 1,
             "skipped_steps": 0,
+            "cancelled_steps": 0,
             "total_steps": 4,
+            "omitted_results": [],
         },
     }
 

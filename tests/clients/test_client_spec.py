@@ -39,7 +39,7 @@ def test_guide_step_converts_every_field() -> None:
     )
     assert (spec.step_id, spec.name, spec.agent_type) == ("fetch", "Fetch", "zoho_scout")
     assert spec.description == "Retrieve account information"
-    assert spec.agent_capability == "data_fetch"
+    assert spec.capability == "data_fetch"
     assert list(spec.dependencies) == ["a", "b"]
     assert spec.timeout.ToTimedelta() == timedelta(seconds=30)
     assert spec.retry_count == 3
@@ -60,7 +60,7 @@ def test_guide_step_converts_every_field() -> None:
 
 def test_minimal_step_leaves_optional_fields_unset() -> None:
     spec = build_step_spec({"step_id": "s", "agent_capability": "custom_cap"})
-    assert spec.agent_capability == "custom_cap"
+    assert spec.capability == "custom_cap"
     assert not spec.HasField("timeout")
     assert not spec.HasField("retry_delay")
     assert spec.retry_count == 0
@@ -192,7 +192,7 @@ def test_workflow_file_dict_converts() -> None:
         }
     )
     assert spec.priority == enums_pb2.WORKFLOW_PRIORITY_HIGH
-    assert spec.steps[0].agent_capability == "analysis"
+    assert spec.steps[0].capability == "analysis"
 
 
 @pytest.mark.parametrize(

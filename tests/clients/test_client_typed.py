@@ -67,7 +67,7 @@ def js(payload: Any) -> Any:
 
 def subscribed(server: DweServer, workflow_id: str) -> bool:
     """Whether a stream of the server still follows the workflow (its hub subscription)."""
-    return server.coordinator.hub.subscribers(workflow_id) > 0
+    return server.coordinator.subscribers(workflow_id) > 0
 
 
 # DweClient: every RPC
@@ -148,12 +148,12 @@ async def test_execute_streams_every_event_once_in_order(
     kinds = names(events)
     assert kinds[0] == "workflow_started" and kinds[-1] == "workflow_completed"
     assert kinds.count("agent_started") == kinds.count("agent_completed") == 3
-    assert [e.step_stream.content for e in events if kinds[e.seq - 1] == "agent_stream"] == [
+    assert [e.step_streamed.content for e in events if kinds[e.seq - 1] == "agent_stream"] == [
         "one",
         "two",
     ]
     assert events[0].workflow_started.session_id == "s-1"
-    final = events[-1].workflow_finished
+    final = events[-1].workflow_completed.summary
     assert (final.completed_steps, final.total_steps, final.success_rate) == (3, 3, 1.0)
     assert js(final.results["s"]) == {"streamed": 2}
 
@@ -324,7 +324,7 @@ async def test_watch_workflow_replays_then_follows_live(
 async def test_watch_events_filters_by_type_and_workflow(
     server: DweServer, client: DweClient, py_agent: PyAgent
 ) -> None:
-    hub = server.coordinator.hub
+    hub = server.coordinator
     by_type = client.watch_events(types=["agent_completed", "workflow_completed"])
     one = (await client.create_workflow(spec("one"))).workflow_id
     two = (await client.create_workflow(spec("two", CHAIN))).workflow_id

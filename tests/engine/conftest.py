@@ -7,29 +7,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-import orjson
 import pytest
 
-from dwe.server.engine.model import (
-    JSON_ENCODING,
-    Blob,
-    ErrorInfo,
-    Event,
-    EventType,
-    StepSpec,
-    WorkflowSpec,
-)
+from dwe.server.engine.config import SchedulerConfig
+from dwe.server.engine.events import Event
+from dwe.server.engine.model import ErrorInfo, EventType, StepSpec, WorkflowSpec
 from dwe.server.engine.pool import AgentSession
+from dwe.server.engine.recorder import Outbox
 from dwe.server.engine.runs import StepRun, WorkflowRun
-from dwe.server.engine.scheduler import Outbox, Scheduler, SchedulerConfig
-
-
-def js(value: Any) -> Blob:
-    return Blob(JSON_ENCODING, orjson.dumps(value))
-
-
-def unjs(blob: Blob | None) -> Any:
-    return None if blob is None else orjson.loads(blob.data)
+from dwe.server.engine.scheduler import Scheduler
+from tests.support.specs import js
 
 
 class Assigned(NamedTuple):
@@ -39,6 +26,8 @@ class Assigned(NamedTuple):
     step: StepRun
     attempt_id: str
     attempt: int
+    # What the agent receives (the Dispatch's inputs), when still current at drain time.
+    inputs: dict[str, Any] | None = None
 
     @property
     def step_id(self) -> str:
@@ -76,11 +65,18 @@ class Driver:
         out = self.s.take_outbox()
         self.events.extend(out.events)
         self.cancels.extend(out.cancels)
-        self.finished.extend(out.finished)
-        fresh = [Assigned(a, st, st.attempt_id, st.attempt) for a, st in out.assignments]
+        self.finished.extend(out.ended)
+        fresh = []
+        for agent, attempt_id in out.assignments:
+            # The attempt may have moved on within the same call: find its step by id.
+            wid, index, attempt = attempt_id.rsplit(".", 2)
+            step = self.s.get(wid).order[int(index)]
+            sent = self.s.dispatch_of(agent.session_id, attempt_id)
+            inputs = sent.inputs if sent is not None else None
+            fresh.append(Assigned(agent, step, attempt_id, int(attempt), inputs))
         self.assignments.extend(fresh)
         out.assignments = fresh  # type: ignore[assignment]
-        for agent in self.s.sessions.values():
+        for agent in self.s.agents():
             assert len(agent.held) <= agent.max_tasks, (agent.agent_id, agent.held)
         return out
 
@@ -179,9 +175,13 @@ class Driver:
         return [e for e in self.events if e.workflow_id == wid]
 
     def types(self, wid: str, step_id: str | None = None) -> list[EventType]:
-        return [e.type for e in self.events_of(wid) if step_id is None or e.step_id == step_id]
+        return [
+            e.type
+            for e in self.events_of(wid)
+            if step_id is None or getattr(e, "step_id", "") == step_id
+        ]
 
-    def last(self, wid: str, type_: EventType) -> Event:
+    def last(self, wid: str, type_: EventType) -> Any:
         return [e for e in self.events_of(wid) if e.type is type_][-1]
 
 

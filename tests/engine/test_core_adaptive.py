@@ -6,18 +6,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from dwe.server.engine.model import EventType, ExecutionMode, StepSpec, WorkflowSpec
-from dwe.server.engine.pool import AgentSession, choose_adaptive, observe
+from dwe.server.engine.model import EventType, ExecutionMode, WorkflowSpec
+from dwe.server.engine.pool import AgentSession, choose_adaptive
 from dwe.server.engine.runs import StepRun, WorkflowRun
+from tests.support.specs import S
 
 if TYPE_CHECKING:
     from conftest import Driver
-
-
-def S(sid: str, *deps: str, est: float = 0.0, cap: str = "c", agent_type: str = "") -> StepSpec:
-    return StepSpec(
-        sid, capability=cap, dependencies=deps, estimated_duration=est, agent_type=agent_type
-    )
 
 
 # One long chain declared after many short side steps (the acceptance graph).
@@ -70,9 +65,9 @@ def test_reordering_is_announced(driver: Driver) -> None:
     driver.workflow(*CHAIN_AND_SIDES, mode=ExecutionMode.ADAPTIVE)
     adapted = [e for e in driver.events if e.type is EventType.WORKFLOW_ADAPTED]
     assert len(adapted) == 1
-    assert adapted[0].data["decision"] == "reordered"
-    assert adapted[0].data["step_ids"][0] == "c1"
-    assert "critical path" in adapted[0].data["reason"]
+    assert adapted[0].decision == "reordered"
+    assert adapted[0].step_ids[0] == "c1"
+    assert "critical path" in adapted[0].reason
 
 
 def test_no_event_when_order_is_unchanged(driver: Driver) -> None:
@@ -90,21 +85,21 @@ def test_rule_boost_changes_order_and_rule_sees_critical_path(driver: Driver) ->
             if step.step_id == "b":
                 step.priority_boost += 20
 
-    driver.s.rules.append(prefer_b)
+    driver.s.add_rule(prefer_b)
     driver.agent("only", max_tasks=1)
     driver.workflow(S("a", est=3.0), S("b", est=1.0), mode=ExecutionMode.ADAPTIVE)
     (first,) = driver.dispatch()
     assert first.step_id == "b"
     assert seen == [["a"]]
     (adapted,) = [e for e in driver.events if e.type is EventType.WORKFLOW_ADAPTED]
-    assert "priority boosts" in adapted.data["reason"]
+    assert "priority boosts" in adapted.reason
 
 
 def test_failing_rule_is_counted_and_skipped(driver: Driver) -> None:
     def broken(workflow: WorkflowRun, ready: list[StepRun]) -> None:
         raise RuntimeError("rule bug")
 
-    driver.s.rules.append(broken)
+    driver.s.add_rule(broken)
     driver.agent("only", max_tasks=1)
     driver.workflow(S("a", est=3.0), S("b", est=1.0), mode=ExecutionMode.ADAPTIVE, start=False)
     driver.s.start_workflow("wf1", driver.now)
@@ -116,14 +111,14 @@ def test_failing_rule_is_counted_and_skipped(driver: Driver) -> None:
             "RuntimeError: rule bug",
         )
     ]
-    assert driver.s.counters.rule_errors == 1
+    assert driver.s.stats().rule_errors == 1
     (a,) = driver.dispatch()  # the run goes on in critical-path order
     assert a.step_id == "a"
 
 
 def test_rules_run_only_for_adaptive_workflows(driver: Driver) -> None:
     calls = []
-    driver.s.rules.append(lambda wf, ready: calls.append(wf.id))
+    driver.s.add_rule(lambda wf, ready: calls.append(wf.id))
     driver.agent("only", max_tasks=1)
     driver.workflow(S("a"), mode=ExecutionMode.PARALLEL)
     driver.workflow(S("a"), mode=ExecutionMode.ADAPTIVE, wid="adaptive")
@@ -133,9 +128,9 @@ def test_rules_run_only_for_adaptive_workflows(driver: Driver) -> None:
 def _agent_with(d: Driver, agent_id: str, duration: float, failures: int = 0) -> AgentSession:
     a = d.agent(agent_id, max_tasks=4)
     for _ in range(5):
-        observe(a, "c", duration, False)
+        a.observe("c", duration, False)
     for _ in range(failures):
-        observe(a, "c", duration, True)
+        a.observe("c", duration, True)
     return a
 
 
@@ -155,8 +150,8 @@ def test_adaptive_agent_choice_is_announced(driver: Driver) -> None:
     (a,) = driver.dispatch()
     assert a.agent_id == "fast"
     adapted = [e for e in driver.events if e.type is EventType.WORKFLOW_ADAPTED]
-    assert [e.data["decision"] for e in adapted] == ["agent_selected"]
-    assert "fast" in adapted[0].data["reason"]
+    assert [e.decision for e in adapted] == ["agent_selected"]
+    assert "fast" in adapted[0].reason
 
 
 def test_parallel_mode_keeps_least_loaded_choice(driver: Driver) -> None:

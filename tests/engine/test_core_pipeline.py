@@ -8,15 +8,10 @@ from typing import TYPE_CHECKING
 import pytest
 
 from dwe.server.engine.model import EventType, ExecutionMode, StepSpec, StepState, WorkflowState
+from tests.support.specs import S, js, unjs
 
 if TYPE_CHECKING:
     from conftest import Assigned, Driver
-
-from conftest import js, unjs
-
-
-def S(sid: str, *deps: str, cap: str = "c", batch: int = 0) -> StepSpec:
-    return StepSpec(sid, capability=cap, dependencies=deps, pipeline_batch_size=batch)
 
 
 def emit(d: Driver, a: Assigned, record: object) -> None:
@@ -25,7 +20,8 @@ def emit(d: Driver, a: Assigned, record: object) -> None:
 
 
 def inputs_of(a: Assigned) -> dict:
-    return {k: unjs(v) for k, v in a.step.inputs().items()}
+    assert a.inputs is not None
+    return {k: unjs(v) for k, v in a.inputs.items()}
 
 
 def test_records_reach_the_next_stage_while_the_first_still_runs(driver: Driver) -> None:

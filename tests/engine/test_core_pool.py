@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dwe.server.engine.model import StepSpec, WorkflowSpec
-from dwe.server.engine.pool import EWMA_ALPHA, AgentSession, choose_agent, observe
+from dwe.server.engine.pool import EWMA_ALPHA, AgentSession, choose_agent
 from dwe.server.engine.runs import StepRun, WorkflowRun
 
 
@@ -64,7 +64,7 @@ def test_choose_agent(wanted: str, agents: list[AgentSession], chosen: str | Non
 def test_observe(outcomes: list[tuple[float, bool]], duration: float, failure: float) -> None:
     a = agent("a")
     for d, failed in outcomes:
-        observe(a, "c", d, failed)
+        a.observe("c", d, failed)
     for stats in (a.overall, a.by_capability["c"]):
         assert stats.duration == pytest.approx(duration)
         assert stats.failure == pytest.approx(failure)

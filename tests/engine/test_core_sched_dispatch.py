@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from dwe.server.engine.graph import topological_order
+from dwe.common.graph import topological_order
 from dwe.server.engine.model import (
     EventType,
     ExecutionMode,
@@ -16,13 +16,10 @@ from dwe.server.engine.model import (
     StepState,
     WorkflowState,
 )
+from tests.support.specs import S
 
 if TYPE_CHECKING:
     from conftest import Driver
-
-
-def S(step_id: str, *deps: str, cap: str = "c", **kw: object) -> StepSpec:
-    return StepSpec(step_id, dependencies=deps, capability=cap, **kw)  # type: ignore[arg-type]
 
 
 def test_diamond_dag_order(driver: Driver) -> None:
@@ -97,7 +94,7 @@ def test_sequential_runs_one_at_a_time_in_topological_order(
     wf = driver.workflow(*steps, mode=ExecutionMode.SEQUENTIAL)
     waves = driver.run_all()
     assert all(len(w) == 1 for w in waves), waves
-    assert [w[0] for w in waves] == topological_order(steps)
+    assert [w[0] for w in waves] == topological_order({s.step_id: s.dependencies for s in steps})
     assert wf.state is WorkflowState.COMPLETED
 
 
@@ -293,7 +290,7 @@ def test_max_concurrent_workflows_queues_and_starts_by_priority(
         d.complete(a)
     assert order == [first, crit, high, bg]
     assert d.types(bg.id)[:2] == [EventType.WORKFLOW_QUEUED, EventType.WORKFLOW_STARTED]
-    assert d.s.active == 0
+    assert d.s.stats().active_workflows == 0
 
 
 def test_cancelling_a_queued_workflow_frees_nothing_and_is_skipped(
@@ -306,7 +303,7 @@ def test_cancelling_a_queued_workflow_frees_nothing_and_is_skipped(
     later = d.workflow(S("s"))
     assert d.s.cancel_workflow(queued.id, d.now)
     d.drain()
-    assert queued.state is WorkflowState.CANCELLED and d.s.active == 1
+    assert queued.state is WorkflowState.CANCELLED and d.s.stats().active_workflows == 1
     (a,) = d.dispatch()
     d.complete(a)
     assert later.state is WorkflowState.RUNNING

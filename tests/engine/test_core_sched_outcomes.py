@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import orjson
 import pytest
 
 from dwe.server.engine.model import (
@@ -13,24 +12,16 @@ from dwe.server.engine.model import (
     Blob,
     ErrorInfo,
     EventType,
-    StepSpec,
     StepState,
     Transformation,
     WorkflowState,
 )
+from tests.support.specs import S, unjs
 
 if TYPE_CHECKING:
     from conftest import Driver
 
 E = EventType
-
-
-def S(step_id: str, *deps: str, cap: str = "c", **kw: Any) -> StepSpec:
-    return StepSpec(step_id, dependencies=deps, capability=cap, **kw)
-
-
-def unjs(blob: Blob | None) -> Any:
-    return None if blob is None else orjson.loads(blob.data)
 
 
 # -- results: accepted once, only for the current attempt, only from its session -----
@@ -50,7 +41,7 @@ def test_result_flow_and_agent_bookkeeping(driver: Driver) -> None:
         "a",
         1,
     )
-    assert started.data == {"task": "do s", "capability": "c"}
+    assert (started.task, started.capability) == ("do s", "c")
 
     driver.now = 2.0
     driver.start(a)
@@ -58,14 +49,14 @@ def test_result_flow_and_agent_bookkeeping(driver: Driver) -> None:
     driver.s.on_progress(agent.session_id, a.attempt_id, "half", None, 3.0)
     driver.drain()
     stream = driver.last(wf.id, E.AGENT_STREAM)
-    assert stream.data == {"content": "half", "data": None}
+    assert (stream.content, stream.data) == ("half", None)
 
     driver.now = 7.0
     assert driver.complete(a, {"ok": True})
     assert step.state is StepState.COMPLETED and agent.held == {}
     assert (agent.completed, agent.failed, agent.overall.duration) == (1, 0, 5.0)
     done = driver.last(wf.id, E.AGENT_COMPLETED)
-    assert done.data["execution_time"] == 5.0 and unjs(done.data["output"]) == {"ok": True}
+    assert done.execution_time == 5.0 and unjs(done.output) == {"ok": True}
     assert wf.state is WorkflowState.COMPLETED
 
 
@@ -134,8 +125,8 @@ def test_disconnect_without_lease_requeues_in_flight(driver: Driver) -> None:
     retrying = [e for e in driver.events_of(wf.id) if e.type is E.AGENT_RETRYING]
     assert sorted(e.step_id for e in retrying) == ["x", "y"]
     for e in retrying:
-        assert "disconnected" in e.data["reason"] and "first" in e.data["reason"]
-        assert e.data["next_attempt"] == 2 and e.data["delay"] == 0.0
+        assert "disconnected" in e.reason and "first" in e.reason
+        assert e.next_attempt == 2 and e.delay == 0.0
     assert {wf.steps[s].state for s in "xy"} == {StepState.READY}
     assert driver.dispatch() == []  # no agent left
 
@@ -163,7 +154,7 @@ def test_lost_attempt_does_not_count_against_retry_count(driver: Driver) -> None
     driver.agent("a2")
     (b,) = driver.dispatch()
     driver.fail(b)  # first real failure: one retry left
-    assert driver.last(wf.id, E.AGENT_ERROR).data["will_retry"] is True
+    assert driver.last(wf.id, E.AGENT_ERROR).will_retry is True
     (c,) = driver.dispatch()
     assert c.attempt == 3
     driver.fail(c)
@@ -214,7 +205,7 @@ def test_agent_lease(
         assert step.attempt == 1
     else:
         retry = d.last(wf.id, E.AGENT_RETRYING)
-        assert "did not come back" in retry.data["reason"]
+        assert "did not come back" in retry.reason
         assert step.state is StepState.READY
         if back is None:
             back = d.agent("a", max_tasks=2, held=[a.attempt_id])
@@ -234,7 +225,7 @@ def test_same_agent_id_reconnecting_replaces_old_session(
     (a,) = d.dispatch()
     new = d.agent("a", max_tasks=1, held=[a.attempt_id])  # old stream not noticed closed yet
     assert d.last_connect == ([a.attempt_id], [])
-    assert old.session_id not in d.s.sessions and d.s.agents_by_id["a"] is new
+    assert old not in d.s.agents() and d.s.agent("a") is new
     assert not d.complete(a)  # through the old session: foreign now
     assert d.complete(a, session=new)
     assert wf.state is WorkflowState.COMPLETED
@@ -294,15 +285,15 @@ def test_retries_with_backoff(
         d.fail(a, f"boom {attempt}")
         err, retry = d.events_of(wf.id)[-2:]
         assert (err.type, retry.type) == (E.AGENT_ERROR, E.AGENT_RETRYING)
-        assert err.data["will_retry"] is True and err.data["error_message"] == f"boom {attempt}"
-        assert retry.data["next_attempt"] == attempt + 1
-        seen.append(retry.data["delay"])
+        assert err.will_retry is True and err.error.message == f"boom {attempt}"
+        assert retry.next_attempt == attempt + 1
+        seen.append(retry.delay)
         assert step.state is StepState.RETRY_WAIT
         assert d.dispatch() == []
         failed_at = d.now
-        d.advance_to(failed_at + retry.data["delay"] - 0.001)
+        d.advance_to(failed_at + retry.delay - 0.001)
         assert step.state is StepState.RETRY_WAIT
-        d.advance_to(failed_at + retry.data["delay"])
+        d.advance_to(failed_at + retry.delay)
         assert step.state is StepState.READY
     assert seen == pytest.approx(delays)
     assert seen[1] >= seen[0]
@@ -320,8 +311,8 @@ def test_retries_exhausted_fails_workflow(driver: Driver) -> None:
         (a,) = driver.dispatch()
         driver.fail(a, "nope", "ValueError")
     errors = [e for e in driver.events_of(wf.id) if e.type is E.AGENT_ERROR]
-    assert [e.data["will_retry"] for e in errors] == [True, True, False]
-    assert errors[-1].data["error_type"] == "ValueError"
+    assert [e.will_retry for e in errors] == [True, True, False]
+    assert errors[-1].error.type == "ValueError"
     assert wf.steps["s"].attempt == 3 and wf.steps["s"].state is StepState.FAILED
     assert wf.state is WorkflowState.FAILED
     assert driver.types(wf.id)[-1] is E.WORKFLOW_FAILED
@@ -335,7 +326,7 @@ def test_non_retryable_error_fails_at_once(driver: Driver, retry_count: int) -> 
     (a,) = driver.dispatch()
     driver.fail(a, "bad input", "ValidationError", retryable=False)
     err = driver.last(wf.id, E.AGENT_ERROR)
-    assert err.data["retryable"] is False and err.data["will_retry"] is False
+    assert err.error.retryable is False and err.will_retry is False
     assert E.AGENT_RETRYING not in driver.types(wf.id)
     assert wf.steps["s"].attempt == 1
     assert wf.state is WorkflowState.FAILED
@@ -362,8 +353,8 @@ def test_step_timeout_cancels_attempt(
     assert (session_id, attempt_id) == (slow.session_id, a.attempt_id)
     assert "timed out" in reason
     err = driver.last(wf.id, E.AGENT_ERROR)
-    assert err.data["error_type"] == "Timeout"
-    assert err.data["will_retry"] is (retry_count > 0)
+    assert err.error.type == "Timeout"
+    assert err.will_retry is (retry_count > 0)
     # The slot stays taken until the agent says the attempt ended.
     assert slow.held == {a.attempt_id: None}
     if retry_count:
@@ -406,8 +397,8 @@ def test_schedule_to_start_timeout(driver: Driver, agent_at: float | None, faile
         assert driver.dispatch() == []
     if failed:
         err = driver.last(wf.id, E.AGENT_ERROR)
-        assert "no agent with capability 'gpu'" in err.data["error_message"]
-        assert err.data["will_retry"] is False
+        assert "no agent with capability 'gpu'" in err.error.message
+        assert err.will_retry is False
         assert wf.steps["s"].state is StepState.FAILED
         assert wf.state is WorkflowState.FAILED
         assert "no agent with capability" in wf.error_message
@@ -438,7 +429,7 @@ def test_workflow_timeout(
     assert f"workflow exceeded {fires_at:g}s" == wf.error_message
     assert d.types(wf.id)[-1] is E.WORKFLOW_TIMED_OUT
     assert [wf.steps[s].state for s in "xy"] == [StepState.CANCELLED] * 2
-    assert d.s.counters.timed_out_workflows == 1 and d.s.active == 0
+    assert d.s.stats().timed_out_workflows == 1 and d.s.stats().active_workflows == 0
 
 
 def test_workflow_timeout_after_completion_is_a_no_op(driver: Driver) -> None:
@@ -467,7 +458,7 @@ def test_optional_failure_skips_dependents_and_workflow_completes(driver: Driver
     driver.fail(got["opt"], "meh", retryable=False)
     skipped = [e for e in driver.events_of(wf.id) if e.type is E.STEP_SKIPPED]
     assert sorted(e.step_id for e in skipped) == ["child", "grandchild"]
-    assert all("'opt' did not complete" in e.data["error_message"] for e in skipped)
+    assert all("'opt' did not complete" in e.error.message for e in skipped)
     assert wf.state is WorkflowState.RUNNING
     driver.complete(got["other"])
     driver.run_all()
@@ -481,9 +472,9 @@ def test_optional_failure_skips_dependents_and_workflow_completes(driver: Driver
         "join": StepState.COMPLETED,
     }
     done = driver.last(wf.id, E.WORKFLOW_COMPLETED)
-    assert done.data["success_rate"] == pytest.approx(2 / 5) and done.data["success_rate"] < 1
-    assert (done.data["failed_steps"], done.data["skipped_steps"]) == (1, 2)
-    assert set(done.data["results"]) == {"other", "join"}
+    assert done.summary.success_rate == pytest.approx(2 / 5) and done.summary.success_rate < 1
+    assert (done.summary.failed_steps, done.summary.skipped_steps) == (1, 2)
+    assert set(done.summary.results) == {"other", "join"}
 
 
 def test_required_failure_fails_workflow_and_cancels_siblings(driver: Driver) -> None:
@@ -500,14 +491,14 @@ def test_required_failure_fails_workflow_and_cancels_siblings(driver: Driver) ->
     assert all(c[0] == agent.session_id for c in cancels)
     assert [wf.steps[s].state for s in ("sib1", "sib2", "after")] == [StepState.CANCELLED] * 3
     failed = driver.last(wf.id, E.WORKFLOW_FAILED)
-    assert failed.data["error_message"] == wf.error_message
-    assert failed.data["success_rate"] == 0.0
+    assert failed.summary.error_message == wf.error_message
+    assert failed.summary.success_rate == 0.0
     # Cancelled attempts keep their slots until the agent reports; then results are ignored.
     assert len(agent.held) == 2
     assert not driver.complete(got["sib1"])
     assert not driver.fail(got["sib2"])
     assert agent.held == {}
-    assert driver.s.counters.failed_workflows == 1
+    assert driver.s.stats().failed_workflows == 1
 
 
 def test_cancel_running_workflow(driver: Driver) -> None:
@@ -524,7 +515,7 @@ def test_cancel_running_workflow(driver: Driver) -> None:
     )
     assert all(s.state is StepState.CANCELLED for s in wf.order)
     ev = driver.last(wf.id, E.WORKFLOW_CANCELLED)
-    assert ev.data["error_message"] == "user asked" and ev.data["state"] == WorkflowState.CANCELLED
+    assert ev.summary.error_message == "user asked" and ev.state == WorkflowState.CANCELLED
     assert not driver.s.cancel_workflow(wf.id, 5.0)
 
     # The agent's slots stay taken until it confirms each cancelled attempt ended.
@@ -545,7 +536,7 @@ def test_cancel_with_default_reason_and_pending_workflow(driver: Driver) -> None
     driver.drain()
     assert wf.state is WorkflowState.CANCELLED
     assert wf.error_message == "cancelled by request"
-    assert driver.s.active == 0
+    assert driver.s.stats().active_workflows == 0
 
 
 # -- events and final output ----------------------------------------------------------------
@@ -590,19 +581,19 @@ def test_final_output(driver: Driver) -> None:
     driver.agent("a", max_tasks=2)
     wf = driver.workflow(S("x"), S("y", "x"))
     started = driver.last(wf.id, E.WORKFLOW_STARTED)
-    assert started.data["total_steps"] == 2 and started.data["name"] == wf.id
+    assert started.total_steps == 2 and started.name == wf.id
     driver.run_all(dt=2.5)
     done = driver.last(wf.id, E.WORKFLOW_COMPLETED)
-    assert done.data["success_rate"] == 1.0
-    assert done.data["total_execution_time"] == pytest.approx(5.0)
-    assert {k: unjs(v) for k, v in done.data["results"].items()} == {
+    assert done.summary.success_rate == 1.0
+    assert done.summary.total_execution_time == pytest.approx(5.0)
+    assert {k: unjs(v) for k, v in done.summary.results.items()} == {
         "x": {"step": "x"},
         "y": {"step": "y"},
     }
-    assert (done.data["completed_steps"], done.data["total_steps"]) == (2, 2)
+    assert (done.summary.completed_steps, done.summary.total_steps) == (2, 2)
     assert driver.finished == [wf]
-    assert driver.s.counters.completed_workflows == 1
-    assert driver.s.counters.completed_steps == 2
+    assert driver.s.stats().completed_workflows == 1
+    assert driver.s.stats().completed_steps == 2
 
 
 def test_transformations_apply_to_output_on_completion(driver: Driver) -> None:
@@ -616,9 +607,9 @@ def test_transformations_apply_to_output_on_completion(driver: Driver) -> None:
     (a,) = driver.dispatch()
     driver.complete(a, [{"score": 1}, {"score": 5}, {"score": 9}])
     assert unjs(wf.steps["x"].output) == {"sum": 14}
-    assert unjs(driver.last(wf.id, E.AGENT_COMPLETED).data["output"]) == {"sum": 14}
+    assert unjs(driver.last(wf.id, E.AGENT_COMPLETED).output) == {"sum": 14}
     driver.run_all()
-    results = driver.last(wf.id, E.WORKFLOW_COMPLETED).data["results"]
+    results = driver.last(wf.id, E.WORKFLOW_COMPLETED).summary.results
     assert unjs(results["x"]) == {"sum": 14}
 
 
@@ -636,7 +627,7 @@ def test_transformation_failure_fails_step_without_retry(
     assert driver.s.on_result(a.session.session_id, a.attempt_id, output, None, 1.0)
     driver.drain()
     err = driver.last(wf.id, E.AGENT_ERROR)
-    assert err.data["error_type"] == "TransformError" and err.data["will_retry"] is False
+    assert err.error.type == "TransformError" and err.will_retry is False
     assert wf.state is WorkflowState.FAILED
 
 

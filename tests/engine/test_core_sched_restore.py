@@ -6,7 +6,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import orjson
 import pytest
 
 from dwe.server.engine.model import (
@@ -18,6 +17,7 @@ from dwe.server.engine.model import (
     WorkflowSpec,
     WorkflowState,
 )
+from tests.support.specs import S, unjs
 
 if TYPE_CHECKING:
     from conftest import Driver
@@ -58,10 +58,6 @@ class WorkflowRow:
     last_seq: int = 7
 
 
-def S(step_id: str, *deps: str, **kw: Any) -> StepSpec:
-    return StepSpec(step_id, dependencies=deps, capability="c", **kw)
-
-
 DIAMOND = WorkflowSpec(
     "diamond", (S("a"), S("b", "a"), S("c", "a"), S("d", "b", "c")), default_timeout=None
 )
@@ -82,16 +78,12 @@ def diamond_row(state: str = "running", **wf: Any) -> WorkflowRow:
     )
 
 
-def unjs(blob: Blob | None) -> Any:
-    return None if blob is None else orjson.loads(blob.data)
-
-
 def test_restore_requeues_running_step_without_lease(make_driver) -> None:
     driver = make_driver(restart_lease=0.0)
     driver.now = 100.0
     wf = driver.s.restore(diamond_row(), driver.now)
     driver.drain()
-    assert driver.s.workflows["w"] is wf and driver.s.active == 1
+    assert driver.s.run("w") is wf and driver.s.stats().active_workflows == 1
     assert (wf.state, wf.request_id, wf.context, wf.started_at) == (
         WorkflowState.RUNNING,
         "req-1",
@@ -107,7 +99,7 @@ def test_restore_requeues_running_step_without_lease(make_driver) -> None:
     )
     (retry,) = driver.events_of("w")
     assert (retry.type, retry.seq, retry.step_id) == (E.AGENT_RETRYING, 8, "b")
-    assert retry.data["reason"] == "server restarted" and retry.data["next_attempt"] == 2
+    assert retry.reason == "server restarted" and retry.next_attempt == 2
 
     old = driver.agent("old", max_tasks=4, held=["w.1.1"])
     assert driver.last_connect == ([], ["w.1.1"])  # nothing to resume without a lease
@@ -121,13 +113,13 @@ def test_restore_requeues_running_step_without_lease(make_driver) -> None:
     driver.run_all()
     assert wf.state is WorkflowState.COMPLETED
     done = driver.last("w", E.WORKFLOW_COMPLETED)
-    assert {k: unjs(v) for k, v in done.data["results"].items()} == {
+    assert {k: unjs(v) for k, v in done.summary.results.items()} == {
         "a": "A",
         "b": {"step": "b"},
         "c": {"step": "c"},
         "d": {"step": "d"},
     }
-    assert done.data["success_rate"] == 1.0
+    assert done.summary.success_rate == 1.0
     seqs = [e.seq for e in driver.events_of("w")]
     assert seqs == list(range(8, 8 + len(seqs)))
 
@@ -153,7 +145,7 @@ def test_restore_with_lease(make_driver: Callable[..., Driver], reconnect: bool)
         d.drain()
         assert wf.steps["b"].state is StepState.COMPLETED and wf.steps["b"].attempt == 1
     else:
-        assert "did not come back" in d.last("w", E.AGENT_RETRYING).data["reason"]
+        assert "did not come back" in d.last("w", E.AGENT_RETRYING).reason
         (b,) = d.dispatch()
         assert (b.step_id, b.attempt) == ("b", 2)
         d.complete(b)
@@ -177,8 +169,8 @@ def test_restore_all_steps_done_completes(driver: Driver) -> None:
     assert (wf.completed, wf.failed, wf.skipped) == (1, 1, 1)
     assert wf.steps["b"].error is not None and wf.steps["b"].error.message == "x"
     done = driver.last("w", E.WORKFLOW_COMPLETED)
-    assert done.seq == 8 and done.data["success_rate"] == pytest.approx(1 / 3)
-    assert driver.s.active == 0
+    assert done.seq == 8 and done.summary.success_rate == pytest.approx(1 / 3)
+    assert driver.s.stats().active_workflows == 0
 
 
 def test_restore_pending_waits_for_start(driver: Driver) -> None:

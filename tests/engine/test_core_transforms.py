@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 from dwe.server.engine.model import JSON_ENCODING, Blob, Transformation
-from dwe.server.engine.scheduler import transform_output
+from dwe.server.engine.outcomes import transform_output
 from dwe.server.engine.transforms import (
     TransformError,
     apply_transformations,

@@ -46,3 +46,15 @@ async def serving(address: str, *agents: Agent) -> AsyncIterator[None]:
         for a in agents:
             a.stop()
         await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 15)
+
+
+def summary_of(event: workflow_pb2.WorkflowEvent) -> workflow_pb2.RunSummary:
+    """The RunSummary of a terminal event (each terminal type has its own detail)."""
+    detail = event.WhichOneof("detail")
+    assert detail in {
+        "workflow_completed",
+        "workflow_failed",
+        "workflow_cancelled",
+        "workflow_timed_out",
+    }, detail
+    return getattr(event, detail).summary  # type: ignore[no-any-return]

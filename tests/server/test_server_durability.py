@@ -16,7 +16,7 @@ from dwe.server.config import ServerConfig
 from dwe.v1 import enums_pb2
 
 from ..conftest import wait_for
-from .helpers import name_of, serving
+from .helpers import name_of, serving, summary_of
 
 
 def echo_agent(agent_id: str, capability: str) -> Agent:
@@ -68,7 +68,7 @@ async def test_unfinished_workflow_resumes_after_restart(server_config: ServerCo
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
     assert [name_of(e) for e in events[: len(before)]] == [name_of(e) for e in before]
     assert name_of(events[-1]) == "workflow_completed"
-    result = orjson.loads(events[-1].workflow_finished.results["b"].data)
+    result = orjson.loads(summary_of(events[-1]).results["b"].data)
     # b ran after the restart and still received a's output, stored before it.
     assert result == {"by": "second-agent", "inputs": {"a": {"by": "first-agent", "inputs": {}}}}
 
@@ -134,8 +134,8 @@ async def test_attempt_survives_a_server_restart_on_its_agent(server_config: Ser
         await asyncio.wait_for(started.wait(), 10)
         await server.stop(0.5)
         server = await create_server(config)  # same port, same SQLite file
-        sessions = server.coordinator.scheduler.agents_by_id
-        await wait_for(lambda: "steady" in sessions, 15, "agent reconnected")
+        coordinator = server.coordinator
+        await wait_for(lambda: coordinator.agent("steady").connected, 15, "agent reconnected")
         release.set()
         async with DweClient(server.address) as client:
             events = [e async for e in client.watch_workflow(created.workflow_id)]
@@ -147,4 +147,4 @@ async def test_attempt_survives_a_server_restart_on_its_agent(server_config: Ser
     assert name_of(events[-1]) == "workflow_completed"
     assert not [e for e in events if name_of(e) == "agent_retrying"]
     assert status.steps[0].attempts == 1
-    assert orjson.loads(events[-1].workflow_finished.results["a"].data) == {"attempt": 1}
+    assert orjson.loads(summary_of(events[-1]).results["a"].data) == {"attempt": 1}

@@ -16,7 +16,7 @@ from dwe.server.app import DweServer, create_server
 from dwe.v1 import agent_pb2, enums_pb2, service_pb2_grpc
 
 from ..conftest import wait_agents, wait_for
-from .helpers import name_of, run_workflow, serving
+from .helpers import name_of, run_workflow, serving, summary_of
 
 DIAMOND = [
     {"step_id": "fetch", "agent_capability": "data_fetch"},
@@ -59,7 +59,7 @@ async def test_diamond_runs_branches_together_and_joins(
         events = await run_workflow(client, DIAMOND, context={"account_id": "ACC-1"})
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
     assert name_of(events[-1]) == "workflow_completed"
-    finished = events[-1].workflow_finished
+    finished = summary_of(events[-1])
     assert finished.success_rate == 1.0
     assert orjson.loads(finished.results["recommend"].data) == {
         "step": "recommend",
@@ -198,10 +198,10 @@ async def test_handler_exception_becomes_agent_error_event(
         )
     errors = [e for e in events if name_of(e) == "agent_error"]
     assert len(errors) == 1  # non-retryable: no retries despite retry_count
-    assert errors[0].step_failed.error.message == "account ACC-9 is locked"
-    assert errors[0].step_failed.error.type == "NonRetryableError"
+    assert errors[0].step_attempt_failed.error.message == "account ACC-9 is locked"
+    assert errors[0].step_attempt_failed.error.type == "NonRetryableError"
     assert name_of(events[-1]) == "workflow_failed"
-    assert "account ACC-9 is locked" in events[-1].workflow_finished.error_message
+    assert "account ACC-9 is locked" in summary_of(events[-1]).error_message
 
 
 async def test_failed_attempts_are_retried_with_growing_delay(
@@ -260,8 +260,8 @@ async def test_cancel_running_workflow_reaches_the_handler(
         assert status.state == enums_pb2.WORKFLOW_STATE_CANCELLED
         assert status.steps[0].state == enums_pb2.STEP_STATE_CANCELLED
         # The agent's slot comes back once its handler has ended.
-        session = server.coordinator.scheduler.agents_by_id["slow"]
-        await wait_for(lambda: not session.held, 5, "slot freed")
+        slow = server.coordinator
+        await wait_for(lambda: slow.agent("slow").current_load == 0, 5, "slot freed")
         again = await client.cancel_workflow(created.workflow_id)
         assert not again.cancelled
 
@@ -317,7 +317,7 @@ async def test_silent_agent_session_is_closed_and_its_work_requeued(
             # A raw agent that says hello, takes work, and then goes silent (hung).
             call = stub.Connect()
             await call.write(
-                agent_pb2.AgentMessage(
+                agent_pb2.ConnectRequest(
                     hello=agent_pb2.Hello(
                         agent_id="hung", capabilities=["analysis"], max_concurrent_tasks=1
                     )
@@ -332,8 +332,9 @@ async def test_silent_agent_session_is_closed_and_its_work_requeued(
             assigned = await call.read()
             assert [a.step_id for a in assigned.assignments] == ["a"]
             # No heartbeat: after 3 intervals the server ends the session.
-            sessions = srv.coordinator.scheduler.agents_by_id
-            await wait_for(lambda: "hung" not in sessions, 5, "silent session closed")
+            await wait_for(
+                lambda: not srv.coordinator.agent("hung").connected, 5, "silent session closed"
+            )
             spawn_agent(
                 srv.address, "counting", DWE_TEST_AGENT_ID="healthy", DWE_TEST_CAPS="analysis"
             )

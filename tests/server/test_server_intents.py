@@ -18,7 +18,7 @@ from dwe.server.app import DweServer, create_server
 from dwe.server.config import ServerConfig
 
 from ..conftest import ROOT
-from .helpers import serving
+from .helpers import serving, summary_of
 
 RULES = """
 intents:
@@ -72,7 +72,7 @@ async def test_start_intent_runs_the_mapped_template(intent_server: DweServer) -
         )
         started = await client.start_intent("I want a refund for my order ORD-7")
         events = [e async for e in client.watch_workflow(started.workflow_id)]
-    final = events[-1].workflow_finished
+    final = summary_of(events[-1])
     assert orjson.loads(final.results["pay"].data) == {"step": "pay", "order": "ORD-7"}
 
 

@@ -11,7 +11,7 @@ from dwe.agent_sdk import Agent, Task
 from dwe.clients.typed import DweClient
 from dwe.server.app import DweServer
 
-from .helpers import name_of, run_workflow, serving
+from .helpers import name_of, run_workflow, serving, summary_of
 
 N, STAGE = 50, 0.02
 STEPS = [
@@ -60,7 +60,7 @@ async def test_pipeline_beats_parallel_and_keeps_order(
             events = await run_workflow(client, STEPS, execution_mode=mode)
             walls[mode] = time.perf_counter() - t0
             assert name_of(events[-1]) == "workflow_completed", events[-1]
-            outputs[mode] = orjson.loads(events[-1].workflow_finished.results["inc"].data)
+            outputs[mode] = orjson.loads(summary_of(events[-1]).results["inc"].data)
     expected = [2 * i + 1 for i in range(N)]
     assert outputs["pipeline"] == expected  # the stage's invocation outputs, in order
     assert outputs["parallel"] == expected

@@ -19,7 +19,7 @@ from dwe.server.app import DweServer, create_server
 from dwe.server.config import ServerConfig
 from dwe.v1 import enums_pb2
 
-from .helpers import name_of, run_workflow, serving
+from .helpers import name_of, run_workflow, serving, summary_of
 
 
 def sleepy(agent_id: str = "sleepy", max_tasks: int = 1) -> tuple[Agent, asyncio.Event]:
@@ -48,8 +48,8 @@ async def test_attempt_timeout_cancels_the_handler(server: DweServer, client: Dw
         await asyncio.wait_for(cancelled.wait(), 5)
     assert time.monotonic() - t0 < 5
     (error,) = [e for e in events if name_of(e) == "agent_error"]
-    assert error.step_failed.error.type == "Timeout"
-    assert "timed out after 0.3s" in error.step_failed.error.message
+    assert error.step_attempt_failed.error.type == "Timeout"
+    assert "timed out after 0.3s" in error.step_attempt_failed.error.message
     assert name_of(events[-1]) == "workflow_failed"
 
 
@@ -61,7 +61,7 @@ async def test_schedule_to_start_limit(server: DweServer, client: DweClient) -> 
     }
     events = await run_workflow(client, [step])
     assert name_of(events[-1]) == "workflow_failed"
-    assert "no agent with capability 'notification'" in events[-1].workflow_finished.error_message
+    assert "no agent with capability 'notification'" in summary_of(events[-1]).error_message
 
 
 async def test_workflow_default_timeout_ends_timed_out(
@@ -74,8 +74,8 @@ async def test_workflow_default_timeout_ends_timed_out(
         )
         await asyncio.wait_for(cancelled.wait(), 5)
     assert name_of(events[-1]) == "workflow_timed_out"
-    assert events[-1].workflow_finished.state == enums_pb2.WORKFLOW_STATE_TIMED_OUT
-    assert "exceeded 0.3s" in events[-1].workflow_finished.error_message
+    assert events[-1].type == enums_pb2.EVENT_TYPE_WORKFLOW_TIMED_OUT
+    assert "exceeded 0.3s" in summary_of(events[-1]).error_message
 
 
 def recorder(order: list[str]) -> Agent:
@@ -204,7 +204,7 @@ async def test_data_transformations_apply_to_outputs(server: DweServer, client: 
     ]
     async with serving(server.address, agent):
         events = await run_workflow(client, steps)
-    results = events[-1].workflow_finished.results
+    results = summary_of(events[-1]).results
     assert orjson.loads(results["fetch_raw_data"].data) == {
         "records": [{"status": "active", "amount": 5}, {"status": "active", "amount": 3}]
     }

@@ -20,47 +20,43 @@ def spec(*steps: workflow_pb2.StepSpec, **kw: object) -> workflow_pb2.WorkflowSp
 
 CASES = [
     pytest.param(spec(), "workflow has no steps", id="empty"),
+    pytest.param(spec(S(step_id="a", capability="x"), name=""), "spec.name is empty", id="no-name"),
     pytest.param(
-        spec(S(step_id="a", agent_capability="x"), name=""), "spec.name is empty", id="no-name"
-    ),
-    pytest.param(
-        spec(S(step_id="a", agent_capability="x"), S(step_id="a", agent_capability="x")),
+        spec(S(step_id="a", capability="x"), S(step_id="a", capability="x")),
         "steps[1]: duplicate step_id 'a' (first at steps[0])",
         id="duplicate",
     ),
     pytest.param(
-        spec(S(step_id="a", agent_capability="x", dependencies=["ghost"])),
+        spec(S(step_id="a", capability="x", dependencies=["ghost"])),
         "step 'a': unknown dependency 'ghost'",
         id="unknown-dependency",
     ),
     pytest.param(
         spec(
-            S(step_id="A", agent_capability="x", dependencies=["C"]),
-            S(step_id="B", agent_capability="x", dependencies=["A"]),
-            S(step_id="C", agent_capability="x", dependencies=["B"]),
+            S(step_id="A", capability="x", dependencies=["C"]),
+            S(step_id="B", capability="x", dependencies=["A"]),
+            S(step_id="C", capability="x", dependencies=["B"]),
         ),
         "dependency cycle: A -> B -> C -> A",
         id="cycle",
     ),
-    pytest.param(
-        spec(S(step_id="", agent_capability="x")), "steps[0]: step_id is empty", id="empty-id"
-    ),
+    pytest.param(spec(S(step_id="", capability="x")), "steps[0]: step_id is empty", id="empty-id"),
     pytest.param(
         spec(S(step_id="a")), "steps[0] ('a'): agent_capability is empty", id="no-capability"
     ),
     pytest.param(
-        spec(S(step_id="a", agent_capability="x"), priority=42),
+        spec(S(step_id="a", capability="x"), priority=42),
         "spec.priority: unknown WorkflowPriority value 42",
         id="bad-priority",
     ),
     pytest.param(
-        spec(S(step_id="a", agent_capability="x"), execution_mode=9),
+        spec(S(step_id="a", capability="x"), execution_mode=9),
         "spec.execution_mode: unknown ExecutionMode value 9",
         id="bad-mode",
     ),
     pytest.param(
         spec(
-            S(step_id="a", agent_capability="x"),
+            S(step_id="a", capability="x"),
             context=common_pb2.Payload(encoding="json/plain", data=b"{not json"),
         ),
         "spec.context: not valid JSON",
@@ -68,7 +64,7 @@ CASES = [
     ),
     pytest.param(
         spec(
-            S(step_id="a", agent_capability="x"),
+            S(step_id="a", capability="x"),
             context=common_pb2.Payload(encoding="application/x-rot13", data=b"{}"),
         ),
         "spec.context: encoding 'application/x-rot13' is not supported",
@@ -78,7 +74,7 @@ CASES = [
         spec(
             S(
                 step_id="a",
-                agent_capability="x",
+                capability="x",
                 data_transformations=[
                     workflow_pb2.DataTransformation(
                         type="explode", params=common_pb2.Payload(data=b"{}")
@@ -93,7 +89,7 @@ CASES = [
         spec(
             S(
                 step_id="a",
-                agent_capability="x",
+                capability="x",
                 data_transformations=[
                     workflow_pb2.DataTransformation(
                         type="filter",
@@ -106,7 +102,7 @@ CASES = [
         id="bad-operator",
     ),
     pytest.param(
-        spec(S(step_id="a", agent_capability="x", retry_count=1000)),
+        spec(S(step_id="a", capability="x", retry_count=1000)),
         "retry_count 1000 exceeds 100",
         id="too-many-retries",
     ),
@@ -152,7 +148,7 @@ async def test_bad_start_context_is_rejected_and_workflow_stays_pending(server: 
     async with grpc.aio.insecure_channel(server.address) as channel:
         stub = service_pb2_grpc.WorkflowServiceStub(channel)
         created = await stub.CreateWorkflow(
-            rr.CreateWorkflowRequest(spec=spec(S(step_id="a", agent_capability="x")))
+            rr.CreateWorkflowRequest(spec=spec(S(step_id="a", capability="x")))
         )
         with pytest.raises(grpc.aio.AioRpcError) as info:
             await stub.StartWorkflow(

@@ -24,8 +24,8 @@ from dwe.server.engine.model import (
     WorkflowState,
 )
 from dwe.server.engine.runs import WorkflowRun
+from dwe.server.runtime.views import status_of_row, status_of_run
 from dwe.server.store.base import StepRow, WorkflowRow
-from dwe.server.views import status_of_row, status_of_run
 
 from .helpers import run_workflow, serving
 from .test_server_execution import recording_agent
@@ -39,7 +39,7 @@ from .test_server_execution import recording_agent
             ".yaml",
             [("a", "A", ("x", "y"), 2, {"k": 1})],
         ),
-        ("agents:\n  - {agent_id: b, capabilities: [z]}", ".yml", [("b", "", ("z",), 3, {})]),
+        ("agents:\n  - {agent_id: b, capabilities: [z]}", ".yml", [("b", "", ("z",), 5, {})]),
         (
             '{"agents": [{"id": "c", "agent_type": "C", "capabilities": ["q"],'
             ' "max_concurrent_tasks": 7}]}',
@@ -138,7 +138,7 @@ def test_status_of_a_stored_row_matches_the_live_view() -> None:
         7,
         steps=[
             StepRow(
-                s.step_id,
+                s.spec.step_id,
                 s.index,
                 str(s.state),
                 s.attempt,

@@ -12,7 +12,7 @@ test("a workflow runs and streams its events", async () => {
     execution_mode: "EXECUTION_MODE_PARALLEL",
     context: json({ account_id: "ACC-NODE" }),
     steps: [
-      { step_id: "a", name: "A", agent_capability: "analysis" },
+      { step_id: "a", name: "A", capability: "analysis" },
       { step_id: "b", name: "B", agent_capability: "analysis", dependencies: ["a"] },
     ],
   });
@@ -25,9 +25,13 @@ test("a workflow runs and streams its events", async () => {
   assert.deepEqual(seen.map((e) => e.seq), seen.map((_, i) => i + 1));
   const last = seen.at(-1);
   assert.equal(last.type, "EVENT_TYPE_WORKFLOW_COMPLETED");
-  assert.equal(last.workflow_finished.success_rate, 1);
-  assert.deepEqual(Object.keys(last.workflow_finished.results).sort(), ["a", "b"]);
-  assert.equal(fromJson(last.workflow_finished.results.b).step, "b");
+  assert.equal(last.detail, "workflow_completed");
+  const summary = last.workflow_completed.summary;
+  assert.equal(summary.success_rate, 1);
+  assert.deepEqual(Object.keys(summary.results).sort(), ["a", "b"]);
+  assert.equal(fromJson(summary.results.b).step, "b");
+  assert.ok(seen.filter((e) => e.type === "EVENT_TYPE_AGENT_STARTED")
+    .every((e) => e.detail === "step_assigned" && e.step_assigned.capability === "analysis"));
   const status = await client.getWorkflowStatus(created.workflow_id);
   assert.equal(status.state, "WORKFLOW_STATE_COMPLETED");
   assert.equal(status.progress, 1);
@@ -38,8 +42,8 @@ test("bad input is INVALID_ARGUMENT with a message naming the cycle", async () =
     client.createWorkflow({
       name: "cyclic",
       steps: [
-        { step_id: "A", agent_capability: "analysis", dependencies: ["B"] },
-        { step_id: "B", agent_capability: "analysis", dependencies: ["A"] },
+        { step_id: "A", capability: "analysis", dependencies: ["B"] },
+        { step_id: "B", capability: "analysis", dependencies: ["A"] },
       ],
     }),
     (err) => err instanceof DweError && err.code === "INVALID_ARGUMENT"

@@ -11,7 +11,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
-class AgentMessage(_message.Message):
+class ConnectRequest(_message.Message):
     __slots__ = ("hello", "heartbeat", "started", "progress", "results")
     HELLO_FIELD_NUMBER: _ClassVar[int]
     HEARTBEAT_FIELD_NUMBER: _ClassVar[int]
@@ -25,7 +25,7 @@ class AgentMessage(_message.Message):
     results: _containers.RepeatedCompositeFieldContainer[StepResult]
     def __init__(self, hello: _Optional[_Union[Hello, _Mapping]] = ..., heartbeat: _Optional[_Union[Heartbeat, _Mapping]] = ..., started: _Optional[_Iterable[str]] = ..., progress: _Optional[_Iterable[_Union[StepProgress, _Mapping]]] = ..., results: _Optional[_Iterable[_Union[StepResult, _Mapping]]] = ...) -> None: ...
 
-class ServerMessage(_message.Message):
+class ConnectResponse(_message.Message):
     __slots__ = ("welcome", "assignments", "cancels", "drain")
     WELCOME_FIELD_NUMBER: _ClassVar[int]
     ASSIGNMENTS_FIELD_NUMBER: _ClassVar[int]

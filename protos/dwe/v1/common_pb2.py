@@ -24,15 +24,20 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13\x64we/v1/common.proto\x12\x06\x64we.v1\")\n\x07Payload\x12\x10\n\x08\x65ncoding\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\"=\n\tErrorInfo\x12\x0f\n\x07message\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x11\n\tretryable\x18\x03 \x01(\x08\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13\x64we/v1/common.proto\x12\x06\x64we.v1\"\x8b\x01\n\x07Payload\x12\x10\n\x08\x65ncoding\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\x12/\n\x08metadata\x18\x03 \x03(\x0b\x32\x1d.dwe.v1.Payload.MetadataEntry\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"=\n\tErrorInfo\x12\x0f\n\x07message\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x11\n\tretryable\x18\x03 \x01(\x08\x42\x41\n\ndev.dwe.v1B\x0b\x43ommonProtoP\x01Z\x1b\x64we.dev/gen/go/dwe/v1;dwev1\xaa\x02\x06\x44we.V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'dwe.v1.common_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
-  DESCRIPTOR._loaded_options = None
-  _globals['_PAYLOAD']._serialized_start=31
-  _globals['_PAYLOAD']._serialized_end=72
-  _globals['_ERRORINFO']._serialized_start=74
-  _globals['_ERRORINFO']._serialized_end=135
+  _globals['DESCRIPTOR']._loaded_options = None
+  _globals['DESCRIPTOR']._serialized_options = b'\n\ndev.dwe.v1B\013CommonProtoP\001Z\033dwe.dev/gen/go/dwe/v1;dwev1\252\002\006Dwe.V1'
+  _globals['_PAYLOAD_METADATAENTRY']._loaded_options = None
+  _globals['_PAYLOAD_METADATAENTRY']._serialized_options = b'8\001'
+  _globals['_PAYLOAD']._serialized_start=32
+  _globals['_PAYLOAD']._serialized_end=171
+  _globals['_PAYLOAD_METADATAENTRY']._serialized_start=124
+  _globals['_PAYLOAD_METADATAENTRY']._serialized_end=171
+  _globals['_ERRORINFO']._serialized_start=173
+  _globals['_ERRORINFO']._serialized_end=234
 # @@protoc_insertion_point(module_scope)

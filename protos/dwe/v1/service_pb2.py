@@ -26,17 +26,18 @@ from dwe.v1 import agent_pb2 as dwe_dot_v1_dot_agent__pb2
 from dwe.v1 import request_response_pb2 as dwe_dot_v1_dot_request__response__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14\x64we/v1/service.proto\x12\x06\x64we.v1\x1a\x12\x64we/v1/agent.proto\x1a\x1d\x64we/v1/request_response.proto2\xaf\x06\n\x0fWorkflowService\x12O\n\x0e\x43reateWorkflow\x12\x1d.dwe.v1.CreateWorkflowRequest\x1a\x1e.dwe.v1.CreateWorkflowResponse\x12L\n\rStartWorkflow\x12\x1c.dwe.v1.StartWorkflowRequest\x1a\x1d.dwe.v1.StartWorkflowResponse\x12T\n\x0f\x45xecuteWorkflow\x12\x1e.dwe.v1.ExecuteWorkflowRequest\x1a\x1f.dwe.v1.ExecuteWorkflowResponse0\x01\x12N\n\rWatchWorkflow\x12\x1c.dwe.v1.WatchWorkflowRequest\x1a\x1d.dwe.v1.WatchWorkflowResponse0\x01\x12H\n\x0bWatchEvents\x12\x1a.dwe.v1.WatchEventsRequest\x1a\x1b.dwe.v1.WatchEventsResponse0\x01\x12X\n\x11GetWorkflowStatus\x12 .dwe.v1.GetWorkflowStatusRequest\x1a!.dwe.v1.GetWorkflowStatusResponse\x12L\n\rListWorkflows\x12\x1c.dwe.v1.ListWorkflowsRequest\x1a\x1d.dwe.v1.ListWorkflowsResponse\x12O\n\x0e\x43\x61ncelWorkflow\x12\x1d.dwe.v1.CancelWorkflowRequest\x1a\x1e.dwe.v1.CancelWorkflowResponse\x12L\n\rAnalyzeIntent\x12\x1c.dwe.v1.AnalyzeIntentRequest\x1a\x1d.dwe.v1.AnalyzeIntentResponse\x12\x46\n\x0bStartIntent\x12\x1a.dwe.v1.StartIntentRequest\x1a\x1b.dwe.v1.StartIntentResponse2J\n\x0c\x41gentService\x12:\n\x07\x43onnect\x12\x14.dwe.v1.AgentMessage\x1a\x15.dwe.v1.ServerMessage(\x01\x30\x01\x32\xf9\x01\n\rEngineService\x12L\n\rRegisterAgent\x12\x1c.dwe.v1.RegisterAgentRequest\x1a\x1d.dwe.v1.RegisterAgentResponse\x12\x43\n\nListAgents\x12\x19.dwe.v1.ListAgentsRequest\x1a\x1a.dwe.v1.ListAgentsResponse\x12U\n\x10GetEngineMetrics\x12\x1f.dwe.v1.GetEngineMetricsRequest\x1a .dwe.v1.GetEngineMetricsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14\x64we/v1/service.proto\x12\x06\x64we.v1\x1a\x12\x64we/v1/agent.proto\x1a\x1d\x64we/v1/request_response.proto2\xaf\x06\n\x0fWorkflowService\x12O\n\x0e\x43reateWorkflow\x12\x1d.dwe.v1.CreateWorkflowRequest\x1a\x1e.dwe.v1.CreateWorkflowResponse\x12L\n\rStartWorkflow\x12\x1c.dwe.v1.StartWorkflowRequest\x1a\x1d.dwe.v1.StartWorkflowResponse\x12T\n\x0f\x45xecuteWorkflow\x12\x1e.dwe.v1.ExecuteWorkflowRequest\x1a\x1f.dwe.v1.ExecuteWorkflowResponse0\x01\x12N\n\rWatchWorkflow\x12\x1c.dwe.v1.WatchWorkflowRequest\x1a\x1d.dwe.v1.WatchWorkflowResponse0\x01\x12H\n\x0bWatchEvents\x12\x1a.dwe.v1.WatchEventsRequest\x1a\x1b.dwe.v1.WatchEventsResponse0\x01\x12X\n\x11GetWorkflowStatus\x12 .dwe.v1.GetWorkflowStatusRequest\x1a!.dwe.v1.GetWorkflowStatusResponse\x12L\n\rListWorkflows\x12\x1c.dwe.v1.ListWorkflowsRequest\x1a\x1d.dwe.v1.ListWorkflowsResponse\x12O\n\x0e\x43\x61ncelWorkflow\x12\x1d.dwe.v1.CancelWorkflowRequest\x1a\x1e.dwe.v1.CancelWorkflowResponse\x12L\n\rAnalyzeIntent\x12\x1c.dwe.v1.AnalyzeIntentRequest\x1a\x1d.dwe.v1.AnalyzeIntentResponse\x12\x46\n\x0bStartIntent\x12\x1a.dwe.v1.StartIntentRequest\x1a\x1b.dwe.v1.StartIntentResponse2N\n\x0c\x41gentService\x12>\n\x07\x43onnect\x12\x16.dwe.v1.ConnectRequest\x1a\x17.dwe.v1.ConnectResponse(\x01\x30\x01\x32\xf9\x01\n\rEngineService\x12L\n\rRegisterAgent\x12\x1c.dwe.v1.RegisterAgentRequest\x1a\x1d.dwe.v1.RegisterAgentResponse\x12\x43\n\nListAgents\x12\x19.dwe.v1.ListAgentsRequest\x1a\x1a.dwe.v1.ListAgentsResponse\x12U\n\x10GetEngineMetrics\x12\x1f.dwe.v1.GetEngineMetricsRequest\x1a .dwe.v1.GetEngineMetricsResponseBB\n\ndev.dwe.v1B\x0cServiceProtoP\x01Z\x1b\x64we.dev/gen/go/dwe/v1;dwev1\xaa\x02\x06\x44we.V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'dwe.v1.service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
-  DESCRIPTOR._loaded_options = None
+  _globals['DESCRIPTOR']._loaded_options = None
+  _globals['DESCRIPTOR']._serialized_options = b'\n\ndev.dwe.v1B\014ServiceProtoP\001Z\033dwe.dev/gen/go/dwe/v1;dwev1\252\002\006Dwe.V1'
   _globals['_WORKFLOWSERVICE']._serialized_start=84
   _globals['_WORKFLOWSERVICE']._serialized_end=899
   _globals['_AGENTSERVICE']._serialized_start=901
-  _globals['_AGENTSERVICE']._serialized_end=975
-  _globals['_ENGINESERVICE']._serialized_start=978
-  _globals['_ENGINESERVICE']._serialized_end=1227
+  _globals['_AGENTSERVICE']._serialized_end=979
+  _globals['_ENGINESERVICE']._serialized_start=982
+  _globals['_ENGINESERVICE']._serialized_end=1231
 # @@protoc_insertion_point(module_scope)

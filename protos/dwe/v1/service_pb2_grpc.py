@@ -30,7 +30,8 @@ class WorkflowServiceStub:
     """Define, run and observe workflows. Errors use standard codes with a message
     naming the field or step: INVALID_ARGUMENT for bad input (nothing is stored),
     NOT_FOUND for an unknown workflow_id, FAILED_PRECONDITION for an operation
-    the workflow's state does not allow.
+    the workflow's state does not allow, UNAVAILABLE when the server cannot
+    store the change (nothing was announced; retry with the same request_id).
     """
 
     def __init__(self, channel):
@@ -95,14 +96,16 @@ class WorkflowServiceServicer:
     """Define, run and observe workflows. Errors use standard codes with a message
     naming the field or step: INVALID_ARGUMENT for bad input (nothing is stored),
     NOT_FOUND for an unknown workflow_id, FAILED_PRECONDITION for an operation
-    the workflow's state does not allow.
+    the workflow's state does not allow, UNAVAILABLE when the server cannot
+    store the change (nothing was announced; retry with the same request_id).
     """
 
     def CreateWorkflow(self, request, context):
         """Validates and stores a workflow in state PENDING. Returns INVALID_ARGUMENT
         for duplicate or empty step ids, unknown dependencies, cycles (named as
-        "A -> B -> A"), unknown enum values, unsupported modes or bad payloads.
+        "A -> B -> A"), unknown enum values, negative numbers or bad payloads.
         Repeating a request_id returns the first workflow with created = false.
+        Next: StartWorkflow or ExecuteWorkflow.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -119,7 +122,8 @@ class WorkflowServiceServicer:
 
     def ExecuteWorkflow(self, request, context):
         """Starts a PENDING workflow and streams its events until the terminal one.
-        If the stream breaks, resume with WatchWorkflow(after_seq = last seq seen).
+        Same errors as StartWorkflow. If the stream breaks, resume with
+        WatchWorkflow(after_seq = last seq seen); events are stored, so none is lost.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -128,7 +132,8 @@ class WorkflowServiceServicer:
     def WatchWorkflow(self, request, context):
         """Replays stored events with seq > after_seq, then streams live events until
         the terminal one (at once, for a workflow that already ended). NOT_FOUND
-        for an unknown id.
+        for an unknown id. FAILED_PRECONDITION when the watcher fell too far
+        behind; watch again with after_seq.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -136,7 +141,8 @@ class WorkflowServiceServicer:
 
     def WatchEvents(self, request, context):
         """Streams live events of all workflows, optionally filtered, until the
-        caller cancels. Meant for dashboards; it does not replay.
+        caller cancels. Meant for dashboards; it does not replay. INVALID_ARGUMENT
+        for an unknown EventType.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -150,16 +156,17 @@ class WorkflowServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListWorkflows(self, request, context):
-        """Workflows newest first, paged with page_token.
+        """Workflows newest first, paged with page_token. INVALID_ARGUMENT for a
+        token this server did not issue or an unknown state.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def CancelWorkflow(self, request, context):
-        """Cancels queued steps and tells agents to stop running ones; the workflow
-        ends CANCELLED. Cancelling a finished workflow returns cancelled = false.
-        NOT_FOUND for an unknown id.
+        """Cancels queued steps and sends Cancel to the agents running the others;
+        the workflow ends CANCELLED. Cancelling an ended workflow returns
+        cancelled = false. NOT_FOUND for an unknown id.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -250,7 +257,8 @@ class WorkflowService:
     """Define, run and observe workflows. Errors use standard codes with a message
     naming the field or step: INVALID_ARGUMENT for bad input (nothing is stored),
     NOT_FOUND for an unknown workflow_id, FAILED_PRECONDITION for an operation
-    the workflow's state does not allow.
+    the workflow's state does not allow, UNAVAILABLE when the server cannot
+    store the change (nothing was announced; retry with the same request_id).
     """
 
     @staticmethod
@@ -525,7 +533,8 @@ class WorkflowService:
 
 
 class AgentServiceStub:
-    """The channel between the server and the agents that run steps.
+    """The channel between the server and the agents that run steps. See
+    docs/protocol.md for the message flow, the timers and the errors.
     """
 
     def __init__(self, channel):
@@ -536,21 +545,23 @@ class AgentServiceStub:
         """
         self.Connect = channel.stream_stream(
                 '/dwe.v1.AgentService/Connect',
-                request_serializer=dwe_dot_v1_dot_agent__pb2.AgentMessage.SerializeToString,
-                response_deserializer=dwe_dot_v1_dot_agent__pb2.ServerMessage.FromString,
+                request_serializer=dwe_dot_v1_dot_agent__pb2.ConnectRequest.SerializeToString,
+                response_deserializer=dwe_dot_v1_dot_agent__pb2.ConnectResponse.FromString,
                 _registered_method=True)
 
 
 class AgentServiceServicer:
-    """The channel between the server and the agents that run steps.
+    """The channel between the server and the agents that run steps. See
+    docs/protocol.md for the message flow, the timers and the errors.
     """
 
     def Connect(self, request_iterator, context):
         """Opens an agent session. The agent's first message carries hello; the
-        server answers with welcome and then sends assignments and cancels in
-        batches. INVALID_ARGUMENT when hello is missing or has no agent_id or
-        capabilities. When the stream ends, attempts the agent held are retried
-        elsewhere unless it reconnects holding them before their lease runs out.
+        server answers with welcome, then sends assignments and cancels in
+        batches, and drain before it stops. INVALID_ARGUMENT when hello is
+        missing or has no agent_id, or no capabilities and no registry entry.
+        When the stream ends, attempts the agent held are retried elsewhere unless
+        it reconnects holding them before their lease runs out.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -561,8 +572,8 @@ def add_AgentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
             'Connect': grpc.stream_stream_rpc_method_handler(
                     servicer.Connect,
-                    request_deserializer=dwe_dot_v1_dot_agent__pb2.AgentMessage.FromString,
-                    response_serializer=dwe_dot_v1_dot_agent__pb2.ServerMessage.SerializeToString,
+                    request_deserializer=dwe_dot_v1_dot_agent__pb2.ConnectRequest.FromString,
+                    response_serializer=dwe_dot_v1_dot_agent__pb2.ConnectResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -573,7 +584,8 @@ def add_AgentServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class AgentService:
-    """The channel between the server and the agents that run steps.
+    """The channel between the server and the agents that run steps. See
+    docs/protocol.md for the message flow, the timers and the errors.
     """
 
     @staticmethod
@@ -591,8 +603,8 @@ class AgentService:
             request_iterator,
             target,
             '/dwe.v1.AgentService/Connect',
-            dwe_dot_v1_dot_agent__pb2.AgentMessage.SerializeToString,
-            dwe_dot_v1_dot_agent__pb2.ServerMessage.FromString,
+            dwe_dot_v1_dot_agent__pb2.ConnectRequest.SerializeToString,
+            dwe_dot_v1_dot_agent__pb2.ConnectResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -637,8 +649,8 @@ class EngineServiceServicer:
 
     def RegisterAgent(self, request, context):
         """Adds or replaces a registry entry; a connecting agent with this id gets
-        its config in Welcome and its declared capabilities and limits.
-        INVALID_ARGUMENT without agent_id or capabilities.
+        its config in Welcome, and its capabilities and limits when its Hello
+        leaves them out. INVALID_ARGUMENT without agent_id or capabilities.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -21,12 +21,12 @@ class DataTransformation(_message.Message):
     def __init__(self, type: _Optional[str] = ..., params: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ...) -> None: ...
 
 class StepSpec(_message.Message):
-    __slots__ = ("step_id", "name", "description", "agent_type", "agent_capability", "dependencies", "timeout", "retry_count", "retry_delay", "backoff_coefficient", "max_retry_delay", "estimated_duration", "data_transformations", "optional", "schedule_to_start_timeout", "pipeline_batch_size")
+    __slots__ = ("step_id", "name", "description", "agent_type", "capability", "dependencies", "timeout", "retry_count", "retry_delay", "backoff_coefficient", "max_retry_delay", "estimated_duration", "data_transformations", "optional", "schedule_to_start_timeout", "pipeline_batch_size")
     STEP_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     AGENT_TYPE_FIELD_NUMBER: _ClassVar[int]
-    AGENT_CAPABILITY_FIELD_NUMBER: _ClassVar[int]
+    CAPABILITY_FIELD_NUMBER: _ClassVar[int]
     DEPENDENCIES_FIELD_NUMBER: _ClassVar[int]
     TIMEOUT_FIELD_NUMBER: _ClassVar[int]
     RETRY_COUNT_FIELD_NUMBER: _ClassVar[int]
@@ -42,7 +42,7 @@ class StepSpec(_message.Message):
     name: str
     description: str
     agent_type: str
-    agent_capability: str
+    capability: str
     dependencies: _containers.RepeatedScalarFieldContainer[str]
     timeout: _duration_pb2.Duration
     retry_count: int
@@ -54,7 +54,7 @@ class StepSpec(_message.Message):
     optional: bool
     schedule_to_start_timeout: _duration_pb2.Duration
     pipeline_batch_size: int
-    def __init__(self, step_id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., agent_type: _Optional[str] = ..., agent_capability: _Optional[str] = ..., dependencies: _Optional[_Iterable[str]] = ..., timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., retry_count: _Optional[int] = ..., retry_delay: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., backoff_coefficient: _Optional[float] = ..., max_retry_delay: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., estimated_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., data_transformations: _Optional[_Iterable[_Union[DataTransformation, _Mapping]]] = ..., optional: _Optional[bool] = ..., schedule_to_start_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., pipeline_batch_size: _Optional[int] = ...) -> None: ...
+    def __init__(self, step_id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., agent_type: _Optional[str] = ..., capability: _Optional[str] = ..., dependencies: _Optional[_Iterable[str]] = ..., timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., retry_count: _Optional[int] = ..., retry_delay: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., backoff_coefficient: _Optional[float] = ..., max_retry_delay: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., estimated_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., data_transformations: _Optional[_Iterable[_Union[DataTransformation, _Mapping]]] = ..., optional: _Optional[bool] = ..., schedule_to_start_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., pipeline_batch_size: _Optional[int] = ...) -> None: ...
 
 class WorkflowSpec(_message.Message):
     __slots__ = ("name", "description", "steps", "priority", "execution_mode", "context", "max_parallel_steps", "default_timeout", "labels")
@@ -86,7 +86,7 @@ class WorkflowSpec(_message.Message):
     def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., steps: _Optional[_Iterable[_Union[StepSpec, _Mapping]]] = ..., priority: _Optional[_Union[_enums_pb2.WorkflowPriority, str]] = ..., execution_mode: _Optional[_Union[_enums_pb2.ExecutionMode, str]] = ..., context: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ..., max_parallel_steps: _Optional[int] = ..., default_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class WorkflowEvent(_message.Message):
-    __slots__ = ("workflow_id", "seq", "type", "time", "step_id", "step_name", "attempt", "agent_id", "workflow_started", "step_started", "step_stream", "step_completed", "step_failed", "step_retrying", "workflow_adapted", "workflow_finished")
+    __slots__ = ("workflow_id", "seq", "type", "time", "step_id", "step_name", "attempt", "agent_id", "workflow_started", "step_assigned", "step_streamed", "step_completed", "step_attempt_failed", "step_retrying", "workflow_adapted", "workflow_queued", "step_skipped", "workflow_completed", "workflow_failed", "workflow_cancelled", "workflow_timed_out")
     WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
     SEQ_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -96,13 +96,18 @@ class WorkflowEvent(_message.Message):
     ATTEMPT_FIELD_NUMBER: _ClassVar[int]
     AGENT_ID_FIELD_NUMBER: _ClassVar[int]
     WORKFLOW_STARTED_FIELD_NUMBER: _ClassVar[int]
-    STEP_STARTED_FIELD_NUMBER: _ClassVar[int]
-    STEP_STREAM_FIELD_NUMBER: _ClassVar[int]
+    STEP_ASSIGNED_FIELD_NUMBER: _ClassVar[int]
+    STEP_STREAMED_FIELD_NUMBER: _ClassVar[int]
     STEP_COMPLETED_FIELD_NUMBER: _ClassVar[int]
-    STEP_FAILED_FIELD_NUMBER: _ClassVar[int]
+    STEP_ATTEMPT_FAILED_FIELD_NUMBER: _ClassVar[int]
     STEP_RETRYING_FIELD_NUMBER: _ClassVar[int]
     WORKFLOW_ADAPTED_FIELD_NUMBER: _ClassVar[int]
-    WORKFLOW_FINISHED_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_QUEUED_FIELD_NUMBER: _ClassVar[int]
+    STEP_SKIPPED_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_COMPLETED_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_FAILED_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_CANCELLED_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_TIMED_OUT_FIELD_NUMBER: _ClassVar[int]
     workflow_id: str
     seq: int
     type: _enums_pb2.EventType
@@ -112,14 +117,19 @@ class WorkflowEvent(_message.Message):
     attempt: int
     agent_id: str
     workflow_started: WorkflowStarted
-    step_started: StepStarted
-    step_stream: StepStream
+    step_assigned: StepAssigned
+    step_streamed: StepStreamed
     step_completed: StepCompleted
-    step_failed: StepFailed
+    step_attempt_failed: StepAttemptFailed
     step_retrying: StepRetrying
     workflow_adapted: WorkflowAdapted
-    workflow_finished: WorkflowFinished
-    def __init__(self, workflow_id: _Optional[str] = ..., seq: _Optional[int] = ..., type: _Optional[_Union[_enums_pb2.EventType, str]] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., step_id: _Optional[str] = ..., step_name: _Optional[str] = ..., attempt: _Optional[int] = ..., agent_id: _Optional[str] = ..., workflow_started: _Optional[_Union[WorkflowStarted, _Mapping]] = ..., step_started: _Optional[_Union[StepStarted, _Mapping]] = ..., step_stream: _Optional[_Union[StepStream, _Mapping]] = ..., step_completed: _Optional[_Union[StepCompleted, _Mapping]] = ..., step_failed: _Optional[_Union[StepFailed, _Mapping]] = ..., step_retrying: _Optional[_Union[StepRetrying, _Mapping]] = ..., workflow_adapted: _Optional[_Union[WorkflowAdapted, _Mapping]] = ..., workflow_finished: _Optional[_Union[WorkflowFinished, _Mapping]] = ...) -> None: ...
+    workflow_queued: WorkflowQueued
+    step_skipped: StepSkipped
+    workflow_completed: WorkflowCompleted
+    workflow_failed: WorkflowFailed
+    workflow_cancelled: WorkflowCancelled
+    workflow_timed_out: WorkflowTimedOut
+    def __init__(self, workflow_id: _Optional[str] = ..., seq: _Optional[int] = ..., type: _Optional[_Union[_enums_pb2.EventType, str]] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., step_id: _Optional[str] = ..., step_name: _Optional[str] = ..., attempt: _Optional[int] = ..., agent_id: _Optional[str] = ..., workflow_started: _Optional[_Union[WorkflowStarted, _Mapping]] = ..., step_assigned: _Optional[_Union[StepAssigned, _Mapping]] = ..., step_streamed: _Optional[_Union[StepStreamed, _Mapping]] = ..., step_completed: _Optional[_Union[StepCompleted, _Mapping]] = ..., step_attempt_failed: _Optional[_Union[StepAttemptFailed, _Mapping]] = ..., step_retrying: _Optional[_Union[StepRetrying, _Mapping]] = ..., workflow_adapted: _Optional[_Union[WorkflowAdapted, _Mapping]] = ..., workflow_queued: _Optional[_Union[WorkflowQueued, _Mapping]] = ..., step_skipped: _Optional[_Union[StepSkipped, _Mapping]] = ..., workflow_completed: _Optional[_Union[WorkflowCompleted, _Mapping]] = ..., workflow_failed: _Optional[_Union[WorkflowFailed, _Mapping]] = ..., workflow_cancelled: _Optional[_Union[WorkflowCancelled, _Mapping]] = ..., workflow_timed_out: _Optional[_Union[WorkflowTimedOut, _Mapping]] = ...) -> None: ...
 
 class WorkflowStarted(_message.Message):
     __slots__ = ("name", "session_id", "context", "total_steps", "execution_mode", "priority")
@@ -137,7 +147,23 @@ class WorkflowStarted(_message.Message):
     priority: _enums_pb2.WorkflowPriority
     def __init__(self, name: _Optional[str] = ..., session_id: _Optional[str] = ..., context: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ..., total_steps: _Optional[int] = ..., execution_mode: _Optional[_Union[_enums_pb2.ExecutionMode, str]] = ..., priority: _Optional[_Union[_enums_pb2.WorkflowPriority, str]] = ...) -> None: ...
 
-class StepStarted(_message.Message):
+class WorkflowQueued(_message.Message):
+    __slots__ = ("name", "session_id", "context", "total_steps", "execution_mode", "priority")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_STEPS_FIELD_NUMBER: _ClassVar[int]
+    EXECUTION_MODE_FIELD_NUMBER: _ClassVar[int]
+    PRIORITY_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    session_id: str
+    context: _common_pb2.Payload
+    total_steps: int
+    execution_mode: _enums_pb2.ExecutionMode
+    priority: _enums_pb2.WorkflowPriority
+    def __init__(self, name: _Optional[str] = ..., session_id: _Optional[str] = ..., context: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ..., total_steps: _Optional[int] = ..., execution_mode: _Optional[_Union[_enums_pb2.ExecutionMode, str]] = ..., priority: _Optional[_Union[_enums_pb2.WorkflowPriority, str]] = ...) -> None: ...
+
+class StepAssigned(_message.Message):
     __slots__ = ("task", "capability")
     TASK_FIELD_NUMBER: _ClassVar[int]
     CAPABILITY_FIELD_NUMBER: _ClassVar[int]
@@ -145,7 +171,7 @@ class StepStarted(_message.Message):
     capability: str
     def __init__(self, task: _Optional[str] = ..., capability: _Optional[str] = ...) -> None: ...
 
-class StepStream(_message.Message):
+class StepStreamed(_message.Message):
     __slots__ = ("content", "data")
     CONTENT_FIELD_NUMBER: _ClassVar[int]
     DATA_FIELD_NUMBER: _ClassVar[int]
@@ -161,7 +187,7 @@ class StepCompleted(_message.Message):
     execution_time: _duration_pb2.Duration
     def __init__(self, output: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ..., execution_time: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
-class StepFailed(_message.Message):
+class StepAttemptFailed(_message.Message):
     __slots__ = ("error", "will_retry", "execution_time")
     ERROR_FIELD_NUMBER: _ClassVar[int]
     WILL_RETRY_FIELD_NUMBER: _ClassVar[int]
@@ -181,6 +207,14 @@ class StepRetrying(_message.Message):
     reason: str
     def __init__(self, next_attempt: _Optional[int] = ..., delay: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., reason: _Optional[str] = ...) -> None: ...
 
+class StepSkipped(_message.Message):
+    __slots__ = ("error", "dependency")
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    DEPENDENCY_FIELD_NUMBER: _ClassVar[int]
+    error: _common_pb2.ErrorInfo
+    dependency: str
+    def __init__(self, error: _Optional[_Union[_common_pb2.ErrorInfo, _Mapping]] = ..., dependency: _Optional[str] = ...) -> None: ...
+
 class WorkflowAdapted(_message.Message):
     __slots__ = ("decision", "reason", "step_ids")
     DECISION_FIELD_NUMBER: _ClassVar[int]
@@ -191,8 +225,8 @@ class WorkflowAdapted(_message.Message):
     step_ids: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, decision: _Optional[str] = ..., reason: _Optional[str] = ..., step_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
-class WorkflowFinished(_message.Message):
-    __slots__ = ("state", "success_rate", "total_execution_time", "results", "completed_steps", "failed_steps", "skipped_steps", "total_steps", "error_message")
+class RunSummary(_message.Message):
+    __slots__ = ("success_rate", "total_execution_time", "results", "completed_steps", "failed_steps", "skipped_steps", "total_steps", "error_message", "omitted_results", "cancelled_steps")
     class ResultsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -200,7 +234,6 @@ class WorkflowFinished(_message.Message):
         key: str
         value: _common_pb2.Payload
         def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ...) -> None: ...
-    STATE_FIELD_NUMBER: _ClassVar[int]
     SUCCESS_RATE_FIELD_NUMBER: _ClassVar[int]
     TOTAL_EXECUTION_TIME_FIELD_NUMBER: _ClassVar[int]
     RESULTS_FIELD_NUMBER: _ClassVar[int]
@@ -209,7 +242,8 @@ class WorkflowFinished(_message.Message):
     SKIPPED_STEPS_FIELD_NUMBER: _ClassVar[int]
     TOTAL_STEPS_FIELD_NUMBER: _ClassVar[int]
     ERROR_MESSAGE_FIELD_NUMBER: _ClassVar[int]
-    state: _enums_pb2.WorkflowState
+    OMITTED_RESULTS_FIELD_NUMBER: _ClassVar[int]
+    CANCELLED_STEPS_FIELD_NUMBER: _ClassVar[int]
     success_rate: float
     total_execution_time: _duration_pb2.Duration
     results: _containers.MessageMap[str, _common_pb2.Payload]
@@ -218,7 +252,33 @@ class WorkflowFinished(_message.Message):
     skipped_steps: int
     total_steps: int
     error_message: str
-    def __init__(self, state: _Optional[_Union[_enums_pb2.WorkflowState, str]] = ..., success_rate: _Optional[float] = ..., total_execution_time: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., results: _Optional[_Mapping[str, _common_pb2.Payload]] = ..., completed_steps: _Optional[int] = ..., failed_steps: _Optional[int] = ..., skipped_steps: _Optional[int] = ..., total_steps: _Optional[int] = ..., error_message: _Optional[str] = ...) -> None: ...
+    omitted_results: _containers.RepeatedScalarFieldContainer[str]
+    cancelled_steps: int
+    def __init__(self, success_rate: _Optional[float] = ..., total_execution_time: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., results: _Optional[_Mapping[str, _common_pb2.Payload]] = ..., completed_steps: _Optional[int] = ..., failed_steps: _Optional[int] = ..., skipped_steps: _Optional[int] = ..., total_steps: _Optional[int] = ..., error_message: _Optional[str] = ..., omitted_results: _Optional[_Iterable[str]] = ..., cancelled_steps: _Optional[int] = ...) -> None: ...
+
+class WorkflowCompleted(_message.Message):
+    __slots__ = ("summary",)
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    summary: RunSummary
+    def __init__(self, summary: _Optional[_Union[RunSummary, _Mapping]] = ...) -> None: ...
+
+class WorkflowFailed(_message.Message):
+    __slots__ = ("summary",)
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    summary: RunSummary
+    def __init__(self, summary: _Optional[_Union[RunSummary, _Mapping]] = ...) -> None: ...
+
+class WorkflowCancelled(_message.Message):
+    __slots__ = ("summary",)
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    summary: RunSummary
+    def __init__(self, summary: _Optional[_Union[RunSummary, _Mapping]] = ...) -> None: ...
+
+class WorkflowTimedOut(_message.Message):
+    __slots__ = ("summary",)
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    summary: RunSummary
+    def __init__(self, summary: _Optional[_Union[RunSummary, _Mapping]] = ...) -> None: ...
 
 class StepStatus(_message.Message):
     __slots__ = ("step_id", "name", "state", "attempts", "agent_id", "execution_time", "output", "error", "capability")

@@ -1,22 +1,38 @@
-"""check_graph, find_cycle, topological_order and critical_path as tables."""
+"""Graph checks, cycles, topological order and critical paths as tables (dwe.common.graph).
+
+The scheduler, the api layer's validation and the clients all use this one module.
+"""
 
 from __future__ import annotations
 
 import pytest
 
-from dwe.server.engine.graph import (
-    GraphError,
-    check_graph,
-    critical_path,
-    critical_path_lengths,
-    find_cycle,
-    topological_order,
-)
+from dwe.common import graph
+from dwe.common.graph import GraphError, find_cycle
 from dwe.server.engine.model import StepSpec
+from tests.support.specs import S
 
 
-def S(step_id: str, *deps: str, est: float = 0.0) -> StepSpec:
-    return StepSpec(step_id, dependencies=deps, estimated_duration=est)
+def check_graph(steps: list[StepSpec]) -> None:
+    graph.check_steps([(s.step_id, s.dependencies) for s in steps])
+
+
+def topological_order(steps: list[StepSpec]) -> list[str]:
+    return graph.topological_order({s.step_id: s.dependencies for s in steps})
+
+
+def _durations(steps: list[StepSpec]) -> dict[str, float]:
+    return {s.step_id: s.estimated_duration for s in steps}
+
+
+def critical_path_lengths(steps: list[StepSpec]) -> dict[str, float]:
+    return graph.critical_path_lengths(
+        {s.step_id: s.dependencies for s in steps}, _durations(steps)
+    )
+
+
+def critical_path(steps: list[StepSpec]) -> list[str]:
+    return graph.critical_path({s.step_id: s.dependencies for s in steps}, _durations(steps))
 
 
 @pytest.mark.parametrize(
@@ -145,3 +161,63 @@ def test_topological_order(steps: list[StepSpec], order: list[str]) -> None:
 def test_critical_path(steps: list[StepSpec], lengths: dict[str, float], path: list[str]) -> None:
     assert critical_path_lengths(steps) == lengths
     assert critical_path(steps) == path
+
+
+# -- the same functions over plain mappings (how the clients use them) --
+
+GUIDE = {
+    "fetch_account_data": [],
+    "analyze_risk": ["fetch_account_data"],
+    "get_historical_context": ["fetch_account_data"],
+    "generate_recommendations": ["analyze_risk", "get_historical_context"],
+}
+GUIDE_TIMES = {
+    "fetch_account_data": 5.0,
+    "analyze_risk": 3.0,
+    "get_historical_context": 2.0,
+    "generate_recommendations": 4.0,
+}
+
+
+@pytest.mark.parametrize(
+    ("deps", "durations", "want"),
+    [
+        ({}, {}, []),
+        ({"a": []}, {"a": 1.0}, ["a"]),
+        (GUIDE, GUIDE_TIMES, ["fetch_account_data", "analyze_risk", "generate_recommendations"]),
+        # the longer branch wins even with fewer steps
+        ({"a": [], "b": ["a"], "c": ["b"], "d": []}, {"a": 1, "b": 1, "c": 1, "d": 5}, ["d"]),
+        # ties go to the step declared first
+        ({"x": [], "y": []}, {"x": 2, "y": 2}, ["x"]),
+        ({"a": [], "b": [], "c": ["a", "b"]}, {"a": 1, "b": 1, "c": 1}, ["a", "c"]),
+        # no estimates: the longest chain by count is still a valid answer
+        ({"a": [], "b": ["a"]}, {}, ["a", "b"]),
+        # unknown dependencies are ignored
+        ({"a": ["ghost"]}, {"a": 1}, ["a"]),
+    ],
+)
+def test_critical_path_of_mappings(deps, durations, want) -> None:  # type: ignore[no-untyped-def]
+    assert graph.critical_path(deps, durations) == want
+
+
+@pytest.mark.parametrize(
+    ("deps", "want"),
+    [
+        ({"a": [], "b": ["a"]}, None),
+        ({"a": ["a"]}, ["a", "a"]),
+        ({"A": ["C"], "B": ["A"], "C": ["B"]}, ["A", "B", "C", "A"]),
+        ({"x": [], "A": ["B"], "B": ["A"]}, ["A", "B", "A"]),
+    ],
+)
+def test_find_cycle_of_mappings(deps, want) -> None:  # type: ignore[no-untyped-def]
+    assert find_cycle(deps) == want
+
+
+def test_topological_order_keeps_declaration_order_for_ties() -> None:
+    deps = {"c": [], "b": ["c"], "a": [], "d": ["a", "b"]}
+    assert graph.topological_order(deps) == ["c", "b", "a", "d"]
+
+
+def test_cycle_is_named() -> None:
+    with pytest.raises(GraphError, match="A -> B -> C -> A"):
+        graph.critical_path({"A": ["C"], "B": ["A"], "C": ["B"]}, {})

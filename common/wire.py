@@ -14,7 +14,7 @@ import orjson
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from dwe.clients.errors import ValidationError
+from dwe.common.errors import ValidationError
 from dwe.v1 import common_pb2
 
 __all__ = [

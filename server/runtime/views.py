@@ -1,16 +1,26 @@
-"""Read models for status queries, built from a live run or a stored row."""
+"""Read models for queries: a run's status (live or stored) and an agent's entry."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
-from .engine.model import Blob, ErrorInfo, ExecutionMode, Priority, StepState, WorkflowState
-from .engine.runs import WorkflowRun
-from .store.base import WorkflowRow
+from ..engine.model import (
+    AgentRegistration,
+    Blob,
+    ErrorInfo,
+    ExecutionMode,
+    Priority,
+    StepState,
+    WorkflowState,
+)
+from ..engine.pool import AgentSession
+from ..engine.runs import WorkflowRun
+from ..store.base import WorkflowRow
 
 
 @dataclass(slots=True)
-class StepView:
+class StepStatusView:
     step_id: str
     name: str
     capability: str
@@ -40,7 +50,7 @@ class StatusView:
     error_message: str
     total_steps: int
     completed_steps: int
-    steps: list[StepView] = field(default_factory=list)
+    steps: list[StepStatusView] = field(default_factory=list)
 
 
 def _elapsed(started: float, finished: float, now: float) -> float:
@@ -70,7 +80,7 @@ def status_of_run(wf: WorkflowRun, now: float, with_steps: bool = True) -> Statu
     )
     if with_steps:
         view.steps = [
-            StepView(
+            StepStatusView(
                 s.spec.step_id,
                 s.spec.name,
                 s.spec.capability,
@@ -89,7 +99,7 @@ def status_of_run(wf: WorkflowRun, now: float, with_steps: bool = True) -> Statu
 def status_of_row(row: WorkflowRow, now: float) -> StatusView:
     specs = {s.step_id: s for s in row.spec.steps}
     steps = [
-        StepView(
+        StepStatusView(
             r.step_id,
             specs[r.step_id].name,
             specs[r.step_id].capability,
@@ -128,3 +138,44 @@ def status_of_row(row: WorkflowRow, now: float) -> StatusView:
         completed_steps=row.completed_steps,
         steps=steps,
     )
+
+
+@dataclass(slots=True)
+class AgentView:
+    """An agent as the registry and the pool know it (either or both)."""
+
+    agent_id: str
+    agent_type: str = ""
+    capabilities: list[str] = field(default_factory=list)
+    max_concurrent_tasks: int = 0
+    config: dict[str, Any] = field(default_factory=dict)
+    registered: bool = False
+    connected: bool = False
+    current_load: int = 0
+    labels: dict[str, str] = field(default_factory=dict)
+    completed_steps: int = 0
+    failed_steps: int = 0
+    connected_at: float = 0.0
+
+
+def agent_view(
+    agent_id: str, reg: AgentRegistration | None, session: AgentSession | None
+) -> AgentView:
+    """The registry entry, overlaid with the live session's figures when connected."""
+    view = AgentView(agent_id=agent_id, registered=reg is not None)
+    if reg is not None:
+        view.agent_type = reg.agent_type
+        view.capabilities = list(reg.capabilities)
+        view.max_concurrent_tasks = reg.max_concurrent_tasks
+        view.config = dict(reg.config)
+    if session is not None:
+        view.connected = True
+        view.agent_type = session.agent_type or view.agent_type
+        view.capabilities = sorted(session.capabilities)
+        view.max_concurrent_tasks = session.max_tasks
+        view.current_load = len(session.held)
+        view.labels = dict(session.labels)
+        view.completed_steps = session.completed
+        view.failed_steps = session.failed
+        view.connected_at = session.connected_at
+    return view

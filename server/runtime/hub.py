@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 
-from .engine.model import Event, EventType
+from ..engine.events import Event
+from ..engine.model import EventType
 
-# A subscriber further behind than this is cut off rather than holding memory.
+# A subscriber further behind than this many events is cut off rather than holding memory.
 MAX_BACKLOG = 200_000
 
 
@@ -18,11 +19,17 @@ class SubscriberOverflow(Exception):
 class Subscription:
     """Buffered events for one stream; the stream drains all of them per wake-up."""
 
-    __slots__ = ("_buffer", "_wake", "closed", "overflowed", "types", "workflow_ids")
+    __slots__ = ("_buffer", "_limit", "_wake", "closed", "overflowed", "types", "workflow_ids")
 
-    def __init__(self, workflow_ids: Iterable[str] = (), types: Iterable[EventType] = ()) -> None:
+    def __init__(
+        self,
+        workflow_ids: Iterable[str] = (),
+        types: Iterable[EventType] = (),
+        backlog: int = MAX_BACKLOG,
+    ) -> None:
         self.workflow_ids = frozenset(workflow_ids)
         self.types = frozenset(types)
+        self._limit = backlog
         self._buffer: list[Event] = []
         self._wake = asyncio.Event()
         self.closed = False
@@ -37,7 +44,7 @@ class Subscription:
         if self.closed:
             return
         self._buffer.append(event)
-        if len(self._buffer) > MAX_BACKLOG:
+        if len(self._buffer) > self._limit:
             self.overflowed = True
             self.closed = True
         self._wake.set()
@@ -62,15 +69,18 @@ class Subscription:
 
 
 class EventHub:
-    def __init__(self) -> None:
+    """Routes committed events to subscriptions: by workflow id, or to all-workflow ones."""
+
+    def __init__(self, backlog: int = MAX_BACKLOG) -> None:
         self._by_workflow: dict[str, set[Subscription]] = {}
         self._global: set[Subscription] = set()
+        self._backlog = backlog
 
     def subscribe(
         self, workflow_ids: Iterable[str] = (), types: Iterable[EventType] = ()
     ) -> Subscription:
         """Subscribe to some workflows (routed by id) or, with none given, to all."""
-        sub = Subscription(workflow_ids, types)
+        sub = Subscription(workflow_ids, types, self._backlog)
         if sub.workflow_ids and not sub.types:
             for wid in sub.workflow_ids:
                 self._by_workflow.setdefault(wid, set()).add(sub)

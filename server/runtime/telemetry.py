@@ -15,7 +15,7 @@ from opentelemetry.context import Context
 from opentelemetry.trace import NonRecordingSpan, Span, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from .engine.model import Event, EventType
+from ..engine import events as ev
 
 log = logging.getLogger("dwe.server.telemetry")
 _PROPAGATOR = TraceContextTextMapPropagator()
@@ -88,57 +88,52 @@ class Telemetry:
         if ctx is not None:
             self._parents[workflow_id] = ctx
 
-    def on_events(self, events: list[Event]) -> None:
+    def on_events(self, events: list[ev.Event]) -> None:
         if not self.enabled:
             return
-        for ev in events:
-            t = ev.type
-            if t is EventType.WORKFLOW_STARTED:
-                self._start_workflow(ev)
-            elif t is EventType.AGENT_STARTED:
-                self._start_step(ev)
-            elif t is EventType.AGENT_COMPLETED:
-                self._end_step(ev, "completed")
-            elif t is EventType.AGENT_ERROR:
-                self._end_step(ev, "failed", ev.data.get("error_message", ""))
-            elif t is EventType.AGENT_RETRYING and ev.data.get("delay") == 0.0:
-                self._end_step(ev, "lost", ev.data.get("reason", ""))
-            elif t in (
-                EventType.WORKFLOW_COMPLETED,
-                EventType.WORKFLOW_FAILED,
-                EventType.WORKFLOW_CANCELLED,
-                EventType.WORKFLOW_TIMED_OUT,
-            ):
-                self._end_workflow(ev)
+        for e in events:
+            if isinstance(e, ev.WorkflowStarted):
+                self._start_workflow(e)
+            elif isinstance(e, ev.StepAssigned):
+                self._start_step(e)
+            elif isinstance(e, ev.StepCompleted):
+                self._end_step(e, "completed")
+            elif isinstance(e, ev.StepAttemptFailed):
+                self._end_step(e, "failed", e.error.message)
+            elif isinstance(e, ev.StepRetrying):
+                # Ends the span of an attempt lost with its agent (a failed one already ended).
+                self._end_step(e, "lost", e.reason)
+            elif isinstance(e, ev.RunEnded):
+                self._end_workflow(e)
 
-    def _start_workflow(self, ev: Event) -> None:
-        parent = self._parents.pop(ev.workflow_id, None)
+    def _start_workflow(self, e: ev.WorkflowStarted) -> None:
+        parent = self._parents.pop(e.workflow_id, None)
         span = self._tracer.start_span(
-            f"dwe.workflow {ev.data.get('name', '')}",
+            f"dwe.workflow {e.name}",
             context=parent,
             kind=SpanKind.SERVER,
-            start_time=int(ev.time * _NS),
-            attributes={"dwe.workflow_id": ev.workflow_id, "dwe.workflow_name": ev.data["name"]},
+            start_time=int(e.time * _NS),
+            attributes={"dwe.workflow_id": e.workflow_id, "dwe.workflow_name": e.name},
         )
-        self._workflows[ev.workflow_id] = span
+        self._workflows[e.workflow_id] = span
 
-    def _start_step(self, ev: Event) -> None:
-        parent = self._workflows.get(ev.workflow_id)
+    def _start_step(self, e: ev.StepAssigned) -> None:
+        parent = self._workflows.get(e.workflow_id)
         ctx = trace.set_span_in_context(parent) if parent is not None else None
         span = self._tracer.start_span(
-            f"dwe.step {ev.step_id}",
+            f"dwe.step {e.step_id}",
             context=ctx,
             kind=SpanKind.PRODUCER,
-            start_time=int(ev.time * _NS),
+            start_time=int(e.time * _NS),
             attributes={
-                "dwe.workflow_id": ev.workflow_id,
-                "dwe.step_id": ev.step_id,
-                "dwe.attempt": ev.attempt,
-                "dwe.agent_id": ev.agent_id,
-                "dwe.capability": ev.data.get("capability", ""),
+                "dwe.workflow_id": e.workflow_id,
+                "dwe.step_id": e.step_id,
+                "dwe.attempt": e.attempt,
+                "dwe.agent_id": e.agent_id,
+                "dwe.capability": e.capability,
             },
         )
-        self._steps[f"{ev.workflow_id}/{ev.step_id}/{ev.attempt}"] = span
+        self._steps[f"{e.workflow_id}/{e.step_id}/{e.attempt}"] = span
 
     def carrier(self, workflow_id: str, step_id: str, attempt: int) -> tuple[str, str]:
         """traceparent and tracestate of an attempt's span, for the Assignment."""
@@ -149,28 +144,28 @@ class Telemetry:
         _PROPAGATOR.inject(carrier, context=trace.set_span_in_context(span))
         return carrier.get("traceparent", ""), carrier.get("tracestate", "")
 
-    def _end_step(self, ev: Event, outcome: str, message: str = "") -> None:
-        span = self._steps.pop(f"{ev.workflow_id}/{ev.step_id}/{ev.attempt}", None)
+    def _end_step(self, e: ev.StepEvent, outcome: str, message: str = "") -> None:
+        span = self._steps.pop(f"{e.workflow_id}/{e.step_id}/{e.attempt}", None)
         if span is None:
             return
         span.set_attribute("dwe.outcome", outcome)
         if outcome != "completed":
             span.set_status(Status(StatusCode.ERROR, message))
-        span.end(end_time=int(ev.time * _NS))
+        span.end(end_time=int(e.time * _NS))
 
-    def _end_workflow(self, ev: Event) -> None:
+    def _end_workflow(self, e: ev.RunEnded) -> None:
         # Steps still open (cancelled) end with the workflow.
-        prefix = f"{ev.workflow_id}/"
+        prefix = f"{e.workflow_id}/"
         for key in [k for k in self._steps if k.startswith(prefix)]:
             span = self._steps.pop(key)
             span.set_attribute("dwe.outcome", "cancelled")
-            span.end(end_time=int(ev.time * _NS))
-        run_span = self._workflows.pop(ev.workflow_id, None)
+            span.end(end_time=int(e.time * _NS))
+        run_span = self._workflows.pop(e.workflow_id, None)
         if run_span is None:
             return
         span = run_span
-        state = str(ev.data.get("state", ""))
+        state = str(e.state)
         span.set_attribute("dwe.outcome", state)
         if state != "completed":
-            span.set_status(Status(StatusCode.ERROR, ev.data.get("error_message", "")))
-        span.end(end_time=int(ev.time * _NS))
+            span.set_status(Status(StatusCode.ERROR, e.summary.error_message))
+        span.end(end_time=int(e.time * _NS))

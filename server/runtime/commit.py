@@ -1,0 +1,162 @@
+"""The group commit: everything decided since the last commit, in one transaction, then announced.
+
+Commit-before-publish: nobody hears of a decision before the transaction that
+stores it has committed. A commit starts as soon as the event loop is free
+when none is running; whatever is decided while one runs goes into the next,
+so an idle server adds no batching delay and a busy one writes big batches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from ..engine.events import Event, StepEvent
+from ..engine.model import AgentRegistration, WorkflowSpec
+from ..engine.recorder import Outbox
+from ..store import mapping
+from ..store.base import Store
+from ..store.rows import AgentRow, EventRow, StepInsert, WorkflowInsert, WriteBatch
+
+log = logging.getLogger("dwe.server")
+
+
+class CommitLoop:
+    """Takes the scheduler's outbox, writes it on the writer thread, then announces it.
+
+    Args:
+        store: Where batches are written (``write`` runs on one writer thread).
+        take: Hands over the scheduler's outbox.
+        pending: True when the scheduler has decided something since ``take``.
+        encode: The transport's encoding of an event (cached on it, stored as is).
+        announce: Called with each committed outbox (spans, events, agent work).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        take: Callable[[], Outbox],
+        pending: Callable[[], bool],
+        encode: Callable[[Event], bytes],
+        announce: Callable[[Outbox], None],
+    ) -> None:
+        self._store = store
+        self._take = take
+        self._pending = pending
+        self._encode = encode
+        self._announce = announce
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="dwe-store-writer")
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._workflows: list[WorkflowInsert] = []
+        self._steps: list[StepInsert] = []
+        self._agents: list[AgentRow] = []
+        self._waiters: list[asyncio.Future[None]] = []
+        self._scheduled = False
+        self._committing = False
+        self.commits = 0
+        self.events_committed = 0
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The event loop that runs commits and announcements."""
+        self._loop = loop
+
+    def add_workflow(
+        self, workflow_id: str, request_id: str, spec: WorkflowSpec, created_at: float
+    ) -> None:
+        """A new workflow's rows go into the next commit."""
+        row, steps = mapping.workflow_insert(workflow_id, request_id, spec, created_at)
+        self._workflows.append(row)
+        self._steps.extend(steps)
+
+    def add_agent(self, reg: AgentRegistration) -> None:
+        """A registry entry goes into the next commit."""
+        self._agents.append(mapping.agent_row(reg))
+
+    def request(self) -> None:
+        """Commit soon: at once when the loop is free, else right after the running commit."""
+        if not self._committing and not self._scheduled:
+            self._scheduled = True
+            assert self._loop is not None
+            self._loop.call_soon(self._commit)
+
+    def flush(self) -> asyncio.Future[None]:
+        """A future that resolves once everything decided so far is committed and announced."""
+        assert self._loop is not None
+        fut: asyncio.Future[None] = self._loop.create_future()
+        self._waiters.append(fut)
+        self.request()
+        return fut
+
+    def close(self) -> None:
+        """Stop the writer thread (after the last flush)."""
+        self._writer.shutdown(wait=True)
+
+    def _commit(self) -> None:
+        self._scheduled = False
+        out = self._take()
+        batch = self._batch(out)
+        waiters, self._waiters = self._waiters, []
+        if not batch:
+            self._done(out, waiters)
+            return
+        self._committing = True
+        assert self._loop is not None
+        fut = self._loop.run_in_executor(self._writer, self._store.write, batch)
+        fut.add_done_callback(lambda f: self._committed(f, out, waiters))
+
+    def _batch(self, out: Outbox) -> WriteBatch:
+        encode = self._encode
+        events = []
+        for e in out.events:
+            if isinstance(e, StepEvent):
+                step_id, attempt, agent_id = e.step_id, e.attempt, e.agent_id
+            else:
+                step_id, attempt, agent_id = "", 0, ""
+            events.append(
+                EventRow(
+                    e.workflow_id,
+                    e.seq,
+                    e.type.value,
+                    e.time,
+                    step_id,
+                    attempt,
+                    agent_id,
+                    encode(e),
+                )
+            )
+        batch = WriteBatch(
+            new_workflows=self._workflows,
+            new_steps=self._steps,
+            workflow_updates=[mapping.workflow_update(wf) for wf in out.workflows],
+            step_updates=[mapping.step_update(s) for s in out.steps],
+            events=events,
+            agents=self._agents,
+        )
+        self._workflows, self._steps, self._agents = [], [], []
+        return batch
+
+    def _committed(
+        self, fut: asyncio.Future[None], out: Outbox, waiters: list[asyncio.Future[None]]
+    ) -> None:
+        self._committing = False
+        self.commits += 1
+        exc = fut.exception()
+        if exc is not None:
+            # Nothing of this batch may be announced; callers waiting on it get the error.
+            log.error("store commit failed; %d events withheld", len(out.events), exc_info=exc)
+            for w in waiters:
+                if not w.done():
+                    w.set_exception(exc)
+        else:
+            self.events_committed += len(out.events)
+            self._done(out, waiters)
+        if self._pending() or self._workflows or self._agents or self._waiters:
+            self.request()
+
+    def _done(self, out: Outbox, waiters: list[asyncio.Future[None]]) -> None:
+        self._announce(out)
+        for w in waiters:
+            if not w.done():
+                w.set_result(None)

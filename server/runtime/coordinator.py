@@ -1,0 +1,318 @@
+"""The coordinator: the engine against the world, and the query API the transport uses.
+
+It wires the pieces, each with one job: ``CommitLoop`` (group commit,
+commit-before-publish), ``Delivery`` (after a commit: spans, events, agent
+work, retention), ``AgentDirectory`` (registry and links), ``Commands``
+(create, start, cancel), ``recovery`` and an ``Alarm`` for the engine's timers.
+Every mutation goes: scheduler call -> ``changed()`` (dispatch, re-arm the
+alarm, request a commit) -> commit -> announce. The api layer, metrics and the
+dashboard read only through the query methods below.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from ..engine.config import SchedulerConfig, UnknownWorkflow
+from ..engine.events import TERMINAL_EVENTS, Event
+from ..engine.model import (
+    AgentRegistration,
+    Blob,
+    ErrorInfo,
+    EventType,
+    WorkflowSpec,
+    WorkflowState,
+)
+from ..engine.scheduler import Rule, Scheduler
+from ..engine.stats import EngineStats
+from ..store.base import Store, StoredEvent
+from .alarm import Alarm
+from .commands import IDEMPOTENCY_CACHE, Commands
+from .commit import CommitLoop
+from .delivery import KEEP_ENDED, Delivery
+from .directory import AgentDirectory, AgentLink, Hello
+from .hub import EventHub, Subscription
+from .recovery import recover
+from .telemetry import Telemetry
+from .views import AgentView, StatusView, status_of_row, status_of_run
+
+log = logging.getLogger("dwe.server")
+
+#: Threads reading the store; reads run in parallel (one connection each).
+READERS = 4
+
+# (attempt_id, output, error, handler seconds as the agent measured them or 0)
+Result = tuple[str, Blob | None, ErrorInfo | None, float]
+Progress = tuple[str, str, Blob | None]
+
+
+class Coordinator:
+    def __init__(
+        self,
+        store: Store,
+        encode_event: Callable[[Event], bytes],
+        config: SchedulerConfig | None = None,
+        telemetry: Telemetry | None = None,
+        clock: Callable[[], float] = time.time,
+        keep_ended: int = KEEP_ENDED,
+        cache_size: int = IDEMPOTENCY_CACHE,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._scheduler = sched = Scheduler(config)
+        self.telemetry = telemetry or Telemetry()
+        self._hub = EventHub()
+        self._directory = AgentDirectory(sched)
+        self._delivery = Delivery(sched, self._hub, self._directory, self.telemetry, keep_ended)
+        self._commit = CommitLoop(
+            store, sched.take_outbox, sched.pending, encode_event, self._delivery.announce
+        )
+        self._alarm = Alarm(self._on_alarm)
+        self._reader = ThreadPoolExecutor(READERS, thread_name_prefix="dwe-store-reader")
+        self._commands = Commands(
+            sched,
+            self._commit,
+            self._settle,
+            lambda rid: self._read(store.find_request, rid),
+            self._stored_state,
+            clock,
+            cache_size,
+        )
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping = False
+        self._closed = False
+
+    # -- lifecycle ------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Load the registry and resume unfinished runs."""
+        self._loop = asyncio.get_running_loop()
+        self._commit.bind(self._loop)
+        self._alarm.bind(self._loop)
+        for reg in await self._read(self._store.load_agents):
+            self._directory.register(reg)
+        store = self._store
+        resumed = await recover(
+            lambda: self._read(store.load_unfinished),
+            self._scheduler,
+            self._commands,
+            self._clock(),
+        )
+        if resumed:
+            self.changed()
+
+    async def drain_agents(self, timeout: float) -> int:
+        """Stop dispatching, send Drain to every agent and give them ``timeout`` s to
+        deliver finished results and leave. Returns the sessions still open.
+
+        From here on, agents leaving is the server's doing: their attempts stay
+        as stored, for the next start to resume (restart lease).
+        """
+        self._stopping = True
+        return await self._directory.drain("server shutting down", timeout)
+
+    def end_streams(self) -> None:
+        """End every agent session and event stream."""
+        self._stopping = True
+        self._directory.end_all("server shutting down")
+        self._hub.close_all()
+
+    async def close(self) -> None:
+        """Commit what is pending and stop the store threads; safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        self.end_streams()
+        await self._settle()  # the last decisions reach the store
+        self._alarm.cancel()
+        self._commit.close()
+        self._reader.shutdown(wait=True)
+        log.info(
+            "store: %d commits, %d events committed",
+            self._commit.commits,
+            self._commit.events_committed,
+        )
+
+    async def _read(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run a store read off the event loop (several run in parallel)."""
+        assert self._loop is not None
+        return await self._loop.run_in_executor(self._reader, fn, *args)
+
+    # -- the change pipeline --------------------------------------------------------
+
+    def changed(self) -> None:
+        """After any scheduler call: dispatch, re-arm the alarm, commit soon."""
+        now = self._clock()
+        if not self._stopping:
+            self._scheduler.dispatch(now)
+        self._alarm.arm(self._scheduler.next_deadline(), now)
+        self._commit.request()
+
+    async def _settle(self) -> None:
+        """``changed()``, then wait until everything decided so far is committed."""
+        self.changed()
+        await self._commit.flush()
+
+    def _on_alarm(self) -> None:
+        self._scheduler.advance(self._clock())
+        self.changed()
+
+    # -- workflows --------------------------------------------------------------------
+
+    async def create_workflow(self, spec: WorkflowSpec, request_id: str = "") -> tuple[str, bool]:
+        """Store a validated workflow; returns (workflow_id, created)."""
+        return await self._commands.create(spec, request_id)
+
+    async def start_workflow(
+        self,
+        workflow_id: str,
+        context: dict[str, Any] | None = None,
+        session_id: str = "",
+        metadata: Any = None,
+    ) -> WorkflowState:
+        """Start a run; ``metadata`` is the caller's gRPC metadata (for its trace context).
+
+        Raises:
+            UnknownWorkflow: No such workflow.
+            SchedulerError: It was already started or has ended.
+        """
+        self.telemetry.set_parent(workflow_id, metadata)
+        return await self._commands.start(workflow_id, context, session_id)
+
+    async def cancel_workflow(
+        self, workflow_id: str, reason: str = ""
+    ) -> tuple[bool, WorkflowState]:
+        """Cancel a run; returns (cancelled, its state). UnknownWorkflow when none."""
+        return await self._commands.cancel(workflow_id, reason)
+
+    def add_rule(self, rule: Rule) -> None:
+        """An adaptation rule for ADAPTIVE runs (call on the server's loop)."""
+        self._scheduler.add_rule(rule)
+
+    # -- agents -------------------------------------------------------------------------
+
+    async def register_agent(self, reg: AgentRegistration) -> None:
+        """Add or replace a registry entry and store it."""
+        self._directory.register(reg)
+        self._commit.add_agent(reg)
+        await self._settle()
+
+    def registration(self, agent_id: str) -> AgentRegistration | None:
+        return self._directory.registration(agent_id)
+
+    def connect_agent(self, link: AgentLink, hello: Hello) -> tuple[str, list[str], list[str]]:
+        """Open a session; returns (session_id, resumed, dropped attempt ids)."""
+        session, resumed, dropped = self._directory.open(link, hello, self._clock())
+        self.changed()
+        return session.session_id, resumed, dropped
+
+    def disconnect_agent(self, session_id: str) -> None:
+        """The session's stream ended; while stopping, its attempts stay as stored."""
+        self._directory.close(session_id)
+        if self._stopping:
+            return
+        agent = self._scheduler.disconnect(session_id, self._clock())
+        if agent is not None:
+            log.info("agent %s disconnected (session %s)", agent.agent_id, session_id)
+            self.changed()
+
+    def agent_report(
+        self,
+        session_id: str,
+        started: Iterable[str],
+        progress: list[Progress],
+        results: list[Result],
+    ) -> None:
+        """Apply one agent message: everything in it lands in the same commit."""
+        now = self._clock()
+        sched = self._scheduler
+        for attempt_id in started:
+            sched.on_started(session_id, attempt_id, now)
+        for attempt_id, content, data in progress:
+            sched.on_progress(session_id, attempt_id, content, data, now)
+        for attempt_id, output, error, duration in results:
+            sched.on_result(session_id, attempt_id, output, error, now, duration)
+        self.changed()
+
+    # -- queries ----------------------------------------------------------------------------
+
+    async def _stored_state(self, workflow_id: str) -> str | None:
+        row = await self._read(self._store.load_workflow, workflow_id, False)
+        return None if row is None else str(row.state)
+
+    async def status(self, workflow_id: str, with_steps: bool = True) -> StatusView:
+        """A run's status, live or stored. Raises UnknownWorkflow."""
+        now = self._clock()
+        run = self._scheduler.run(workflow_id)
+        if run is not None:
+            return status_of_run(run, now, with_steps)
+        row = await self._read(self._store.load_workflow, workflow_id)
+        if row is None:
+            raise UnknownWorkflow(workflow_id)
+        return status_of_row(row, now)
+
+    async def list_page(
+        self, states: list[str], size: int, before: tuple[float, str] | None
+    ) -> tuple[list[StatusView], tuple[float, str] | None]:
+        """Up to ``size`` runs newest first, and the cursor of the next page (None at the end)."""
+        rows = await self._read(self._store.list_workflows, states, size + 1, before)
+        now = self._clock()
+        views = []
+        for row in rows[:size]:
+            run = self._scheduler.run(row.workflow_id)
+            views.append(status_of_run(run, now, False) if run else status_of_row(row, now))
+        more = len(rows) > size
+        return views, (rows[size - 1].created_at, rows[size - 1].workflow_id) if more else None
+
+    async def replay(self, workflow_id: str, after_seq: int) -> tuple[list[StoredEvent], bool]:
+        """Stored events after ``after_seq``, and whether live events may still follow.
+
+        Raises UnknownWorkflow when the run is neither live nor stored.
+        """
+        if (
+            self._scheduler.run(workflow_id) is None
+            and await self._stored_state(workflow_id) is None
+        ):
+            raise UnknownWorkflow(workflow_id)
+        stored: list[StoredEvent] = await self._read(
+            self._store.load_events, workflow_id, after_seq
+        )
+        last = stored[-1].seq if stored else after_seq
+        if stored and stored[-1].type in TERMINAL_EVENTS:
+            return stored, False
+        run = self._scheduler.run(workflow_id)
+        follow = run is not None and not (run.state.terminal and run.seq <= last)
+        return stored, follow
+
+    def subscribe(
+        self, workflow_ids: Iterable[str] = (), types: Iterable[EventType] = ()
+    ) -> Subscription:
+        """Committed events of some workflows (or all), as they are published."""
+        return self._hub.subscribe(workflow_ids, types)
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        self._hub.unsubscribe(sub)
+
+    def subscribers(self, workflow_id: str | None = None) -> int:
+        """Open event subscriptions routed to one workflow, or (None) to all workflows."""
+        return self._hub.subscribers(workflow_id)
+
+    def agents(self) -> list[AgentView]:
+        """Registered and connected agents, by agent id."""
+        return self._directory.views()
+
+    def agent(self, agent_id: str) -> AgentView:
+        return self._directory.view(agent_id)
+
+    def stats(self) -> EngineStats:
+        """Counters, load and memory use of the scheduler."""
+        return self._scheduler.stats()
+
+    def cached_requests(self) -> int:
+        """Idempotency keys held in memory (bounded; the store has the rest)."""
+        return len(self._commands.requests)
