@@ -12,6 +12,7 @@ from dwe.common.errors import ValidationError as SpecError
 from dwe.common.intents import IntentError
 
 from ..engine.config import SchedulerError, UnknownWorkflow
+from ..runtime.commit import StoreUnavailable
 from .validation import ValidationError
 
 T = TypeVar("T")
@@ -29,6 +30,8 @@ def status_for(exc: BaseException) -> tuple[grpc.StatusCode, str] | None:
         return grpc.StatusCode.NOT_FOUND, f"workflow {exc.args[0]!r} not found"
     if isinstance(exc, SchedulerError | Precondition | IntentError):
         return grpc.StatusCode.FAILED_PRECONDITION, str(exc)
+    if isinstance(exc, StoreUnavailable):
+        return grpc.StatusCode.UNAVAILABLE, str(exc)
     return None
 
 

@@ -23,6 +23,10 @@ from ..store.rows import AgentRow, EventRow, StepInsert, WorkflowInsert, WriteBa
 log = logging.getLogger("dwe.server")
 
 
+class StoreUnavailable(RuntimeError):
+    """A commit failed (disk full, I/O error): nothing of it was announced."""
+
+
 class CommitLoop:
     """Takes the scheduler's outbox, writes it on the writer thread, then announces it.
 
@@ -146,9 +150,10 @@ class CommitLoop:
         if exc is not None:
             # Nothing of this batch may be announced; callers waiting on it get the error.
             log.error("store commit failed; %d events withheld", len(out.events), exc_info=exc)
+            error = StoreUnavailable(f"the store could not commit: {exc}")
             for w in waiters:
                 if not w.done():
-                    w.set_exception(exc)
+                    w.set_exception(error)
         else:
             self.events_committed += len(out.events)
             self._done(out, waiters)
