@@ -126,7 +126,25 @@ class Scheduler:
 
     def dispatch_of(self, session_id: str, attempt_id: str) -> Dispatch | None:
         """What the agent needs for an assigned attempt; None once it moved on."""
-        return self._steps.dispatch_of(session_id, attempt_id)
+        step = self._steps.current(attempt_id)
+        agent = self._pool.session(session_id)
+        if step is None or agent is None or step.session_id != session_id:
+            return None
+        if attempt_id not in agent.held:
+            return None
+        wf, spec = step.wf, step.spec
+        return Dispatch(
+            attempt_id,
+            wf.id,
+            spec.step_id,
+            spec.name,
+            spec.description,
+            spec.capability,
+            step.attempt,
+            wf.context_blob(),
+            self._policies[wf.spec.mode].inputs(step),
+            step.assigned_at + spec.timeout if spec.timeout else None,
+        )
 
     def stats(self) -> EngineStats:
         """A snapshot of counters, load and memory use."""

@@ -15,7 +15,7 @@ from dwe.common.backoff import backoff_delay
 
 from . import events as ev
 from .config import SchedulerConfig
-from .model import Blob, Dispatch, ErrorInfo, ExecutionMode, StepState, WorkflowState
+from .model import Blob, ErrorInfo, ExecutionMode, StepState, WorkflowState
 from .modes import ModePolicy
 from .outcomes import transform_output
 from .pool import AgentPool, AgentSession
@@ -72,28 +72,6 @@ class StepMachine:
     def current(self, attempt_id: str) -> StepRun | None:
         """The step whose current attempt this is."""
         return self._attempts.get(attempt_id)
-
-    def dispatch_of(self, session_id: str, attempt_id: str) -> Dispatch | None:
-        """What the agent needs for an assigned attempt; None once it moved on."""
-        step = self._attempts.get(attempt_id)
-        agent = self._pool.session(session_id)
-        if step is None or agent is None or step.session_id != session_id:
-            return None
-        if attempt_id not in agent.held:
-            return None
-        wf, spec = step.wf, step.spec
-        return Dispatch(
-            attempt_id,
-            wf.id,
-            spec.step_id,
-            spec.name,
-            spec.description,
-            spec.capability,
-            step.attempt,
-            wf.context_blob(),
-            self._policy(step).inputs(step),
-            step.assigned_at + spec.timeout if spec.timeout else None,
-        )
 
     # -- readiness and dispatch ---------------------------------------------------
 
