@@ -7,7 +7,7 @@ PROTOS := $(wildcard protos/dwe/v1/*.proto)
 BUF := tools/buf/node_modules/.bin/buf
 
 .PHONY: demo run test lint layers fmt typecheck proto check-proto proto-lint proto-breaking \
-	proto-release buf-deps bench bench-quick clean node-deps
+	proto-release buf-deps bench bench-quick bench-idempotency clean node-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -83,6 +83,10 @@ check-proto: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench.run
+
+# Idempotency keys in memory after 100,000 creates with distinct request ids.
+bench-idempotency: $(STAMP)
+	$(PY) -m bench.idempotency
 
 bench-quick: $(STAMP)
 	BENCH_QUICK=1 $(PY) -m bench.run
