@@ -40,7 +40,7 @@ async def run(n: int, db: Path) -> dict[str, float]:
         )
         await asyncio.gather(*(coordinator.cancel_workflow(wid) for wid, _ in created))
     wall = time.perf_counter() - t0
-    again, fresh = await coordinator.create_workflow(SPEC, "req-0")  # long evicted from memory
+    _, fresh = await coordinator.create_workflow(SPEC, "req-0")  # long evicted from memory
     out = {
         "creates": float(n),
         "cached_request_ids": float(coordinator.cached_requests()),
