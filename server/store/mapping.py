@@ -6,7 +6,7 @@ so the store depends on the shape of runs, not on the engine's run classes.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 
 from ..engine.model import AgentRegistration, Blob, ErrorInfo, WorkflowSpec
 from .codec import dumps, metadata_to_json, spec_to_json
@@ -26,8 +26,9 @@ class RunView(Protocol):
     def finished_at(self) -> float: ...
     @property
     def session_id(self) -> str: ...
-    @property
-    def context(self) -> dict[str, Any]: ...
+    def context_blob(self) -> Blob:
+        """The effective context, JSON-encoded once per change by the run itself."""
+        ...
     @property
     def error_message(self) -> str: ...
     @property
@@ -106,7 +107,7 @@ def workflow_update(run: RunView) -> WorkflowUpdate:
         started_at=run.started_at,
         finished_at=run.finished_at,
         session_id=run.session_id,
-        context=dumps(run.context),
+        context=run.context_blob().data,
         error_message=run.error_message,
         completed_steps=run.completed,
         id=run.id,
