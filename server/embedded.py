@@ -32,11 +32,20 @@ class EmbeddedServer:
         key = os.path.realpath(db_path)
         with _SHARED_LOCK:
             server = _SHARED.get(key)
-            if server is None or server._stopped:
+            if server is None or server.stopped:
                 server = cls(db_path=db_path, **settings).start()
                 _SHARED[key] = server
-            server._users += 1
+            server.acquire()
             return server
+
+    @property
+    def stopped(self) -> bool:
+        """True once ``stop`` was called."""
+        return self._stopped
+
+    def acquire(self) -> None:
+        """One more user of a shared server (call with the shared lock held)."""
+        self._users += 1
 
     def release(self) -> None:
         """Drop one user of a shared server; the last one stops it."""
