@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import time
 
 import grpc
 import orjson
@@ -15,8 +14,15 @@ from dwe.clients.typed import DweClient
 from dwe.server.app import DweServer, create_server
 from dwe.v1 import agent_pb2, enums_pb2, service_pb2_grpc
 
-from ..conftest import wait_agents, wait_for
-from .helpers import name_of, run_workflow, serving, summary_of
+from ..conftest import WAIT, wait_agents, wait_for
+from .helpers import (
+    name_of,
+    peak_in_flight,
+    recording_agent,
+    run_workflow,
+    serving,
+    summary_of,
+)
 
 DIAMOND = [
     {"step_id": "fetch", "agent_capability": "data_fetch"},
@@ -30,28 +36,13 @@ DIAMOND = [
 ]
 
 
-def recording_agent(log: list[tuple[str, str, float]], delay: float = 0.0, **kw: object) -> Agent:
-    agent = Agent(kw.pop("agent_id", "worker"), **kw)  # type: ignore[arg-type]
-
-    async def handle(task: Task) -> dict:
-        log.append(("start", task.step_id, time.monotonic()))
-        if delay:
-            await asyncio.sleep(delay)
-        log.append(("end", task.step_id, time.monotonic()))
-        return {"step": task.step_id, "inputs": sorted(task.inputs)}
-
-    for cap in agent.capabilities:
-        agent.handler(cap)(handle)
-    return agent
-
-
 async def test_diamond_runs_branches_together_and_joins(
     server: DweServer, client: DweClient
 ) -> None:
-    log: list[tuple[str, str, float]] = []
+    log: list[tuple[str, str]] = []
     agent = recording_agent(
         log,
-        0.1,
+        together=("analyze", "history"),
         capabilities=["data_fetch", "analysis", "memory", "recommendation"],
         max_concurrent_tasks=4,
     )
@@ -65,17 +56,14 @@ async def test_diamond_runs_branches_together_and_joins(
         "step": "recommend",
         "inputs": ["analyze", "history"],
     }
-    at = {(kind, step): t for kind, step, t in log}
-    # Both branches start after fetch ends and overlap; the join waits for both.
-    assert at["start", "analyze"] >= at["end", "fetch"]
-    assert at["start", "history"] >= at["end", "fetch"]
+    at = {entry: i for i, entry in enumerate(log)}
+    # Both branches start after fetch ends and overlap (each waited for the other to
+    # start); the join starts after both have ended.
+    assert at["start", "analyze"] > at["end", "fetch"]
+    assert at["start", "history"] > at["end", "fetch"]
     assert at["start", "history"] < at["end", "analyze"]
     assert at["start", "analyze"] < at["end", "history"]
-    assert at["start", "recommend"] >= max(at["end", "analyze"], at["end", "history"])
-
-
-def _starts(log: list[tuple[str, str, float]]) -> list[str]:
-    return [step for kind, step, _ in log if kind == "start"]
+    assert at["start", "recommend"] > max(at["end", "analyze"], at["end", "history"])
 
 
 async def test_sequential_runs_one_at_a_time_in_declaration_order(
@@ -87,36 +75,32 @@ async def test_sequential_runs_one_at_a_time_in_declaration_order(
         {"step_id": "d", "agent_capability": "analysis", "dependencies": ["a"]},
         {"step_id": "b", "agent_capability": "analysis"},
     ]
-    log: list[tuple[str, str, float]] = []
-    agent = recording_agent(log, 0.02, capabilities=["analysis"], max_concurrent_tasks=4)
+    log: list[tuple[str, str]] = []
+    agent = recording_agent(log, capabilities=["analysis"], max_concurrent_tasks=4)
     async with serving(server.address, agent):
         events = await run_workflow(client, steps, execution_mode="sequential")
     assert name_of(events[-1]) == "workflow_completed"
     # Topological order with ties broken by declaration order; never two at once.
-    assert _starts(log) == ["c", "a", "d", "b"]
-    kinds = [kind for kind, _, _ in log]
-    assert kinds == ["start", "end"] * 4
+    assert log == [(kind, step) for step in "cadb" for kind in ("start", "end")]
+    assert peak_in_flight(events) == {"worker": 1}
 
 
 async def test_parallel_respects_max_parallel_steps(server: DweServer, client: DweClient) -> None:
     steps = [{"step_id": f"s{i}", "agent_capability": "analysis"} for i in range(6)]
-    log: list[tuple[str, str, float]] = []
-    agent = recording_agent(log, 0.05, capabilities=["analysis"], max_concurrent_tasks=10)
+    log: list[tuple[str, str]] = []
+    agent = recording_agent(log, capabilities=["analysis"], max_concurrent_tasks=10)
     async with serving(server.address, agent):
         events = await run_workflow(client, steps, execution_mode="parallel", max_parallel_steps=2)
     assert name_of(events[-1]) == "workflow_completed"
-    running = peak = 0
-    for kind, _, _ in sorted(log, key=lambda r: (r[2], r[0] == "start")):
-        running += 1 if kind == "start" else -1
-        peak = max(peak, running)
-    assert peak == 2
+    # The server's own record: six steps ready at once, never more than two out.
+    assert peak_in_flight(events) == {"worker": 2}
 
 
 async def test_capability_routing_and_agent_type_preference(
     server: DweServer, client: DweClient
 ) -> None:
-    fetch_log: list[tuple[str, str, float]] = []
-    other_log: list[tuple[str, str, float]] = []
+    fetch_log: list[tuple[str, str]] = []
+    other_log: list[tuple[str, str]] = []
     fetcher = recording_agent(fetch_log, agent_id="fetcher", capabilities=["data_fetch"])
     analyst = recording_agent(
         other_log,
@@ -148,7 +132,7 @@ async def test_step_waits_for_an_agent_with_its_capability(
     await client.start_workflow(created.workflow_id)
     status = await client.get_workflow_status(created.workflow_id)
     assert status.steps[0].state == enums_pb2.STEP_STATE_READY
-    log: list[tuple[str, str, float]] = []
+    log: list[tuple[str, str]] = []
     async with serving(server.address, recording_agent(log, capabilities=["notification"])):
         async for event in client.watch_workflow(created.workflow_id):
             last = event
@@ -165,22 +149,23 @@ async def test_max_concurrent_tasks_is_never_exceeded(
             DWE_TEST_AGENT_ID=agent_id,
             DWE_TEST_CAPS="analysis",
             DWE_TEST_MAX=limit,
-            DWE_TEST_DELAY=0.03,
         )
     await wait_agents(server, "small", "big")
     steps = [{"step_id": f"s{i}", "agent_capability": "analysis"} for i in range(30)]
     events = await run_workflow(client, steps)
     assert name_of(events[-1]) == "workflow_completed"
+    # The server's record: with 30 steps ready each agent is filled to its limit, never past.
+    assert peak_in_flight(events) == {"small": 2, "big": 3}
     outputs = [
         orjson.loads(e.step_completed.output.data)
         for e in events
         if name_of(e) == "agent_completed"
     ]
-    peak = {"small": 0, "big": 0}
+    # The agents' own counters never saw more handlers at once than their limit.
+    seen = {"small": 0, "big": 0}
     for out in outputs:
-        peak[out["agent"]] = max(peak[out["agent"]], out["max_seen"])
-    # The agents' own counters: the limit is reached under load and never passed.
-    assert peak == {"small": 2, "big": 3}
+        seen[out["agent"]] = max(seen[out["agent"]], out["max_seen"])
+    assert seen["small"] <= 2 and seen["big"] <= 3, seen
 
 
 async def test_handler_exception_becomes_agent_error_event(
@@ -251,11 +236,10 @@ async def test_cancel_running_workflow_reaches_the_handler(
         )
         await client.start_workflow(created.workflow_id)
         await asyncio.wait_for(started.wait(), 10)
-        t0 = time.monotonic()
         response = await client.cancel_workflow(created.workflow_id, "user asked")
         assert response.cancelled
-        await asyncio.wait_for(cancelled.wait(), 5)
-        assert time.monotonic() - t0 < 1.0
+        # The handler itself observes the cancel (its CancelledError sets the event).
+        await asyncio.wait_for(cancelled.wait(), WAIT)
         status = await client.get_workflow_status(created.workflow_id)
         assert status.state == enums_pb2.WORKFLOW_STATE_CANCELLED
         assert status.steps[0].state == enums_pb2.STEP_STATE_CANCELLED
@@ -295,7 +279,7 @@ async def test_disconnected_agent_work_completes_on_another_agent(
 
 
 async def test_watch_replays_after_seq_then_ends(server: DweServer, client: DweClient) -> None:
-    log: list[tuple[str, str, float]] = []
+    log: list[tuple[str, str]] = []
     async with serving(server.address, recording_agent(log, capabilities=["analysis"])):
         events = await run_workflow(client, [{"step_id": "a", "agent_capability": "analysis"}])
     wid = events[0].workflow_id

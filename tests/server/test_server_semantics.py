@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from dwe.server.app import DweServer, create_server
 from dwe.server.config import ServerConfig
 from dwe.v1 import enums_pb2
 
-from ..conftest import wait_for
+from ..conftest import WAIT, wait_for
 from .helpers import name_of, run_workflow, serving, summary_of
 
 
@@ -44,10 +43,8 @@ async def test_attempt_timeout_cancels_the_handler(server: DweServer, client: Dw
     agent, cancelled = sleepy()
     step = {"step_id": "slow", "agent_capability": "analysis", "timeout_seconds": 0.3}
     async with serving(server.address, agent):
-        t0 = time.monotonic()
         events = await run_workflow(client, [step])
-        await asyncio.wait_for(cancelled.wait(), 5)
-    assert time.monotonic() - t0 < 5
+        await asyncio.wait_for(cancelled.wait(), WAIT)  # the handler saw the cancel
     (error,) = [e for e in events if name_of(e) == "agent_error"]
     assert error.step_attempt_failed.error.type == "Timeout"
     assert "timed out after 0.3s" in error.step_attempt_failed.error.message
