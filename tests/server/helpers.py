@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterable
-from typing import Any
+from typing import Any, NamedTuple
+
+import grpc
 
 from dwe.agent_sdk import Agent, Task
 from dwe.clients.spec import build_workflow_spec
 from dwe.clients.typed import DweClient
-from dwe.v1 import enums_pb2, workflow_pb2
+from dwe.v1 import agent_pb2, enums_pb2, service_pb2_grpc, workflow_pb2
 
 from ..conftest import WAIT
 
@@ -100,3 +102,45 @@ def recording_agent(log: list[tuple[str, str]], together: Iterable[str] = (), **
 def started(log: list[tuple[str, str]]) -> list[str]:
     """The steps a recording agent started, in order."""
     return [step for kind, step in log if kind == "start"]
+
+
+class Blocking(NamedTuple):
+    """An agent whose handler runs until it is cancelled."""
+
+    agent: Agent
+    started: asyncio.Event  # set when the handler begins
+    cancelled: asyncio.Event  # set when the handler sees its cancellation
+
+
+def blocking_agent(agent_id: str = "blocking", capability: str = "analysis") -> Blocking:
+    """One slot; the handler never finishes on its own, so only a cancel ends it."""
+    agent = Agent(agent_id, capabilities=[capability], max_concurrent_tasks=1)
+    started, cancelled = asyncio.Event(), asyncio.Event()
+
+    @agent.handler(capability)
+    async def block(task: Task) -> dict:
+        started.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+        return {}
+
+    return Blocking(agent, started, cancelled)
+
+
+async def connect_raw_agent(
+    channel: grpc.aio.Channel, agent_id: str, capabilities: Iterable[str] = ("analysis",)
+) -> tuple[Any, agent_pb2.Welcome]:
+    """A bare ``AgentService.Connect`` stream (no SDK) with one slot: it says hello and
+    reads the welcome. Returns the call (``read``, ``write``, ``done_writing``) and the
+    welcome."""
+    call = service_pb2_grpc.AgentServiceStub(channel).Connect()
+    hello = agent_pb2.Hello(
+        agent_id=agent_id, capabilities=list(capabilities), max_concurrent_tasks=1
+    )
+    await call.write(agent_pb2.ConnectRequest(hello=hello))
+    first = await call.read()
+    assert first.HasField("welcome"), first
+    return call, first.welcome

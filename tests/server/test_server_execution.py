@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 
 import grpc
 import orjson
@@ -11,11 +10,13 @@ import orjson
 from dwe.agent_sdk import Agent, NonRetryableError, Task
 from dwe.clients.spec import build_workflow_spec
 from dwe.clients.typed import DweClient
-from dwe.server.app import DweServer, create_server
-from dwe.v1 import agent_pb2, enums_pb2, service_pb2_grpc
+from dwe.server.app import DweServer
+from dwe.v1 import enums_pb2
 
-from ..conftest import WAIT, wait_agents, wait_for
+from ..conftest import WAIT, MakeServer, wait_agents, wait_for
 from .helpers import (
+    blocking_agent,
+    connect_raw_agent,
     name_of,
     peak_in_flight,
     recording_agent,
@@ -217,35 +218,23 @@ async def test_failed_attempts_are_retried_with_growing_delay(
 async def test_cancel_running_workflow_reaches_the_handler(
     server: DweServer, client: DweClient
 ) -> None:
-    agent = Agent("slow", capabilities=["analysis"], max_concurrent_tasks=1)
-    started, cancelled = asyncio.Event(), asyncio.Event()
-
-    @agent.handler("analysis")
-    async def slow(task: Task) -> dict:
-        started.set()
-        try:
-            await asyncio.sleep(30)
-        except asyncio.CancelledError:
-            cancelled.set()
-            raise
-        return {}
-
-    async with serving(server.address, agent):
+    slow = blocking_agent("slow")
+    async with serving(server.address, slow.agent):
         created = await client.create_workflow(
             build_workflow_spec("cancel-me", [{"step_id": "a", "agent_capability": "analysis"}])
         )
         await client.start_workflow(created.workflow_id)
-        await asyncio.wait_for(started.wait(), 10)
+        await asyncio.wait_for(slow.started.wait(), WAIT)
         response = await client.cancel_workflow(created.workflow_id, "user asked")
         assert response.cancelled
         # The handler itself observes the cancel (its CancelledError sets the event).
-        await asyncio.wait_for(cancelled.wait(), WAIT)
+        await asyncio.wait_for(slow.cancelled.wait(), WAIT)
         status = await client.get_workflow_status(created.workflow_id)
         assert status.state == enums_pb2.WORKFLOW_STATE_CANCELLED
         assert status.steps[0].state == enums_pb2.STEP_STATE_CANCELLED
         # The agent's slot comes back once its handler has ended.
-        slow = server.coordinator
-        await wait_for(lambda: slow.agent("slow").current_load == 0, 5, "slot freed")
+        coordinator = server.coordinator
+        await wait_for(lambda: coordinator.agent("slow").current_load == 0, what="slot freed")
         again = await client.cancel_workflow(created.workflow_id)
         assert not again.cancelled
 
@@ -289,42 +278,26 @@ async def test_watch_replays_after_seq_then_ends(server: DweServer, client: DweC
 
 
 async def test_silent_agent_session_is_closed_and_its_work_requeued(
-    server_config, spawn_agent, tmp_path
+    make_server: MakeServer, spawn_agent
 ) -> None:
-    srv = await create_server(dataclasses.replace(server_config, heartbeat_interval=0.1))
-    try:
-        async with (
-            grpc.aio.insecure_channel(srv.address) as channel,
-            DweClient(srv.address) as client,
-        ):
-            stub = service_pb2_grpc.AgentServiceStub(channel)
-            # A raw agent that says hello, takes work, and then goes silent (hung).
-            call = stub.Connect()
-            await call.write(
-                agent_pb2.ConnectRequest(
-                    hello=agent_pb2.Hello(
-                        agent_id="hung", capabilities=["analysis"], max_concurrent_tasks=1
-                    )
-                )
-            )
-            welcome = await call.read()
-            assert welcome.welcome.heartbeat_interval.ToTimedelta().total_seconds() == 0.1
-            created = await client.create_workflow(
-                build_workflow_spec("hang", [{"step_id": "a", "agent_capability": "analysis"}])
-            )
-            await client.start_workflow(created.workflow_id)
-            assigned = await call.read()
-            assert [a.step_id for a in assigned.assignments] == ["a"]
-            # No heartbeat: after 3 intervals the server ends the session.
-            await wait_for(
-                lambda: not srv.coordinator.agent("hung").connected, 5, "silent session closed"
-            )
-            spawn_agent(
-                srv.address, "counting", DWE_TEST_AGENT_ID="healthy", DWE_TEST_CAPS="analysis"
-            )
-            events = [e async for e in client.watch_workflow(created.workflow_id)]
-            call.cancel()
-        assert name_of(events[-1]) == "workflow_completed"
-        assert [e.agent_id for e in events if name_of(e) == "agent_completed"] == ["healthy"]
-    finally:
-        await srv.stop(0.5)
+    srv = await make_server(heartbeat_interval=0.1)
+    async with (
+        grpc.aio.insecure_channel(srv.address) as channel,
+        DweClient(srv.address) as client,
+    ):
+        # A raw agent that says hello, takes work, and then goes silent (hung).
+        call, welcome = await connect_raw_agent(channel, "hung")
+        assert welcome.heartbeat_interval.ToTimedelta().total_seconds() == 0.1
+        created = await client.create_workflow(
+            build_workflow_spec("hang", [{"step_id": "a", "agent_capability": "analysis"}])
+        )
+        await client.start_workflow(created.workflow_id)
+        assigned = await call.read()
+        assert [a.step_id for a in assigned.assignments] == ["a"]
+        # No heartbeat: after 3 intervals the server ends the session.
+        await wait_for(lambda: not srv.coordinator.agent("hung").connected, what="session closed")
+        spawn_agent(srv.address, "counting", DWE_TEST_AGENT_ID="healthy", DWE_TEST_CAPS="analysis")
+        events = [e async for e in client.watch_workflow(created.workflow_id)]
+        call.cancel()
+    assert name_of(events[-1]) == "workflow_completed"
+    assert [e.agent_id for e in events if name_of(e) == "agent_completed"] == ["healthy"]
