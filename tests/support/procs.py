@@ -24,18 +24,26 @@ class CliResult:
         return [orjson.loads(line) for line in self.out.splitlines() if line.strip()]
 
 
-async def run_module(module: str, *args: str, timeout: float = CLI_TIMEOUT) -> CliResult:
-    """``python -m MODULE ARGS`` in the repository root as a real process, awaited without
-    blocking the event loop (a server under test may run on it); killed after ``timeout``."""
-    proc = await asyncio.create_subprocess_exec(
+async def spawn_module(
+    module: str, *args: str, env: dict[str, str] | None = None
+) -> asyncio.subprocess.Process:
+    """``python -m MODULE ARGS`` started in the repository root, stdout and stderr piped."""
+    return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         module,
         *args,
         cwd=ROOT,
+        env=env,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
+
+
+async def run_module(module: str, *args: str, timeout: float = CLI_TIMEOUT) -> CliResult:
+    """``python -m MODULE ARGS`` as a real process, awaited without blocking the event
+    loop (a server under test may run on it); killed after ``timeout``."""
+    proc = await spawn_module(module, *args)
     try:
         out, err = await asyncio.wait_for(proc.communicate(), timeout)
     finally:
