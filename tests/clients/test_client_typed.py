@@ -549,7 +549,8 @@ async def test_engine_resumes_after_a_server_restart_without_duplicates(
                 if event["event"] == "agent_started" and restarted is None:
                     await asyncio.wait_for(first.started.get(), 15)
                     await server.stop(0.5)  # breaks the engine's stream mid-run
-                    # The first agent dies with the old server (a drained SDK agent stops).
+                    # The first agent goes with the old server (a drained SDK agent would
+                    # reconnect, so it is cancelled): g has to run again on the second.
                     first_serving.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await first_serving
