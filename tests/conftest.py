@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
+import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from dwe.clients.typed import DweClient
 from dwe.server.app import DweServer, create_server
@@ -55,6 +60,49 @@ async def server(server_config: ServerConfig) -> AsyncIterator[DweServer]:
 async def client(server: DweServer) -> AsyncIterator[DweClient]:
     async with DweClient(server.address) as c:
         yield c
+
+
+MakeServer = Callable[..., Awaitable[DweServer]]
+
+
+@pytest.fixture
+async def make_server(server_config: ServerConfig) -> AsyncIterator[MakeServer]:
+    """``await make_server(priority_aging=0.05)``: a server on this test's SQLite file
+    with those config changes (``tracer_provider=`` and ``meter_provider=`` go to
+    ``create_server``). A second call after ``stop`` is a restart on the same file;
+    every server still running is stopped at the end of the test."""
+    made: list[DweServer] = []
+
+    async def make(
+        *, tracer_provider: Any = None, meter_provider: Any = None, **changes: Any
+    ) -> DweServer:
+        config = dataclasses.replace(server_config, **changes)
+        srv = await create_server(config, tracer_provider, meter_provider)
+        made.append(srv)
+        return srv
+
+    yield make
+    for srv in reversed(made):
+        await srv.stop(0.5)
+
+
+def free_port() -> int:
+    """A port free right now, for a server that must come back on the same address."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+async def traced_server(
+    make_server: MakeServer,
+) -> tuple[DweServer, InMemorySpanExporter, TracerProvider]:
+    """A server whose spans end up in the returned in-memory exporter."""
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    return await make_server(tracer_provider=provider), exporter, provider
 
 
 class AgentProcess:

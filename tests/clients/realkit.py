@@ -10,8 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from dwe.agent_sdk import Agent, NonRetryableError, Task
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -19,6 +17,7 @@ if str(ROOT) not in sys.path:  # for the shared helpers of tests/conftest.py
     sys.path.insert(0, str(ROOT))
 
 from tests.conftest import WAIT, wait_agents, wait_for  # noqa: E402
+from tests.support.procs import CliResult, run_cli  # noqa: E402
 
 __all__ = [
     "ROOT",
@@ -34,43 +33,9 @@ __all__ = [
     "wait_agents",
     "wait_for",
 ]
-CLI_TIMEOUT = 30.0
-
-
-@dataclass
-class CliResult:
-    code: int
-    out: str
-    err: str
-
-    def json_lines(self) -> list[Any]:
-        return [orjson.loads(line) for line in self.out.splitlines() if line.strip()]
-
 
 Cli = Callable[..., Awaitable[CliResult]]
 AgentProcess = Callable[..., Awaitable[Any]]  # the agent_process fixture
-
-
-async def run_cli(*args: str, timeout: float = CLI_TIMEOUT) -> CliResult:
-    """``python -m dwe.clients.cli ARGS`` as a real process, awaited without blocking
-    the event loop (the server under test runs on it)."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "dwe.clients.cli",
-        *args,
-        cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        out, err = await asyncio.wait_for(proc.communicate(), timeout)
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
-    assert proc.returncode is not None
-    return CliResult(proc.returncode, out.decode(), err.decode())
 
 
 @dataclass

@@ -11,19 +11,19 @@ import asyncio
 import os
 import re
 import signal
-import sys
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
-from realkit import ROOT, AgentProcess, Cli, PyAgent, run_cli, wait_for
+from realkit import AgentProcess, Cli, PyAgent, run_cli, wait_for
 
 from dwe.clients import DweClient, StepState, WorkflowState, render
 from dwe.clients.cli import main
 from dwe.clients.events import event_name
 from dwe.clients.spec import build_workflow_spec
 from dwe.server.app import DweServer
+from tests.support.procs import spawn_module
 
 WID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -254,19 +254,7 @@ async def test_watch_follows_a_running_workflow_live(
     await client.start_workflow(wid)
     assert await asyncio.wait_for(py_agent.started.get(), 15) == "gate"
 
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "dwe.clients.cli",
-        "--target",
-        server.address,
-        "--json",
-        "watch",
-        wid,
-        cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    proc = await spawn_module("dwe.clients.cli", "--target", server.address, "--json", "watch", wid)
     try:
         seen = []
         assert proc.stdout is not None
@@ -522,17 +510,7 @@ async def test_unreachable_server_exits_1() -> None:
 
 async def start_server_process(*args: str, env: dict[str, str]) -> tuple[Any, str]:
     """``dwe server ARGS`` in a subprocess; returns it and the address it reports."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "dwe.clients.cli",
-        "server",
-        *args,
-        cwd=ROOT,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    proc = await spawn_module("dwe.clients.cli", "server", *args, env=env)
     assert proc.stdout is not None
     try:
         line = (await asyncio.wait_for(proc.stdout.readline(), 15)).decode()

@@ -5,19 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dwe.clients import ValidationError, Workflow, WorkflowStep
-
-GUIDE = {
-    "fetch_account_data": [],
-    "analyze_risk": ["fetch_account_data"],
-    "get_historical_context": ["fetch_account_data"],
-    "generate_recommendations": ["analyze_risk", "get_historical_context"],
-}
-GUIDE_TIMES = {
-    "fetch_account_data": 5.0,
-    "analyze_risk": 3.0,
-    "get_historical_context": 2.0,
-    "generate_recommendations": 4.0,
-}
+from tests.support.specs import GUIDE, GUIDE_TIMES
 
 
 def test_workflow_get_critical_path_returns_steps() -> None:

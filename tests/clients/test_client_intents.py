@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from dwe.clients import IntentDetectionEngine, IntentError
+from tests.support.intents import REFUND_RULES
 
 
 @pytest.mark.parametrize(
@@ -71,26 +72,9 @@ def test_workflow_for_errors(message: str, error: str) -> None:
         IntentDetectionEngine().workflow_for(message)
 
 
-RULES = """
-intents:
-  refund:
-    keywords: [refund, money]
-    patterns: ['\\brefund\\b.*\\border\\b']
-    workflow: refund_flow
-entities:
-  order_id: '\\bORD-\\d+\\b'
-templates:
-  refund_flow:
-    name: Refund
-    context: {order: '{order_id}', source: chat}
-    steps:
-      - {step_id: refund, agent_capability: payments}
-"""
-
-
 def test_rules_from_a_yaml_file(tmp_path: Path) -> None:
     path = tmp_path / "intents.yaml"
-    path.write_text(RULES)
+    path.write_text(REFUND_RULES)
     engine = IntentDetectionEngine.from_file(path, confidence_threshold=0.7)
     intent, workflow = engine.workflow_for("I want a refund for order ORD-9")
     assert (intent.primary_intent, intent.entities) == ("refund", {"order_id": "ORD-9"})

@@ -18,7 +18,6 @@ import orjson
 import pytest
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from realkit import PyAgent, make_py_agent, serve_until_connected, stop_agent, wait_for
 
@@ -278,19 +277,15 @@ async def test_create_is_idempotent_by_request_id(client: DweClient) -> None:
     assert len((await client.list_workflows()).workflows) == 4
 
 
-async def test_request_id_survives_a_server_restart(
-    server: DweServer, server_config: ServerConfig
-) -> None:
+async def test_request_id_survives_a_server_restart(make_server: Any) -> None:
+    server = await make_server()
     async with DweClient(server.address) as client:
         first = await client.create_workflow(spec("once"), request_id="req-r")
     await server.stop(0.5)
-    restarted = await create_server(server_config)  # same SQLite file
-    try:
-        async with DweClient(restarted.address) as client:
-            again = await client.create_workflow(spec("once"), request_id="req-r")
-        assert (again.workflow_id, again.created) == (first.workflow_id, False)
-    finally:
-        await restarted.stop(0.5)
+    restarted = await make_server()  # same SQLite file
+    async with DweClient(restarted.address) as client:
+        again = await client.create_workflow(spec("once"), request_id="req-r")
+    assert (again.workflow_id, again.created) == (first.workflow_id, False)
 
 
 async def test_watch_workflow_replays_after_seq(client: DweClient, py_agent: PyAgent) -> None:
@@ -406,18 +401,6 @@ async def test_breaking_out_cancels_the_stream(
 # trace context
 
 
-@pytest.fixture
-async def traced_server(server_config: ServerConfig) -> AsyncIterator[tuple[DweServer, Any]]:
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    srv = await create_server(server_config, tracer_provider=provider)
-    try:
-        yield srv, exporter
-    finally:
-        await srv.stop(0.5)
-
-
 def workflow_span(exporter: InMemorySpanExporter, wid: str) -> Any:
     spans = [
         s
@@ -427,8 +410,8 @@ def workflow_span(exporter: InMemorySpanExporter, wid: str) -> Any:
     return spans[0] if spans else None
 
 
-async def test_trace_context_reaches_the_server(traced_server: tuple[DweServer, Any]) -> None:
-    srv, exporter = traced_server
+async def test_trace_context_reaches_the_server(traced_server: tuple[DweServer, Any, Any]) -> None:
+    srv, exporter, _ = traced_server
     caller = TracerProvider().get_tracer("test")
 
     async with DweClient(srv.address) as client:
@@ -566,7 +549,8 @@ async def test_engine_resumes_after_a_server_restart_without_duplicates(
                 if event["event"] == "agent_started" and restarted is None:
                     await asyncio.wait_for(first.started.get(), 15)
                     await server.stop(0.5)  # breaks the engine's stream mid-run
-                    # The first agent dies with the old server (a drained SDK agent stops).
+                    # The first agent goes with the old server (a drained SDK agent would
+                    # reconnect, so it is cancelled): g has to run again on the second.
                     first_serving.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await first_serving

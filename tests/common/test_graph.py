@@ -10,7 +10,7 @@ import pytest
 from dwe.common import graph
 from dwe.common.graph import GraphError, find_cycle
 from dwe.server.engine.model import StepSpec
-from tests.support.specs import S
+from tests.support.specs import GUIDE, GUIDE_TIMES, S
 
 
 def check_graph(steps: list[StepSpec]) -> None:
@@ -164,19 +164,6 @@ def test_critical_path(steps: list[StepSpec], lengths: dict[str, float], path: l
 
 
 # -- the same functions over plain mappings (how the clients use them) --
-
-GUIDE = {
-    "fetch_account_data": [],
-    "analyze_risk": ["fetch_account_data"],
-    "get_historical_context": ["fetch_account_data"],
-    "generate_recommendations": ["analyze_risk", "get_historical_context"],
-}
-GUIDE_TIMES = {
-    "fetch_account_data": 5.0,
-    "analyze_risk": 3.0,
-    "get_historical_context": 2.0,
-    "generate_recommendations": 4.0,
-}
 
 
 @pytest.mark.parametrize(

@@ -323,3 +323,32 @@ def test_background_does_not_starve_under_steady_critical_load(driver: Driver) -
         driver.now += 1
         driver.complete(a)
     raise AssertionError("BACKGROUND workflow never got the agent in 600 s")
+
+
+@pytest.mark.parametrize(
+    ("priority", "aging", "waited", "first"),
+    [
+        # One level per aging period waited: BACKGROUND needs 4 to reach CRITICAL.
+        (Priority.BACKGROUND, 10.0, 39.0, "newer-critical"),
+        (Priority.BACKGROUND, 10.0, 40.0, "older"),  # tied at CRITICAL: the older goes
+        (Priority.LOW, 10.0, 29.0, "newer-critical"),
+        (Priority.LOW, 10.0, 30.0, "older"),
+        (Priority.HIGH, 10.0, 9.9, "newer-critical"),
+        (Priority.HIGH, 10.0, 10.0, "older"),
+        (Priority.BACKGROUND, 0.0, 1e6, "newer-critical"),  # 0 disables aging
+    ],
+)
+def test_waiting_lifts_priority_one_level_per_aging_period(
+    make_driver: Callable[..., Driver],
+    priority: Priority,
+    aging: float,
+    waited: float,
+    first: str,
+) -> None:
+    d = make_driver(priority_aging=aging)
+    older = d.workflow(S("s"), priority=priority)
+    d.now += waited
+    newer = d.workflow(S("s"), priority=Priority.CRITICAL)
+    d.agent("only", max_tasks=1)
+    (a,) = d.dispatch()
+    assert a.step.wf is {"older": older, "newer-critical": newer}[first]

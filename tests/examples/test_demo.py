@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
-import sys
 
-from ..conftest import ROOT
+from ..support.procs import run_module
 
 
 async def test_demo_runs_the_guide_workflow_and_exits_cleanly() -> None:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "examples.account_analysis",
-        cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out_b, err_b = await asyncio.wait_for(proc.communicate(), 120)
-    out = out_b.decode()
-    assert proc.returncode == 0, out + err_b.decode()
+    demo = await run_module("examples.account_analysis", timeout=120)
+    out = demo.out
+    assert demo.code == 0, out + demo.err
     kinds = re.findall(r"^\[\s*[\d.]+s\] (\w+)", out, re.M)
     assert kinds[0] == "workflow_started" and kinds[-1] == "workflow_completed"
     assert kinds.count("agent_started") == 4

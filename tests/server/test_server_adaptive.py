@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import AsyncIterator
-
 import pytest
 
 from dwe.clients.typed import DweClient
-from dwe.server.app import DweServer, create_server
-from dwe.server.config import ServerConfig
+from dwe.server.app import DweServer
 
-from .helpers import name_of, run_workflow, serving
-from .test_server_execution import recording_agent
+from ..conftest import MakeServer
+from .helpers import name_of, recording_agent, run_workflow, serving, started
 
 # Short side steps declared first, then a long chain whose tail needs another capability.
 GRAPH = [
@@ -30,15 +26,11 @@ GRAPH = [
 ]
 
 
-def started(log: list[tuple[str, str, float]]) -> list[str]:
-    return [step for kind, step, _ in log if kind == "start"]
-
-
 @pytest.mark.parametrize(("mode", "first"), [("adaptive", "chain1"), ("parallel", "side0")])
 async def test_long_chain_starts_first_in_adaptive_mode(
     server: DweServer, client: DweClient, mode: str, first: str
 ) -> None:
-    log: list[tuple[str, str, float]] = []
+    log: list[tuple[str, str]] = []
     slot = recording_agent(log, agent_id="one-slot", capabilities=["c"], max_concurrent_tasks=1)
     tail = recording_agent(log, agent_id="tail", capabilities=["d"])
     async with serving(server.address, slot, tail):
@@ -53,22 +45,13 @@ async def test_long_chain_starts_first_in_adaptive_mode(
         assert not adapted
 
 
-@pytest.fixture
-async def ruled_server(server_config: ServerConfig) -> AsyncIterator[DweServer]:
-    config = dataclasses.replace(
-        server_config, rules="tests.support.rules:broken,tests.support.rules:boost_urgent"
-    )
-    srv = await create_server(config)
-    try:
-        yield srv
-    finally:
-        await srv.stop(0.5)
-
-
 async def test_rules_from_the_command_line_boost_and_survive_errors(
-    ruled_server: DweServer, caplog: pytest.LogCaptureFixture
+    make_server: MakeServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    log: list[tuple[str, str, float]] = []
+    ruled_server = await make_server(
+        rules="tests.support.rules:broken,tests.support.rules:boost_urgent"
+    )
+    log: list[tuple[str, str]] = []
     agent = recording_agent(log, agent_id="one", capabilities=["c"], max_concurrent_tasks=1)
     steps = [
         {"step_id": "long", "agent_capability": "c", "estimated_duration": 50.0},

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import socket
 
 import orjson
 
 from dwe.agent_sdk import Agent, Task
 from dwe.clients.spec import build_workflow_spec
 from dwe.clients.typed import DweClient
-from dwe.server.app import create_server
-from dwe.server.config import ServerConfig
 from dwe.v1 import enums_pb2
 
-from ..conftest import wait_for
+from ..conftest import MakeServer, free_port, wait_for
 from .helpers import name_of, serving, summary_of
 
 
@@ -29,42 +25,37 @@ def echo_agent(agent_id: str, capability: str) -> Agent:
     return agent
 
 
-async def test_unfinished_workflow_resumes_after_restart(server_config: ServerConfig) -> None:
+async def test_unfinished_workflow_resumes_after_restart(make_server: MakeServer) -> None:
     steps = [
         {"step_id": "a", "agent_capability": "first"},
         {"step_id": "b", "agent_capability": "second", "dependencies": ["a"]},
     ]
-    server = await create_server(server_config)
-    try:
-        async with DweClient(server.address) as client:
-            created = await client.create_workflow(build_workflow_spec("resume", steps))
-            wid = created.workflow_id
-            async with serving(server.address, echo_agent("first-agent", "first")):
-                await client.start_workflow(wid)
+    server = await make_server()
+    async with DweClient(server.address) as client:
+        created = await client.create_workflow(build_workflow_spec("resume", steps))
+        wid = created.workflow_id
+        async with serving(server.address, echo_agent("first-agent", "first")):
+            await client.start_workflow(wid)
 
-                # a completes; b waits READY for a capability nobody has yet.
-                async def b_ready() -> bool:
-                    status = await client.get_workflow_status(wid)
-                    return status.steps[1].state == enums_pb2.STEP_STATE_READY
+            # a completes; b waits READY for a capability nobody has yet.
+            async def b_ready() -> bool:
+                status = await client.get_workflow_status(wid)
+                return status.steps[1].state == enums_pb2.STEP_STATE_READY
 
-                await wait_for(b_ready, what="step b ready")
-            before = [e async for e in _replay(client, wid)]
-    finally:
-        await server.stop(0.5)
+            await wait_for(b_ready, what="step b ready")
+        before = [e async for e in _replay(client, wid)]
+    await server.stop(0.5)
 
-    restarted = await create_server(server_config)  # same SQLite file
-    try:
-        async with DweClient(restarted.address) as client:
-            status = await client.get_workflow_status(wid)
-            assert status.state == enums_pb2.WORKFLOW_STATE_RUNNING
-            assert [s.state for s in status.steps] == [
-                enums_pb2.STEP_STATE_COMPLETED,
-                enums_pb2.STEP_STATE_READY,
-            ]
-            async with serving(restarted.address, echo_agent("second-agent", "second")):
-                events = [e async for e in client.watch_workflow(wid)]
-    finally:
-        await restarted.stop(0.5)
+    restarted = await make_server()  # same SQLite file
+    async with DweClient(restarted.address) as client:
+        status = await client.get_workflow_status(wid)
+        assert status.state == enums_pb2.WORKFLOW_STATE_RUNNING
+        assert [s.state for s in status.steps] == [
+            enums_pb2.STEP_STATE_COMPLETED,
+            enums_pb2.STEP_STATE_READY,
+        ]
+        async with serving(restarted.address, echo_agent("second-agent", "second")):
+            events = [e async for e in client.watch_workflow(wid)]
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
     assert [name_of(e) for e in events[: len(before)]] == [name_of(e) for e in before]
     assert name_of(events[-1]) == "workflow_completed"
@@ -84,36 +75,25 @@ async def _replay(client: DweClient, wid: str):
             return
 
 
-async def test_idempotent_create_survives_restart(server_config: ServerConfig) -> None:
+async def test_idempotent_create_survives_restart(make_server: MakeServer) -> None:
     spec = build_workflow_spec("once", [{"step_id": "a", "agent_capability": "x"}])
-    server = await create_server(server_config)
-    try:
-        async with DweClient(server.address) as client:
-            first = await client.create_workflow(spec, request_id="req-42")
-    finally:
-        await server.stop(0.5)
-    server = await create_server(server_config)
-    try:
-        async with DweClient(server.address) as client:
-            again = await client.create_workflow(spec, request_id="req-42")
-            assert (again.workflow_id, again.created) == (first.workflow_id, False)
-            listed = await client.list_workflows()
-            assert [w.workflow_id for w in listed.workflows] == [first.workflow_id]
-    finally:
-        await server.stop(0.5)
+    server = await make_server()
+    async with DweClient(server.address) as client:
+        first = await client.create_workflow(spec, request_id="req-42")
+    await server.stop(0.5)
+    server = await make_server()
+    async with DweClient(server.address) as client:
+        again = await client.create_workflow(spec, request_id="req-42")
+        assert (again.workflow_id, again.created) == (first.workflow_id, False)
+        listed = await client.list_workflows()
+        assert [w.workflow_id for w in listed.workflows] == [first.workflow_id]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-async def test_attempt_survives_a_server_restart_on_its_agent(server_config: ServerConfig) -> None:
+async def test_attempt_survives_a_server_restart_on_its_agent(make_server: MakeServer) -> None:
     """The agent keeps running through the restart, reconnects holding the attempt
     (within the lease), and its result is accepted: the step is not run twice."""
     # The default restart lease (10 s) lets the agent reclaim its attempt.
-    config = dataclasses.replace(server_config, port=_free_port())
+    port = free_port()
     release, started = asyncio.Event(), asyncio.Event()
     agent = Agent("steady", capabilities=["analysis"])
 
@@ -123,7 +103,7 @@ async def test_attempt_survives_a_server_restart_on_its_agent(server_config: Ser
         await release.wait()
         return {"attempt": task.attempt}
 
-    server = await create_server(config)
+    server = await make_server(port=port)
     serving_task = asyncio.create_task(agent.serve(server.address))
     try:
         async with DweClient(server.address) as client:
@@ -133,7 +113,7 @@ async def test_attempt_survives_a_server_restart_on_its_agent(server_config: Ser
             await client.start_workflow(created.workflow_id)
         await asyncio.wait_for(started.wait(), 10)
         await server.stop(0.5)
-        server = await create_server(config)  # same port, same SQLite file
+        server = await make_server(port=port)  # same port, same SQLite file
         coordinator = server.coordinator
         await wait_for(lambda: coordinator.agent("steady").connected, 15, "agent reconnected")
         release.set()
@@ -143,7 +123,6 @@ async def test_attempt_survives_a_server_restart_on_its_agent(server_config: Ser
     finally:
         agent.stop()
         await asyncio.wait_for(serving_task, 15)
-        await server.stop(0.5)
     assert name_of(events[-1]) == "workflow_completed"
     assert not [e for e in events if name_of(e) == "agent_retrying"]
     assert status.steps[0].attempts == 1

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import orjson
@@ -14,29 +11,12 @@ import pytest
 from dwe.agent_sdk import Agent, Task
 from dwe.clients import DynamicWorkflowEngine, FailedPreconditionError, IntentDetectionEngine
 from dwe.clients.typed import DweClient
-from dwe.server.app import DweServer, create_server
-from dwe.server.config import ServerConfig
+from dwe.server.app import DweServer
 
-from ..conftest import ROOT
+from ..conftest import MakeServer
+from ..support.intents import REFUND_RULES
+from ..support.procs import run_cli
 from .helpers import serving, summary_of
-
-RULES = """
-intents:
-  refund:
-    keywords: [refund, money, order]
-    patterns: ['\\brefund\\b.*\\border\\b']
-    workflow: refund_flow
-entities:
-  order_id: '\\bORD-\\d+\\b'
-templates:
-  refund_flow:
-    name: Refund
-    execution_mode: sequential
-    context: {order: '{order_id}'}
-    steps:
-      - {step_id: check, agent_capability: payments}
-      - {step_id: pay, agent_capability: payments, dependencies: [check]}
-"""
 
 
 def payments() -> Agent:
@@ -50,14 +30,10 @@ def payments() -> Agent:
 
 
 @pytest.fixture
-async def intent_server(server_config: ServerConfig, tmp_path: Path) -> AsyncIterator[DweServer]:
+async def intent_server(make_server: MakeServer, tmp_path: Path) -> DweServer:
     rules = tmp_path / "intents.yaml"
-    rules.write_text(RULES)
-    srv = await create_server(dataclasses.replace(server_config, intents_file=str(rules)))
-    try:
-        yield srv
-    finally:
-        await srv.stop(0.5)
+    rules.write_text(REFUND_RULES)
+    return await make_server(intents_file=str(rules))
 
 
 async def test_start_intent_runs_the_mapped_template(intent_server: DweServer) -> None:
@@ -85,48 +61,21 @@ async def test_below_threshold_is_a_clear_failure(intent_server: DweServer) -> N
 
 
 async def test_cli_run_intent_watches_to_completion(intent_server: DweServer) -> None:
+    target = ("--target", intent_server.address)
     async with serving(intent_server.address, payments()):
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "dwe.clients.cli",
-            "--target",
-            intent_server.address,
-            "--json",
-            "run",
-            "--intent",
-            "refund order ORD-3",
-            "--watch",
-            cwd=ROOT,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        out, err = await asyncio.wait_for(proc.communicate(), 60)
-    assert proc.returncode == 0, err.decode()
-    lines = [orjson.loads(line) for line in out.splitlines()]
+        done = await run_cli(*target, "--json", "run", "--intent", "refund order ORD-3", "--watch")
+    assert done.code == 0, done.err
+    lines = done.json_lines()
     assert lines[0]["intent"] == "refund" and lines[0]["entities"] == {"order_id": "ORD-3"}
     assert lines[-1]["event"] == "workflow_completed"
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "dwe.clients.cli",
-        "--target",
-        intent_server.address,
-        "run",
-        "--intent",
-        "weather tomorrow?",
-        cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    _, err = await asyncio.wait_for(proc.communicate(), 60)
-    assert proc.returncode == 1
-    assert "no intent reached the confidence threshold 0.70" in err.decode()
+    unknown = await run_cli(*target, "run", "--intent", "weather tomorrow?")
+    assert unknown.code == 1
+    assert "no intent reached the confidence threshold 0.70" in unknown.err
 
 
 async def test_python_engine_executes_an_intent(tmp_path: Path) -> None:
     rules = tmp_path / "intents.yaml"
-    rules.write_text(RULES)
+    rules.write_text(REFUND_RULES)
     engine = DynamicWorkflowEngine(
         db_path=str(tmp_path / "intents.db"),
         intent_engine=IntentDetectionEngine(confidence_threshold=0.7, rules=rules),

@@ -4,33 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-
-import pytest
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from dwe.clients.typed import DweClient
-from dwe.server.app import DweServer, create_server
-from dwe.server.config import ServerConfig
 
 from ..conftest import wait_agents, wait_for
 from .helpers import name_of, run_workflow
-
-
-@pytest.fixture
-async def traced_server(
-    server_config: ServerConfig,
-) -> AsyncIterator[tuple[DweServer, InMemorySpanExporter, TracerProvider]]:
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    srv = await create_server(server_config, tracer_provider=provider)
-    try:
-        yield srv, exporter, provider
-    finally:
-        await srv.stop(0.5)
 
 
 def _console_spans(text: str) -> list[dict]:

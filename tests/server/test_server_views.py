@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -12,8 +11,7 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from dwe.clients.typed import DweClient
-from dwe.server.app import DweServer, create_server, load_registry
-from dwe.server.config import ServerConfig
+from dwe.server.app import load_registry
 from dwe.server.engine.model import (
     Blob,
     ErrorInfo,
@@ -27,8 +25,8 @@ from dwe.server.engine.runs import WorkflowRun
 from dwe.server.runtime.views import status_of_row, status_of_run
 from dwe.server.store.base import StepRow, WorkflowRow
 
-from .helpers import run_workflow, serving
-from .test_server_execution import recording_agent
+from ..conftest import MakeServer
+from .helpers import recording_agent, run_workflow, serving
 
 
 @pytest.mark.parametrize(
@@ -168,20 +166,9 @@ def test_status_of_a_stored_row_matches_the_live_view() -> None:
     assert status_of_row(failed, 105.0).steps[0].error == ErrorInfo("boom", "E")
 
 
-@pytest.fixture
-async def metered(
-    server_config: ServerConfig,
-) -> AsyncIterator[tuple[DweServer, InMemoryMetricReader]]:
+async def test_metrics_rpc_and_opentelemetry_agree(make_server: MakeServer) -> None:
     reader = InMemoryMetricReader()
-    srv = await create_server(server_config, meter_provider=MeterProvider([reader]))
-    try:
-        yield srv, reader
-    finally:
-        await srv.stop(0.5)
-
-
-async def test_metrics_rpc_and_opentelemetry_agree(metered) -> None:
-    server, reader = metered
+    server = await make_server(meter_provider=MeterProvider([reader]))
     log: list = []
     async with (
         DweClient(server.address) as client,

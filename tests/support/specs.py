@@ -1,4 +1,4 @@
-"""Builders shared by the engine's table tests: step specs and JSON blobs."""
+"""Builders shared by the table tests: step specs, JSON blobs, the guide's example graph."""
 
 from __future__ import annotations
 
@@ -38,3 +38,18 @@ def js(value: Any) -> Blob:
 def unjs(blob: Blob | None) -> Any:
     """The value of a json/plain blob (None for no blob)."""
     return None if blob is None else orjson.loads(blob.data)
+
+
+# The guide's account-analysis workflow: each step's dependencies, and its estimated seconds.
+GUIDE = {
+    "fetch_account_data": [],
+    "analyze_risk": ["fetch_account_data"],
+    "get_historical_context": ["fetch_account_data"],
+    "generate_recommendations": ["analyze_risk", "get_historical_context"],
+}
+GUIDE_TIMES = {
+    "fetch_account_data": 5.0,
+    "analyze_risk": 3.0,
+    "get_historical_context": 2.0,
+    "generate_recommendations": 4.0,
+}
