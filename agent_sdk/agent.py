@@ -14,11 +14,10 @@ from typing import Any, TypeVar
 
 import grpc
 
-from dwe.agent_sdk.backoff import DEFAULT_BASE, DEFAULT_CAP
 from dwe.agent_sdk.errors import AgentConfigError
 from dwe.agent_sdk.executor import Executor, Handler
 from dwe.agent_sdk.outbox import Outbox
-from dwe.agent_sdk.reconnect import FATAL_CODES, ConnectionState
+from dwe.agent_sdk.reconnect import DEFAULT_BASE, DEFAULT_CAP, FATAL_CODES, ConnectionState
 from dwe.agent_sdk.running import RunningRegistry
 from dwe.agent_sdk.session import Session, SessionEnd, SessionInfo, SessionLost
 from dwe.v1 import agent_pb2
