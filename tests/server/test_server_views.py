@@ -209,3 +209,16 @@ async def test_metrics_rpc_and_opentelemetry_agree(metered) -> None:
     assert points["dwe.workflows.completed"] == 2
     assert points["dwe.steps.completed"] == 4
     assert points["dwe.agents.connected"] == 1
+
+
+async def test_metrics_interval_zero_keeps_no_history(server_config: ServerConfig) -> None:
+    srv = await create_server(dataclasses.replace(server_config, metrics_interval=0))
+    try:
+        async with DweClient(srv.address) as client:
+            for _ in range(3):  # each round trip lets the loop run any sampler task
+                metrics = await client.get_engine_metrics()
+        assert set(metrics.performance_metrics) >= {"workflow_count", "steps_per_second"}
+        assert all(not series.values for series in metrics.performance_metrics.values())
+        assert metrics.resource_usage.memory_mb > 0  # the current figures are still there
+    finally:
+        await srv.stop(0.5)
