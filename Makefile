@@ -43,7 +43,7 @@ fmt: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy server agent_sdk clients common tools
+	$(VENV)/bin/mypy server agent_sdk clients common cli tools
 
 proto: $(STAMP)
 	$(PY) -m grpc_tools.protoc -Iprotos --python_out=protos --pyi_out=protos $(PROTOS)

@@ -52,12 +52,12 @@ AgentProcess = Callable[..., Awaitable[Any]]  # the agent_process fixture
 
 
 async def run_cli(*args: str, timeout: float = CLI_TIMEOUT) -> CliResult:
-    """``python -m dwe.clients.cli ARGS`` as a real process, awaited without blocking
+    """``python -m dwe.cli ARGS`` as a real process, awaited without blocking
     the event loop (the server under test runs on it)."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "dwe.clients.cli",
+        "dwe.cli",
         *args,
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,

@@ -1,6 +1,6 @@
 """The dwe CLI as a real process against the real server: exit codes, human and --json output.
 
-Every command that talks to a server runs ``python -m dwe.clients.cli`` in a subprocess
+Every command that talks to a server runs ``python -m dwe.cli`` in a subprocess
 against the ``server`` fixture (real gRPC, real SQLite); workflows are executed by real
 agents, either ``dwe agent`` processes (``agent_process``) or an in-process SDK agent.
 """
@@ -19,8 +19,9 @@ import orjson
 import pytest
 from realkit import ROOT, AgentProcess, Cli, PyAgent, run_cli, wait_for
 
-from dwe.clients import DweClient, StepState, WorkflowState, render
-from dwe.clients.cli import main
+from dwe.cli import render
+from dwe.cli.main import main
+from dwe.clients import DweClient, StepState, WorkflowState
 from dwe.clients.events import event_name
 from dwe.clients.spec import build_workflow_spec
 from dwe.server.app import DweServer
@@ -257,7 +258,7 @@ async def test_watch_follows_a_running_workflow_live(
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "dwe.clients.cli",
+        "dwe.cli",
         "--target",
         server.address,
         "--json",
@@ -525,7 +526,7 @@ async def start_server_process(*args: str, env: dict[str, str]) -> tuple[Any, st
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "dwe.clients.cli",
+        "dwe.cli",
         "server",
         *args,
         cwd=ROOT,
@@ -600,6 +601,47 @@ async def test_agent_bad_spec_is_a_usage_error() -> None:
     res = await run_cli("agent", "no_colon", "--target", "127.0.0.1:1")
     assert res.code == 2
     assert res.err.startswith("error: cannot load agent 'no_colon'")
+
+
+async def test_old_module_path_dwe_clients_cli_still_runs_the_command() -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "dwe.clients.cli",
+        "agent",
+        "no_colon",
+        "--target",
+        "127.0.0.1:1",
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 2
+    assert err.decode().startswith("error: cannot load agent 'no_colon'")
+
+
+def test_every_command_is_in_the_parser(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dwe.cli.main import build_parser
+
+    monkeypatch.delenv("DWE_TARGET", raising=False)
+    listed = {
+        line.split()[0] for line in build_parser().format_help().splitlines() if line[:4] == "    "
+    }
+    assert listed >= {
+        "server",
+        "agent",
+        "run",
+        "intent",
+        "watch",
+        "status",
+        "cancel",
+        "agents",
+        "metrics",
+        "list",
+    }
+    args = build_parser().parse_args(["server", "--max-concurrent-workflows", "3", "--db", "x"])
+    assert (args.max_concurrent_workflows, args.db, args.target) == (3, "x", "127.0.0.1:50051")
 
 
 # offline input checks (no server involved)

@@ -89,7 +89,7 @@ async def test_cli_run_intent_watches_to_completion(intent_server: DweServer) ->
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "dwe.clients.cli",
+            "dwe.cli",
             "--target",
             intent_server.address,
             "--json",
@@ -109,7 +109,7 @@ async def test_cli_run_intent_watches_to_completion(intent_server: DweServer) ->
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "dwe.clients.cli",
+        "dwe.cli",
         "--target",
         intent_server.address,
         "run",
