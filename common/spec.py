@@ -10,12 +10,12 @@ truth for them.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from dwe.common.enums import ExecutionMode, WorkflowPriority, capability_value
 from dwe.common.errors import ValidationError
 from dwe.common.wire import duration_from_seconds, encode_json
-from dwe.v1 import workflow_pb2
+from dwe.v1 import enums_pb2, workflow_pb2
 
 __all__ = [
     "DEFAULT_MAX_TASKS",
@@ -210,8 +210,11 @@ def build_workflow_spec(
     spec = workflow_pb2.WorkflowSpec(
         name=_string(name, "workflow name"),
         description=_string(description or "", "workflow description"),
-        priority=WorkflowPriority.parse(priority).to_proto(),
-        execution_mode=ExecutionMode.parse(execution_mode).to_proto(),
+        # Enum fields take plain numbers; the generated stubs only name the enum type.
+        priority=cast(enums_pb2.WorkflowPriority, WorkflowPriority.parse(priority).to_proto()),
+        execution_mode=cast(
+            enums_pb2.ExecutionMode, ExecutionMode.parse(execution_mode).to_proto()
+        ),
         max_parallel_steps=_count(max_parallel_steps or 0, "max_parallel_steps"),
     )
     if isinstance(steps, str | Mapping) or not isinstance(steps, Sequence):
