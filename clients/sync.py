@@ -39,7 +39,7 @@ def _blocking(
     """The blocking twin of an async :class:`DweClient` method."""
 
     def call(self: SyncDweClient, /, *args: P.args, **kwargs: P.kwargs) -> T:
-        return self._run(lambda client: method(client, *args, **kwargs))
+        return self.run(lambda client: method(client, *args, **kwargs))
 
     return _described(call, method, returns=None)
 
@@ -127,6 +127,26 @@ class SyncDweClient:
         if shutdown is not None:
             shutdown()
 
+    def run(self, operation: Callable[[DweClient], Coroutine[Any, Any, T]]) -> T:
+        """Runs ``await operation(client)`` on the loop thread and returns its result.
+
+        ``client`` is this client's :class:`DweClient`: several calls made in one
+        operation cost one hop between threads. Every method of this class is
+        such an operation of one call.
+
+        Raises:
+            DweError: What the operation raised (any exception passes through).
+            RuntimeError: The client is closed.
+        """
+        future = self._submit(operation(self._client))
+        try:
+            return future.result()
+        except concurrent.futures.CancelledError:
+            raise RpcCancelledError("call cancelled: the client was closed") from None
+        except BaseException:
+            future.cancel()  # e.g. KeyboardInterrupt while waiting: the RPC stops too
+            raise
+
     # WorkflowService
     create_workflow = _blocking(DweClient.create_workflow)
     start_workflow = _blocking(DweClient.start_workflow)
@@ -149,16 +169,18 @@ class SyncDweClient:
     def _submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
         """Schedules ``coro`` on the loop thread, starting the thread on first use."""
         with self._lock:
-            if self._closed or (self._loop is None and not self._start()):
+            if self._closed:
                 coro.close()
                 raise RuntimeError("SyncDweClient is closed")
+            if self._loop is None:
+                self._start()
             assert self._loop is not None and self._thread is not None
             if threading.current_thread() is self._thread:
                 coro.close()
                 raise RuntimeError("SyncDweClient called from its own loop thread")
             return asyncio.run_coroutine_threadsafe(coro, self._loop)
 
-    def _start(self) -> bool:
+    def _start(self) -> None:
         loop = asyncio.new_event_loop()
         thread = threading.Thread(
             target=_serve_loop, args=(loop,), name="dwe-sync-client", daemon=True
@@ -167,17 +189,6 @@ class SyncDweClient:
         self._loop, self._thread = loop, thread
         # A function of plain values, not of self: the finalizer must not keep self alive.
         self._shutdown = weakref.finalize(self, _stop_loop, loop, thread, self._client)
-        return True
-
-    def _run(self, call: Callable[[DweClient], Coroutine[Any, Any, T]]) -> T:
-        future = self._submit(call(self._client))
-        try:
-            return future.result()
-        except concurrent.futures.CancelledError:
-            raise RpcCancelledError("call cancelled: the client was closed") from None
-        except BaseException:
-            future.cancel()  # e.g. KeyboardInterrupt while waiting: the RPC stops too
-            raise
 
     def _iterate(self, stream: AsyncGenerator[T, None]) -> Iterator[T]:
         """Pumps ``stream`` from the loop thread; the RPC starts on the first ``next()``."""
