@@ -18,6 +18,7 @@ import queue
 import threading
 import weakref
 from collections.abc import AsyncGenerator, Callable, Coroutine, Iterator
+from dataclasses import dataclass
 from typing import Any, Concatenate, Generic, ParamSpec, Self, TypeVar
 
 from dwe.clients import _common as c
@@ -203,6 +204,13 @@ class SyncDweClient:
                 pump.wait_closed(_CLOSE_TIMEOUT)
 
 
+@dataclass(frozen=True, slots=True)
+class _End:
+    """The last entry of a pumped stream: how it ended (None: normally)."""
+
+    error: BaseException | None = None
+
+
 class _Pump(Generic[T]):
     """Hands the items of a stream iterated on the loop thread to one consumer thread.
 
@@ -213,7 +221,7 @@ class _Pump(Generic[T]):
 
     def __init__(self, window: int = 256) -> None:
         self._window = window
-        self._queue: queue.SimpleQueue[tuple[bool, Any]] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[T | _End] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._pending = 0
         self._paused = False
@@ -231,15 +239,15 @@ class _Pump(Generic[T]):
                     pause = self._paused = self._pending >= self._window
                     if pause:
                         self._resume.clear()
-                self._queue.put((True, item))
+                self._queue.put(item)
                 if pause:
                     await self._resume.wait()
-            self._queue.put((False, None))
+            self._queue.put(_End())
         except Exception as err:
-            self._queue.put((False, err))
+            self._queue.put(_End(err))
         except BaseException:
             # Cancelled (the consumer left, or the client closed): wake a waiting consumer.
-            self._queue.put((False, RpcCancelledError("stream cancelled: the client was closed")))
+            self._queue.put(_End(RpcCancelledError("stream cancelled: the client was closed")))
             raise
         finally:
             await stream.aclose()
@@ -248,10 +256,10 @@ class _Pump(Generic[T]):
     def items(self, loop: asyncio.AbstractEventLoop) -> Iterator[T]:
         """The consumer's side: items until the stream ends; its error is raised here."""
         while True:
-            is_item, value = self._queue.get()
-            if not is_item:
-                if value is not None:
-                    raise value
+            value = self._queue.get()
+            if isinstance(value, _End):
+                if value.error is not None:
+                    raise value.error
                 return
             with self._lock:
                 self._pending -= 1

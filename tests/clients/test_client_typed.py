@@ -447,6 +447,21 @@ async def test_closing_the_sync_client_ends_its_open_streams(
         await asyncio.to_thread(sync.get_engine_metrics)
 
 
+async def test_a_long_sync_stream_arrives_whole_and_in_order(
+    server: DweServer, client: DweClient, py_agent: PyAgent
+) -> None:
+    steps = [{"step_id": f"s{i}", "agent_capability": "work"} for i in range(300)]
+    wid = (await client.create_workflow(spec("long", steps))).workflow_id
+    executed = [e async for e in client.execute_workflow(wid)]
+    assert len(executed) > 600  # more than the sync client's hand-over window, twice over
+
+    def replay() -> list[int]:
+        with SyncDweClient(server.address) as sync:
+            return [e.seq for e in sync.watch_workflow(wid)]
+
+    assert await asyncio.to_thread(replay) == [e.seq for e in executed]
+
+
 async def test_one_sync_client_serves_many_threads_at_once(
     server: DweServer, client: DweClient
 ) -> None:
