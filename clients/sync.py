@@ -3,8 +3,9 @@
 Each method is the async one run on that private loop, so a call never waits
 on the caller's event loop: it works from plain code, from any thread, and
 from inside a running loop (which it pauses for the duration of the call).
-Server streams become plain iterators; closing one early (``break``,
-``close()``, or dropping it) cancels the stream on the server.
+Server streams become plain iterators; closing one early (``close()``, or
+dropping it, as breaking out of a ``for`` over it does) cancels the stream on
+the server.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def _blocking(
     def call(self: SyncDweClient, /, *args: P.args, **kwargs: P.kwargs) -> T:
         return self.run(lambda client: method(client, *args, **kwargs))
 
-    return _described(call, method, returns=None)
+    return _described(call, method, iterator=False)
 
 
 def _iterating(
@@ -54,16 +55,17 @@ def _iterating(
         # Called here so bad arguments raise at once; the stream opens on first next().
         return self._iterate(method(self._client, *args, **kwargs))
 
-    return _described(call, method, returns="Iterator[workflow_pb2.WorkflowEvent]")
+    return _described(call, method, iterator=True)
 
 
-def _described(call: Any, method: Callable[..., Any], returns: str | None) -> Any:
+def _described(call: Any, method: Callable[..., Any], iterator: bool) -> Any:
     """Gives ``call`` the async method's name, docs and signature (for help() and IDEs)."""
     functools.update_wrapper(call, method, assigned=("__module__", "__name__", "__doc__"))
     call.__qualname__ = f"SyncDweClient.{method.__name__}"
     signature = inspect.signature(method)
-    if returns is not None:
-        signature = signature.replace(return_annotation=returns)
+    if iterator:  # "AsyncGenerator[X, None]" (a string: annotations are postponed) -> "Iterator[X]"
+        item = str(signature.return_annotation).removeprefix("AsyncGenerator[")
+        signature = signature.replace(return_annotation=f"Iterator[{item.removesuffix(', None]')}]")
     call.__signature__ = signature
     return call
 
