@@ -10,15 +10,15 @@ import signal
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import grpc
 
-from dwe.agent_sdk.backoff import DEFAULT_BASE, DEFAULT_CAP
 from dwe.agent_sdk.errors import AgentConfigError
 from dwe.agent_sdk.executor import Executor, Handler
 from dwe.agent_sdk.outbox import Outbox
-from dwe.agent_sdk.reconnect import FATAL_CODES, ConnectionState
+from dwe.agent_sdk.reconnect import DEFAULT_BASE, DEFAULT_CAP, FATAL_CODES, ConnectionState
 from dwe.agent_sdk.running import RunningRegistry
 from dwe.agent_sdk.session import Session, SessionEnd, SessionInfo, SessionLost
 from dwe.v1 import agent_pb2
@@ -29,6 +29,19 @@ SDK_NAME = "dwe-python/0.1.0"
 _MAX_MESSAGE = 64 * 1024 * 1024
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(slots=True)
+class _Serving:
+    """What one :meth:`Agent.serve` call owns, from start to stop."""
+
+    stop: asyncio.Event
+    outbox: Outbox
+    registry: RunningRegistry
+    executor: Executor
+    pool: ThreadPoolExecutor | None
+    watchers: list[asyncio.Task[None]]
+    state: ConnectionState = field(default_factory=ConnectionState)
 
 
 class Agent:
@@ -198,6 +211,21 @@ class Agent:
         if self._stop is not None:
             raise RuntimeError(f"agent {self.agent_id} is already serving")
         capabilities = self._check()
+        run = self._start_serving(stop_event)
+        logger.info(
+            "agent %s serving %s (capabilities=%s, max_concurrent_tasks=%d)",
+            self.agent_id,
+            target,
+            capabilities,
+            self.max_concurrent_tasks,
+        )
+        try:
+            await self._serve_sessions(target, capabilities, run)
+        finally:
+            self._finish_serving(run)
+
+    def _start_serving(self, stop_event: asyncio.Event | None) -> _Serving:
+        """Set up what one :meth:`serve` call owns: stop flag, executor, watchdogs."""
         loop = asyncio.get_running_loop()
         self._loop, self._loop_thread = loop, threading.get_ident()
         if getattr(self.connected, "_loop", None) not in (None, loop):
@@ -222,74 +250,122 @@ class Agent:
         watchers = [loop.create_task(self._grace_watchdog(stop, registry))]
         if stop_event is not None:
             watchers.append(loop.create_task(_forward(stop_event, self.stop)))
-        state = ConnectionState()
-        logger.info(
-            "agent %s serving %s (capabilities=%s, max_concurrent_tasks=%d)",
+        return _Serving(stop, outbox, registry, executor, pool, watchers)
+
+    async def _serve_sessions(self, target: str, capabilities: list[str], run: _Serving) -> None:
+        """Run sessions one after another, backing off between failed ones, until stopped."""
+        while not (run.stop.is_set() and not len(run.registry) and not len(run.outbox)):
+            end = await self._one_session(target, capabilities, run)
+            if end is SessionEnd.STOPPED or self._gave_up(run):
+                return
+            await self._wait_before_reconnect(run)
+
+    def _gave_up(self, run: _Serving) -> bool:
+        """While stopping without a server: True once nothing is pending or time is up."""
+        pending = len(run.registry) + len(run.outbox.results)
+        now = asyncio.get_running_loop().time()
+        if not run.stop.is_set() or not run.state.give_up(
+            now, pending, self.graceful_timeout, self.reconnect_cap
+        ):
+            return False
+        if pending:
+            logger.warning(
+                "agent %s stopping without a server: %d result(s) undelivered",
+                self.agent_id,
+                len(run.outbox.results),
+            )
+        return True
+
+    async def _wait_before_reconnect(self, run: _Serving) -> None:
+        """Sleep the backoff delay; a stop request cuts it short (unless already stopping)."""
+        now = asyncio.get_running_loop().time()
+        delay = run.state.next_delay(now, self.reconnect_base, self.reconnect_cap)
+        logger.log(
+            logging.INFO if run.state.failures <= 1 else logging.DEBUG,
+            "agent %s reconnecting in %.2fs (attempt %d)",
             self.agent_id,
-            target,
-            capabilities,
-            self.max_concurrent_tasks,
+            delay,
+            run.state.failures,
         )
-        try:
-            while not (stop.is_set() and not len(registry) and not len(outbox)):
-                end = await self._one_session(target, capabilities, executor, outbox, state)
-                if end is SessionEnd.STOPPED:
-                    break
-                pending = len(registry) + len(outbox.results)
-                if stop.is_set() and state.give_up(
-                    loop.time(), pending, self.graceful_timeout, self.reconnect_cap
-                ):
-                    if pending:
-                        logger.warning(
-                            "agent %s stopping without a server: %d result(s) undelivered",
-                            self.agent_id,
-                            len(outbox.results),
-                        )
-                    break
-                delay = state.next_delay(loop.time(), self.reconnect_base, self.reconnect_cap)
-                logger.log(
-                    logging.INFO if state.failures <= 1 else logging.DEBUG,
-                    "agent %s reconnecting in %.2fs (attempt %d)",
-                    self.agent_id,
-                    delay,
-                    state.failures,
-                )
-                waiter = stop if not stop.is_set() else asyncio.Event()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(waiter.wait(), delay)
-        finally:
-            for w in watchers:
-                w.cancel()
-            for entry in registry:
-                entry.abort()
-            if pool is not None:
-                pool.shutdown(wait=False, cancel_futures=True)
-            self.connected.clear()
-            self._stop = self._executor = self._registry = None
-            self._loop = None
-            logger.info("agent %s stopped", self.agent_id)
+        # While stopping, keep waiting the delay out: the stop flag is already set.
+        waiter = run.stop if not run.stop.is_set() else asyncio.Event()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(waiter.wait(), delay)
+
+    def _finish_serving(self, run: _Serving) -> None:
+        """Abort what still runs, release the pool and forget the serve state."""
+        for w in run.watchers:
+            w.cancel()
+        for entry in run.registry:
+            entry.abort()
+        if run.pool is not None:
+            run.pool.shutdown(wait=False, cancel_futures=True)
+        self.connected.clear()
+        self._stop = self._executor = self._registry = None
+        self._loop = None
+        logger.info("agent %s stopped", self.agent_id)
 
     async def _one_session(
-        self,
-        target: str,
-        capabilities: list[str],
-        executor: Executor,
-        outbox: Outbox,
-        state: ConnectionState,
+        self, target: str, capabilities: list[str], run: _Serving
     ) -> SessionEnd | None:
         """Run one session; None when it failed and a reconnect is due."""
-        assert self._stop is not None and self._registry is not None
-        registry = self._registry
-        loop = asyncio.get_running_loop()
-        hello = agent_pb2.Hello(
+        hello = self._hello(capabilities, run)
+        channel = grpc.aio.insecure_channel(target, options=self._channel_options())
+        session = Session(
+            channel,
+            hello,
+            executor=run.executor,
+            outbox=run.outbox,
+            registry=run.registry,
+            stop=run.stop,
+            on_welcome=self._welcomed(target, hello, run.state),
+        )
+        try:
+            end = await session.run()
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() in FATAL_CODES:
+                logger.error(
+                    "agent %s rejected by server: %s %s", self.agent_id, exc.code(), exc.details()
+                )
+                raise
+            self._log_failure(run.state, target, f"{exc.code().name} {exc.details()}")
+            return None
+        except (SessionLost, OSError) as exc:
+            self._log_failure(run.state, target, str(exc))
+            return None
+        finally:
+            self.connected.clear()
+            await channel.close()
+        if end is SessionEnd.CLOSED:
+            logger.warning("agent %s: server closed the stream; reconnecting", self.agent_id)
+        elif end is SessionEnd.DRAINED:
+            logger.info("agent %s: drained by a stopping server; reconnecting", self.agent_id)
+        return end
+
+    def _hello(self, capabilities: list[str], run: _Serving) -> agent_pb2.Hello:
+        """The Hello of a new session, listing the attempts this agent still holds."""
+        return agent_pb2.Hello(
             agent_id=self.agent_id,
             agent_type=self.agent_type,
             capabilities=capabilities,
             max_concurrent_tasks=self.max_concurrent_tasks,
             labels=self.labels,
-            held_attempt_ids=list(dict.fromkeys(registry.ids() + outbox.result_ids())),
+            held_attempt_ids=list(dict.fromkeys(run.registry.ids() + run.outbox.result_ids())),
             sdk=SDK_NAME,
         )
+
+    def _channel_options(self) -> list[tuple[str, Any]]:
+        return [
+            ("grpc.max_receive_message_length", _MAX_MESSAGE),
+            ("grpc.max_send_message_length", _MAX_MESSAGE),
+            *self.channel_options,
+        ]
+
+    def _welcomed(
+        self, target: str, hello: agent_pb2.Hello, state: ConnectionState
+    ) -> Callable[[SessionInfo], None]:
+        """The session's Welcome callback: marks the agent connected and logs the resume."""
+        loop = asyncio.get_running_loop()
 
         def on_welcome(info: SessionInfo) -> None:
             state.on_connected(loop.time())
@@ -305,42 +381,7 @@ class Agent:
                 len(info.dropped),
             )
 
-        options = [
-            ("grpc.max_receive_message_length", _MAX_MESSAGE),
-            ("grpc.max_send_message_length", _MAX_MESSAGE),
-            *self.channel_options,
-        ]
-        channel = grpc.aio.insecure_channel(target, options=options)
-        session = Session(
-            channel,
-            hello,
-            executor=executor,
-            outbox=outbox,
-            registry=registry,
-            stop=self._stop,
-            on_welcome=on_welcome,
-        )
-        try:
-            end = await session.run()
-        except grpc.aio.AioRpcError as exc:
-            if exc.code() in FATAL_CODES:
-                logger.error(
-                    "agent %s rejected by server: %s %s", self.agent_id, exc.code(), exc.details()
-                )
-                raise
-            self._log_failure(state, target, f"{exc.code().name} {exc.details()}")
-            return None
-        except (SessionLost, OSError) as exc:
-            self._log_failure(state, target, str(exc))
-            return None
-        finally:
-            self.connected.clear()
-            await channel.close()
-        if end is SessionEnd.CLOSED:
-            logger.warning("agent %s: server closed the stream; reconnecting", self.agent_id)
-        elif end is SessionEnd.DRAINED:
-            logger.info("agent %s: drained by a stopping server; reconnecting", self.agent_id)
-        return end
+        return on_welcome
 
     def _log_failure(self, state: ConnectionState, target: str, why: str) -> None:
         # Warn on the first failure in a row; later retries only at DEBUG.

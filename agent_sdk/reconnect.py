@@ -8,8 +8,15 @@ from dataclasses import dataclass
 
 import grpc
 
-from dwe.agent_sdk.backoff import compute_backoff
+from dwe.common.backoff import backoff_delay
 
+#: First reconnect delay, in seconds.
+DEFAULT_BASE = 0.1
+#: Largest reconnect delay, in seconds.
+DEFAULT_CAP = 5.0
+#: Symmetric spread of each delay (+/- 20 %), so agents restarting together do not
+#: reconnect in lockstep.
+DEFAULT_JITTER = 0.2
 #: A session that stayed up longer than this (seconds) resets the backoff.
 STABLE_AFTER = 10.0
 #: gRPC codes that no reconnect can fix: ``Agent.serve`` raises them.
@@ -51,13 +58,15 @@ class ConnectionState:
         cap: float,
         rng: Callable[[], float] = random.random,
     ) -> float:
-        """Delay before the next attempt; a stable last session resets the count."""
+        """Delay before the next attempt; a stable last session resets the count.
+
+        The n-th reconnect in a row waits ``backoff_delay(n, base, 2, cap, 0.2, rng())``.
+        """
         if self.connected_at is not None and now - self.connected_at > STABLE_AFTER:
             self.failures = 0
         self.connected_at = None
-        delay = compute_backoff(self.failures, base, cap, rng=rng)
         self.failures += 1
-        return delay
+        return backoff_delay(self.failures, base, 2.0, cap, DEFAULT_JITTER, rng())
 
     def give_up(self, now: float, pending: int, grace: float | None, slack: float) -> bool:
         """While stopping and disconnected: True once nothing is pending or time is up.

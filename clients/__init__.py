@@ -1,8 +1,10 @@
 """Python client of the Dynamic Workflow Engine (dwe).
 
 ``DynamicWorkflowEngine`` is the guide's API over gRPC (embedded server when
-no target is given); ``DweClient`` / ``SyncDweClient`` are the lower-level typed
-clients that take and return dwe.v1 protobuf messages.
+no target is given). ``DweClient`` is the typed async core, one method per RPC
+taking and returning dwe.v1 protobuf messages; ``SyncDweClient`` is the same
+client for blocking code, running a ``DweClient`` on an event-loop thread of
+its own. The ``dwe`` command line is :mod:`dwe.cli`.
 """
 
 from dwe.clients.engine import DynamicWorkflowEngine

@@ -1,10 +1,10 @@
-"""Pieces shared by the async and sync typed clients: request builders and trace metadata."""
+"""Request builders, defaults and trace metadata of the typed client core."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, TypeAlias, cast
 
 from dwe.clients.errors import ValidationError
 from dwe.common.enums import WorkflowState
@@ -15,7 +15,11 @@ from dwe.v1 import request_response_pb2 as rr
 DEFAULT_TARGET = "127.0.0.1:50051"
 DEFAULT_RPC_TIMEOUT = 30.0
 
-Metadata = tuple[tuple[str, str], ...]
+Metadata: TypeAlias = tuple[tuple[str, str], ...]
+#: A start context: a JSON object, an already encoded Payload, or nothing.
+Context: TypeAlias = Mapping[str, Any] | common_pb2.Payload | None
+#: A workflow state filter: a member, its name (any case) or its proto number.
+StateFilter: TypeAlias = WorkflowState | str | int
 
 
 def trace_metadata() -> Metadata:
@@ -30,7 +34,7 @@ def trace_metadata() -> Metadata:
     return tuple((k.lower(), v) for k, v in carrier.items())
 
 
-def context_payload(context: Any) -> common_pb2.Payload | None:
+def context_payload(context: Context) -> common_pb2.Payload | None:
     """A start context (dict, Payload or None) as a Payload."""
     if context is None:
         return None
@@ -41,35 +45,52 @@ def context_payload(context: Any) -> common_pb2.Payload | None:
     return encode_json(dict(context), where="context")
 
 
-def create_request(spec: workflow_pb2.WorkflowSpec, request_id: str | None) -> Any:
+def create_request(
+    spec: workflow_pb2.WorkflowSpec, request_id: str | None
+) -> rr.CreateWorkflowRequest:
     """CreateWorkflowRequest with a fresh request_id when none is given."""
     return rr.CreateWorkflowRequest(request_id=request_id or uuid.uuid4().hex, spec=spec)
 
 
-def start_request(cls: Any, workflow_id: str, context: Any, session_id: str | None) -> Any:
-    """StartWorkflowRequest or ExecuteWorkflowRequest (same fields)."""
-    request = cls(workflow_id=workflow_id, session_id=session_id or "")
+def _set_context(field: common_pb2.Payload, context: Context) -> None:
     payload = context_payload(context)
     if payload is not None:
-        request.context.CopyFrom(payload)
+        field.CopyFrom(payload)
+
+
+def start_request(
+    workflow_id: str, context: Context, session_id: str | None
+) -> rr.StartWorkflowRequest:
+    """StartWorkflowRequest with the context encoded."""
+    request = rr.StartWorkflowRequest(workflow_id=workflow_id, session_id=session_id or "")
+    _set_context(request.context, context)
+    return request
+
+
+def execute_request(
+    workflow_id: str, context: Context, session_id: str | None
+) -> rr.ExecuteWorkflowRequest:
+    """ExecuteWorkflowRequest with the context encoded."""
+    request = rr.ExecuteWorkflowRequest(workflow_id=workflow_id, session_id=session_id or "")
+    _set_context(request.context, context)
     return request
 
 
 def intent_request(
-    message: str, context: Any, session_id: str | None, request_id: str | None
-) -> Any:
+    message: str, context: Context, session_id: str | None, request_id: str | None
+) -> rr.StartIntentRequest:
     """StartIntentRequest with a fresh request_id when none is given."""
     request = rr.StartIntentRequest(
         message=message, session_id=session_id or "", request_id=request_id or uuid.uuid4().hex
     )
-    payload = context_payload(context)
-    if payload is not None:
-        request.context.CopyFrom(payload)
+    _set_context(request.context, context)
     return request
 
 
-def event_types(types: Iterable[int | str]) -> list[int]:
-    """EventType numbers from numbers or guide names (``"agent_started"``)."""
+def watch_events_request(
+    types: Iterable[int | str], workflow_ids: Iterable[str]
+) -> rr.WatchEventsRequest:
+    """WatchEventsRequest; types as EventType numbers or guide names (``"agent_started"``)."""
     numbers = []
     for t in types:
         if isinstance(t, int):
@@ -84,16 +105,19 @@ def event_types(types: Iterable[int | str]) -> list[int]:
             )
         except ValueError:
             raise ValidationError(f"unknown event type {t!r}") from None
-    return numbers
-
-
-def list_request(page_size: int, page_token: str, states: Iterable[Any]) -> Any:
-    """ListWorkflowsRequest; states as WorkflowState members, names or numbers."""
-    return rr.ListWorkflowsRequest(
-        page_size=page_size,
-        page_token=page_token,
-        states=[WorkflowState.parse(s).to_proto() for s in states],
+    # Enum fields take plain numbers at run time; the generated stubs only name the enum type.
+    return rr.WatchEventsRequest(
+        types=cast(list[enums_pb2.EventType], numbers), workflow_ids=list(workflow_ids)
     )
 
 
-ENGINE_METHODS = frozenset({"RegisterAgent", "ListAgents", "GetEngineMetrics"})
+def list_request(
+    page_size: int, page_token: str, states: Iterable[StateFilter]
+) -> rr.ListWorkflowsRequest:
+    """ListWorkflowsRequest; states as WorkflowState members, names or numbers."""
+    numbers = [WorkflowState.parse(s).to_proto() for s in states]
+    return rr.ListWorkflowsRequest(
+        page_size=page_size,
+        page_token=page_token,
+        states=cast(list[enums_pb2.WorkflowState], numbers),
+    )

@@ -1,111 +1,143 @@
 """``DynamicWorkflowEngine``: the guide's API, served by a dwe server over gRPC.
 
-With a target it talks to a running server; without one it starts an embedded
-server on its own thread and event loop, so the guide's synchronous methods
-(``register_agent``, ``get_workflow_status``, ``get_engine_metrics``) can block
-on a plain gRPC channel even when called from inside the caller's event loop.
+A thin facade: requests go through :class:`~dwe.clients.typed.DweClient` on the
+caller's loop (the guide's async methods and the ``*_async`` twins) or through
+:class:`~dwe.clients.sync.SyncDweClient` on its own loop thread (the guide's
+blocking methods); :mod:`dwe.clients.guide` turns the replies into the guide's dicts.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import weakref
 from collections.abc import AsyncGenerator, Callable, Iterable, Mapping, Sequence
 from contextlib import aclosing
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
-from dwe.clients._common import DEFAULT_RPC_TIMEOUT
+from dwe.clients import guide
+from dwe.clients._common import DEFAULT_RPC_TIMEOUT, StateFilter
+from dwe.clients.connections import Connections
 from dwe.clients.errors import FailedPreconditionError, NotFoundError, ValidationError
-from dwe.clients.events import (
-    agent_to_dict,
-    event_to_dict,
-    metrics_to_dict,
-    status_to_dict,
-    summary_to_dict,
-)
+from dwe.clients.events import event_to_dict
 from dwe.clients.follow import ReconnectPolicy, follow_events
 from dwe.clients.intents import Intent, IntentDetectionEngine, IntentError
 from dwe.clients.models import Workflow
-from dwe.clients.spec import build_workflow_spec
-from dwe.clients.sync import SyncDweClient
-from dwe.clients.typed import DweClient
-from dwe.common.enums import ExecutionMode, WorkflowPriority, WorkflowState, capability_value
-from dwe.common.wire import decode_payload, encode_json
-from dwe.v1 import agent_pb2
+from dwe.clients.spec import DEFAULT_MAX_TASKS, build_workflow_spec
+from dwe.clients.typed import ChannelOptions, DweClient
+from dwe.common.enums import ExecutionMode, WorkflowPriority, WorkflowState
+
+if TYPE_CHECKING:
+    from dwe.server.embedded import EmbeddedServer
 
 __all__ = ["DynamicWorkflowEngine"]
 
 DEFAULT_DB_PATH = "./dwe.db"
+#: Running workflows at once on the embedded server when the caller gives no limit.
+DEFAULT_MAX_CONCURRENT_WORKFLOWS = 10
 
 
 class DynamicWorkflowEngine:
     """The guide's workflow engine, as a client of a dwe server.
 
+    The guide's blocking methods (``register_agent``, ``get_workflow_status``,
+    ``get_engine_metrics``, and ``list_agents``, ``list_workflows``,
+    ``analyze_intent``) run their RPC on a private event-loop thread, so they
+    never wait on the caller's event loop and may be called from anywhere. A
+    blocking call made inside a running loop still pauses that loop for the
+    duration of the call: a server running on that same loop cannot answer it.
+    There, use the awaitable twins (``register_agent_async``,
+    ``get_workflow_status_async``, ... with the same arguments and results).
+    The embedded server runs on a thread of its own, so blocking calls reach it
+    from any loop.
+
     Args:
         target: ``host:port`` of a dwe server; None starts an embedded server
-            in this process (SQLite at ``db_path``).
-        intent_engine: An ``IntentDetectionEngine``; ``create_workflow_from_intent``
-            and ``execute_intent`` use its rules and templates (without one they
-            ask the server, which applies its own ``--intents`` rules).
+            in this process. Engines on one SQLite file share one embedded
+            server, configured by the first.
+        intent_engine: An ``IntentDetectionEngine``; ``analyze_intent``,
+            ``create_workflow_from_intent`` and ``execute_intent`` use its rules
+            and templates (without one, ``analyze_intent`` asks the server).
         agent_registry: Agents to register at start, as ``{agent_id: {"type",
             "capabilities", "max_tasks", "config"}}`` or a list of such dicts
-            with an ``"id"``.
-        max_concurrent_workflows: Embedded server: running workflows at once.
+            with an ``"id"``; ``max_tasks`` defaults to 5.
+        max_concurrent_workflows: Embedded server only: running workflows at
+            once (default 10). For a server you run, use
+            ``dwe server --max-concurrent-workflows``.
         default_timeout: Seconds bounding each workflow run created here.
-        enable_adaptation: Kept for the guide; adaptation is the server's
-            ADAPTIVE mode.
-        enable_monitoring: Kept for the guide; the server always keeps metrics.
-        db_path: Embedded server's SQLite file; default ``$DWE_DB`` or ``./dwe.db``.
+        enable_adaptation: False creates ADAPTIVE workflows as PARALLEL
+            (dependencies, priorities and load-based routing still apply, no
+            adaptive reordering) and refuses adaptation rules.
+        enable_monitoring: False runs the embedded server without its metrics
+            history sampler and sends no OpenTelemetry trace context.
+        db_path: Embedded server only: its SQLite file (default ``$DWE_DB`` or
+            ``./dwe.db``). For a server you run, use ``dwe server --db``.
         options: gRPC channel options.
         rpc_timeout: Deadline in seconds of each unary call.
         reconnect: How event streams resume after the connection breaks.
+
+    Raises:
+        ValidationError: ``max_concurrent_workflows`` or ``db_path`` given with a target.
     """
 
     def __init__(
         self,
         target: str | None = None,
         *,
-        intent_engine: Any = None,
-        agent_registry: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
-        max_concurrent_workflows: int = 10,
+        intent_engine: IntentDetectionEngine | None = None,
+        agent_registry: guide.AgentRegistry | None = None,
+        max_concurrent_workflows: int | None = None,
         default_timeout: float | None = 3600,
         enable_adaptation: bool = True,
         enable_monitoring: bool = True,
         db_path: str | os.PathLike[str] | None = None,
-        options: Sequence[tuple[str, Any]] | None = None,
+        options: ChannelOptions | None = None,
         rpc_timeout: float | None = DEFAULT_RPC_TIMEOUT,
         reconnect: ReconnectPolicy | None = None,
     ) -> None:
+        registry = guide.registry_entries(agent_registry)  # checked before anything starts
         self.intent_engine = intent_engine
-        self.max_concurrent_workflows = max_concurrent_workflows
         self.default_timeout = default_timeout
         self.enable_adaptation = enable_adaptation
         self.enable_monitoring = enable_monitoring
-        self._options = list(options or ())
-        self._rpc_timeout = rpc_timeout
-        self._reconnect = reconnect or ReconnectPolicy()
-        self._server: Any = None
-        self._closed = False
+        self.max_concurrent_workflows: int | None = None
+        self._server: EmbeddedServer | None = None
         if target is None:
-            from dwe.server.embedded import EmbeddedServer
-
-            # Engines on the same SQLite file in one process share one server.
-            self._server = EmbeddedServer.shared(
-                db_path=str(db_path or os.environ.get("DWE_DB") or DEFAULT_DB_PATH),
-                port=0,
-                max_concurrent_workflows=max_concurrent_workflows,
-                default_timeout=default_timeout,
+            self.max_concurrent_workflows = (
+                DEFAULT_MAX_CONCURRENT_WORKFLOWS
+                if max_concurrent_workflows is None
+                else max_concurrent_workflows
             )
-            target = str(self._server.address)
-        self._stop_server = weakref.finalize(self, _stop, self._server)
+            target = self._start_embedded(db_path)
+        else:
+            guide.refuse_embedded_settings(max_concurrent_workflows, db_path)
+        self._stop_server = weakref.finalize(self, _release, self._server)
         self.address: str = target
-        self._sync = SyncDweClient(target, options=self._options, rpc_timeout=rpc_timeout)
-        self._aclient: DweClient | None = None
-        self._aloop: asyncio.AbstractEventLoop | None = None
-        self._closing: asyncio.Task[None] | None = None
-        for entry in _registry_entries(agent_registry):
-            self.register_agent(**entry)
+        self._reconnect = reconnect or ReconnectPolicy()
+        self._connections = Connections(
+            target, options=options, rpc_timeout=rpc_timeout, trace_context=enable_monitoring
+        )
+        self._sync = self._connections.blocking
+        for info in registry:
+            self._sync.register_agent(info)
+
+    def _start_embedded(self, db_path: str | os.PathLike[str] | None) -> str:
+        from dwe.server.embedded import EmbeddedServer  # here: remote use never loads the server
+
+        settings: dict[str, Any] = {
+            "max_concurrent_workflows": self.max_concurrent_workflows,
+            "default_timeout": self.default_timeout,
+        }
+        if not self.enable_monitoring:
+            settings["metrics_interval"] = 0.0
+        server = EmbeddedServer.shared(
+            db_path=str(db_path or os.environ.get("DWE_DB") or DEFAULT_DB_PATH),
+            port=0,
+            **settings,
+        )
+        self._server = server
+        return server.address
 
     # lifecycle
 
@@ -123,38 +155,17 @@ class DynamicWorkflowEngine:
 
     def close(self) -> None:
         """Closes the channels and stops the embedded server. Safe to call twice."""
-        self._closed = True
-        aclient, self._aclient = self._aclient, None
-        if aclient is not None:
-            try:
-                loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-            except RuntimeError:
-                loop = None
-            if loop is not None and loop is self._aloop:
-                self._closing = loop.create_task(aclient.close())  # keep a reference
-        self._sync.close()
+        self._connections.close()
         self._stop_server()
 
     async def aclose(self) -> None:
-        """Async :meth:`close`: awaits the channel and stops the server off the loop."""
-        aclient, self._aclient = self._aclient, None
-        if aclient is not None and self._aloop is asyncio.get_running_loop():
-            await aclient.close()
-        self._closed = True
-        self._sync.close()
+        """Async :meth:`close`: awaits the channel, then stops the rest off the loop."""
+        await self._connections.aclose()
         await asyncio.to_thread(self._stop_server)
 
     def _client(self) -> DweClient:
         """The async client of the running loop (aio channels belong to one loop)."""
-        if self._closed:
-            raise RuntimeError("DynamicWorkflowEngine is closed")
-        loop = asyncio.get_running_loop()
-        if self._aclient is None or self._aloop is not loop:
-            self._aclient = DweClient(
-                self.address, options=self._options, rpc_timeout=self._rpc_timeout
-            )
-            self._aloop = loop
-        return self._aclient
+        return self._connections.current()
 
     # agents and engine
 
@@ -163,10 +174,10 @@ class DynamicWorkflowEngine:
         agent_id: str,
         agent_type: str | Sequence[Any] | None = None,
         capabilities: Iterable[Any] | None = None,
-        max_concurrent_tasks: int = 5,
+        max_concurrent_tasks: int = DEFAULT_MAX_TASKS,
         config: Mapping[str, Any] | None = None,
     ) -> None:
-        """Adds or replaces an agent's registry entry (blocking; safe inside a loop).
+        """Adds or replaces an agent's registry entry (blocking).
 
         Also accepts the short form ``register_agent(agent_id, capabilities)``.
 
@@ -180,33 +191,36 @@ class DynamicWorkflowEngine:
         Raises:
             ValidationError: No capabilities, or a bad value.
         """
-        if capabilities is None and agent_type is not None and not isinstance(agent_type, str):
-            agent_type, capabilities = agent_id, agent_type
-        caps = [
-            capability_value(c, where=f"agent {agent_id!r} capability") for c in capabilities or ()
-        ]
-        if not caps:
-            raise ValidationError(f"agent {agent_id!r} needs at least one capability")
-        tasks = max_concurrent_tasks
-        if isinstance(tasks, bool) or not isinstance(tasks, int) or tasks < 1:
-            raise ValidationError(f"agent {agent_id!r}: max_concurrent_tasks must be >= 1")
-        info = agent_pb2.AgentInfo(
-            agent_id=agent_id,
-            agent_type=str(agent_type or agent_id),
-            capabilities=caps,
-            max_concurrent_tasks=max_concurrent_tasks,
-        )
-        if config is not None:
-            info.config.CopyFrom(encode_json(dict(config), where=f"agent {agent_id!r} config"))
+        info = guide.agent_info(agent_id, agent_type, capabilities, max_concurrent_tasks, config)
         self._sync.register_agent(info)
+
+    async def register_agent_async(
+        self,
+        agent_id: str,
+        agent_type: str | Sequence[Any] | None = None,
+        capabilities: Iterable[Any] | None = None,
+        max_concurrent_tasks: int = DEFAULT_MAX_TASKS,
+        config: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Awaitable :meth:`register_agent`."""
+        info = guide.agent_info(agent_id, agent_type, capabilities, max_concurrent_tasks, config)
+        await self._client().register_agent(info)
 
     def list_agents(self) -> list[dict[str, Any]]:
         """Registered and connected agents with their load (blocking)."""
-        return [agent_to_dict(a) for a in self._sync.list_agents()]
+        return self._sync.run(guide.agents)
+
+    async def list_agents_async(self) -> list[dict[str, Any]]:
+        """Awaitable :meth:`list_agents`."""
+        return await guide.agents(self._client())
 
     def get_engine_metrics(self) -> dict[str, Any]:
         """Engine counters, agent load, resource use and history series (blocking)."""
-        return metrics_to_dict(self._sync.get_engine_metrics())
+        return self._sync.run(guide.engine_metrics)
+
+    async def get_engine_metrics_async(self) -> dict[str, Any]:
+        """Awaitable :meth:`get_engine_metrics`."""
+        return await guide.engine_metrics(self._client())
 
     def add_adaptation_rule(self, rule: Callable[..., Any]) -> None:
         """Add a rule ``rule(workflow, ready_steps)`` to the embedded server's scheduler.
@@ -217,9 +231,15 @@ class DynamicWorkflowEngine:
         logged, counted and skipped.
 
         Raises:
-            FailedPreconditionError: The engine talks to a remote server; load
-                rules there with ``dwe server --rules package.module:function``.
+            FailedPreconditionError: Adaptation is disabled on this engine, or
+                the engine talks to a remote server (load rules there with
+                ``dwe server --rules package.module:function``).
         """
+        if not self.enable_adaptation:
+            raise FailedPreconditionError(
+                "adaptation is disabled on this engine (enable_adaptation=False): "
+                "its ADAPTIVE workflows run as PARALLEL and take no rules"
+            )
         if self._server is None:
             raise FailedPreconditionError(
                 "adaptation rules run inside the server: start it with "
@@ -244,23 +264,26 @@ class DynamicWorkflowEngine:
     ) -> Workflow:
         """Validates and stores a workflow (state PENDING) from the guide's step dicts.
 
+        With ``enable_adaptation=False`` an ADAPTIVE workflow is created as PARALLEL.
+
         Raises:
             ValidationError: A bad step or argument; the server also rejects
                 duplicate ids, unknown dependencies and cycles.
         """
         if steps is None:
             raise ValidationError(f"workflow {name!r}: steps are required")
+        mode = ExecutionMode.parse(execution_mode)
+        if mode is ExecutionMode.ADAPTIVE and not self.enable_adaptation:
+            mode = ExecutionMode.PARALLEL
         spec = build_workflow_spec(
             name,
             steps,
             description=description,
             priority=priority,
-            execution_mode=execution_mode,
+            execution_mode=mode,
             context=context,
             max_parallel_steps=max_parallel_steps,
-            default_timeout=default_timeout
-            if default_timeout is not None
-            else self.default_timeout,
+            default_timeout=self.default_timeout if default_timeout is None else default_timeout,
             labels=labels,
         )
         response = await self._client().create_workflow(spec, request_id)
@@ -271,17 +294,16 @@ class DynamicWorkflowEngine:
     # intents
 
     def analyze_intent(self, message: str) -> Intent:
-        """The intent of a message: by the local intent engine, else by the server."""
+        """The intent of a message: by the local intent engine, else by the server (blocking)."""
         if self.intent_engine is not None:
             return self.intent_engine.analyze_intent(message)
-        found = self._sync.analyze_intent(message)
-        return Intent(
-            found.primary_intent,
-            found.confidence,
-            dict(found.entities),
-            found.candidate,
-            message=message,
-        )
+        return self._sync.run(functools.partial(guide.server_intent, message=message))
+
+    async def analyze_intent_async(self, message: str) -> Intent:
+        """Awaitable :meth:`analyze_intent`."""
+        if self.intent_engine is not None:
+            return self.intent_engine.analyze_intent(message)
+        return await guide.server_intent(self._client(), message)
 
     async def create_workflow_from_intent(
         self, message: str, context: Mapping[str, Any] | None = None
@@ -345,8 +367,7 @@ class DynamicWorkflowEngine:
         Raises:
             DweError: The workflow could not be started or followed.
         """
-        client = self._client()
-        workflow_id = _id(workflow)
+        client, workflow_id = self._client(), _id(workflow)
         stream = follow_events(
             client,
             workflow_id,
@@ -356,14 +377,13 @@ class DynamicWorkflowEngine:
         )
         async with aclosing(stream):
             async for event in stream:
-                yield _applied(workflow, await _complete(client, event_to_dict(event)))
+                yield _applied(workflow, await guide.complete_results(client, event_to_dict(event)))
 
     async def watch_workflow(
         self, workflow: Workflow | str, after_seq: int = 0
     ) -> AsyncGenerator[dict[str, Any], None]:
         """Yields a workflow's events after ``after_seq`` (stored, then live) to the end."""
-        client = self._client()
-        workflow_id = _id(workflow)
+        client, workflow_id = self._client(), _id(workflow)
         stream = follow_events(
             client,
             workflow_id,
@@ -373,26 +393,30 @@ class DynamicWorkflowEngine:
         )
         async with aclosing(stream):
             async for event in stream:
-                yield _applied(workflow, await _complete(client, event_to_dict(event)))
+                yield _applied(workflow, await guide.complete_results(client, event_to_dict(event)))
 
     def get_workflow_status(self, workflow_id: Workflow | str) -> dict[str, Any] | None:
         """The run's state, progress and steps (blocking); None for an unknown id."""
-        try:
-            return status_to_dict(self._sync.get_workflow_status(_id(workflow_id)))
-        except NotFoundError:
-            return None
+        return self._sync.run(
+            functools.partial(guide.workflow_status, workflow_id=_id(workflow_id))
+        )
 
-    def list_workflows(self, states: Iterable[Any] = (), limit: int = 50) -> list[dict[str, Any]]:
+    async def get_workflow_status_async(self, workflow_id: Workflow | str) -> dict[str, Any] | None:
+        """Awaitable :meth:`get_workflow_status`."""
+        return await guide.workflow_status(self._client(), _id(workflow_id))
+
+    def list_workflows(
+        self, states: Iterable[StateFilter] = (), limit: int = 50
+    ) -> list[dict[str, Any]]:
         """Newest workflows first, up to ``limit`` (blocking)."""
-        rows: list[dict[str, Any]] = []
-        token = ""
-        while len(rows) < limit:
-            page = self._sync.list_workflows(min(limit - len(rows), 1000), token, states)
-            rows.extend(summary_to_dict(w) for w in page.workflows)
-            token = page.next_page_token
-            if not token:
-                break
-        return rows[:limit]
+        rows = functools.partial(guide.workflow_rows, states=list(states), limit=limit)
+        return self._sync.run(rows)
+
+    async def list_workflows_async(
+        self, states: Iterable[StateFilter] = (), limit: int = 50
+    ) -> list[dict[str, Any]]:
+        """Awaitable :meth:`list_workflows`."""
+        return await guide.workflow_rows(self._client(), states, limit)
 
     async def cancel_workflow(self, workflow_id: Workflow | str, reason: str = "") -> bool:
         """Cancels a run; False when it had already ended or does not exist."""
@@ -409,50 +433,12 @@ def _id(workflow: Workflow | str) -> str:
     return workflow.workflow_id if isinstance(workflow, Workflow) else str(workflow)
 
 
-async def _complete(client: DweClient, event: dict[str, Any]) -> dict[str, Any]:
-    """Fill the results a terminal event left out for size from the run's status."""
-    final = event["data"].get("final_output") or {}
-    omitted = set(final.get("omitted_results") or ())
-    if omitted:
-        status = await client.get_workflow_status(event["workflow_id"])
-        for step in status.steps:
-            if step.step_id in omitted:
-                output = decode_payload(step.output) if step.HasField("output") else None
-                final["results"][step.step_id] = output
-    return event
-
-
 def _applied(workflow: Workflow | str, event: dict[str, Any]) -> dict[str, Any]:
     if isinstance(workflow, Workflow):
         workflow.apply_event(event)
     return event
 
 
-def _stop(server: Any) -> None:
+def _release(server: EmbeddedServer | None) -> None:
     if server is not None:
         server.release()
-
-
-def _registry_entries(registry: Any) -> list[dict[str, Any]]:
-    """Normalises the ``agent_registry`` argument to register_agent keyword dicts."""
-    if not registry:
-        return []
-    items = (
-        registry.items()
-        if isinstance(registry, Mapping)
-        else ((entry.get("id") or entry.get("agent_id"), entry) for entry in registry)
-    )
-    return [
-        {
-            "agent_id": agent_id,
-            "agent_type": entry.get("type") or entry.get("agent_type") or agent_id,
-            "capabilities": entry.get("capabilities") or (),
-            "max_concurrent_tasks": _max_tasks(entry),
-            "config": entry.get("config"),
-        }
-        for agent_id, entry in items
-    ]
-
-
-def _max_tasks(entry: Mapping[str, Any]) -> int:
-    return int(entry.get("max_tasks") or entry.get("max_concurrent_tasks") or 5)

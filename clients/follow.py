@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from dwe.clients.errors import UnavailableError
 from dwe.clients.events import TERMINAL_EVENTS, event_name
 from dwe.clients.typed import DweClient
+from dwe.common.backoff import backoff_delay
 from dwe.common.enums import WorkflowState
 from dwe.v1 import workflow_pb2
 
@@ -29,7 +30,7 @@ class ReconnectPolicy:
         attempts: Reconnects in a row without a new event before giving up;
             0 disables resuming.
         initial_delay: Seconds before the first reconnect.
-        max_delay: Cap of the doubling delay.
+        max_delay: Cap of the doubling delay (no jitter: one client, no herd).
     """
 
     attempts: int = 5
@@ -38,7 +39,7 @@ class ReconnectPolicy:
 
     def delay(self, failures: int) -> float:
         """Seconds to wait before reconnect number ``failures`` (1-based)."""
-        return min(self.max_delay, self.initial_delay * 2 ** max(failures - 1, 0))
+        return backoff_delay(max(failures, 1), self.initial_delay, 2.0, self.max_delay)
 
 
 async def follow_events(

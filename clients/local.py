@@ -18,7 +18,7 @@ _LISTENING = re.compile(r"listening on (\S+)")
 
 
 def _cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "dwe.clients.cli", *args]
+    return [sys.executable, "-m", "dwe.cli", *args]
 
 
 class ServerProcess:

@@ -1,8 +1,9 @@
 """Async typed client: one method per RPC of WorkflowService and EngineService.
 
 Methods take and return dwe.v1 protobuf messages; stream methods yield single
-``WorkflowEvent`` messages (batches are flattened). Every call carries the
-caller's OpenTelemetry context as W3C ``traceparent`` metadata, and every gRPC
+``WorkflowEvent`` messages (batches are flattened). Each RPC is declared once in
+:mod:`dwe.clients.rpcs`. Every call carries the caller's OpenTelemetry context
+as W3C ``traceparent`` metadata (unless ``trace_context=False``), and every gRPC
 error is raised as a :class:`~dwe.clients.errors.DweError`.
 
 Example::
@@ -16,18 +17,24 @@ Example::
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Iterable, Sequence
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import grpc
+from google.protobuf.message import Message
 
 from dwe.clients import _common as c
+from dwe.clients import rpcs
 from dwe.clients.errors import translate_errors
-from dwe.v1 import agent_pb2, engine_pb2, service_pb2_grpc, workflow_pb2
+from dwe.v1 import agent_pb2, engine_pb2, workflow_pb2
 from dwe.v1 import request_response_pb2 as rr
 
-__all__ = ["DweClient"]
+__all__ = ["ChannelOptions", "DweClient"]
 
 ChannelOptions = Sequence[tuple[str, Any]]
+
+Req = TypeVar("Req", bound=Message)
+Resp = TypeVar("Resp", bound=Message)
+Batch = TypeVar("Batch", bound=rpcs.EventBatch)
 
 
 class DweClient:
@@ -42,6 +49,7 @@ class DweClient:
         rpc_timeout: Deadline in seconds of each unary call; None for none.
         wait_for_ready: Queue calls while the server is unreachable instead of
             failing at once with UnavailableError (bounded by ``rpc_timeout``).
+        trace_context: Send the caller's OpenTelemetry context with each call.
     """
 
     def __init__(
@@ -51,14 +59,15 @@ class DweClient:
         options: ChannelOptions | None = None,
         rpc_timeout: float | None = c.DEFAULT_RPC_TIMEOUT,
         wait_for_ready: bool = False,
+        trace_context: bool = True,
     ) -> None:
         self.target = target
         self._options = list(options or ())
         self._timeout = rpc_timeout
         self._wait = wait_for_ready
+        self._trace = trace_context
         self._channel: grpc.aio.Channel | None = None
-        self._workflows: service_pb2_grpc.WorkflowServiceStub | None = None
-        self._engine: service_pb2_grpc.EngineServiceStub | None = None
+        self._bound: dict[str, Any] = {}
         self._closed = False
 
     async def __aenter__(self) -> Self:
@@ -71,37 +80,40 @@ class DweClient:
         """Closes the channel, cancelling open streams. Safe to call twice."""
         self._closed = True
         channel, self._channel = self._channel, None
+        self._bound.clear()
         if channel is not None:
             await channel.close()
 
-    def _method(self, name: str) -> Any:
+    def _callable(self, rpc: rpcs.UnaryRpc[Any, Any] | rpcs.StreamRpc[Any, Any]) -> Any:
+        """The RPC's callable on this client's channel, opening the channel on first use."""
         if self._closed:
             raise RuntimeError("DweClient is closed")
         if self._channel is None:
             self._channel = grpc.aio.insecure_channel(self.target, options=self._options)
-            self._workflows = service_pb2_grpc.WorkflowServiceStub(self._channel)
-            self._engine = service_pb2_grpc.EngineServiceStub(self._channel)
-        stub = self._engine if name in c.ENGINE_METHODS else self._workflows
-        return getattr(stub, name)
+        bound = self._bound.get(rpc.path)
+        if bound is None:
+            bound = self._bound[rpc.path] = rpc.bind(self._channel)
+        return bound
 
-    async def _unary(self, name: str, request: Any) -> Any:
-        method = self._method(name)
+    def _metadata(self) -> c.Metadata:
+        return c.trace_metadata() if self._trace else ()
+
+    async def _unary(self, rpc: rpcs.UnaryRpc[Req, Resp], request: Req) -> Resp:
+        call = self._callable(rpc)
         with translate_errors(self.target):
-            return await method(
-                request,
-                timeout=self._timeout,
-                metadata=c.trace_metadata(),
-                wait_for_ready=self._wait,
+            response: Resp = await call(
+                request, timeout=self._timeout, metadata=self._metadata(), wait_for_ready=self._wait
             )
+        return response
 
     async def _stream(
-        self, name: str, request: Any
+        self, rpc: rpcs.StreamRpc[Req, Batch], request: Req
     ) -> AsyncGenerator[workflow_pb2.WorkflowEvent, None]:
-        call = self._method(name)(request, metadata=c.trace_metadata(), wait_for_ready=self._wait)
+        call = self._callable(rpc)(request, metadata=self._metadata(), wait_for_ready=self._wait)
         try:
             with translate_errors(self.target):
-                async for response in call:
-                    for event in response.events:
+                async for batch in call:
+                    for event in batch.events:
                         yield event
         finally:
             call.cancel()
@@ -113,14 +125,17 @@ class DweClient:
     ) -> rr.CreateWorkflowResponse:
         """CreateWorkflow: validates and stores ``spec``; idempotent by ``request_id``.
 
+        Args:
+            spec: The workflow (see :func:`dwe.clients.spec.build_workflow_spec`).
+            request_id: Idempotency key; a fresh one when None.
+
         Raises:
             ValidationError: The spec is invalid (nothing was stored).
         """
-        request = c.create_request(spec, request_id)
-        return await self._unary("CreateWorkflow", request)
+        return await self._unary(rpcs.CREATE_WORKFLOW, c.create_request(spec, request_id))
 
     async def start_workflow(
-        self, workflow_id: str, context: Any = None, session_id: str | None = None
+        self, workflow_id: str, context: c.Context = None, session_id: str | None = None
     ) -> rr.StartWorkflowResponse:
         """StartWorkflow: starts a PENDING workflow and returns at once.
 
@@ -133,62 +148,61 @@ class DweClient:
             NotFoundError: Unknown workflow.
             FailedPreconditionError: Already started.
         """
-        request = c.start_request(rr.StartWorkflowRequest, workflow_id, context, session_id)
-        return await self._unary("StartWorkflow", request)
+        request = c.start_request(workflow_id, context, session_id)
+        return await self._unary(rpcs.START_WORKFLOW, request)
 
     def execute_workflow(
-        self, workflow_id: str, context: Any = None, session_id: str | None = None
+        self, workflow_id: str, context: c.Context = None, session_id: str | None = None
     ) -> AsyncGenerator[workflow_pb2.WorkflowEvent, None]:
         """ExecuteWorkflow: starts a PENDING workflow and yields its events to the terminal one.
 
         Leaving the loop early cancels the stream (not the workflow).
         """
-        request = c.start_request(rr.ExecuteWorkflowRequest, workflow_id, context, session_id)
-        return self._stream("ExecuteWorkflow", request)
+        request = c.execute_request(workflow_id, context, session_id)
+        return self._stream(rpcs.EXECUTE_WORKFLOW, request)
 
     def watch_workflow(
         self, workflow_id: str, after_seq: int = 0
     ) -> AsyncGenerator[workflow_pb2.WorkflowEvent, None]:
         """WatchWorkflow: replays events with seq > ``after_seq``, then follows live ones."""
         request = rr.WatchWorkflowRequest(workflow_id=workflow_id, after_seq=after_seq)
-        return self._stream("WatchWorkflow", request)
+        return self._stream(rpcs.WATCH_WORKFLOW, request)
 
     def watch_events(
         self, types: Iterable[int | str] = (), workflow_ids: Iterable[str] = ()
     ) -> AsyncGenerator[workflow_pb2.WorkflowEvent, None]:
         """WatchEvents: live events of all workflows, filtered by type names/numbers and ids."""
-        request = rr.WatchEventsRequest(types=c.event_types(types), workflow_ids=list(workflow_ids))
-        return self._stream("WatchEvents", request)
+        request = c.watch_events_request(types, workflow_ids)
+        return self._stream(rpcs.WATCH_EVENTS, request)
 
     async def get_workflow_status(self, workflow_id: str) -> workflow_pb2.WorkflowStatus:
         """GetWorkflowStatus. Raises NotFoundError for an unknown id."""
         request = rr.GetWorkflowStatusRequest(workflow_id=workflow_id)
-        response = await self._unary("GetWorkflowStatus", request)
-        return response.status
+        return (await self._unary(rpcs.GET_WORKFLOW_STATUS, request)).status
 
     async def list_workflows(
-        self, page_size: int = 0, page_token: str = "", states: Iterable[Any] = ()
+        self, page_size: int = 0, page_token: str = "", states: Iterable[c.StateFilter] = ()
     ) -> rr.ListWorkflowsResponse:
         """ListWorkflows: one page, newest first; follow ``next_page_token``."""
         request = c.list_request(page_size, page_token, states)
-        return await self._unary("ListWorkflows", request)
+        return await self._unary(rpcs.LIST_WORKFLOWS, request)
 
     async def cancel_workflow(
         self, workflow_id: str, reason: str = ""
     ) -> rr.CancelWorkflowResponse:
         """CancelWorkflow; ``cancelled`` is False when the workflow had already ended."""
         request = rr.CancelWorkflowRequest(workflow_id=workflow_id, reason=reason)
-        return await self._unary("CancelWorkflow", request)
+        return await self._unary(rpcs.CANCEL_WORKFLOW, request)
 
     async def analyze_intent(self, message: str) -> workflow_pb2.DetectedIntent:
         """AnalyzeIntent: the server's reading of a message."""
-        response = await self._unary("AnalyzeIntent", rr.AnalyzeIntentRequest(message=message))
-        return response.intent
+        request = rr.AnalyzeIntentRequest(message=message)
+        return (await self._unary(rpcs.ANALYZE_INTENT, request)).intent
 
     async def start_intent(
         self,
         message: str,
-        context: Any = None,
+        context: c.Context = None,
         session_id: str | None = None,
         request_id: str | None = None,
     ) -> rr.StartIntentResponse:
@@ -198,23 +212,20 @@ class DweClient:
             FailedPreconditionError: No confident intent, or no template for it.
         """
         request = c.intent_request(message, context, session_id, request_id)
-        return await self._unary("StartIntent", request)
+        return await self._unary(rpcs.START_INTENT, request)
 
     # EngineService
 
     async def register_agent(self, agent: agent_pb2.AgentInfo) -> agent_pb2.AgentInfo:
         """RegisterAgent: adds or replaces a registry entry."""
         request = rr.RegisterAgentRequest(agent=agent)
-        response = await self._unary("RegisterAgent", request)
-        return response.agent
+        return (await self._unary(rpcs.REGISTER_AGENT, request)).agent
 
     async def list_agents(self) -> list[agent_pb2.AgentInfo]:
         """ListAgents: registered and connected agents with their load."""
-        response = await self._unary("ListAgents", rr.ListAgentsRequest())
-        return list(response.agents)
+        return list((await self._unary(rpcs.LIST_AGENTS, rr.ListAgentsRequest())).agents)
 
     async def get_engine_metrics(self) -> engine_pb2.EngineMetrics:
         """GetEngineMetrics: counters, agent load, resource use and history."""
         request = rr.GetEngineMetricsRequest()
-        response = await self._unary("GetEngineMetrics", request)
-        return response.metrics
+        return (await self._unary(rpcs.GET_ENGINE_METRICS, request)).metrics

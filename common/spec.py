@@ -10,12 +10,12 @@ truth for them.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from dwe.common.enums import ExecutionMode, WorkflowPriority, capability_value
 from dwe.common.errors import ValidationError
 from dwe.common.wire import duration_from_seconds, encode_json
-from dwe.v1 import workflow_pb2
+from dwe.v1 import enums_pb2, workflow_pb2
 
 __all__ = [
     "DEFAULT_MAX_TASKS",
@@ -109,6 +109,21 @@ def build_step_spec(step: Mapping[str, Any], index: int = 0) -> workflow_pb2.Ste
         raise ValidationError(f"step #{index} must be a dict, got {type(step).__name__}")
     step_id = step.get("step_id")
     label = f"step {step_id!r}" if isinstance(step_id, str) and step_id else f"step #{index}"
+    _check_keys(step, label)
+    spec = workflow_pb2.StepSpec()
+    _set_scalars(spec, step, label)
+    _set_dependencies(spec, step.get("dependencies"), label)
+    _set_backoff_coefficient(spec, step.get("backoff_coefficient"), label)
+    _set_transformations(spec, step.get("data_transformations"), label)
+    optional = step.get("optional")
+    if optional is not None:
+        if not isinstance(optional, bool):
+            raise ValidationError(f"{label}: optional must be true or false")
+        spec.optional = optional
+    return spec
+
+
+def _check_keys(step: Mapping[str, Any], label: str) -> None:
     unknown = sorted(str(k) for k in step if k not in STEP_KEYS)
     if unknown:
         raise ValidationError(
@@ -116,7 +131,10 @@ def build_step_spec(step: Mapping[str, Any], index: int = 0) -> workflow_pb2.Ste
             + (f" (and {', '.join(map(repr, unknown[1:]))})" if len(unknown) > 1 else "")
             + f"; allowed keys: {', '.join(sorted(STEP_KEYS))}"
         )
-    spec = workflow_pb2.StepSpec()
+
+
+def _set_scalars(spec: workflow_pb2.StepSpec, step: Mapping[str, Any], label: str) -> None:
+    """Strings, the capability, durations and counts: the keys that map one to one."""
     for key in _STRING_KEYS:
         if step.get(key) is not None:
             setattr(spec, key, _string(step[key], f"{label}: {key}"))
@@ -124,38 +142,41 @@ def build_step_spec(step: Mapping[str, Any], index: int = 0) -> workflow_pb2.Ste
         spec.capability = capability_value(
             step["agent_capability"], where=f"{label}: agent_capability"
         )
-    deps = step.get("dependencies")
-    if deps is not None:
-        if isinstance(deps, str) or not isinstance(deps, Sequence):
-            raise ValidationError(f"{label}: dependencies must be a list of step ids")
-        spec.dependencies.extend(_string(d, f"{label}: dependency") for d in deps)
     for key, field in _DURATION_KEYS.items():
         if step.get(key) is not None:
             getattr(spec, field).CopyFrom(duration_from_seconds(step[key], where=f"{label}: {key}"))
     for key in _COUNT_KEYS:
         if step.get(key) is not None:
             setattr(spec, key, _count(step[key], f"{label}: {key}"))
-    coefficient = step.get("backoff_coefficient")
-    if coefficient is not None:
-        if isinstance(coefficient, bool) or not isinstance(coefficient, int | float):
-            raise ValidationError(f"{label}: backoff_coefficient must be a number")
-        if coefficient != 0 and coefficient < 1:
-            raise ValidationError(f"{label}: backoff_coefficient must be >= 1, got {coefficient}")
-        spec.backoff_coefficient = float(coefficient)
-    transformations = step.get("data_transformations")
-    if transformations is not None:
-        if isinstance(transformations, str | Mapping) or not isinstance(transformations, Sequence):
-            raise ValidationError(f"{label}: data_transformations must be a list of dicts")
-        spec.data_transformations.extend(
-            _transformation(t, f"{label}: data_transformations[{i}]")
-            for i, t in enumerate(transformations)
-        )
-    optional = step.get("optional")
-    if optional is not None:
-        if not isinstance(optional, bool):
-            raise ValidationError(f"{label}: optional must be true or false")
-        spec.optional = optional
-    return spec
+
+
+def _set_dependencies(spec: workflow_pb2.StepSpec, deps: Any, label: str) -> None:
+    if deps is None:
+        return
+    if isinstance(deps, str) or not isinstance(deps, Sequence):
+        raise ValidationError(f"{label}: dependencies must be a list of step ids")
+    spec.dependencies.extend(_string(d, f"{label}: dependency") for d in deps)
+
+
+def _set_backoff_coefficient(spec: workflow_pb2.StepSpec, coefficient: Any, label: str) -> None:
+    if coefficient is None:
+        return
+    if isinstance(coefficient, bool) or not isinstance(coefficient, int | float):
+        raise ValidationError(f"{label}: backoff_coefficient must be a number")
+    if coefficient != 0 and coefficient < 1:
+        raise ValidationError(f"{label}: backoff_coefficient must be >= 1, got {coefficient}")
+    spec.backoff_coefficient = float(coefficient)
+
+
+def _set_transformations(spec: workflow_pb2.StepSpec, transformations: Any, label: str) -> None:
+    if transformations is None:
+        return
+    if isinstance(transformations, str | Mapping) or not isinstance(transformations, Sequence):
+        raise ValidationError(f"{label}: data_transformations must be a list of dicts")
+    spec.data_transformations.extend(
+        _transformation(t, f"{label}: data_transformations[{i}]")
+        for i, t in enumerate(transformations)
+    )
 
 
 def build_workflow_spec(
@@ -189,8 +210,11 @@ def build_workflow_spec(
     spec = workflow_pb2.WorkflowSpec(
         name=_string(name, "workflow name"),
         description=_string(description or "", "workflow description"),
-        priority=WorkflowPriority.parse(priority).to_proto(),
-        execution_mode=ExecutionMode.parse(execution_mode).to_proto(),
+        # Enum fields take plain numbers; the generated stubs only name the enum type.
+        priority=cast(enums_pb2.WorkflowPriority, WorkflowPriority.parse(priority).to_proto()),
+        execution_mode=cast(
+            enums_pb2.ExecutionMode, ExecutionMode.parse(execution_mode).to_proto()
+        ),
         max_parallel_steps=_count(max_parallel_steps or 0, "max_parallel_steps"),
     )
     if isinstance(steps, str | Mapping) or not isinstance(steps, Sequence):

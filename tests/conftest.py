@@ -115,7 +115,7 @@ class AgentProcess:
         # "module:attr" runs that agent; a bare name is a factory in tests/support/agents.py.
         spec = factory if ":" in factory else f"tests.support.agents:{factory}"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "dwe.clients.cli", "agent", spec, "--target", address],
+            [sys.executable, "-m", "dwe.cli", "agent", spec, "--target", address],
             cwd=ROOT,
             env=full_env,
             stdout=self._log,

@@ -86,6 +86,9 @@ class MetricsSampler:
             meter.create_observable_counter(metric, [observe(attr)])
 
     def start(self) -> None:
+        """Start sampling the history series; an interval <= 0 keeps no history."""
+        if self.interval <= 0:
+            return
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:

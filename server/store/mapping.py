@@ -29,6 +29,7 @@ class RunView(Protocol):
     def context_blob(self) -> Blob:
         """The effective context, JSON-encoded once per change by the run itself."""
         ...
+
     @property
     def error_message(self) -> str: ...
     @property

@@ -1,6 +1,6 @@
 """The dwe CLI as a real process against the real server: exit codes, human and --json output.
 
-Every command that talks to a server runs ``python -m dwe.clients.cli`` in a subprocess
+Every command that talks to a server runs ``python -m dwe.cli`` in a subprocess
 against the ``server`` fixture (real gRPC, real SQLite); workflows are executed by real
 agents, either ``dwe agent`` processes (``agent_process``) or an in-process SDK agent.
 """
@@ -18,12 +18,13 @@ import orjson
 import pytest
 from realkit import AgentProcess, Cli, PyAgent, run_cli, wait_for
 
-from dwe.clients import DweClient, StepState, WorkflowState, render
-from dwe.clients.cli import main
+from dwe.cli import render
+from dwe.cli.main import main
+from dwe.clients import DweClient, StepState, WorkflowState
 from dwe.clients.events import event_name
 from dwe.clients.spec import build_workflow_spec
 from dwe.server.app import DweServer
-from tests.support.procs import spawn_module
+from tests.support.procs import run_module, spawn_module
 
 WID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -254,7 +255,7 @@ async def test_watch_follows_a_running_workflow_live(
     await client.start_workflow(wid)
     assert await asyncio.wait_for(py_agent.started.get(), 15) == "gate"
 
-    proc = await spawn_module("dwe.clients.cli", "--target", server.address, "--json", "watch", wid)
+    proc = await spawn_module("dwe.cli", "--target", server.address, "--json", "watch", wid)
     try:
         seen = []
         assert proc.stdout is not None
@@ -510,7 +511,7 @@ async def test_unreachable_server_exits_1() -> None:
 
 async def start_server_process(*args: str, env: dict[str, str]) -> tuple[Any, str]:
     """``dwe server ARGS`` in a subprocess; returns it and the address it reports."""
-    proc = await spawn_module("dwe.clients.cli", "server", *args, env=env)
+    proc = await spawn_module("dwe.cli", "server", *args, env=env)
     assert proc.stdout is not None
     try:
         line = (await asyncio.wait_for(proc.stdout.readline(), 15)).decode()
@@ -578,6 +579,35 @@ async def test_agent_bad_spec_is_a_usage_error() -> None:
     res = await run_cli("agent", "no_colon", "--target", "127.0.0.1:1")
     assert res.code == 2
     assert res.err.startswith("error: cannot load agent 'no_colon'")
+
+
+async def test_old_module_path_dwe_clients_cli_still_runs_the_command() -> None:
+    res = await run_module("dwe.clients.cli", "agent", "no_colon", "--target", "127.0.0.1:1")
+    assert res.code == 2
+    assert res.err.startswith("error: cannot load agent 'no_colon'")
+
+
+def test_every_command_is_in_the_parser(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dwe.cli.main import build_parser
+
+    monkeypatch.delenv("DWE_TARGET", raising=False)
+    listed = {
+        line.split()[0] for line in build_parser().format_help().splitlines() if line[:4] == "    "
+    }
+    assert listed >= {
+        "server",
+        "agent",
+        "run",
+        "intent",
+        "watch",
+        "status",
+        "cancel",
+        "agents",
+        "metrics",
+        "list",
+    }
+    args = build_parser().parse_args(["server", "--max-concurrent-workflows", "3", "--db", "x"])
+    assert (args.max_concurrent_workflows, args.db, args.target) == (3, "x", "127.0.0.1:50051")
 
 
 # offline input checks (no server involved)

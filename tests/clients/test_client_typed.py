@@ -27,6 +27,7 @@ from dwe.clients import (
     FailedPreconditionError,
     NotFoundError,
     ReconnectPolicy,
+    RpcCancelledError,
     StepState,
     SyncDweClient,
     UnavailableError,
@@ -398,6 +399,77 @@ async def test_breaking_out_cancels_the_stream(
     assert state(status.state) is WorkflowState.RUNNING  # the workflow was not cancelled
 
 
+async def test_closing_a_sync_stream_early_cancels_the_server_stream(
+    server: DweServer, client: DweClient, py_agent: PyAgent
+) -> None:
+    wid = (await client.create_workflow(spec("blocked", BLOCK))).workflow_id
+    await client.start_workflow(wid)
+    await asyncio.wait_for(py_agent.started.get(), 15)
+
+    sync = SyncDweClient(server.address)
+    try:
+        stream = sync.watch_workflow(wid)
+        first = await asyncio.to_thread(next, stream)
+        assert event_name(first.type) == "workflow_started"
+        await wait_for(lambda: subscribed(server, wid), 5, "server follows the workflow")
+        await asyncio.to_thread(stream.close)  # the iterator, not the client
+        await wait_for(lambda: not subscribed(server, wid), 5, "server ended the watch")
+        # The client stays usable, and the workflow was not cancelled.
+        status = await asyncio.to_thread(sync.get_workflow_status, wid)
+        assert state(status.state) is WorkflowState.RUNNING
+    finally:
+        await asyncio.to_thread(sync.close)
+
+
+async def test_closing_the_sync_client_ends_its_open_streams(
+    server: DweServer, client: DweClient, py_agent: PyAgent
+) -> None:
+    wid = (await client.create_workflow(spec("blocked", BLOCK))).workflow_id
+    await client.start_workflow(wid)
+    await asyncio.wait_for(py_agent.started.get(), 15)
+    sync = SyncDweClient(server.address)
+    stream = sync.watch_workflow(wid)
+    assert event_name((await asyncio.to_thread(next, stream)).type) == "workflow_started"
+    assert event_name((await asyncio.to_thread(next, stream)).type) == "agent_started"
+    reader = asyncio.create_task(asyncio.to_thread(next, stream))  # waits for a live event
+    await wait_for(lambda: subscribed(server, wid), 5, "server follows the workflow")
+    await asyncio.to_thread(sync.close)
+    with pytest.raises(RpcCancelledError):
+        await asyncio.wait_for(reader, 15)
+    await wait_for(lambda: not subscribed(server, wid), 5, "server ended the watch")
+    await asyncio.to_thread(sync.close)  # twice is fine
+    with pytest.raises(RuntimeError, match="closed"):
+        await asyncio.to_thread(sync.get_engine_metrics)
+
+
+async def test_a_long_sync_stream_arrives_whole_and_in_order(
+    server: DweServer, client: DweClient, py_agent: PyAgent
+) -> None:
+    steps = [{"step_id": f"s{i}", "agent_capability": "work"} for i in range(300)]
+    wid = (await client.create_workflow(spec("long", steps))).workflow_id
+    executed = [e async for e in client.execute_workflow(wid)]
+    assert len(executed) > 600  # more than the sync client's hand-over window, twice over
+
+    def replay() -> list[int]:
+        with SyncDweClient(server.address) as sync:
+            return [e.seq for e in sync.watch_workflow(wid)]
+
+    assert await asyncio.to_thread(replay) == [e.seq for e in executed]
+
+
+async def test_one_sync_client_serves_many_threads_at_once(
+    server: DweServer, client: DweClient
+) -> None:
+    ids = [(await client.create_workflow(spec(f"w{i}"))).workflow_id for i in range(3)]
+
+    def read_all(sync: SyncDweClient) -> list[str]:
+        return [sync.get_workflow_status(wid).workflow_id for wid in ids]
+
+    with SyncDweClient(server.address) as sync:
+        results = await asyncio.gather(*(asyncio.to_thread(read_all, sync) for _ in range(8)))
+    assert results == [ids] * 8
+
+
 # trace context
 
 
@@ -441,6 +513,32 @@ async def test_trace_context_reaches_the_server(traced_server: tuple[DweServer, 
         wid = (await client.create_workflow(spec("untraced"))).workflow_id
         await client.start_workflow(wid)
         await client.cancel_workflow(wid)
+    server_span = await wait_for(lambda: workflow_span(exporter, wid), 5, "workflow span")
+    assert server_span.parent is None
+
+
+async def test_clients_without_trace_context_leave_the_server_its_own_trace(
+    traced_server: tuple[DweServer, Any],
+) -> None:
+    srv, exporter = traced_server
+    caller = TracerProvider().get_tracer("test")
+    async with DynamicWorkflowEngine(srv.address, enable_monitoring=False) as engine:
+        wf = await engine.create_workflow("quiet", steps=WORK)
+        with caller.start_as_current_span("async-caller"):
+            await engine.start_workflow(wf)
+        await engine.cancel_workflow(wf)
+    server_span = await wait_for(lambda: workflow_span(exporter, wf.workflow_id), 5, "span")
+    assert server_span.parent is None
+
+    def sync_side() -> str:
+        with SyncDweClient(srv.address, trace_context=False) as sync:
+            wid = sync.create_workflow(spec("quiet-sync")).workflow_id
+            with caller.start_as_current_span("sync-caller"):
+                sync.start_workflow(wid)
+            sync.cancel_workflow(wid)
+        return wid
+
+    wid = await asyncio.to_thread(sync_side)
     server_span = await wait_for(lambda: workflow_span(exporter, wid), 5, "workflow span")
     assert server_span.parent is None
 

@@ -196,3 +196,13 @@ async def test_metrics_rpc_and_opentelemetry_agree(make_server: MakeServer) -> N
     assert points["dwe.workflows.completed"] == 2
     assert points["dwe.steps.completed"] == 4
     assert points["dwe.agents.connected"] == 1
+
+
+async def test_metrics_interval_zero_keeps_no_history(make_server: MakeServer) -> None:
+    srv = await make_server(metrics_interval=0)
+    async with DweClient(srv.address) as client:
+        for _ in range(3):  # each round trip lets the loop run any sampler task
+            metrics = await client.get_engine_metrics()
+    assert set(metrics.performance_metrics) >= {"workflow_count", "steps_per_second"}
+    assert all(not series.values for series in metrics.performance_metrics.values())
+    assert metrics.resource_usage.memory_mb > 0  # the current figures are still there

@@ -55,5 +55,5 @@ async def run_module(module: str, *args: str, timeout: float = CLI_TIMEOUT) -> C
 
 
 async def run_cli(*args: str, timeout: float = CLI_TIMEOUT) -> CliResult:
-    """The ``dwe`` command (``python -m dwe.clients.cli ARGS``)."""
-    return await run_module("dwe.clients.cli", *args, timeout=timeout)
+    """The ``dwe`` command (``python -m dwe.cli ARGS``)."""
+    return await run_module("dwe.cli", *args, timeout=timeout)

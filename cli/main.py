@@ -1,0 +1,214 @@
+"""The ``dwe`` command line: run the server or an agent, and drive workflows.
+
+Every subcommand talks to ``--target`` (default ``$DWE_TARGET`` or
+127.0.0.1:50051); ``--json`` prints machine output, one JSON object per line
+for events. Errors go to stderr as ``error: <message>``; the exit code is 2 for
+invalid input, 1 for other failures (and for a watched workflow that did not
+complete), 0 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from dwe.cli.commands import (
+    cmd_agent,
+    cmd_agents,
+    cmd_cancel,
+    cmd_intent,
+    cmd_list,
+    cmd_metrics,
+    cmd_run,
+    cmd_server,
+    cmd_status,
+    cmd_watch,
+)
+from dwe.clients._common import DEFAULT_TARGET
+from dwe.clients.errors import DweError, ValidationError
+
+__all__ = ["build_parser", "main"]
+
+
+# parser
+
+Command = Callable[[argparse.Namespace], int]
+
+
+class _Commands:
+    """Adds subcommands that share the global ``--target`` and ``--json`` flags."""
+
+    def __init__(self, parser: argparse.ArgumentParser) -> None:
+        # The same flags after the subcommand; SUPPRESS keeps the global values unless given.
+        self._common = argparse.ArgumentParser(add_help=False)
+        self._common.add_argument("--target", default=argparse.SUPPRESS, help="server address")
+        self._common.add_argument(
+            "--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output"
+        )
+        self._sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(self, name: str, func: Command, help_text: str) -> argparse.ArgumentParser:
+        p = self._sub.add_parser(
+            name, parents=[self._common], help=help_text, description=help_text
+        )
+        p.set_defaults(func=func)
+        return p
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``dwe`` argument parser."""
+    target_default = os.environ.get("DWE_TARGET") or DEFAULT_TARGET
+    parser = argparse.ArgumentParser(prog="dwe", description="Dynamic Workflow Engine")
+    parser.add_argument(
+        "--target",
+        default=target_default,
+        help=f"server address, env DWE_TARGET (default {target_default})",
+    )
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    commands = _Commands(parser)
+    server = commands.add("server", cmd_server, "run the dwe server (blocks)")
+    _add_server_basics(server)
+    _add_server_tuning(server)
+    agent = commands.add("agent", cmd_agent, "run an agent defined in Python as module:attr")
+    agent.add_argument("spec", help="module:attr naming an Agent or a factory of one")
+    _add_run(
+        commands.add("run", cmd_run, "create and start a workflow from a file, or from an intent")
+    )
+    _add_workflow_commands(commands)
+    return parser
+
+
+def _add_server_basics(p: argparse.ArgumentParser) -> None:
+    """Where the server listens, stores and logs, and what it loads at start."""
+    p.add_argument("--host", help="listen address, env DWE_HOST (default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="listen port, env DWE_PORT (default 50051)")
+    p.add_argument("--db", help="SQLite file, env DWE_DB (default ./dwe.db)")
+    p.add_argument("--log-level", help="env DWE_LOG_LEVEL (default INFO)")
+    p.add_argument(
+        "--log-format", choices=("text", "json"), help="env DWE_LOG_FORMAT (default text)"
+    )
+    p.add_argument("--agents", help="agent registry file (YAML/JSON); env DWE_AGENTS")
+    p.add_argument(
+        "--intents",
+        help="intent rules and workflow templates (YAML/JSON) for StartIntent and "
+        "`dwe run --intent`; default: built-in rules; env DWE_INTENTS",
+    )
+    p.add_argument(
+        "--intent-threshold",
+        type=float,
+        help="minimum confidence to act on an intent (default 0.7); env DWE_INTENT_THRESHOLD",
+    )
+    p.add_argument(
+        "--rules",
+        help="adaptation rules for ADAPTIVE runs, comma-separated package.module:function; "
+        "env DWE_RULES",
+    )
+
+
+def _add_server_tuning(p: argparse.ArgumentParser) -> None:
+    """Limits, timers and durability of the server."""
+    p.add_argument(
+        "--max-concurrent-workflows",
+        type=int,
+        help="running workflows at once, 0 = no limit; env DWE_MAX_CONCURRENT_WORKFLOWS",
+    )
+    p.add_argument(
+        "--default-timeout",
+        type=float,
+        help="seconds a workflow may run when it sets none; env DWE_DEFAULT_TIMEOUT",
+    )
+    p.add_argument(
+        "--agent-lease",
+        type=float,
+        help="seconds a disconnected agent's attempts wait for it to reconnect before "
+        "running elsewhere (default 0); env DWE_AGENT_LEASE",
+    )
+    p.add_argument(
+        "--restart-lease",
+        type=float,
+        help="seconds attempts in flight when the server stopped wait for their agent to "
+        "reconnect after a restart (default 10); env DWE_RESTART_LEASE",
+    )
+    p.add_argument(
+        "--heartbeat-interval",
+        type=float,
+        help="seconds between agent heartbeats (default 5); env DWE_HEARTBEAT_INTERVAL",
+    )
+    p.add_argument(
+        "--sqlite-synchronous",
+        choices=["NORMAL", "FULL"],
+        help="NORMAL survives process crashes, FULL also power loss (default NORMAL); "
+        "env DWE_SQLITE_SYNCHRONOUS",
+    )
+    p.add_argument(
+        "--grace", type=float, help="seconds in-flight calls get on shutdown; env DWE_GRACE"
+    )
+    p.add_argument(
+        "--priority-aging",
+        type=float,
+        help="seconds of running that raise a workflow's dispatch priority one level "
+        "(default 30, 0 = off); env DWE_PRIORITY_AGING",
+    )
+
+
+def _add_run(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", nargs="?", help="workflow file (.json, .yaml or .yml)")
+    p.add_argument(
+        "--intent",
+        metavar="MESSAGE",
+        help='start the workflow the server maps this message to, e.g. "analyze account ACC-1"',
+    )
+    p.add_argument(
+        "--watch", action="store_true", help="stream events; exit 0 only if the workflow completes"
+    )
+    p.add_argument("--context", help="JSON object merged over the workflow's context")
+    p.add_argument("--session-id", help="carried into events for correlation")
+    p.add_argument("--request-id", help="idempotency key of the create")
+
+
+def _add_workflow_commands(commands: _Commands) -> None:
+    """The commands that read or change workflows and agents on a running server."""
+    p = commands.add("intent", cmd_intent, "show the server's reading of a message's intent")
+    p.add_argument("message")
+
+    p = commands.add("watch", cmd_watch, "stream a workflow's events to its end")
+    p.add_argument("workflow_id")
+    p.add_argument("--after-seq", type=int, default=0, help="skip events up to this seq")
+
+    p = commands.add("status", cmd_status, "show a workflow's state and steps")
+    p.add_argument("workflow_id")
+
+    p = commands.add("cancel", cmd_cancel, "cancel a workflow")
+    p.add_argument("workflow_id")
+    p.add_argument("--reason", default="", help="recorded with the cancellation")
+
+    commands.add("agents", cmd_agents, "list registered and connected agents")
+    commands.add("metrics", cmd_metrics, "show engine metrics")
+
+    p = commands.add("list", cmd_list, "list workflows, newest first")
+    p.add_argument("--state", action="append", help="only this state (repeatable)")
+    p.add_argument("--limit", type=int, default=50, help="rows per page (default 50)")
+    p.add_argument("--page-token", default="", help="from a previous page")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``dwe`` console script; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ValidationError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except DweError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
