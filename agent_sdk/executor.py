@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -99,7 +98,7 @@ class Executor:
             if not telemetry.tracing_enabled():
                 await self._execute(task, handler)
                 return
-            a = task._assignment
+            a = task.assignment
             with telemetry.tracer.start_as_current_span(
                 f"dwe.handler {task.capability}",
                 context=telemetry.parent_context(a.traceparent, a.tracestate),
@@ -127,7 +126,7 @@ class Executor:
         try:
             if handler.is_async:
                 self.outbox.add_started(task.attempt_id)
-                task._started = time.monotonic()
+                task.mark_started()
                 value = await handler.fn(task)  # type: ignore[misc]
             else:
                 ctx = contextvars.copy_context()
@@ -135,12 +134,12 @@ class Executor:
                     self.pool, ctx.run, self._call_sync, handler.fn, task
                 )
         except asyncio.CancelledError:
-            if not task._cancelled:
+            if not task.cancelled:
                 raise  # the agent itself is aborting
             logger.debug("attempt %s cancelled", task.attempt_id)
             return self._ack_cancel(task), None
         except Exception as exc:
-            if task._cancelled:
+            if task.cancelled:
                 return self._ack_cancel(task), None
             if logger.isEnabledFor(logging.DEBUG):
                 logger.debug("attempt %s failed", task.attempt_id, exc_info=exc)
@@ -149,7 +148,7 @@ class Executor:
             _set_duration(failed, task)
             self.outbox.add_result(failed, len(err.message))
             return FAILED, exc
-        if task._cancelled or value is _SKIPPED:
+        if task.cancelled or value is _SKIPPED:
             return self._ack_cancel(task), None
         try:
             data = codec.dumps(value)
@@ -181,14 +180,15 @@ class Executor:
 
     def _call_sync(self, fn: Callable[[Task], Any], task: Task) -> Any:
         """Runs in a pool thread."""
-        if task._cancelled:
+        if task.cancelled:
             return _SKIPPED
         self._loop.call_soon_threadsafe(self.outbox.add_started, task.attempt_id)
-        task._started = time.monotonic()
+        task.mark_started()
         return fn(task)
 
 
 def _set_duration(result: agent_pb2.StepResult, task: Task) -> None:
     """The handler's own run time, so the server reports it rather than arrival gaps."""
-    if task._started:
-        result.duration.FromNanoseconds(int((time.monotonic() - task._started) * 1e9))
+    seconds = task.run_seconds()
+    if seconds:
+        result.duration.FromNanoseconds(int(seconds * 1e9))

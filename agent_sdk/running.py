@@ -33,9 +33,8 @@ class RunningAttempt:
         ``task.cancelled`` turn True. Once the handler ends, a "Cancelled"
         result tells the server the slot is free.
         """
-        if self.task._cancelled:
+        if not self.task.mark_cancelled():
             return
-        self.task._cancelled = True
         self._cancel_reason = reason
         if self.is_async and self.runner is not None:
             self.runner.cancel(reason or None)
@@ -81,7 +80,7 @@ class RunningRegistry:
 
     def ids(self) -> list[str]:
         """Ids of attempts not cancelled, e.g. for Hello's ``held_attempt_ids``."""
-        return [k for k, v in self._by_id.items() if not v.task._cancelled]
+        return [k for k, v in self._by_id.items() if not v.task.cancelled]
 
     def cancel(self, attempt_id: str, reason: str = "") -> bool:
         """Cancel one attempt; False if it is not running here."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Mapping, MutableMapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -126,6 +127,26 @@ class Task:
     def cancelled(self) -> bool:
         """True once the server has cancelled this attempt (poll it in sync handlers)."""
         return self._cancelled
+
+    @property
+    def assignment(self) -> agent_pb2.Assignment:
+        """The Assignment this task runs, as the server sent it."""
+        return self._assignment
+
+    def mark_started(self) -> None:
+        """The handler begins now (the SDK calls this; it times the handler)."""
+        self._started = time.monotonic()
+
+    def run_seconds(self) -> float:
+        """How long the handler has run; 0 before it began."""
+        return time.monotonic() - self._started if self._started else 0.0
+
+    def mark_cancelled(self) -> bool:
+        """Record the server's cancel (the SDK calls this); False when it already was."""
+        if self._cancelled:
+            return False
+        self._cancelled = True
+        return True
 
     @property
     def log(self) -> logging.LoggerAdapter:  # type: ignore[type-arg]

@@ -518,9 +518,9 @@ async def test_trace_context_reaches_the_server(traced_server: tuple[DweServer, 
 
 
 async def test_clients_without_trace_context_leave_the_server_its_own_trace(
-    traced_server: tuple[DweServer, Any],
+    traced_server: tuple[DweServer, Any, Any],
 ) -> None:
-    srv, exporter = traced_server
+    srv, exporter, _ = traced_server
     caller = TracerProvider().get_tracer("test")
     async with DynamicWorkflowEngine(srv.address, enable_monitoring=False) as engine:
         wf = await engine.create_workflow("quiet", steps=WORK)
