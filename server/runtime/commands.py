@@ -1,13 +1,16 @@
 """Workflow commands: create (idempotent by request id), start and cancel.
 
-The idempotency cache is bounded by size; the store's unique request_id is the
-source of truth, so a key evicted from the cache is found again in the store.
-A create that is not committed yet stays in ``_pending`` (never evicted), so a
-concurrent repeat always finds it.
+The store's unique request_id is the source of truth. A create does not read
+the store first: it inserts, and the store skips a row whose request_id is
+already stored (``CommitLoop.skipped``); only then is the earlier workflow
+looked up. The idempotency cache, bounded by size, answers recent repeats
+without a write. A create not committed yet stays in ``_pending`` (never
+evicted), and a concurrent repeat waits for its outcome.
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -69,39 +72,50 @@ class Commands:
         self._stored_state = stored_state
         self._clock = clock
         self.requests = IdempotencyCache(cache_size)
-        self._pending: dict[str, str] = {}
-
-    def _known(self, request_id: str) -> str | None:
-        return self._pending.get(request_id) or self.requests.get(request_id)
+        self._pending: dict[str, asyncio.Future[str]] = {}
 
     async def create(self, spec: WorkflowSpec, request_id: str = "") -> tuple[str, bool]:
         """Store a validated workflow; returns (workflow_id, created)."""
         if request_id:
-            known = self._known(request_id)
-            if known is None:
-                known = await self._find_request(request_id)  # off the loop, in parallel
-                # A concurrent create with this key may have started meanwhile.
-                known = self._known(request_id) or known
+            known = self.requests.get(request_id)
+            if known is None and request_id in self._pending:
+                known = await asyncio.shield(self._pending[request_id])
             if known is not None:
-                self.requests.put(request_id, known)
                 return known, False
+            outcome: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+            self._pending[request_id] = outcome
+            try:
+                wid, created = await self._insert(spec, request_id)
+                outcome.set_result(wid)
+            except BaseException as exc:
+                outcome.set_exception(exc)
+                outcome.exception()  # retrieved here: waiters re-raise it themselves
+                raise
+            finally:
+                del self._pending[request_id]
+            self.requests.put(request_id, wid)
+            return wid, created
+        return await self._insert(spec, "")
+
+    async def _insert(self, spec: WorkflowSpec, request_id: str) -> tuple[str, bool]:
         wid = uuid.uuid4().hex
         now = self._clock()
         self._scheduler.add_workflow(WorkflowRun(wid, spec, now, request_id))
-        if request_id:
-            self._pending[request_id] = wid
         self._commit.add_workflow(wid, request_id, spec, now)
         try:
             await self._settle()
-        except Exception:
+        except BaseException:
             self._scheduler.discard(wid)
             raise
-        finally:
-            if request_id:
-                self._pending.pop(request_id, None)
-        if request_id:
-            self.requests.put(request_id, wid)
-        return wid, True
+        if wid not in self._commit.skipped:
+            return wid, True
+        # The key was stored before (a create this server no longer remembers).
+        self._commit.skipped.discard(wid)
+        self._scheduler.discard(wid)
+        earlier = await self._find_request(request_id)
+        if earlier is None:  # it cannot vanish: the store just refused a duplicate of it
+            raise SchedulerError(f"request_id {request_id!r} conflicts but was not found")
+        return earlier, False
 
     def remember(self, request_id: str, workflow_id: str) -> None:
         """A workflow resumed from the store was created under ``request_id``."""

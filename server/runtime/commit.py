@@ -18,7 +18,7 @@ from ..engine.model import AgentRegistration, WorkflowSpec
 from ..engine.recorder import Outbox
 from ..store import mapping
 from ..store.base import Store
-from ..store.rows import AgentRow, EventRow, StepInsert, WorkflowInsert, WriteBatch
+from ..store.rows import AgentRow, EventRow, WriteBatch
 
 log = logging.getLogger("dwe.server")
 
@@ -53,9 +53,11 @@ class CommitLoop:
         self._announce = announce
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="dwe-store-writer")
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._workflows: list[WorkflowInsert] = []
-        self._steps: list[StepInsert] = []
+        # New workflows, mapped to rows on the writer thread (encoding a spec is not free).
+        self._new: list[tuple[str, str, WorkflowSpec, float]] = []
         self._agents: list[AgentRow] = []
+        # Ids of new workflows the store skipped: their request_id was stored already.
+        self.skipped: set[str] = set()
         self._waiters: list[asyncio.Future[None]] = []
         self._scheduled = False
         self._committing = False
@@ -70,9 +72,7 @@ class CommitLoop:
         self, workflow_id: str, request_id: str, spec: WorkflowSpec, created_at: float
     ) -> None:
         """A new workflow's rows go into the next commit."""
-        row, steps = mapping.workflow_insert(workflow_id, request_id, spec, created_at)
-        self._workflows.append(row)
-        self._steps.extend(steps)
+        self._new.append((workflow_id, request_id, spec, created_at))
 
     def add_agent(self, reg: AgentRegistration) -> None:
         """A registry entry goes into the next commit."""
@@ -101,14 +101,25 @@ class CommitLoop:
         self._scheduled = False
         out = self._take()
         batch = self._batch(out)
+        new, self._new = self._new, []
         waiters, self._waiters = self._waiters, []
-        if not batch:
+        if not batch and not new:
             self._done(out, waiters)
             return
         self._committing = True
         assert self._loop is not None
-        fut = self._loop.run_in_executor(self._writer, self._store.write, batch)
+        fut = self._loop.run_in_executor(self._writer, self._write, batch, new)
         fut.add_done_callback(lambda f: self._committed(f, out, waiters))
+
+    def _write(
+        self, batch: WriteBatch, new: list[tuple[str, str, WorkflowSpec, float]]
+    ) -> list[str]:
+        """On the writer thread: map the new workflows, then write everything."""
+        for workflow_id, request_id, spec, created_at in new:
+            row, steps = mapping.workflow_insert(workflow_id, request_id, spec, created_at)
+            batch.new_workflows.append(row)
+            batch.new_steps.extend(steps)
+        return self._store.write(batch)
 
     def _batch(self, out: Outbox) -> WriteBatch:
         encode = self._encode
@@ -131,18 +142,16 @@ class CommitLoop:
                 )
             )
         batch = WriteBatch(
-            new_workflows=self._workflows,
-            new_steps=self._steps,
             workflow_updates=[mapping.workflow_update(wf) for wf in out.workflows],
             step_updates=[mapping.step_update(s) for s in out.steps],
             events=events,
             agents=self._agents,
         )
-        self._workflows, self._steps, self._agents = [], [], []
+        self._agents = []
         return batch
 
     def _committed(
-        self, fut: asyncio.Future[None], out: Outbox, waiters: list[asyncio.Future[None]]
+        self, fut: asyncio.Future[list[str]], out: Outbox, waiters: list[asyncio.Future[None]]
     ) -> None:
         self._committing = False
         self.commits += 1
@@ -155,9 +164,10 @@ class CommitLoop:
                 if not w.done():
                     w.set_exception(error)
         else:
+            self.skipped.update(fut.result())
             self.events_committed += len(out.events)
             self._done(out, waiters)
-        if self._pending() or self._workflows or self._agents or self._waiters:
+        if self._pending() or self._new or self._agents or self._waiters:
             self.request()
 
     def _done(self, out: Outbox, waiters: list[asyncio.Future[None]]) -> None:

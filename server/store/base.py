@@ -57,8 +57,12 @@ class WorkflowRow:
 
 
 class Store(Protocol):
-    def write(self, batch: WriteBatch) -> None:
-        """Commit the batch in one transaction, or raise and commit nothing."""
+    def write(self, batch: WriteBatch) -> list[str]:
+        """Commit the batch in one transaction, or raise and commit nothing.
+
+        Returns the ids of new workflows not inserted because their request_id
+        was already stored (a concurrent or forgotten repeat of a create).
+        """
 
     def load_workflow(self, workflow_id: str, with_steps: bool = True) -> WorkflowRow | None: ...
 

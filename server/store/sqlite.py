@@ -54,17 +54,22 @@ def _update_sql(table: str, fields: tuple[str, ...], key: int) -> str:
 
 # Generated once from the row types, so column order cannot drift from the rows.
 # The workflows columns have no SQL defaults (schema 2), hence the literals.
-_INSERT_WORKFLOW = _insert_sql(
-    "workflows",
-    WorkflowInsert._fields,
-    {
-        "state": "'pending'",
-        "started_at": "0",
-        "finished_at": "0",
-        "session_id": "''",
-        "error_message": "''",
-        "completed_steps": "0",
-    },
+_INSERT_WORKFLOW = (
+    _insert_sql(
+        "workflows",
+        WorkflowInsert._fields,
+        {
+            "state": "'pending'",
+            "started_at": "0",
+            "finished_at": "0",
+            "session_id": "''",
+            "error_message": "''",
+            "completed_steps": "0",
+        },
+    )
+    # The unique request_id is the idempotency key: a repeat is skipped, not an error
+    # that would fail every other row of the group commit.
+    + " ON CONFLICT(request_id) DO NOTHING"
 )
 _INSERT_STEP = _insert_sql("steps", StepInsert._fields, {"state": "'pending'"})
 _UPDATE_WORKFLOW = _update_sql("workflows", WorkflowUpdate._fields, WORKFLOW_UPDATE_KEY)
@@ -129,14 +134,26 @@ class SqliteStore:
 
     # -- writer --------------------------------------------------------------
 
-    def write(self, batch: WriteBatch) -> None:
-        """Commit the batch in one transaction, or raise and commit nothing."""
+    def write(self, batch: WriteBatch) -> list[str]:
+        """Commit the batch in one transaction, or raise and commit nothing.
+
+        Returns the ids of new workflows that were not inserted because their
+        request_id was already stored (their steps are skipped too).
+        """
         c = self._w
         c.execute("BEGIN")
         try:
+            skipped = [
+                row.id
+                for row in batch.new_workflows
+                if c.execute(_INSERT_WORKFLOW, row).rowcount == 0
+            ]
+            steps = batch.new_steps
+            if skipped:
+                gone = set(skipped)
+                steps = [s for s in steps if s.workflow_id not in gone]
             for sql, rows in (
-                (_INSERT_WORKFLOW, batch.new_workflows),
-                (_INSERT_STEP, batch.new_steps),
+                (_INSERT_STEP, steps),
                 (_UPDATE_WORKFLOW, batch.workflow_updates),
                 (_UPDATE_STEP, batch.step_updates),
                 (_INSERT_EVENT, batch.events),
@@ -145,6 +162,7 @@ class SqliteStore:
                 if rows:
                     c.executemany(sql, rows)
             c.execute("COMMIT")
+            return skipped
         except BaseException as exc:
             # SQLite may have rolled back already (SQLITE_FULL, SQLITE_IOERR): the
             # error the caller sees is always the one that failed the batch.

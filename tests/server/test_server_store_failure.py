@@ -51,9 +51,9 @@ def failed_writes(server: DweServer) -> list[WriteBatch]:
     failed: list[WriteBatch] = []
     write = server.store.write
 
-    def keeping(batch: WriteBatch) -> None:
+    def keeping(batch: WriteBatch) -> list[str]:
         try:
-            write(batch)
+            return write(batch)
         except Exception:
             failed.append(batch)
             raise
