@@ -159,6 +159,30 @@ class AgentPool:
         del self._orphans[attempt_id]
         return step
 
+    def release_run(self, workflow_id: str) -> dict[str, str]:
+        """Drop every slot and lease of one run; returns {attempt_id: session_id} of the slots.
+
+        Attempt ids start with their workflow id, so slots of cancelled attempts
+        (held as None) are found too.
+        """
+        prefix = workflow_id + "."
+        released: dict[str, str] = {}
+        for agent in self._sessions.values():
+            for attempt_id in [a for a in agent.held if a.startswith(prefix)]:
+                del agent.held[attempt_id]
+                released[attempt_id] = agent.session_id
+        for attempt_id in [a for a in self._orphans if a.startswith(prefix)]:
+            del self._orphans[attempt_id]
+        return released
+
+    def rebind(self, session_id: str, step: StepRun) -> bool:
+        """Give a live session back the slot of ``step``'s attempt; False when it is gone."""
+        agent = self._sessions.get(session_id)
+        if agent is None:
+            return False
+        agent.held[step.attempt_id] = step
+        return True
+
     def forget(self, attempt_id: str) -> None:
         """The attempt ended some other way (cancel, timeout): no agent may resume it."""
         self._orphans.pop(attempt_id, None)

@@ -32,6 +32,22 @@ class Outbox:
         return bool(self.events or self.steps or self.workflows or self.assignments or self.cancels)
 
 
+def run_of(attempt_id: str) -> str:
+    """The workflow id in an attempt id (``{workflow_id}.{step index}.{attempt}``)."""
+    return attempt_id.rsplit(".", 2)[0]
+
+
+def touched(out: Outbox) -> set[str]:
+    """Ids of every run an outbox changes."""
+    ids = {e.workflow_id for e in out.events}
+    ids.update(s.wf.id for s in out.steps)
+    ids.update(w.id for w in out.workflows)
+    ids.update(w.id for w in out.ended)
+    ids.update(run_of(a) for _, a in out.assignments)
+    ids.update(run_of(c[1]) for c in out.cancels)
+    return ids
+
+
 class Recorder:
     """Collects decisions; numbers each run's events (seq 1, 2, ... with no gaps)."""
 
@@ -74,6 +90,17 @@ class Recorder:
     def ended(self, wf: WorkflowRun) -> None:
         """The run reached a terminal state."""
         self._out.ended.append(wf)
+
+    def purge(self, workflow_ids: set[str]) -> None:
+        """Drop what was recorded for these runs (they are being rolled back to the store)."""
+        out = self._out
+        out.events = [e for e in out.events if e.workflow_id not in workflow_ids]
+        out.steps = {s: None for s in out.steps if s.wf.id not in workflow_ids}
+        out.workflows = {w: None for w in out.workflows if w.id not in workflow_ids}
+        out.assignments = [a for a in out.assignments if run_of(a[1]) not in workflow_ids]
+        out.cancels = [c for c in out.cancels if run_of(c[1]) not in workflow_ids]
+        out.ended = [w for w in out.ended if w.id not in workflow_ids]
+        out.rule_errors = [r for r in out.rule_errors if r[0] not in workflow_ids]
 
     def rule_error(self, workflow_id: str, rule: str, error: str) -> None:
         """An adaptation rule raised and was skipped."""

@@ -246,17 +246,51 @@ class Scheduler:
         self._finish(wf, now, WorkflowState.CANCELLED, reason or "cancelled by request")
         return True
 
-    def restore(self, row: StoredWorkflow, now: float) -> WorkflowRun:
-        """Rebuild an unfinished run from its stored rows and adopt it."""
+    def restore(
+        self, row: StoredWorkflow, now: float, held: dict[str, str] | None = None
+    ) -> WorkflowRun:
+        """Rebuild an unfinished run from its stored rows and adopt it.
+
+        ``held`` (from ``evict``) says which attempts live sessions still hold;
+        with it, the others run again at once rather than waiting for a lease,
+        since their agents are connected and no longer hold them.
+        """
         wf = rebuild(row)
-        self.adopt(wf, now)
+        self.adopt(wf, now, held)
         return wf
 
-    def adopt(self, wf: WorkflowRun, now: float) -> None:
-        """Take over a run rebuilt from the store (``restore.rebuild``) after a restart.
+    def evict(self, workflow_id: str) -> dict[str, str]:
+        """Take a run out of memory to replace it by its stored state (a commit failed).
 
-        Attempts that were in flight wait out the restart lease for their agent
-        to reconnect holding them; otherwise they run again.
+        Its decisions not yet taken are dropped, its agents' slots freed, and
+        nothing about it is announced. Returns {attempt_id: session_id} of the
+        slots it held, so ``restore`` can give still-running attempts back.
+        """
+        self._rec.purge({workflow_id})
+        wf = self._runs.pop(workflow_id, None)
+        if wf is None:
+            return {}
+        held = self._pool.release_run(workflow_id)
+        for session_id in set(held.values()):
+            agent = self._pool.session(session_id)
+            if agent is not None:
+                self._steps.touch(agent.capabilities)
+        self._steps.forget_run(wf)
+        if wf.state is WorkflowState.RUNNING:
+            self._policies[wf.spec.mode].closed(wf)
+            self._active -= 1
+        elif wf.state is WorkflowState.QUEUED:
+            self._queued -= 1
+        wf.state = WorkflowState.CANCELLED  # dead: its timers and queue entries are skipped
+        return held
+
+    def adopt(self, wf: WorkflowRun, now: float, held: dict[str, str] | None = None) -> None:
+        """Take over a run rebuilt from the store (``restore.rebuild``).
+
+        After a restart, attempts that were in flight wait out the restart lease
+        for their agent to reconnect holding them; otherwise they run again.
+        ``held`` maps attempt ids to live sessions that still hold them (after
+        ``evict``): those attempts carry on there.
         """
         self._runs[wf.id] = wf
         if wf.state is WorkflowState.QUEUED:
@@ -271,7 +305,7 @@ class Scheduler:
         self._arm_timeout(wf, now)
         for step in wf.order:
             if step.in_flight:
-                self._steps.resume(step, now)
+                self._steps.resume(step, now, held)
             elif not step.state.terminal:
                 step.state = StepState.PENDING  # READY or RETRY_WAIT: readiness is recomputed
         ready = [s for s in wf.order if s.state is StepState.PENDING and s.waiting == 0]

@@ -1,20 +1,20 @@
 """Step transitions: ready, assigned, running, completed, failed, retried, cancelled, skipped.
 
-``StepMachine`` owns the current attempts and the PIPELINE work list. It
-changes steps only; when a step of a run finishes it tells the run's owner
-through ``RunHost`` (the scheduler), which decides whether the run ends.
+``StepMachine`` owns the current attempts and the PIPELINE work list. It changes steps
+only; when a step finishes it tells the run's owner through ``RunHost`` (the scheduler).
 """
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 from dwe.common.backoff import backoff_delay
 
 from . import events as ev
 from .config import SchedulerConfig
+from .host import RunHost
 from .model import Blob, ErrorInfo, ExecutionMode, StepState, WorkflowState
 from .modes import ModePolicy
 from .outcomes import transform_output
@@ -26,16 +26,6 @@ from .timers import Timer, TimerQueue
 
 _MISSING = object()
 RETRY_CAP_FACTOR = 100.0  # an unset max_retry_delay caps retries at 100 x retry_delay
-
-
-class RunHost(Protocol):
-    """What the step machine needs from the owner of runs."""
-
-    def run_progressed(self, wf: WorkflowRun, now: float) -> None:
-        """A step of ``wf`` finished (the run may be complete)."""
-
-    def run_failed(self, wf: WorkflowRun, now: float, error: str) -> None:
-        """A required step of ``wf`` failed for good."""
 
 
 class StepMachine:
@@ -382,16 +372,30 @@ class StepMachine:
             else:
                 self._requeue_lost(step, now, reason)
 
-    def resume(self, step: StepRun, now: float) -> None:
-        """Re-own an attempt that was in flight when the server stopped (adopt)."""
+    def resume(self, step: StepRun, now: float, held: dict[str, str] | None = None) -> None:
+        """Re-own a stored in-flight attempt: after a restart (``held`` None) on a lease; after
+        a rollback on the live session still holding it, else it runs again now."""
         step.released = True
         step.wf.released += 1
         self._attempts[step.attempt_id] = step
         step.session_id = ""
         if step.spec.timeout:
-            when = step.assigned_at + step.spec.timeout
-            self._timers.schedule(when, Timer.DEADLINE, step.attempt_id)
-        self.lost([step], now, "server restarted", self._config.restart_lease)
+            self._timers.schedule(
+                step.assigned_at + step.spec.timeout, Timer.DEADLINE, step.attempt_id
+            )
+        if held is None:
+            self.lost([step], now, "server restarted", self._config.restart_lease)
+        elif self._pool.rebind(held.get(step.attempt_id, ""), step):
+            step.session_id = held[step.attempt_id]
+        else:
+            self.lost([step], now, "its outcome was not stored (a commit failed)", 0.0)
+
+    def forget_run(self, wf: WorkflowRun) -> None:
+        """The run is replaced by its stored state: its steps turn CANCELLED unrecorded."""
+        for step in wf.order:
+            if self._attempts.get(step.attempt_id) is step:
+                del self._attempts[step.attempt_id]
+            step.state = StepState.CANCELLED
 
     def _requeue_lost(self, step: StepRun, now: float, reason: str) -> None:
         self._attempts.pop(step.attempt_id, None)

@@ -13,6 +13,8 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+from dwe.common.backoff import backoff_delay
+
 from ..engine.events import Event, StepEvent
 from ..engine.model import AgentRegistration, WorkflowSpec
 from ..engine.recorder import Outbox
@@ -21,6 +23,10 @@ from ..store.base import Store
 from ..store.rows import AgentRow, EventRow, WriteBatch
 
 log = logging.getLogger("dwe.server")
+
+# After a failed commit the next one waits 0.1 s, doubling up to 5 s, until one succeeds.
+RETRY_BASE = 0.1
+RETRY_CAP = 5.0
 
 
 class StoreUnavailable(RuntimeError):
@@ -36,6 +42,8 @@ class CommitLoop:
         pending: True when the scheduler has decided something since ``take``.
         encode: The transport's encoding of an event (cached on it, stored as is).
         announce: Called with each committed outbox (spans, events, agent work).
+        roll_back: Called with an outbox whose commit failed, before its callers hear
+            of it: the runs it touched must return to their stored state.
     """
 
     def __init__(
@@ -45,12 +53,14 @@ class CommitLoop:
         pending: Callable[[], bool],
         encode: Callable[[Event], bytes],
         announce: Callable[[Outbox], None],
+        roll_back: Callable[[Outbox], None],
     ) -> None:
         self._store = store
         self._take = take
         self._pending = pending
         self._encode = encode
         self._announce = announce
+        self._roll_back = roll_back
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="dwe-store-writer")
         self._loop: asyncio.AbstractEventLoop | None = None
         # New workflows, mapped to rows on the writer thread (encoding a spec is not free).
@@ -61,6 +71,9 @@ class CommitLoop:
         self._waiters: list[asyncio.Future[None]] = []
         self._scheduled = False
         self._committing = False
+        # Failed commits in a row: while the store cannot write, retries back off
+        # instead of spinning (each failure rolls runs back, which decides anew).
+        self._failures = 0
         self.commits = 0
         self.events_committed = 0
 
@@ -83,7 +96,11 @@ class CommitLoop:
         if not self._committing and not self._scheduled:
             self._scheduled = True
             assert self._loop is not None
-            self._loop.call_soon(self._commit)
+            if self._failures:
+                delay = backoff_delay(self._failures, RETRY_BASE, cap=RETRY_CAP)
+                self._loop.call_later(delay, self._commit)
+            else:
+                self._loop.call_soon(self._commit)
 
     def flush(self) -> asyncio.Future[None]:
         """A future that resolves once everything decided so far is committed and announced."""
@@ -159,11 +176,14 @@ class CommitLoop:
         if exc is not None:
             # Nothing of this batch may be announced; callers waiting on it get the error.
             log.error("store commit failed; %d events withheld", len(out.events), exc_info=exc)
+            self._failures += 1
+            self._roll_back(out)
             error = StoreUnavailable(f"the store could not commit: {exc}")
             for w in waiters:
                 if not w.done():
                     w.set_exception(error)
         else:
+            self._failures = 0
             self.skipped.update(fut.result())
             self.events_committed += len(out.events)
             self._done(out, waiters)

@@ -28,6 +28,7 @@ from ..engine.model import (
     WorkflowSpec,
     WorkflowState,
 )
+from ..engine.recorder import Outbox, touched
 from ..engine.scheduler import Rule, Scheduler
 from ..engine.stats import EngineStats
 from ..store.base import Store, StoredEvent
@@ -70,7 +71,12 @@ class Coordinator:
         self._directory = AgentDirectory(sched)
         self._delivery = Delivery(sched, self._hub, self._directory, self.telemetry, keep_ended)
         self._commit = CommitLoop(
-            store, sched.take_outbox, sched.pending, encode_event, self._delivery.announce
+            store,
+            sched.take_outbox,
+            sched.pending,
+            encode_event,
+            self._delivery.announce,
+            self._roll_back,
         )
         self._alarm = Alarm(self._on_alarm)
         self._reader = ThreadPoolExecutor(READERS, thread_name_prefix="dwe-store-reader")
@@ -157,6 +163,27 @@ class Coordinator:
         """``changed()``, then wait until everything decided so far is committed."""
         self.changed()
         await self._commit.flush()
+
+    def _roll_back(self, out: Outbox) -> None:
+        """A commit failed: every run it touched goes back to its stored state.
+
+        Memory never stays ahead of the store: the runs are rebuilt from their
+        rows (a synchronous read, on this rare path), their next event takes the
+        next stored seq, and attempts still running on a connected agent carry on.
+        """
+        now = self._clock()
+        runs = touched(out)
+        for workflow_id in runs:
+            held = self._scheduler.evict(workflow_id)
+            try:
+                row = self._store.load_workflow(workflow_id)
+            except Exception:
+                log.exception("workflow %s: reading it back after a failed commit", workflow_id)
+                continue
+            if row is not None and not WorkflowState(row.state).terminal:
+                self._scheduler.restore(row, now, held)
+        log.warning("a failed commit rolled %d workflows back to their stored state", len(runs))
+        self.changed()
 
     def _on_alarm(self) -> None:
         self._scheduler.advance(self._clock())

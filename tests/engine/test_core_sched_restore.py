@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from conftest import Assigned
 
 from dwe.server.engine.model import (
     JSON_ENCODING,
@@ -220,3 +221,52 @@ def test_restored_attempt_keeps_its_timeout(make_driver: Callable[..., Driver]) 
     out = d.advance_to(200.0)
     assert (agent.session_id, "w.0.1") in [c[:2] for c in out.cancels]
     assert wf.steps["a"].state is not StepState.RUNNING
+
+
+# -- rollback: evict a run and restore it from its rows (a commit failed) ---------------
+
+
+def test_evicted_run_restored_from_rows_keeps_attempts_its_agent_still_holds(
+    driver: Driver,
+) -> None:
+    agent = driver.agent("a", max_tasks=2)
+    wf = driver.workflow(S("x"), S("y"), wid="w")
+    x, y = driver.dispatch()
+    driver.complete(y, {"done": True})  # decided in memory, say its commit failed
+    held = driver.s.evict("w")
+    assert held == {x.attempt_id: agent.session_id}  # y's slot was already given back
+    assert driver.s.run("w") is None and not agent.held
+    stored = WorkflowRow(
+        "w",
+        wf.spec,
+        [
+            Row("x", "running", 1, "a", x.attempt_id, 2.0, 2.0),
+            Row("y", "running", 1, "a", y.attempt_id, 2.0, 2.0),
+        ],
+        last_seq=4,
+    )
+    restored = driver.s.restore(stored, driver.now, held)
+    driver.drain()
+    # x carries on where it runs; y's outcome was lost with the commit, so it runs again.
+    assert agent.held[x.attempt_id] is restored.steps["x"]
+    assert driver.s.attempt(x.attempt_id) is restored.steps["x"]
+    retry = driver.last("w", E.AGENT_RETRYING)
+    assert (retry.step_id, retry.seq, retry.delay) == ("y", 5, 0.0)
+    assert "not stored" in retry.reason
+    (again,) = driver.dispatch()
+    assert (again.step_id, again.attempt) == ("y", 2)
+    driver.complete(again, {"done": True})
+    driver.complete(Assigned(agent, restored.steps["x"], x.attempt_id, 1), {"done": True})
+    assert restored.state is WorkflowState.COMPLETED
+    seqs = [e.seq for e in driver.events_of("w") if e.seq > 4]
+    assert seqs == list(range(5, 5 + len(seqs)))
+
+
+def test_evicted_run_is_dead_for_its_old_timers_and_queue_entries(driver: Driver) -> None:
+    driver.agent("a", max_tasks=1)
+    wf = driver.workflow(S("x", timeout=5.0), S("y"), wid="w")
+    assert len(driver.dispatch()) == 1
+    driver.s.evict("w")
+    assert all(s.state is StepState.CANCELLED for s in wf.order)
+    driver.advance(10.0)  # x's deadline fires on the dead step: nothing happens
+    assert driver.dispatch() == [] and driver.s.stats().active_workflows == 0

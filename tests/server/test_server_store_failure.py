@@ -12,6 +12,7 @@ from typing import Any
 import grpc
 import pytest
 
+from dwe.agent_sdk import Agent, Task
 from dwe.clients import NotFoundError, UnavailableError
 from dwe.clients.spec import build_workflow_spec
 from dwe.clients.typed import DweClient
@@ -20,7 +21,7 @@ from dwe.server.store.rows import WriteBatch
 from dwe.v1 import enums_pb2, workflow_pb2
 
 from ..conftest import wait_for
-from .helpers import name_of
+from .helpers import name_of, serving
 
 STEPS = [{"step_id": "a", "agent_capability": "nobody-has-it"}]
 # Far more than the free space of the file's last pages: a commit of it needs new pages.
@@ -121,14 +122,8 @@ async def test_failed_commit_withholds_its_events_and_stores_nothing(
     }
 
 
-# What follows is production behaviour believed wrong (runtime/commands.py, commit.py): a
-# failed commit withholds its events, but the scheduler's state is not put back. The
-# run stays RUNNING in memory while the store holds it PENDING, and the withheld event's
-# seq is never used again.
-AHEAD_OF_STORE = (
-    "a failed commit leaves the scheduler ahead of the store: the run stays started in "
-    "memory and the withheld event's seq is lost (server/runtime/commands.py, commit.py)"
-)
+# A failed commit puts every run it touched back to its stored state (the first fault
+# of issue 7): a retried start works and the run's events keep their seq without gaps.
 
 
 async def _start_fails(server: DweServer, client: DweClient) -> str:
@@ -141,7 +136,6 @@ async def _start_fails(server: DweServer, client: DweClient) -> str:
     return waiting.workflow_id
 
 
-@pytest.mark.xfail(strict=True, reason=AHEAD_OF_STORE)
 async def test_start_that_failed_to_commit_can_be_retried(
     server: DweServer, client: DweClient
 ) -> None:
@@ -153,7 +147,6 @@ async def test_start_that_failed_to_commit_can_be_retried(
     assert started.state == enums_pb2.WORKFLOW_STATE_RUNNING
 
 
-@pytest.mark.xfail(strict=True, reason=AHEAD_OF_STORE)
 async def test_events_after_a_failed_commit_keep_seq_without_gaps(
     server: DweServer, client: DweClient
 ) -> None:
@@ -162,3 +155,46 @@ async def test_events_after_a_failed_commit_keep_seq_without_gaps(
     await client.cancel_workflow(workflow_id)
     events = [e async for e in client.watch_workflow(workflow_id)]
     assert [e.seq for e in events] == list(range(1, len(events) + 1))  # today: [2]
+
+
+DIAMOND = [
+    {"step_id": "fetch", "agent_capability": "work"},
+    {"step_id": "left", "agent_capability": "work", "dependencies": ["fetch"]},
+    {"step_id": "right", "agent_capability": "work", "dependencies": ["fetch"]},
+    {"step_id": "join", "agent_capability": "work", "dependencies": ["left", "right"]},
+]
+
+
+async def test_runs_in_flight_during_a_full_disk_complete_once_it_frees(
+    server: DweServer, client: DweClient
+) -> None:
+    """The first fault of issue 7: 15 diamonds whose fetch results arrive while the file
+    cannot grow. Their commit fails, the runs go back to their stored state, and once the
+    store can write again every run completes with seqs 1, 2, ... and no gap."""
+    gate, running = asyncio.Event(), []
+    agent = Agent("worker", capabilities=["work"], max_concurrent_tasks=20)
+
+    @agent.handler("work")
+    async def work(task: Task) -> dict:
+        if task.step_id == "fetch" and not gate.is_set():
+            running.append(task.workflow_id)
+            await gate.wait()
+        return {"step": task.step_id, "pad": "x" * 4096}
+
+    async with serving(server.address, agent):
+        spec = build_workflow_spec("diamond", DIAMOND)
+        ids = [(await client.create_workflow(spec)).workflow_id for _ in range(15)]
+        for wid in ids:
+            await client.start_workflow(wid)
+        await wait_for(lambda: len(running) == 15, what="15 fetch steps running")
+        await on_writer(server, freeze)
+        failed = failed_writes(server)
+        gate.set()  # the 15 results arrive; their commit cannot grow the file
+        await wait_for(lambda: len(failed) >= 1, what="a commit failed")
+        await on_writer(server, thaw)
+        for wid in ids:
+            events = [e async for e in client.watch_workflow(wid)]
+            assert [e.seq for e in events] == list(range(1, len(events) + 1)), wid
+            assert name_of(events[-1]) == "workflow_completed", wid
+            status = await client.get_workflow_status(wid)
+            assert status.state == enums_pb2.WORKFLOW_STATE_COMPLETED
