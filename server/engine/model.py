@@ -193,6 +193,7 @@ class StoredStep(Protocol):
     output: Blob | None
     error_message: str
     error_type: str
+    pipe: str  # PIPELINE counters as JSON, '' outside PIPELINE runs
 
 
 class StoredWorkflow(Protocol):
@@ -208,3 +209,5 @@ class StoredWorkflow(Protocol):
     context: dict[str, Any]
     last_seq: int
     steps: list[Any]
+    # PIPELINE: (step_id, "in" | "out", index, blob) of each stage's records and outputs.
+    records: list[tuple[str, str, int, Blob | None]]

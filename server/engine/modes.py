@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from .model import Blob
+from .model import Blob, StoredWorkflow
 from .pool import AgentSession, choose_agent
 from .runs import StepRun, WorkflowRun
 
@@ -65,6 +65,14 @@ class ModePolicy:
         """The next invocation (or the end) of a streamed step; None while it is busy."""
         return None
 
-    def unresumable(self, wf: WorkflowRun) -> str:
-        """Why a run rebuilt after a restart cannot continue ('' when it can)."""
-        return ""
+    def adopted(self, wf: WorkflowRun, row: StoredWorkflow) -> tuple[list[StepRun], list[StepRun]]:
+        """A run rebuilt from ``row`` is taken over (instead of ``opened``).
+
+        Returns (streamed steps to queue again, streamed steps to pump); none here.
+        """
+        self.opened(wf)
+        return [], []
+
+    def idle(self, step: StepRun) -> bool:
+        """True for a streamed step between invocations (its RUNNING state has no attempt)."""
+        return False

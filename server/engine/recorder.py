@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .events import Event
+from .model import Blob
 from .pool import AgentSession
 from .runs import StepRun, WorkflowRun
 
@@ -27,9 +28,20 @@ class Outbox:
     ended: list[WorkflowRun] = field(default_factory=list)
     # (workflow id, rule name, error) of adaptation rules that raised.
     rule_errors: list[tuple[str, str, str]] = field(default_factory=list)
+    # PIPELINE: the latest counters of each step (JSON), and records and outputs in order.
+    pipe_states: dict[StepRun, str] = field(default_factory=dict)
+    pipe_records: list[tuple[StepRun, str, int, Blob | None]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.events or self.steps or self.workflows or self.assignments or self.cancels)
+        return bool(
+            self.events
+            or self.steps
+            or self.workflows
+            or self.assignments
+            or self.cancels
+            or self.pipe_states
+            or self.pipe_records
+        )
 
 
 def run_of(attempt_id: str) -> str:
@@ -45,6 +57,7 @@ def touched(out: Outbox) -> set[str]:
     ids.update(w.id for w in out.ended)
     ids.update(run_of(a) for _, a in out.assignments)
     ids.update(run_of(c[1]) for c in out.cancels)
+    ids.update(s.wf.id for s in out.pipe_states)
     return ids
 
 
@@ -101,6 +114,16 @@ class Recorder:
         out.cancels = [c for c in out.cancels if run_of(c[1]) not in workflow_ids]
         out.ended = [w for w in out.ended if w.id not in workflow_ids]
         out.rule_errors = [r for r in out.rule_errors if r[0] not in workflow_ids]
+        out.pipe_states = {s: j for s, j in out.pipe_states.items() if s.wf.id not in workflow_ids}
+        out.pipe_records = [r for r in out.pipe_records if r[0].wf.id not in workflow_ids]
+
+    def pipe_state(self, step: StepRun, state: str) -> None:
+        """A PIPELINE step's counters changed (stored with the step)."""
+        self._out.pipe_states[step] = state
+
+    def pipe_record(self, step: StepRun, kind: str, index: int, blob: Blob | None) -> None:
+        """A record a stage received ("in") or an invocation output ("out"), by index."""
+        self._out.pipe_records.append((step, kind, index, blob))
 
     def rule_error(self, workflow_id: str, rule: str, error: str) -> None:
         """An adaptation rule raised and was skipped."""

@@ -74,7 +74,7 @@ class Scheduler:
             ExecutionMode.PARALLEL: parallel,
             ExecutionMode.SEQUENTIAL: parallel,
             ExecutionMode.ADAPTIVE: self._adaptive,
-            ExecutionMode.PIPELINE: PipelinePolicy(),
+            ExecutionMode.PIPELINE: PipelinePolicy(self._rec),
         }
         self._steps = StepMachine(
             self.config, rand, self, self._rec, self._pool, self._timers, self._policies
@@ -226,11 +226,12 @@ class Scheduler:
             self._steps.make_ready(roots, now)
         self._steps.fill(wf, now)
 
-    def _open(self, wf: WorkflowRun) -> ModePolicy:
+    def _open(self, wf: WorkflowRun, row: StoredWorkflow | None = None) -> ModePolicy:
         wf.start_order = next(self._order)
         self._active += 1
         policy = self._policies[wf.spec.mode]
-        policy.opened(wf)
+        if row is None:
+            policy.opened(wf)  # adopted from a row, the policy rebuilds its state itself
         return policy
 
     def _arm_timeout(self, wf: WorkflowRun, now: float) -> None:
@@ -256,7 +257,7 @@ class Scheduler:
         since their agents are connected and no longer hold them.
         """
         wf = rebuild(row)
-        self.adopt(wf, now, held)
+        self.adopt(wf, now, held, row)
         return wf
 
     def evict(self, workflow_id: str) -> dict[str, str]:
@@ -284,13 +285,20 @@ class Scheduler:
         wf.state = WorkflowState.CANCELLED  # dead: its timers and queue entries are skipped
         return held
 
-    def adopt(self, wf: WorkflowRun, now: float, held: dict[str, str] | None = None) -> None:
+    def adopt(
+        self,
+        wf: WorkflowRun,
+        now: float,
+        held: dict[str, str] | None = None,
+        row: StoredWorkflow | None = None,
+    ) -> None:
         """Take over a run rebuilt from the store (``restore.rebuild``).
 
         After a restart, attempts that were in flight wait out the restart lease
         for their agent to reconnect holding them; otherwise they run again.
         ``held`` maps attempt ids to live sessions that still hold them (after
-        ``evict``): those attempts carry on there.
+        ``evict``): those attempts carry on there. ``row`` (when rebuilt from one)
+        lets the mode policy restore its own state, such as PIPELINE stages.
         """
         self._runs[wf.id] = wf
         if wf.state is WorkflowState.QUEUED:
@@ -298,19 +306,25 @@ class Scheduler:
             heapq.heappush(self._waiting, (wf.spec.priority, next(self._order), wf))
         if wf.state is not WorkflowState.RUNNING:
             return
-        reason = self._open(wf).unresumable(wf)
-        if reason:
-            self._finish(wf, now, WorkflowState.FAILED, reason)
-            return
+        policy = self._open(wf, row)
+        requeue, pump = policy.adopted(wf, row) if row is not None else ([], [])
         self._arm_timeout(wf, now)
         for step in wf.order:
+            if step.state.terminal or step in requeue or policy.idle(step):
+                continue
             if step.in_flight:
                 self._steps.resume(step, now, held)
-            elif not step.state.terminal:
+            else:
                 step.state = StepState.PENDING  # READY or RETRY_WAIT: readiness is recomputed
-        ready = [s for s in wf.order if s.state is StepState.PENDING and s.waiting == 0]
-        if ready:
-            self._steps.make_ready(ready, now)
+        ready = [
+            s
+            for s in wf.order
+            if s.state is StepState.PENDING and s.waiting == 0 and not policy.streams(s)
+        ]
+        for batch in (ready, *([s] for s in requeue)):
+            if batch:
+                self._steps.make_ready(batch, now)
+        self._steps.pump(pump, now)
         self._steps.fill(wf, now)
         self.run_progressed(wf, now)
 

@@ -249,6 +249,10 @@ class StepMachine:
         self._pump_all(pumps, now)
         self.fill(step.wf, now)
 
+    def pump(self, steps: list[StepRun], now: float) -> None:
+        """Advance streamed steps (after a run was adopted)."""
+        self._pump_all(steps, now)
+
     def _pump_all(self, steps: list[StepRun], now: float) -> None:
         """Advance streamed steps; the outermost call drains the work list (no recursion)."""
         self._pumps.extend((s, now) for s in steps)

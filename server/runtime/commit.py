@@ -163,6 +163,8 @@ class CommitLoop:
             step_updates=[mapping.step_update(s) for s in out.steps],
             events=events,
             agents=self._agents,
+            pipe_updates=[mapping.pipe_update(s, j) for s, j in out.pipe_states.items()],
+            pipe_records=[mapping.pipe_record(*r) for r in out.pipe_records],
         )
         self._agents = []
         return batch

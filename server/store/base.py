@@ -37,6 +37,11 @@ class StepRow:
     output: Blob | None
     error_message: str
     error_type: str
+    pipe: str = ""  # PIPELINE counters (JSON), '' outside PIPELINE runs
+
+
+# (step_id, "in" | "out", index, blob): a record a PIPELINE stage received, or an output.
+PipeRecord = tuple[str, str, int, Blob | None]
 
 
 @dataclass(slots=True)
@@ -54,6 +59,7 @@ class WorkflowRow:
     completed_steps: int
     last_seq: int
     steps: list[StepRow] = field(default_factory=list)
+    records: list[PipeRecord] = field(default_factory=list)
 
 
 class Store(Protocol):

@@ -10,7 +10,15 @@ from typing import Protocol
 
 from ..engine.model import AgentRegistration, Blob, ErrorInfo, WorkflowSpec
 from .codec import dumps, metadata_to_json, spec_to_json
-from .rows import AgentRow, StepInsert, StepUpdate, WorkflowInsert, WorkflowUpdate
+from .rows import (
+    AgentRow,
+    PipeRecordRow,
+    PipeUpdate,
+    StepInsert,
+    StepUpdate,
+    WorkflowInsert,
+    WorkflowUpdate,
+)
 
 
 class RunView(Protocol):
@@ -133,6 +141,24 @@ def step_update(step: StepView) -> StepUpdate:
         error_type=error.type if error is not None else "",
         workflow_id=step.wf.id,
         step_id=step.spec.step_id,
+    )
+
+
+def pipe_update(step: StepView, state: str) -> PipeUpdate:
+    """A PIPELINE step's counters (JSON made by the engine's pipeline policy)."""
+    return PipeUpdate(pipe=state, workflow_id=step.wf.id, step_id=step.spec.step_id)
+
+
+def pipe_record(step: StepView, kind: str, index: int, blob: Blob | None) -> PipeRecordRow:
+    """A record a stage received ("in") or an invocation output ("out")."""
+    return PipeRecordRow(
+        workflow_id=step.wf.id,
+        step_id=step.spec.step_id,
+        kind=kind,
+        idx=index,
+        encoding=blob.encoding if blob is not None else None,
+        data=blob.data if blob is not None else None,
+        metadata=metadata_to_json(blob.metadata) if blob is not None else "",
     )
 
 

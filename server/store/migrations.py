@@ -64,6 +64,16 @@ _V2 = (
 # none), and stored events re-encoded for the current contract by the caller's hook.
 _V3 = ("ALTER TABLE steps ADD COLUMN output_metadata TEXT NOT NULL DEFAULT ''",)
 
+# Version 4: what PIPELINE stages need to resume: each step's counters (JSON, '' outside
+# PIPELINE runs) and every record a stage received ("in") and output it made ("out").
+_V4 = (
+    "ALTER TABLE steps ADD COLUMN pipe TEXT NOT NULL DEFAULT ''",
+    """CREATE TABLE pipe_records (
+        workflow_id TEXT NOT NULL, step_id TEXT NOT NULL, kind TEXT NOT NULL,
+        idx INTEGER NOT NULL, encoding TEXT, data BLOB, metadata TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (workflow_id, step_id, kind, idx)) WITHOUT ROWID""",
+)
+
 
 def _upgrade_events(conn: sqlite3.Connection, upgrade_event: EventUpgrade | None) -> None:
     """Replace every stored event by ``upgrade_event(type, event)``, once each."""
@@ -87,6 +97,7 @@ def _upgrade_events(conn: sqlite3.Connection, upgrade_event: EventUpgrade | None
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, _V2),
     Migration(3, _V3, _upgrade_events),
+    Migration(4, _V4),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -65,6 +65,26 @@ class StepUpdate(NamedTuple):
     step_id: str
 
 
+class PipeUpdate(NamedTuple):
+    """A PIPELINE step's counters; keyed by ``workflow_id, step_id`` (last)."""
+
+    pipe: str  # JSON object
+    workflow_id: str
+    step_id: str
+
+
+class PipeRecordRow(NamedTuple):
+    """A record a stage received (kind "in") or an output it made ("out"), by index."""
+
+    workflow_id: str
+    step_id: str
+    kind: str
+    idx: int
+    encoding: str | None
+    data: bytes | None
+    metadata: str
+
+
 class EventRow(NamedTuple):
     """One committed event; ``event`` is its wire encoding, the rest is for queries."""
 
@@ -91,6 +111,7 @@ class AgentRow(NamedTuple):
 # How many trailing fields of each update row form its WHERE key.
 WORKFLOW_UPDATE_KEY = 1
 STEP_UPDATE_KEY = 2
+PIPE_UPDATE_KEY = 2
 
 
 @dataclass(slots=True)
@@ -102,6 +123,8 @@ class WriteBatch:
     workflow_updates: list[WorkflowUpdate] = field(default_factory=list)
     step_updates: list[StepUpdate] = field(default_factory=list)
     events: list[EventRow] = field(default_factory=list)
+    pipe_updates: list[PipeUpdate] = field(default_factory=list)
+    pipe_records: list[PipeRecordRow] = field(default_factory=list)
     agents: list[AgentRow] = field(default_factory=list)
 
     def __bool__(self) -> bool:
@@ -112,4 +135,6 @@ class WriteBatch:
             or self.step_updates
             or self.events
             or self.agents
+            or self.pipe_updates
+            or self.pipe_records
         )

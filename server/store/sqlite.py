@@ -14,14 +14,17 @@ from pathlib import Path
 from typing import Any
 
 from ..engine.model import AgentRegistration, Blob, EventType
-from .base import StepRow, StoredEvent, WorkflowRow
+from .base import PipeRecord, StepRow, StoredEvent, WorkflowRow
 from .codec import loads, metadata_from_json, spec_from_json
 from .migrations import EventUpgrade, SchemaError, migrate, rollback
 from .rows import (
+    PIPE_UPDATE_KEY,
     STEP_UPDATE_KEY,
     WORKFLOW_UPDATE_KEY,
     AgentRow,
     EventRow,
+    PipeRecordRow,
+    PipeUpdate,
     StepInsert,
     StepUpdate,
     WorkflowInsert,
@@ -75,6 +78,8 @@ _INSERT_STEP = _insert_sql("steps", StepInsert._fields, {"state": "'pending'"})
 _UPDATE_WORKFLOW = _update_sql("workflows", WorkflowUpdate._fields, WORKFLOW_UPDATE_KEY)
 _UPDATE_STEP = _update_sql("steps", StepUpdate._fields, STEP_UPDATE_KEY)
 _INSERT_EVENT = _insert_sql("events", EventRow._fields)
+_UPDATE_PIPE = _update_sql("steps", PipeUpdate._fields, PIPE_UPDATE_KEY)
+_INSERT_PIPE_RECORD = _insert_sql("pipe_records", PipeRecordRow._fields)
 _UPSERT_AGENT = _insert_sql("agents", AgentRow._fields, verb="INSERT OR REPLACE")
 
 
@@ -157,6 +162,8 @@ class SqliteStore:
                 (_UPDATE_WORKFLOW, batch.workflow_updates),
                 (_UPDATE_STEP, batch.step_updates),
                 (_INSERT_EVENT, batch.events),
+                (_UPDATE_PIPE, batch.pipe_updates),
+                (_INSERT_PIPE_RECORD, batch.pipe_records),
                 (_UPSERT_AGENT, batch.agents),
             ):
                 if rows:
@@ -235,8 +242,8 @@ class SqliteStore:
     def _steps(conn: sqlite3.Connection, workflow_id: str) -> list[StepRow]:
         rows = conn.execute(
             "SELECT step_id, idx, state, attempt, agent_id, attempt_id, assigned_at, started_at,"
-            " finished_at, output_encoding, output, output_metadata, error_message, error_type"
-            " FROM steps WHERE workflow_id=? ORDER BY idx",
+            " finished_at, output_encoding, output, output_metadata, error_message, error_type,"
+            " pipe FROM steps WHERE workflow_id=? ORDER BY idx",
             (workflow_id,),
         ).fetchall()
         return [
@@ -253,6 +260,24 @@ class SqliteStore:
                 output=Blob(r[9], r[10], metadata_from_json(r[11])) if r[10] is not None else None,
                 error_message=r[12],
                 error_type=r[13],
+                pipe=r[14],
+            )
+            for r in rows
+        ]
+
+    @staticmethod
+    def _records(conn: sqlite3.Connection, workflow_id: str) -> list[PipeRecord]:
+        rows = conn.execute(
+            "SELECT step_id, kind, idx, encoding, data, metadata FROM pipe_records"
+            " WHERE workflow_id=? ORDER BY step_id, kind, idx",
+            (workflow_id,),
+        ).fetchall()
+        return [
+            (
+                r[0],
+                r[1],
+                r[2],
+                Blob(r[3], r[4], metadata_from_json(r[5])) if r[4] is not None else None,
             )
             for r in rows
         ]
@@ -269,6 +294,7 @@ class SqliteStore:
                 return None
             row = self._workflow_row(found)
             row.steps = self._steps(conn, workflow_id)
+            row.records = self._records(conn, workflow_id)
         return row
 
     def find_request(self, request_id: str) -> str | None:
@@ -316,6 +342,7 @@ class SqliteStore:
             for r in rows:
                 row = self._workflow_row(r)
                 row.steps = self._steps(conn, row.workflow_id)
+                row.records = self._records(conn, row.workflow_id)
                 out.append(row)
         return out
 

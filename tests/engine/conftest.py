@@ -53,6 +53,9 @@ class Driver:
     assignments: list[Assigned] = field(default_factory=list)
     cancels: list[tuple[str, str, str]] = field(default_factory=list)
     finished: list[WorkflowRun] = field(default_factory=list)
+    # What a store would hold of PIPELINE stages: counters by (run, step), records.
+    pipe_states: dict[tuple[str, str], str] = field(default_factory=dict)
+    pipe_records: list[tuple[str, str, int, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.s = Scheduler(self.config, self.rand)
@@ -64,6 +67,10 @@ class Driver:
     def drain(self) -> Outbox:
         out = self.s.take_outbox()
         self.events.extend(out.events)
+        self.pipe_states.update(
+            {(st.wf.id, st.spec.step_id): j for st, j in out.pipe_states.items()}
+        )
+        self.pipe_records.extend((st.spec.step_id, k, i, b) for st, k, i, b in out.pipe_records)
         self.cancels.extend(out.cancels)
         self.finished.extend(out.ended)
         fresh = []

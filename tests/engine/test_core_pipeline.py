@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import pytest
 
 from dwe.server.engine.model import EventType, ExecutionMode, StepSpec, StepState, WorkflowState
-from tests.support.specs import S, js, unjs
+from dwe.server.engine.runs import WorkflowRun
+from tests.support.specs import Row, S, WorkflowRow, js, unjs
 
 if TYPE_CHECKING:
     from conftest import Assigned, Driver
@@ -159,3 +161,69 @@ def test_n_records_through_k_stages_take_n_plus_k_minus_1_stage_times(
 ) -> None:
     assert _simulate(make_driver(), ExecutionMode.PARALLEL, n, k) == pytest.approx(n * k)
     assert _simulate(make_driver(), ExecutionMode.PIPELINE, n, k) == pytest.approx(n + k - 1)
+
+
+def _stored(d: Driver, wf: WorkflowRun) -> WorkflowRow:
+    """What the store holds of a run: step rows with their PIPELINE counters, and records."""
+    steps = [
+        Row(
+            s.spec.step_id,
+            str(s.state),
+            s.attempt,
+            s.agent_id,
+            s.attempt_id,
+            s.assigned_at,
+            s.started_at,
+            s.finished_at,
+            s.output,
+            pipe=d.pipe_states.get((wf.id, s.spec.step_id), ""),
+        )
+        for s in wf.order
+    ]
+    return WorkflowRow(wf.id, wf.spec, steps, last_seq=wf.seq, records=list(d.pipe_records))
+
+
+@pytest.mark.parametrize("batch", [0, 2])
+def test_streaming_run_resumes_from_what_the_store_holds(
+    make_driver: Callable[..., Driver], batch: int
+) -> None:
+    d = make_driver(restart_lease=5.0)
+    for cap in ("a", "b"):
+        d.agent(f"agent-{cap}", caps=[cap])
+    wf = d.workflow(
+        S("src", cap="a"), S("double", "src", cap="b", batch=batch), mode=ExecutionMode.PIPELINE
+    )
+    (src,) = d.dispatch()
+    for record in (1, 2, 3, 4, 5):
+        emit(d, src, record)
+    (first,) = d.dispatch()  # the first invocation is out; the other records wait
+    first_input = inputs_of(first)
+    row = _stored(d, wf)
+
+    # A new server: the same rows; both agents come back holding their attempts.
+    after = make_driver(restart_lease=5.0)
+    resumed = after.s.restore(row, 10.0)
+    after.drain()
+    back_a = after.agent("agent-a", caps=["a"], held=[src.attempt_id])
+    back_b = after.agent("agent-b", caps=["b"], held=[first.attempt_id])
+    assert after.last_connect[0] == [first.attempt_id]
+    assert resumed.steps["double"].state is StepState.ASSIGNED
+    after.s.on_result(back_b.session_id, first.attempt_id, js(sum_of(first_input)), None, 11.0)
+    after.drain()
+    after.s.on_result(back_a.session_id, src.attempt_id, None, None, 12.0)
+    after.drain()
+    outputs = [sum_of(first_input)]
+    while batch_ := after.dispatch():
+        (a,) = batch_
+        outputs.append(sum_of(inputs_of(a)))
+        after.complete(a, outputs[-1])
+    assert resumed.state is WorkflowState.COMPLETED
+    assert unjs(resumed.steps["double"].output) == outputs
+    assert outputs == ([1, 2, 3, 4, 5] if not batch else [3, 7, 5])
+    seqs = [e.seq for e in after.events_of(wf.id)]
+    assert seqs == list(range(row.last_seq + 1, row.last_seq + 1 + len(seqs)))
+
+
+def sum_of(inputs: dict) -> int:
+    (value,) = inputs.values()
+    return sum(value) if isinstance(value, list) else value

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -18,45 +17,12 @@ from dwe.server.engine.model import (
     WorkflowSpec,
     WorkflowState,
 )
-from tests.support.specs import S, unjs
+from tests.support.specs import Row, S, WorkflowRow, unjs
 
 if TYPE_CHECKING:
     from conftest import Driver
 
 E = EventType
-
-
-@dataclass
-class Row:
-    """Anything with StoredStep's attributes will do."""
-
-    step_id: str
-    state: str = "pending"
-    attempt: int = 0
-    agent_id: str = ""
-    attempt_id: str = ""
-    assigned_at: float = 0.0
-    started_at: float = 0.0
-    finished_at: float = 0.0
-    output: Blob | None = None
-    error_message: str = ""
-    error_type: str = ""
-
-
-@dataclass
-class WorkflowRow:
-    """Anything with StoredWorkflow's attributes will do."""
-
-    workflow_id: str
-    spec: WorkflowSpec
-    steps: list[Row]
-    state: str = "running"
-    request_id: str = "req-1"
-    created_at: float = 0.0
-    started_at: float = 1.0
-    session_id: str = "sess"
-    context: dict[str, Any] = field(default_factory=lambda: {"user": "u1"})
-    last_seq: int = 7
 
 
 DIAMOND = WorkflowSpec(

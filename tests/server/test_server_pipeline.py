@@ -17,7 +17,7 @@ from dwe.clients.typed import DweClient
 from dwe.server.app import DweServer
 from dwe.v1 import workflow_pb2
 
-from ..conftest import WAIT
+from ..conftest import WAIT, MakeServer, free_port, wait_for
 from .helpers import name_of, serving, summary_of
 
 N = 50
@@ -101,3 +101,55 @@ async def test_pipeline_streams_records_while_the_source_runs_and_keeps_order(
     (source_done,) = _seqs(parallel, "agent_completed", "source")
     (double_started,) = _seqs(parallel, "agent_started", "double")
     assert double_started > source_done
+
+
+async def test_pipeline_streaming_at_a_restart_resumes_and_keeps_every_record(
+    make_server: MakeServer,
+) -> None:
+    """The seventh fault of issue 7: a PIPELINE run that is streaming when the server
+    restarts resumes from the store (records received, outputs made, counters) and ends
+    with every record processed once, in order."""
+    port = free_port()
+    server = await make_server(port=port, restart_lease=WAIT)
+    gate, processed = asyncio.Event(), []
+    source = Agent("source", capabilities=["s0"])
+    double = Agent("double", capabilities=["s1"])
+
+    @source.handler("s0")
+    async def produce(task: Task) -> None:
+        for i in range(3):
+            await task.emit(i)
+        await asyncio.wait_for(gate.wait(), WAIT)  # the server restarts meanwhile
+        for i in range(3, 6):
+            await task.emit(i)
+
+    @double.handler("s1")
+    async def times_two(task: Task) -> int:
+        (value,) = task.inputs.values()
+        processed.append(value)
+        return int(value) * 2
+
+    steps = [
+        {"step_id": "source", "agent_capability": "s0"},
+        {"step_id": "double", "agent_capability": "s1", "dependencies": ["source"]},
+    ]
+    async with serving(server.address, source, double):
+        async with DweClient(server.address) as client:
+            created = await client.create_workflow(
+                build_workflow_spec("resume", steps, execution_mode="pipeline")
+            )
+            wid = created.workflow_id
+            await client.start_workflow(wid)
+        await wait_for(lambda: processed == [0, 1, 2], what="three records through")
+        await server.stop(WAIT)
+        server = await make_server(port=port, restart_lease=WAIT)
+        await wait_for(lambda: source.connected.is_set(), what="source back")
+        gate.set()
+        async with DweClient(server.address) as client:
+            events = [e async for e in client.watch_workflow(wid)]
+            status = await client.get_workflow_status(wid)
+    assert name_of(events[-1]) == "workflow_completed", summary_of(events[-1]).error_message
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    assert processed == [0, 1, 2, 3, 4, 5]
+    (double_status,) = [s for s in status.steps if s.step_id == "double"]
+    assert orjson.loads(double_status.output.data) == [0, 2, 4, 6, 8, 10]

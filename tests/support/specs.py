@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
-from dwe.server.engine.model import JSON_ENCODING, Blob, StepSpec
+from dwe.server.engine.model import JSON_ENCODING, Blob, StepSpec, WorkflowSpec
 
 
 def S(
@@ -53,3 +54,38 @@ GUIDE_TIMES = {
     "get_historical_context": 2.0,
     "generate_recommendations": 4.0,
 }
+
+
+@dataclass
+class Row:
+    """Anything with StoredStep's attributes will do."""
+
+    step_id: str
+    state: str = "pending"
+    attempt: int = 0
+    agent_id: str = ""
+    attempt_id: str = ""
+    assigned_at: float = 0.0
+    started_at: float = 0.0
+    finished_at: float = 0.0
+    output: Blob | None = None
+    error_message: str = ""
+    error_type: str = ""
+    pipe: str = ""
+
+
+@dataclass
+class WorkflowRow:
+    """Anything with StoredWorkflow's attributes will do."""
+
+    workflow_id: str
+    spec: WorkflowSpec
+    steps: list[Row]
+    state: str = "running"
+    request_id: str = "req-1"
+    created_at: float = 0.0
+    started_at: float = 1.0
+    session_id: str = "sess"
+    context: dict[str, Any] = field(default_factory=lambda: {"user": "u1"})
+    last_seq: int = 7
+    records: list[tuple[str, str, int, Blob | None]] = field(default_factory=list)
