@@ -110,13 +110,16 @@ class Session:
                     raise t.exception()  # type: ignore[misc]
             if not stopping.done():
                 return SessionEnd.CLOSED  # server ended the stream without Drain
-            # Stopping: no new work; in-flight finishes while the reader still takes
-            # cancels. Drained: handlers keep running for the next session. Either
-            # way everything done is flushed, heartbeats stop, then we half-close.
+            # Stopping or drained: no new work; in-flight handlers finish (their results
+            # go out as they end) while the reader still takes cancels; everything is
+            # flushed, heartbeats stop, then we half-close. A server whose grace period
+            # runs out first ends the stream: what still runs goes to the next session.
             drained = self._drain.is_set() and not self._stop.is_set()
-            if not drained:
-                self._executor.accepting = False
+            self._executor.accepting = False
+            try:
                 await self._until(self._registry.wait_idle(), reader, writer)
+            finally:
+                self._executor.accepting = drained  # a drained agent serves the next server
             await self._until(self._flush(), reader, writer)
             beat.cancel()
             if not reader.done():
@@ -128,9 +131,9 @@ class Session:
         finally:
             for t in tasks:
                 t.cancel()
-            for t in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await t
+            # gather, not "suppress(CancelledError): await t": a cancel of serve() itself
+            # arriving here must propagate, not be swallowed with the children's.
+            await asyncio.gather(*tasks, return_exceptions=True)
             call.cancel()
 
     async def _until(self, aw: Awaitable[object], *tasks: asyncio.Task[None]) -> None:

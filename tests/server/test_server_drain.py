@@ -100,3 +100,47 @@ async def test_sdk_agent_drained_by_a_stopping_server_reconnects_to_its_restart(
     finally:
         agent.stop()
         await asyncio.wait_for(serving, WAIT)
+
+
+async def test_stopping_server_waits_for_in_flight_work_within_its_grace(
+    make_server: MakeServer,
+) -> None:
+    """On stop, an SDK agent finishes the handler it runs and delivers its result before
+    it leaves; the last commit stores it, so the restart finds the step done (issue 7,
+    fault 8)."""
+    port = free_port()
+    server = await make_server(port=port)
+    release = asyncio.Event()
+    agent = Agent("finisher", capabilities=["analysis"])
+
+    @agent.handler("analysis")
+    async def finish(task: Task) -> dict:
+        await asyncio.wait_for(release.wait(), WAIT)
+        return {"finished": True}
+
+    serving_task = asyncio.create_task(agent.serve(server.address))
+    try:
+        await asyncio.wait_for(agent.connected.wait(), WAIT)
+        async with DweClient(server.address) as client:
+            wid = (await client.create_workflow(build_workflow_spec("f", ONE_STEP))).workflow_id
+            await client.start_workflow(wid)
+        await wait_for(lambda: server.coordinator.agent("finisher").current_load == 1)
+        stopping = asyncio.create_task(server.stop(WAIT))
+        # Drain has gone out once the agent no longer takes new work.
+        await wait_for(lambda: not agent.connected.is_set() or stopping.done() or _draining(agent))
+        release.set()
+        await asyncio.wait_for(stopping, WAIT)
+        server = await make_server(port=port)
+        async with DweClient(server.address) as client:
+            status = await client.get_workflow_status(wid)
+        assert status.state == enums_pb2.WORKFLOW_STATE_COMPLETED
+        assert status.steps[0].attempts == 1
+        assert orjson.loads(status.steps[0].output.data) == {"finished": True}
+    finally:
+        agent.stop()
+        await asyncio.wait_for(serving_task, WAIT)
+
+
+def _draining(agent: Agent) -> bool:
+    executor = agent._executor  # the SDK stops taking work when Drain arrives
+    return executor is not None and not executor.accepting
