@@ -13,6 +13,8 @@ from dwe.v1 import agent_pb2, service_pb2_grpc
 from ..engine.model import ErrorInfo
 from ..runtime.coordinator import Coordinator, Progress, Result
 from ..runtime.directory import Hello
+from .errors import refuse_undecodable
+from .handlers import Undecodable
 from .links import StreamLink
 from .wire import blob_of, json_payload, seconds_of
 
@@ -54,6 +56,8 @@ class AgentServicer(service_pb2_grpc.AgentServiceServicer):
             first = await anext(aiter(request_iterator))
         except StopAsyncIteration:
             return None
+        if isinstance(first, Undecodable):
+            await refuse_undecodable("Connect", first, context)
         hello = first.hello
         if not first.HasField("hello") or not hello.agent_id:
             await context.abort(
@@ -110,6 +114,8 @@ class AgentServicer(service_pb2_grpc.AgentServiceServicer):
                 if msg is None:
                     break
                 yield msg
+            if link.code is not None:
+                await context.abort(link.code, link.reason)
         finally:
             reader.cancel()
             watchdog.cancel()
@@ -147,6 +153,10 @@ class AgentServicer(service_pb2_grpc.AgentServiceServicer):
         try:
             async for msg in request_iterator:
                 link.last_seen = loop.time()
+                if isinstance(msg, Undecodable):
+                    log.warning("agent session %s: %s; ending it", session_id, msg.message)
+                    link.close(msg.message, grpc.StatusCode.INVALID_ARGUMENT)
+                    return
                 if msg.results or msg.started or msg.progress:
                     report(session_id, msg.started, _progress(msg), _results(msg))
         except (asyncio.CancelledError, grpc.aio.AioRpcError):

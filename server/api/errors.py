@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import wraps
 from typing import Any, TypeVar
@@ -13,9 +14,12 @@ from dwe.common.intents import IntentError
 
 from ..engine.config import SchedulerError, UnknownWorkflow
 from ..runtime.commit import StoreUnavailable
+from .handlers import Undecodable
 from .validation import ValidationError
 
 T = TypeVar("T")
+
+log = logging.getLogger("dwe.server.api")
 
 
 class Precondition(RuntimeError):
@@ -40,6 +44,8 @@ def unary(fn: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
 
     @wraps(fn)
     async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext) -> T:
+        if isinstance(request, Undecodable):
+            await refuse_undecodable(fn.__name__, request, context)
         try:
             return await fn(self, request, context)
         except Exception as exc:
@@ -57,6 +63,8 @@ def streaming(fn: Callable[..., AsyncIterator[T]]) -> Callable[..., AsyncIterato
 
     @wraps(fn)
     async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext) -> Any:
+        if isinstance(request, Undecodable):
+            await refuse_undecodable(fn.__name__, request, context)
         try:
             async for item in fn(self, request, context):
                 yield item
@@ -67,3 +75,11 @@ def streaming(fn: Callable[..., AsyncIterator[T]]) -> Callable[..., AsyncIterato
             await context.abort(*mapped)
 
     return wrapper
+
+
+async def refuse_undecodable(
+    method: str, request: Undecodable, context: grpc.aio.ServicerContext
+) -> None:
+    """One log line, then INVALID_ARGUMENT (``abort`` raises)."""
+    log.warning("%s from %s: %s", method, context.peer(), request.message)
+    await context.abort(grpc.StatusCode.INVALID_ARGUMENT, request.message)
