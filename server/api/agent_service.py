@@ -13,9 +13,12 @@ from dwe.v1 import agent_pb2, service_pb2_grpc
 from ..engine.model import ErrorInfo
 from ..runtime.coordinator import Coordinator, Progress, Result
 from ..runtime.directory import Hello
+from .agent_checks import hello_from_proto
 from .errors import refuse_undecodable
 from .handlers import Undecodable
+from .limits import bounded
 from .links import StreamLink
+from .validation import ValidationError
 from .wire import blob_of, json_payload, seconds_of
 
 log = logging.getLogger("dwe.server.agents")
@@ -58,29 +61,17 @@ class AgentServicer(service_pb2_grpc.AgentServiceServicer):
             return None
         if isinstance(first, Undecodable):
             await refuse_undecodable("Connect", first, context)
-        hello = first.hello
-        if not first.HasField("hello") or not hello.agent_id:
+        if not first.HasField("hello"):
             await context.abort(
                 grpc.StatusCode.INVALID_ARGUMENT, "the first message must carry hello.agent_id"
             )
-        if not hello.capabilities and self._c.registration(hello.agent_id) is None:
-            await context.abort(
-                grpc.StatusCode.INVALID_ARGUMENT,
-                f"agent {hello.agent_id!r}: hello.capabilities is empty and no registry entry",
+        try:
+            return hello_from_proto(
+                first.hello, self._c.registration(first.hello.agent_id) is not None
             )
-        if hello.max_concurrent_tasks < 0:
-            await context.abort(
-                grpc.StatusCode.INVALID_ARGUMENT,
-                f"agent {hello.agent_id!r}: hello.max_concurrent_tasks must not be negative",
-            )
-        return Hello(
-            hello.agent_id,
-            hello.agent_type,
-            list(hello.capabilities),
-            hello.max_concurrent_tasks,
-            dict(hello.labels),
-            list(hello.held_attempt_ids),
-        )
+        except ValidationError as exc:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, bounded(str(exc)))
+            raise  # unreachable: abort raises
 
     def _welcome(
         self, agent_id: str, sid: str, resumed: list[str], dropped: list[str]

@@ -15,6 +15,7 @@ from dwe.common.intents import IntentError
 from ..engine.config import SchedulerError, UnknownWorkflow
 from ..runtime.commit import StoreUnavailable
 from .handlers import Undecodable
+from .limits import bounded, quote
 from .validation import ValidationError
 
 T = TypeVar("T")
@@ -27,11 +28,19 @@ class Precondition(RuntimeError):
 
 
 def status_for(exc: BaseException) -> tuple[grpc.StatusCode, str] | None:
-    """The status code and message of a domain error; None for anything else."""
+    """The status code and message of a domain error; None for anything else.
+
+    The message is cut to what a trailer can carry (``limits.bounded``).
+    """
+    mapped = _status_for(exc)
+    return None if mapped is None else (mapped[0], bounded(mapped[1]))
+
+
+def _status_for(exc: BaseException) -> tuple[grpc.StatusCode, str] | None:
     if isinstance(exc, ValidationError | SpecError):
         return grpc.StatusCode.INVALID_ARGUMENT, str(exc)
     if isinstance(exc, UnknownWorkflow):
-        return grpc.StatusCode.NOT_FOUND, f"workflow {exc.args[0]!r} not found"
+        return grpc.StatusCode.NOT_FOUND, f"workflow {quote(str(exc.args[0]))} not found"
     if isinstance(exc, SchedulerError | Precondition | IntentError):
         return grpc.StatusCode.FAILED_PRECONDITION, str(exc)
     if isinstance(exc, StoreUnavailable):

@@ -8,11 +8,12 @@ from typing import Any
 import orjson
 from google.protobuf.duration_pb2 import Duration
 
-from dwe.common.graph import GraphError, check_steps
+from dwe.common.graph import find_cycle
 from dwe.v1 import common_pb2, workflow_pb2
 
 from ..engine.model import JSON_ENCODING, StepSpec, Transformation, WorkflowSpec
 from ..engine.transforms import TransformError, check_transformation
+from .limits import cycle_path, quote
 from .wire import MODES_IN, PRIORITIES_IN
 
 MAX_STEPS = 100_000
@@ -24,11 +25,19 @@ class ValidationError(ValueError):
     """Bad input; the message names the field or step. Maps to INVALID_ARGUMENT."""
 
 
+def check_length(value: str, field: str, limit: int = MAX_ID_LENGTH, where: str = "") -> None:
+    """Reject a string longer than ``limit`` characters, quoting its start."""
+    if len(value) > limit:
+        prefix = f"{where}: " if where else ""
+        raise ValidationError(f"{prefix}{field} is longer than {limit} characters: {quote(value)}")
+
+
 def decode_json_object(payload: common_pb2.Payload, where: str) -> dict[str, Any]:
     """A json/plain payload holding an object (empty means {})."""
     if payload.encoding not in ("", JSON_ENCODING):
         raise ValidationError(
-            f"{where}: encoding {payload.encoding!r} is not supported here (use {JSON_ENCODING!r})"
+            f"{where}: encoding {quote(payload.encoding)} is not supported here"
+            f" (use {JSON_ENCODING!r})"
         )
     if not payload.data:
         return {}
@@ -59,9 +68,10 @@ def _enum(table: dict[int, Any], value: int, enum_name: str, where: str) -> Any:
 
 
 def step_from_proto(msg: workflow_pb2.StepSpec, index: int) -> StepSpec:
-    where = f"steps[{index}]" + (f" ({msg.step_id!r})" if msg.step_id else "")
-    if len(msg.step_id) > MAX_ID_LENGTH:
-        raise ValidationError(f"{where}: step_id longer than {MAX_ID_LENGTH} characters")
+    where = f"steps[{index}]" + (f" ({quote(msg.step_id)})" if msg.step_id else "")
+    check_length(msg.step_id, "step_id", where=where)
+    for d_index, dep in enumerate(msg.dependencies):
+        check_length(dep, f"dependencies[{d_index}]", where=where)
     if not msg.capability:
         raise ValidationError(f"{where}: agent_capability is empty (StepSpec.capability)")
     if msg.retry_count < 0:
@@ -116,10 +126,7 @@ def spec_from_proto(msg: workflow_pb2.WorkflowSpec, default_timeout: float = 0.0
     mode = _enum(MODES_IN, msg.execution_mode, "ExecutionMode", "spec.execution_mode")
     context = decode_json_object(msg.context, "spec.context")
     steps = tuple(step_from_proto(s, i) for i, s in enumerate(msg.steps))
-    try:
-        check_steps([(s.step_id, s.dependencies) for s in steps])
-    except GraphError as exc:
-        raise ValidationError(str(exc)) from None
+    check_graph(steps)
     timeout = _seconds(msg, "default_timeout", "spec") or default_timeout or None
     return WorkflowSpec(
         name=msg.name,
@@ -132,3 +139,33 @@ def spec_from_proto(msg: workflow_pb2.WorkflowSpec, default_timeout: float = 0.0
         default_timeout=timeout,
         labels=dict(msg.labels),
     )
+
+
+def check_graph(steps: tuple[StepSpec, ...]) -> None:
+    """No steps, empty or duplicate ids, unknown, self or repeated dependencies, cycles.
+
+    The checks of ``dwe.common.graph.check_steps``, with every id quoted short.
+    """
+    if not steps:
+        raise ValidationError("workflow has no steps")
+    seen: dict[str, int] = {}
+    for index, step in enumerate(steps):
+        if not step.step_id:
+            raise ValidationError(f"steps[{index}]: step_id is empty")
+        first = seen.setdefault(step.step_id, index)
+        if first != index:
+            raise ValidationError(
+                f"steps[{index}]: duplicate step_id {quote(step.step_id)} (first at steps[{first}])"
+            )
+    for step in steps:
+        where = f"step {quote(step.step_id)}"
+        for dep in step.dependencies:
+            if dep not in seen:
+                raise ValidationError(f"{where}: unknown dependency {quote(dep)}")
+            if dep == step.step_id:
+                raise ValidationError(f"{where} depends on itself")
+        if len(set(step.dependencies)) != len(step.dependencies):
+            raise ValidationError(f"{where}: dependency listed twice")
+    cycle = find_cycle({s.step_id: s.dependencies for s in steps})
+    if cycle:
+        raise ValidationError("dependency cycle: " + cycle_path(cycle))

@@ -20,7 +20,7 @@ from .convert import status_to_proto, summary_to_proto
 from .errors import Precondition, streaming, unary
 from .event_codec import EVENT_TYPES_IN, event_frame
 from .handlers import frame
-from .validation import ValidationError, decode_json_object, spec_from_proto
+from .validation import ValidationError, check_length, decode_json_object, spec_from_proto
 from .wire import WORKFLOW_STATES, WORKFLOW_STATES_IN
 
 DEFAULT_PAGE = 50
@@ -196,6 +196,7 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
 def _require_id(workflow_id: str) -> None:
     if not workflow_id:
         raise ValidationError("workflow_id is empty")
+    check_length(workflow_id, "workflow_id")
 
 
 async def _batches(sub: Subscription) -> AsyncIterator[list[Event]]:
