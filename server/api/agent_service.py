@@ -13,13 +13,13 @@ from dwe.v1 import agent_pb2, service_pb2_grpc
 from ..engine.model import ErrorInfo
 from ..runtime.coordinator import Coordinator, Progress, Result
 from ..runtime.directory import Hello
-from .agent_checks import hello_from_proto
+from .agent_checks import hello_from_proto, result_seconds
 from .errors import refuse_undecodable
 from .handlers import Undecodable
 from .limits import bounded
 from .links import StreamLink
 from .validation import ValidationError
-from .wire import blob_of, json_payload, seconds_of
+from .wire import blob_of, json_payload
 
 log = logging.getLogger("dwe.server.agents")
 
@@ -27,7 +27,7 @@ log = logging.getLogger("dwe.server.agents")
 def _results(msg: agent_pb2.ConnectRequest) -> list[Result]:
     out: list[Result] = []
     for r in msg.results:
-        seconds = seconds_of(r.duration)
+        seconds = result_seconds(r.duration, r.attempt_id)
         if r.HasField("error"):
             e = r.error
             out.append(
