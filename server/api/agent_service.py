@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import grpc
 
@@ -12,11 +13,11 @@ from dwe.v1 import agent_pb2, service_pb2_grpc
 
 from ..engine.model import ErrorInfo
 from ..runtime.coordinator import Coordinator, Progress, Result
-from ..runtime.directory import Hello
+from ..runtime.directory import AgentIdInUse, Hello
 from .agent_checks import hello_from_proto, result_seconds
 from .errors import refuse_undecodable
 from .handlers import Undecodable
-from .limits import bounded
+from .limits import bounded, quote
 from .links import StreamLink
 from .validation import ValidationError
 from .wire import blob_of, json_payload
@@ -94,7 +95,11 @@ class AgentServicer(service_pb2_grpc.AgentServiceServicer):
         if hello is None:
             return
         link = StreamLink()
-        sid, resumed, dropped = self._c.connect_agent(link, hello)
+        try:
+            sid, resumed, dropped = self._c.connect_agent(link, hello)
+        except AgentIdInUse as exc:
+            await self._refuse_twin(exc, context)
+            return
         welcome = self._welcome(hello.agent_id, sid, resumed, dropped)
         reader = asyncio.create_task(self._read(request_iterator, sid, link))
         watchdog = asyncio.create_task(self._watch(sid, link))
@@ -106,11 +111,20 @@ class AgentServicer(service_pb2_grpc.AgentServiceServicer):
                     break
                 yield msg
             if link.code is not None:
-                await context.abort(link.code, link.reason)
+                await context.abort(link.code, bounded(link.reason))
         finally:
             reader.cancel()
             watchdog.cancel()
             self._c.disconnect_agent(sid)
+
+    async def _refuse_twin(self, exc: AgentIdInUse, context: grpc.aio.ServicerContext) -> None:
+        since = datetime.fromtimestamp(exc.since, UTC).isoformat(timespec="seconds")
+        message = (
+            f"agent {quote(exc.agent_id)} already has a live session (since {since});"
+            " stop the other process or pick another id"
+        )
+        log.warning("%s (refused a session from %s)", message, context.peer())
+        await context.abort(grpc.StatusCode.ALREADY_EXISTS, message)
 
     async def _watch(self, session_id: str, link: StreamLink) -> None:
         """Close a session whose agent sent nothing (not even a heartbeat) for 3 intervals.
@@ -130,7 +144,10 @@ class AgentServicer(service_pb2_grpc.AgentServiceServicer):
                     silent,
                     limit,
                 )
-                link.close("no heartbeat")
+                link.close(
+                    f"no message for {silent:.1f} s (3 heartbeat intervals of"
+                    f" {self._heartbeat:g} s); reconnect"
+                )
                 return
 
     async def _read(
@@ -155,4 +172,4 @@ class AgentServicer(service_pb2_grpc.AgentServiceServicer):
         except Exception:
             log.exception("agent session %s: bad message", session_id)
         finally:
-            link.close("")
+            link.ended()

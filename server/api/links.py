@@ -61,8 +61,18 @@ class StreamLink:
             self._drain = reason or "server shutting down"
             self._wake.set()
 
-    def close(self, reason: str, code: grpc.StatusCode | None = None) -> None:
-        """End the stream; the first close decides its reason and status."""
+    def close(self, reason: str, code: grpc.StatusCode = grpc.StatusCode.UNAVAILABLE) -> None:
+        """The server ends the stream: it ends with ``code`` and ``reason``, never a bare OK.
+
+        The first close (or ``ended``) decides how the stream ends.
+        """
+        self._end(reason, code)
+
+    def ended(self) -> None:
+        """The agent half-closed (or went away): the stream ends OK."""
+        self._end("", None)
+
+    def _end(self, reason: str, code: grpc.StatusCode | None) -> None:
         if self._closed:
             return
         self._closed = True
