@@ -46,6 +46,15 @@ def _progress(msg: agent_pb2.ConnectRequest) -> list[Progress]:
     ]
 
 
+def _refusal(msg: agent_pb2.ConnectRequest | Undecodable) -> str:
+    """Why a message after hello ends the session (INVALID_ARGUMENT); empty when it is fine."""
+    if isinstance(msg, Undecodable):
+        return msg.message
+    if msg.HasField("hello"):
+        return "hello is allowed only in the first message of a stream"
+    return ""
+
+
 class AgentServicer(service_pb2_grpc.AgentServiceServicer):
     def __init__(self, coordinator: Coordinator, heartbeat_interval: float = 5.0) -> None:
         self._c = coordinator
@@ -161,9 +170,10 @@ class AgentServicer(service_pb2_grpc.AgentServiceServicer):
         try:
             async for msg in request_iterator:
                 link.last_seen = loop.time()
-                if isinstance(msg, Undecodable):
-                    log.warning("agent session %s: %s; ending it", session_id, msg.message)
-                    link.close(msg.message, grpc.StatusCode.INVALID_ARGUMENT)
+                refusal = _refusal(msg)
+                if refusal:
+                    log.warning("agent session %s: %s; ending it", session_id, refusal)
+                    link.close(refusal, grpc.StatusCode.INVALID_ARGUMENT)
                     return
                 if msg.results or msg.started or msg.progress:
                     report(session_id, msg.started, _progress(msg), _results(msg))

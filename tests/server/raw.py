@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from dwe.server.app import DweServer
 from dwe.v1 import service_pb2
 
 from ..conftest import WAIT
@@ -66,6 +68,14 @@ async def healthy(channel: grpc.aio.Channel) -> bool:
 
 
 TABLES = ("workflows", "steps", "events", "agents")
+
+
+async def writer_idle(server: DweServer) -> None:
+    """Wait for the commit in progress, if any: a no-op queued on the store's writer thread
+    runs after it. Call it after a round trip, so that a commit the input asked for has
+    been handed to the writer."""
+    writer_thread = server.coordinator._commit._writer
+    await asyncio.get_running_loop().run_in_executor(writer_thread, lambda: None)
 
 
 def row_counts(db_path: str) -> dict[str, int]:
