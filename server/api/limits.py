@@ -36,6 +36,10 @@ MAX_BACKOFF_COEFFICIENT = 100.0
 MAX_PIPELINE_BATCH = 10_000
 #: data_transformations of a step, and the length of a transformation type.
 MAX_TRANSFORMATIONS = 100
+#: Nesting of a JSON object the server decodes (contexts, transformation params,
+#: registry config). orjson reads 1,024 levels but writes only 254, so a deeper
+#: value would be accepted and then fail the commit that stores it.
+MAX_JSON_DEPTH = 64
 #: Every duration of a spec (timeouts, delays, estimates): 365 days, in seconds.
 MAX_DURATION = 365 * 24 * 3600.0
 #: max_concurrent_tasks of an agent (Hello and RegisterAgent).

@@ -16,6 +16,7 @@ from .limits import (
     MAX_BACKOFF_COEFFICIENT,
     MAX_DURATION,
     MAX_ID_LENGTH,
+    MAX_JSON_DEPTH,
     MAX_LABEL_KEY_LENGTH,
     MAX_LABEL_VALUE_LENGTH,
     MAX_LABELS,
@@ -109,7 +110,23 @@ def decode_json_object(payload: common_pb2.Payload, where: str) -> dict[str, Any
         raise ValidationError(f"{where}: not valid JSON ({exc})") from None
     if not isinstance(value, dict):
         raise ValidationError(f"{where}: must be a JSON object, got {type(value).__name__}")
+    # Only a value with more brackets than the limit can be nested that deep.
+    brackets = payload.data.count(b"{") + payload.data.count(b"[")
+    if brackets > MAX_JSON_DEPTH and _depth(value) > MAX_JSON_DEPTH:
+        raise ValidationError(f"{where}: JSON nested deeper than {MAX_JSON_DEPTH} levels")
     return value
+
+
+def _depth(value: Any) -> int:
+    """Levels of nested objects and arrays (iterative: any depth orjson reads)."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((c, level + 1) for c in children if isinstance(c, dict | list))
+    return deepest
 
 
 def _seconds(msg: Any, field: str, where: str) -> float | None:

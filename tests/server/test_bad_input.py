@@ -341,6 +341,11 @@ CASES: dict[str, Case] = {
         INVALID,
         "spec.context: encoding",
     ),
+    "context-300-deep": Case(
+        create(spec(context=common_pb2.Payload(data=b'{"a":' * 300 + b"1" + b"}" * 300))),
+        INVALID,
+        "spec.context: JSON nested deeper than 64 levels",
+    ),
     "labels-65": Case(
         create(spec(labels=dict.fromkeys(_many(65), "v"))), INVALID, "65 labels exceed"
     ),
@@ -500,6 +505,11 @@ CASES: dict[str, Case] = {
     ),
     "register-config": Case(
         register(config=common_pb2.Payload(data=b"{")), INVALID, "config: not valid JSON"
+    ),
+    "register-config-deep": Case(
+        register(config=common_pb2.Payload(data=b'{"a":[' * 40 + b"1" + b"]}" * 40)),
+        INVALID,
+        "config: JSON nested deeper than 64",
     ),
     # AgentService.Connect: hello.
     "connect-no-hello": Case(

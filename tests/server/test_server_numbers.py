@@ -7,8 +7,10 @@ import asyncio
 from typing import Any
 
 import grpc
+import orjson
 import pytest
 from google.protobuf.duration_pb2 import Duration
+from google.protobuf.message import Message
 
 from dwe.clients.typed import DweClient
 from dwe.server.app import DweServer
@@ -17,7 +19,7 @@ from dwe.v1 import request_response_pb2 as rr
 
 from ..conftest import WAIT
 from .helpers import connect_raw_agent
-from .raw import healthy, row_counts
+from .raw import call_raw, healthy, row_counts
 
 S = workflow_pb2.StepSpec
 YEAR = 365 * 24 * 3600
@@ -157,3 +159,67 @@ async def test_plausible_result_duration_is_kept(server: DweServer) -> None:
     result = agent_pb2.StepResult(output=output, duration=Duration(seconds=7200))
     status = await _run_one_step(server, result)
     assert status.steps[0].execution_time.ToTimedelta().total_seconds() >= 7200
+
+
+def _nested(depth: int) -> bytes:
+    return b'{"a":' * depth + b"1" + b"}" * depth
+
+
+def _deep_inputs(depth: int) -> dict[str, tuple[str, Message]]:
+    """Every request that carries a JSON object the server decodes: method, request."""
+    deep = common_pb2.Payload(encoding="json/plain", data=_nested(depth))
+    criteria = b'{"criteria":{"f":{"equals":' + _nested(depth - 3) + b"}}}"
+    params = common_pb2.Payload(encoding="json/plain", data=criteria)
+    step = S(
+        step_id="a",
+        capability="x",
+        data_transformations=[workflow_pb2.DataTransformation(type="filter", params=params)],
+    )
+    return {
+        "spec.context": (
+            "CreateWorkflow",
+            rr.CreateWorkflowRequest(
+                spec=workflow_pb2.WorkflowSpec(
+                    name="wf", steps=[S(step_id="a", capability="x")], context=deep
+                )
+            ),
+        ),
+        "data_transformations[0]": (
+            "CreateWorkflow",
+            rr.CreateWorkflowRequest(spec=workflow_pb2.WorkflowSpec(name="wf", steps=[step])),
+        ),
+        "context": ("StartWorkflow", rr.StartWorkflowRequest(workflow_id="w", context=deep)),
+        "config": (
+            "RegisterAgent",
+            rr.RegisterAgentRequest(
+                agent=agent_pb2.AgentInfo(agent_id="r", capabilities=["x"], config=deep)
+            ),
+        ),
+    }
+
+
+@pytest.mark.parametrize("where", list(_deep_inputs(1)))
+async def test_json_nested_too_deep_is_refused(server: DweServer, where: str) -> None:
+    """orjson reads 1,024 levels but writes 254: a context of 300 levels used to be
+    accepted and then failed the commit that stored it (UNAVAILABLE, for good)."""
+    method, request = _deep_inputs(300)[where]
+    before = row_counts(server.config.db_path)
+    async with grpc.aio.insecure_channel(server.address) as channel:
+        service = "EngineService" if method == "RegisterAgent" else "WorkflowService"
+        err = await call_raw(channel, service, method, request.SerializeToString())
+        assert err is not None and err.code() == grpc.StatusCode.INVALID_ARGUMENT, err
+        assert where in (err.details() or "") and "nested deeper than 64" in (err.details() or "")
+        assert await healthy(channel)
+    assert row_counts(server.config.db_path) == before
+
+
+async def test_json_at_the_depth_limit_runs(server: DweServer) -> None:
+    context = common_pb2.Payload(encoding="json/plain", data=_nested(64))
+    spec = workflow_pb2.WorkflowSpec(
+        name="wf", steps=[S(step_id="a", capability="analysis")], context=context
+    )
+    async with DweClient(server.address) as client:
+        created = await client.create_workflow(spec)
+        await client.start_workflow(created.workflow_id, {"extra": orjson.loads(_nested(63))})
+        status = await client.get_workflow_status(created.workflow_id)
+    assert status.state == enums_pb2.WORKFLOW_STATE_RUNNING
