@@ -24,7 +24,7 @@ from dwe.server.app import DweServer
 from dwe.v1 import agent_pb2, common_pb2, enums_pb2, service_pb2_grpc, workflow_pb2
 from dwe.v1 import request_response_pb2 as rr
 
-from ..conftest import WAIT, wait_for
+from ..conftest import WAIT
 from .helpers import connect_raw_agent
 from .raw import METHODS, call_raw, healthy, path_of, row_counts, writer_idle
 
@@ -204,19 +204,16 @@ async def _foreign_result(ctx: Ctx) -> Outcome:
 async def _duplicate_result(ctx: Ctx) -> Outcome:
     holder, assignment = await _assigned(ctx)
     await holder.write(_result(assignment.attempt_id))
+    # Events are published only once committed: the terminal one means the
+    # first result is stored.
     stub = service_pb2_grpc.WorkflowServiceStub(ctx.channel)
-    await wait_for(
-        lambda: _completed(stub, assignment.workflow_id), what="the first result committed"
-    )
+    watch = stub.WatchWorkflow(rr.WatchWorkflowRequest(workflow_id=assignment.workflow_id))
+    events = [e async for r in watch for e in r.events]
+    assert events[-1].type == enums_pb2.EVENT_TYPE_WORKFLOW_COMPLETED
     ctx.mark()
     await holder.write(_result(assignment.attempt_id))  # again, on the same session
     await holder.done_writing()
     return await _stream_end(holder)
-
-
-async def _completed(stub: Any, workflow_id: str) -> bool:
-    status = await stub.GetWorkflowStatus(rr.GetWorkflowStatusRequest(workflow_id=workflow_id))
-    return bool(status.status.state == enums_pb2.WORKFLOW_STATE_COMPLETED)
 
 
 def _many(n: int, length: int = 1) -> list[str]:
