@@ -179,7 +179,8 @@ class AgentServicer(service_pb2_grpc.AgentServiceServicer):
                     report(session_id, msg.started, _progress(msg), _results(msg))
         except (asyncio.CancelledError, grpc.aio.AioRpcError):
             pass
-        except Exception:
-            log.exception("agent session %s: bad message", session_id)
+        except Exception:  # a server bug: still end the stream with a status and a reason
+            log.exception("agent session %s: failed to handle a message", session_id)
+            link.close("the server failed to handle a message; reconnect")
         finally:
             link.ended()
