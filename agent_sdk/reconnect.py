@@ -19,7 +19,11 @@ DEFAULT_CAP = 5.0
 DEFAULT_JITTER = 0.2
 #: A session that stayed up longer than this (seconds) resets the backoff.
 STABLE_AFTER = 10.0
-#: gRPC codes that no reconnect can fix: ``Agent.serve`` raises them.
+#: gRPC codes that no reconnect can fix: ``Agent.serve`` raises them. Every other
+#: code is retried with backoff, ALREADY_EXISTS included on purpose: the server
+#: refuses a second live session of one agent id, and the session in the way may
+#: be this agent's own earlier one, still being torn down (a half-open stream is
+#: closed after 3 heartbeat intervals). Once it has ended, the retry gets in.
 FATAL_CODES = frozenset(
     {
         grpc.StatusCode.INVALID_ARGUMENT,

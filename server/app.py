@@ -16,7 +16,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from dwe.common.intents import IntentDetectionEngine
 from dwe.common.spec import DEFAULT_MAX_TASKS
-from dwe.v1 import service_pb2, service_pb2_grpc
+from dwe.v1 import service_pb2
 
 from .api import reflection
 from .api.agent_service import AgentServicer
@@ -123,19 +123,19 @@ class DweServer:
         if self.config.agents_file:
             for reg in load_registry(self.config.agents_file):
                 await self.coordinator.register_agent(reg)
+        # Generic handlers for all three services: their request decoders turn bytes
+        # that do not decode into INVALID_ARGUMENT (see api/handlers.py).
         self.grpc.add_generic_rpc_handlers(
             (
                 generic_handler(
                     "WorkflowService",
                     WorkflowServicer(self.coordinator, self.config.default_timeout, self.intents),
                 ),
+                generic_handler(
+                    "AgentService", AgentServicer(self.coordinator, self.config.heartbeat_interval)
+                ),
+                generic_handler("EngineService", EngineServicer(self.coordinator, self.sampler)),
             )
-        )
-        service_pb2_grpc.add_AgentServiceServicer_to_server(
-            AgentServicer(self.coordinator, self.config.heartbeat_interval), self.grpc
-        )
-        service_pb2_grpc.add_EngineServiceServicer_to_server(
-            EngineServicer(self.coordinator, self.sampler), self.grpc
         )
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc)
         names = (

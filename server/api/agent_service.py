@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import grpc
 
@@ -12,9 +13,14 @@ from dwe.v1 import agent_pb2, service_pb2_grpc
 
 from ..engine.model import ErrorInfo
 from ..runtime.coordinator import Coordinator, Progress, Result
-from ..runtime.directory import Hello
+from ..runtime.directory import AgentIdInUse, Hello
+from .agent_checks import hello_from_proto, result_seconds
+from .errors import refuse_undecodable
+from .handlers import Undecodable
+from .limits import bounded, quote
 from .links import StreamLink
-from .wire import blob_of, json_payload, seconds_of
+from .validation import ValidationError
+from .wire import blob_of, json_payload
 
 log = logging.getLogger("dwe.server.agents")
 
@@ -22,7 +28,7 @@ log = logging.getLogger("dwe.server.agents")
 def _results(msg: agent_pb2.ConnectRequest) -> list[Result]:
     out: list[Result] = []
     for r in msg.results:
-        seconds = seconds_of(r.duration)
+        seconds = result_seconds(r.duration, r.attempt_id)
         if r.HasField("error"):
             e = r.error
             out.append(
@@ -40,6 +46,15 @@ def _progress(msg: agent_pb2.ConnectRequest) -> list[Progress]:
     ]
 
 
+def _refusal(msg: agent_pb2.ConnectRequest | Undecodable) -> str:
+    """Why a message after hello ends the session (INVALID_ARGUMENT); empty when it is fine."""
+    if isinstance(msg, Undecodable):
+        return msg.message
+    if msg.HasField("hello"):
+        return "hello is allowed only in the first message of a stream"
+    return ""
+
+
 class AgentServicer(service_pb2_grpc.AgentServiceServicer):
     def __init__(self, coordinator: Coordinator, heartbeat_interval: float = 5.0) -> None:
         self._c = coordinator
@@ -54,29 +69,19 @@ class AgentServicer(service_pb2_grpc.AgentServiceServicer):
             first = await anext(aiter(request_iterator))
         except StopAsyncIteration:
             return None
-        hello = first.hello
-        if not first.HasField("hello") or not hello.agent_id:
+        if isinstance(first, Undecodable):
+            await refuse_undecodable("Connect", first, context)
+        if not first.HasField("hello"):
             await context.abort(
                 grpc.StatusCode.INVALID_ARGUMENT, "the first message must carry hello.agent_id"
             )
-        if not hello.capabilities and self._c.registration(hello.agent_id) is None:
-            await context.abort(
-                grpc.StatusCode.INVALID_ARGUMENT,
-                f"agent {hello.agent_id!r}: hello.capabilities is empty and no registry entry",
+        try:
+            return hello_from_proto(
+                first.hello, self._c.registration(first.hello.agent_id) is not None
             )
-        if hello.max_concurrent_tasks < 0:
-            await context.abort(
-                grpc.StatusCode.INVALID_ARGUMENT,
-                f"agent {hello.agent_id!r}: hello.max_concurrent_tasks must not be negative",
-            )
-        return Hello(
-            hello.agent_id,
-            hello.agent_type,
-            list(hello.capabilities),
-            hello.max_concurrent_tasks,
-            dict(hello.labels),
-            list(hello.held_attempt_ids),
-        )
+        except ValidationError as exc:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, bounded(str(exc)))
+            raise  # unreachable: abort raises
 
     def _welcome(
         self, agent_id: str, sid: str, resumed: list[str], dropped: list[str]
@@ -99,7 +104,11 @@ class AgentServicer(service_pb2_grpc.AgentServiceServicer):
         if hello is None:
             return
         link = StreamLink()
-        sid, resumed, dropped = self._c.connect_agent(link, hello)
+        try:
+            sid, resumed, dropped = self._c.connect_agent(link, hello)
+        except AgentIdInUse as exc:
+            await self._refuse_twin(exc, context)
+            return
         welcome = self._welcome(hello.agent_id, sid, resumed, dropped)
         reader = asyncio.create_task(self._read(request_iterator, sid, link))
         watchdog = asyncio.create_task(self._watch(sid, link))
@@ -110,10 +119,21 @@ class AgentServicer(service_pb2_grpc.AgentServiceServicer):
                 if msg is None:
                     break
                 yield msg
+            if link.code is not None:
+                await context.abort(link.code, bounded(link.reason))
         finally:
             reader.cancel()
             watchdog.cancel()
             self._c.disconnect_agent(sid)
+
+    async def _refuse_twin(self, exc: AgentIdInUse, context: grpc.aio.ServicerContext) -> None:
+        since = datetime.fromtimestamp(exc.since, UTC).isoformat(timespec="seconds")
+        message = (
+            f"agent {quote(exc.agent_id)} already has a live session (since {since});"
+            " stop the other process or pick another id"
+        )
+        log.warning("%s (refused a session from %s)", message, context.peer())
+        await context.abort(grpc.StatusCode.ALREADY_EXISTS, message)
 
     async def _watch(self, session_id: str, link: StreamLink) -> None:
         """Close a session whose agent sent nothing (not even a heartbeat) for 3 intervals.
@@ -133,7 +153,10 @@ class AgentServicer(service_pb2_grpc.AgentServiceServicer):
                     silent,
                     limit,
                 )
-                link.close("no heartbeat")
+                link.close(
+                    f"no message for {silent:.1f} s (3 heartbeat intervals of"
+                    f" {self._heartbeat:g} s); reconnect"
+                )
                 return
 
     async def _read(
@@ -147,11 +170,17 @@ class AgentServicer(service_pb2_grpc.AgentServiceServicer):
         try:
             async for msg in request_iterator:
                 link.last_seen = loop.time()
+                refusal = _refusal(msg)
+                if refusal:
+                    log.warning("agent session %s: %s; ending it", session_id, refusal)
+                    link.close(refusal, grpc.StatusCode.INVALID_ARGUMENT)
+                    return
                 if msg.results or msg.started or msg.progress:
                     report(session_id, msg.started, _progress(msg), _results(msg))
         except (asyncio.CancelledError, grpc.aio.AioRpcError):
             pass
-        except Exception:
-            log.exception("agent session %s: bad message", session_id)
+        except Exception:  # a server bug: still end the stream with a status and a reason
+            log.exception("agent session %s: failed to handle a message", session_id)
+            link.close("the server failed to handle a message; reconnect")
         finally:
-            link.close("")
+            link.ended()

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import grpc
 
-from dwe.common.spec import DEFAULT_MAX_TASKS
 from dwe.v1 import engine_pb2, service_pb2_grpc
 from dwe.v1 import request_response_pb2 as rr
 
-from ..engine.model import AgentRegistration
 from ..runtime.coordinator import Coordinator
 from ..runtime.metrics import MetricsSampler
+from .agent_checks import registration_from_proto
 from .convert import agent_to_proto
 from .errors import unary
-from .validation import ValidationError, decode_json_object
 
 
 class EngineServicer(service_pb2_grpc.EngineServiceServicer):
@@ -25,25 +23,7 @@ class EngineServicer(service_pb2_grpc.EngineServiceServicer):
     async def RegisterAgent(
         self, request: rr.RegisterAgentRequest, context: grpc.aio.ServicerContext
     ) -> rr.RegisterAgentResponse:
-        a = request.agent
-        if not a.agent_id:
-            raise ValidationError("agent.agent_id is empty")
-        if not a.capabilities:
-            raise ValidationError(f"agent {a.agent_id!r}: capabilities is empty")
-        if any(not cap for cap in a.capabilities):
-            raise ValidationError(f"agent {a.agent_id!r}: a capability is empty")
-        if a.max_concurrent_tasks < 0:
-            raise ValidationError(
-                f"agent {a.agent_id!r}: max_concurrent_tasks must not be negative"
-            )
-        config = decode_json_object(a.config, f"agent {a.agent_id!r}: config")
-        reg = AgentRegistration(
-            agent_id=a.agent_id,
-            agent_type=a.agent_type,
-            capabilities=tuple(dict.fromkeys(a.capabilities)),
-            max_concurrent_tasks=a.max_concurrent_tasks or DEFAULT_MAX_TASKS,
-            config=config,
-        )
+        reg = registration_from_proto(request.agent)
         await self._c.register_agent(reg)
         return rr.RegisterAgentResponse(agent=agent_to_proto(self._c.agent(reg.agent_id)))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import wraps
 from typing import Any, TypeVar
@@ -13,9 +14,13 @@ from dwe.common.intents import IntentError
 
 from ..engine.config import SchedulerError, UnknownWorkflow
 from ..runtime.commit import StoreUnavailable
+from .handlers import Undecodable
+from .limits import bounded, quote
 from .validation import ValidationError
 
 T = TypeVar("T")
+
+log = logging.getLogger("dwe.server.api")
 
 
 class Precondition(RuntimeError):
@@ -23,11 +28,19 @@ class Precondition(RuntimeError):
 
 
 def status_for(exc: BaseException) -> tuple[grpc.StatusCode, str] | None:
-    """The status code and message of a domain error; None for anything else."""
+    """The status code and message of a domain error; None for anything else.
+
+    The message is cut to what a trailer can carry (``limits.bounded``).
+    """
+    mapped = _status_for(exc)
+    return None if mapped is None else (mapped[0], bounded(mapped[1]))
+
+
+def _status_for(exc: BaseException) -> tuple[grpc.StatusCode, str] | None:
     if isinstance(exc, ValidationError | SpecError):
         return grpc.StatusCode.INVALID_ARGUMENT, str(exc)
     if isinstance(exc, UnknownWorkflow):
-        return grpc.StatusCode.NOT_FOUND, f"workflow {exc.args[0]!r} not found"
+        return grpc.StatusCode.NOT_FOUND, f"workflow {quote(str(exc.args[0]))} not found"
     if isinstance(exc, SchedulerError | Precondition | IntentError):
         return grpc.StatusCode.FAILED_PRECONDITION, str(exc)
     if isinstance(exc, StoreUnavailable):
@@ -40,6 +53,8 @@ def unary(fn: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
 
     @wraps(fn)
     async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext) -> T:
+        if isinstance(request, Undecodable):
+            await refuse_undecodable(fn.__name__, request, context)
         try:
             return await fn(self, request, context)
         except Exception as exc:
@@ -57,6 +72,8 @@ def streaming(fn: Callable[..., AsyncIterator[T]]) -> Callable[..., AsyncIterato
 
     @wraps(fn)
     async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext) -> Any:
+        if isinstance(request, Undecodable):
+            await refuse_undecodable(fn.__name__, request, context)
         try:
             async for item in fn(self, request, context):
                 yield item
@@ -67,3 +84,11 @@ def streaming(fn: Callable[..., AsyncIterator[T]]) -> Callable[..., AsyncIterato
             await context.abort(*mapped)
 
     return wrapper
+
+
+async def refuse_undecodable(
+    method: str, request: Undecodable, context: grpc.aio.ServicerContext
+) -> None:
+    """One log line, then INVALID_ARGUMENT (``abort`` raises)."""
+    log.warning("%s from %s: %s", method, context.peer(), request.message)
+    await context.abort(grpc.StatusCode.INVALID_ARGUMENT, request.message)

@@ -7,14 +7,21 @@ A response built with ``Response(events=[...])`` would copy every event
 message per subscriber; with many streams that copy is a visible share of the
 server's time. The wire format is unchanged, so clients and reflection see the
 ordinary messages.
+
+Requests are decoded by :func:`decoder`, which never raises: bytes that are not
+a valid request (garbage, truncated, invalid UTF-8 in a string) become an
+:class:`Undecodable` marker, which the wrappers in ``errors.py`` and the agent
+stream answer with INVALID_ARGUMENT and one log line. Left to gRPC, a decoding
+error would be UNKNOWN with a traceback per request.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import grpc
-from google.protobuf import message_factory
+from google.protobuf import message, message_factory
 
 from dwe.v1 import service_pb2
 
@@ -23,6 +30,36 @@ EVENT_STREAMS = frozenset({"ExecuteWorkflow", "WatchWorkflow", "WatchEvents"})
 
 def _raw(data: bytes) -> bytes:
     return data
+
+
+class Undecodable:
+    """Stands in for a request whose bytes did not decode."""
+
+    __slots__ = ("reason", "type_name")
+
+    def __init__(self, type_name: str, reason: str) -> None:
+        self.type_name = type_name
+        self.reason = reason
+
+    @property
+    def message(self) -> str:
+        return f"request is not a valid {self.type_name}: {self.reason}"
+
+
+def decoder(cls: Any) -> Callable[[bytes], Any]:
+    """``cls.FromString`` that returns an :class:`Undecodable` instead of raising."""
+    name = cls.DESCRIPTOR.full_name
+    from_string = cls.FromString
+
+    def decode(data: bytes) -> Any:
+        try:
+            return from_string(data)
+        except message.DecodeError as exc:
+            # "Error parsing message with type 'X': Wire format was corrupt" -> the cause.
+            reason = str(exc).rpartition("': ")[2] or "cannot be decoded"
+            return Undecodable(name, reason[:1].lower() + reason[1:])
+
+    return decode
 
 
 def generic_handler(service_name: str, servicer: Any) -> grpc.GenericRpcHandler:
@@ -43,7 +80,7 @@ def generic_handler(service_name: str, servicer: Any) -> grpc.GenericRpcHandler:
         else:
             make = grpc.unary_unary_rpc_method_handler
         handlers[method.name] = make(
-            fn, request_deserializer=request.FromString, response_serializer=serialize
+            fn, request_deserializer=decoder(request), response_serializer=serialize
         )
     return grpc.method_handlers_generic_handler(service.full_name, handlers)
 

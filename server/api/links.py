@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import grpc
+
 from dwe.v1 import agent_pb2
 
 from ..engine.model import Dispatch
@@ -25,6 +27,7 @@ class StreamLink:
         "_drain",
         "_drain_sent",
         "_wake",
+        "code",
         "last_seen",
         "reason",
     )
@@ -37,6 +40,8 @@ class StreamLink:
         self._drain = ""
         self._drain_sent = False
         self.reason = ""
+        # The status the stream ends with when the server closed it; None ends it OK.
+        self.code: grpc.StatusCode | None = None
         # Loop time of the agent's latest message, for the heartbeat watchdog.
         self.last_seen = asyncio.get_running_loop().time()
 
@@ -56,9 +61,23 @@ class StreamLink:
             self._drain = reason or "server shutting down"
             self._wake.set()
 
-    def close(self, reason: str) -> None:
+    def close(self, reason: str, code: grpc.StatusCode = grpc.StatusCode.UNAVAILABLE) -> None:
+        """The server ends the stream: it ends with ``code`` and ``reason``, never a bare OK.
+
+        The first close (or ``ended``) decides how the stream ends.
+        """
+        self._end(reason, code)
+
+    def ended(self) -> None:
+        """The agent half-closed (or went away): the stream ends OK."""
+        self._end("", None)
+
+    def _end(self, reason: str, code: grpc.StatusCode | None) -> None:
+        if self._closed:
+            return
         self._closed = True
         self.reason = reason
+        self.code = code
         self._wake.set()
 
     async def next_message(self) -> agent_pb2.ConnectResponse | None:

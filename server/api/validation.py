@@ -2,33 +2,105 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import orjson
 from google.protobuf.duration_pb2 import Duration
 
-from dwe.common.graph import GraphError, check_steps
+from dwe.common.graph import find_cycle
 from dwe.v1 import common_pb2, workflow_pb2
 
 from ..engine.model import JSON_ENCODING, StepSpec, Transformation, WorkflowSpec
 from ..engine.transforms import TransformError, check_transformation
+from .limits import (
+    MAX_BACKOFF_COEFFICIENT,
+    MAX_DURATION,
+    MAX_ID_LENGTH,
+    MAX_JSON_DEPTH,
+    MAX_LABEL_KEY_LENGTH,
+    MAX_LABEL_VALUE_LENGTH,
+    MAX_LABELS,
+    MAX_NAME_LENGTH,
+    MAX_PIPELINE_BATCH,
+    MAX_RETRIES,
+    MAX_STEPS,
+    MAX_TEXT_LENGTH,
+    MAX_TRANSFORMATIONS,
+    cycle_path,
+    quote,
+)
 from .wire import MODES_IN, PRIORITIES_IN
 
-MAX_STEPS = 100_000
-MAX_RETRIES = 100
-MAX_ID_LENGTH = 200
+_NS = 1_000_000_000
 
 
 class ValidationError(ValueError):
     """Bad input; the message names the field or step. Maps to INVALID_ARGUMENT."""
 
 
+def check_length(value: str, field: str, limit: int = MAX_ID_LENGTH, where: str = "") -> None:
+    """Reject a string longer than ``limit`` characters, quoting its start."""
+    if len(value) > limit:
+        prefix = f"{where}: " if where else ""
+        raise ValidationError(f"{prefix}{field} is longer than {limit} characters: {quote(value)}")
+
+
+def check_id(value: str, field: str, where: str = "") -> None:
+    """An id: at most MAX_ID_LENGTH characters and no control characters."""
+    check_length(value, field, MAX_ID_LENGTH, where)
+    if not value.isprintable() and any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in value):
+        prefix = f"{where}: " if where else ""
+        raise ValidationError(f"{prefix}{field} contains a control character: {quote(value)}")
+
+
+def check_count(value: int, field: str, limit: int, where: str = "") -> None:
+    """A count from 0 to ``limit``."""
+    prefix = f"{where}: " if where else ""
+    if value < 0:
+        raise ValidationError(f"{prefix}{field} {value} must not be negative")
+    if value > limit:
+        raise ValidationError(f"{prefix}{field} {value} exceeds the maximum of {limit}")
+
+
+def check_labels(labels: Any, field: str, where: str = "") -> dict[str, str]:
+    """A label map: at most MAX_LABELS entries, keys and values of bounded length."""
+    prefix = f"{where}: " if where else ""
+    if len(labels) > MAX_LABELS:
+        raise ValidationError(
+            f"{prefix}{field}: {len(labels)} labels exceed the maximum of {MAX_LABELS}"
+        )
+    for key, value in labels.items():
+        if not key:
+            raise ValidationError(f"{prefix}{field}: a label key is empty")
+        check_length(key, f"{field} key", MAX_LABEL_KEY_LENGTH, where)
+        check_length(value, f"{field}[{quote(key)}]", MAX_LABEL_VALUE_LENGTH, where)
+    return dict(labels)
+
+
+def duration_seconds(d: Duration, where: str, limit: float = MAX_DURATION) -> float:
+    """A Duration from 0 to ``limit`` seconds; ``where`` names the field."""
+    if not -_NS < d.nanos < _NS or (d.seconds > 0 > d.nanos) or (d.seconds < 0 < d.nanos):
+        raise ValidationError(
+            f"{where} is not a valid Duration (seconds={d.seconds}, nanos={d.nanos}):"
+            " nanos must be within ±999,999,999 and have the sign of seconds"
+        )
+    if d.seconds < 0 or d.nanos < 0:
+        raise ValidationError(f"{where} must not be negative")
+    value = d.seconds + d.nanos / _NS
+    if value > limit:
+        raise ValidationError(
+            f"{where} of {value:.0f} s exceeds the maximum of {limit:.0f} s"
+            f" ({limit / 86400:g} days)"
+        )
+    return value
+
+
 def decode_json_object(payload: common_pb2.Payload, where: str) -> dict[str, Any]:
     """A json/plain payload holding an object (empty means {})."""
     if payload.encoding not in ("", JSON_ENCODING):
         raise ValidationError(
-            f"{where}: encoding {payload.encoding!r} is not supported here (use {JSON_ENCODING!r})"
+            f"{where}: encoding {quote(payload.encoding)} is not supported here"
+            f" (use {JSON_ENCODING!r})"
         )
     if not payload.data:
         return {}
@@ -38,17 +110,29 @@ def decode_json_object(payload: common_pb2.Payload, where: str) -> dict[str, Any
         raise ValidationError(f"{where}: not valid JSON ({exc})") from None
     if not isinstance(value, dict):
         raise ValidationError(f"{where}: must be a JSON object, got {type(value).__name__}")
+    # Only a value with more brackets than the limit can be nested that deep.
+    brackets = payload.data.count(b"{") + payload.data.count(b"[")
+    if brackets > MAX_JSON_DEPTH and _depth(value) > MAX_JSON_DEPTH:
+        raise ValidationError(f"{where}: JSON nested deeper than {MAX_JSON_DEPTH} levels")
     return value
+
+
+def _depth(value: Any) -> int:
+    """Levels of nested objects and arrays (iterative: any depth orjson reads)."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((c, level + 1) for c in children if isinstance(c, dict | list))
+    return deepest
 
 
 def _seconds(msg: Any, field: str, where: str) -> float | None:
     if not msg.HasField(field):
         return None
-    d: Duration = getattr(msg, field)
-    value = d.seconds + d.nanos / 1e9
-    if value < 0 or math.isinf(value):
-        raise ValidationError(f"{where}: {field} must not be negative")
-    return value
+    return duration_seconds(getattr(msg, field), f"{where}: {field}")
 
 
 def _enum(table: dict[int, Any], value: int, enum_name: str, where: str) -> Any:
@@ -58,30 +142,50 @@ def _enum(table: dict[int, Any], value: int, enum_name: str, where: str) -> Any:
         raise ValidationError(f"{where}: unknown {enum_name} value {value}") from None
 
 
-def step_from_proto(msg: workflow_pb2.StepSpec, index: int) -> StepSpec:
-    where = f"steps[{index}]" + (f" ({msg.step_id!r})" if msg.step_id else "")
-    if len(msg.step_id) > MAX_ID_LENGTH:
-        raise ValidationError(f"{where}: step_id longer than {MAX_ID_LENGTH} characters")
+def _check_step(msg: workflow_pb2.StepSpec, where: str) -> None:
+    check_id(msg.step_id, "step_id", where)
+    check_length(msg.name, "name", MAX_NAME_LENGTH, where)
+    check_length(msg.description, "description", MAX_TEXT_LENGTH, where)
+    check_id(msg.agent_type, "agent_type", where)
     if not msg.capability:
         raise ValidationError(f"{where}: agent_capability is empty (StepSpec.capability)")
+    check_id(msg.capability, "capability", where)
+    for d_index, dep in enumerate(msg.dependencies):
+        check_id(dep, f"dependencies[{d_index}]", where)
     if msg.retry_count < 0:
         raise ValidationError(f"{where}: retry_count {msg.retry_count} must not be negative")
     if msg.retry_count > MAX_RETRIES:
         raise ValidationError(f"{where}: retry_count {msg.retry_count} exceeds {MAX_RETRIES}")
-    if msg.pipeline_batch_size < 0:
-        raise ValidationError(f"{where}: pipeline_batch_size must not be negative")
+    check_count(msg.pipeline_batch_size, "pipeline_batch_size", MAX_PIPELINE_BATCH, where)
     coefficient = msg.backoff_coefficient
-    if math.isnan(coefficient) or math.isinf(coefficient) or (coefficient != 0 and coefficient < 1):
-        raise ValidationError(f"{where}: backoff_coefficient must be 0 (default 2.0) or at least 1")
-    transformations = []
+    if not (coefficient == 0 or 1 <= coefficient <= MAX_BACKOFF_COEFFICIENT):  # NaN fails both
+        raise ValidationError(
+            f"{where}: backoff_coefficient {coefficient} must be 0 (default 2.0)"
+            f" or from 1 to {MAX_BACKOFF_COEFFICIENT:g}"
+        )
+    check_count(
+        len(msg.data_transformations), "number of data_transformations", MAX_TRANSFORMATIONS, where
+    )
+
+
+def _transformations(msg: workflow_pb2.StepSpec, where: str) -> tuple[Transformation, ...]:
+    out = []
     for t_index, t in enumerate(msg.data_transformations):
         t_where = f"{where}: data_transformations[{t_index}]"
+        check_id(t.type, "type", t_where)
         params = decode_json_object(t.params, t_where)
         try:
             check_transformation(t.type, params)
         except TransformError as exc:
             raise ValidationError(f"{t_where}: {exc}") from None
-        transformations.append(Transformation(t.type, params))
+        out.append(Transformation(t.type, params))
+    return tuple(out)
+
+
+def step_from_proto(msg: workflow_pb2.StepSpec, index: int) -> StepSpec:
+    where = f"steps[{index}]" + (f" ({quote(msg.step_id)})" if msg.step_id else "")
+    _check_step(msg, where)
+    transformations = _transformations(msg, where)
     retry_delay = _seconds(msg, "retry_delay", where)
     timeout = _seconds(msg, "timeout", where)
     return StepSpec(
@@ -97,7 +201,7 @@ def step_from_proto(msg: workflow_pb2.StepSpec, index: int) -> StepSpec:
         backoff_coefficient=msg.backoff_coefficient or 2.0,
         max_retry_delay=_seconds(msg, "max_retry_delay", where),
         estimated_duration=_seconds(msg, "estimated_duration", where) or 0.0,
-        transformations=tuple(transformations),
+        transformations=transformations,
         optional=msg.optional,
         schedule_to_start_timeout=_seconds(msg, "schedule_to_start_timeout", where) or None,
         pipeline_batch_size=msg.pipeline_batch_size,
@@ -108,19 +212,23 @@ def spec_from_proto(msg: workflow_pb2.WorkflowSpec, default_timeout: float = 0.0
     """Validate a WorkflowSpec completely; raise ValidationError on the first problem."""
     if not msg.name.strip():
         raise ValidationError("spec.name is empty")
+    check_length(msg.name, "spec.name", MAX_NAME_LENGTH)
+    check_length(msg.description, "spec.description", MAX_TEXT_LENGTH)
     if len(msg.steps) > MAX_STEPS:
         raise ValidationError(f"spec.steps: {len(msg.steps)} steps exceed the limit of {MAX_STEPS}")
-    if msg.max_parallel_steps < 0:
-        raise ValidationError("spec.max_parallel_steps must not be negative")
+    check_count(msg.max_parallel_steps, "spec.max_parallel_steps", MAX_STEPS)
+    labels = check_labels(msg.labels, "spec.labels")
     priority = _enum(PRIORITIES_IN, msg.priority, "WorkflowPriority", "spec.priority")
     mode = _enum(MODES_IN, msg.execution_mode, "ExecutionMode", "spec.execution_mode")
     context = decode_json_object(msg.context, "spec.context")
     steps = tuple(step_from_proto(s, i) for i, s in enumerate(msg.steps))
-    try:
-        check_steps([(s.step_id, s.dependencies) for s in steps])
-    except GraphError as exc:
-        raise ValidationError(str(exc)) from None
-    timeout = _seconds(msg, "default_timeout", "spec") or default_timeout or None
+    check_graph(steps)
+    own = (
+        duration_seconds(msg.default_timeout, "spec.default_timeout")
+        if msg.HasField("default_timeout")
+        else 0.0
+    )
+    timeout = own or default_timeout or None
     return WorkflowSpec(
         name=msg.name,
         description=msg.description,
@@ -130,5 +238,35 @@ def spec_from_proto(msg: workflow_pb2.WorkflowSpec, default_timeout: float = 0.0
         context=context,
         max_parallel_steps=msg.max_parallel_steps,
         default_timeout=timeout,
-        labels=dict(msg.labels),
+        labels=labels,
     )
+
+
+def check_graph(steps: tuple[StepSpec, ...]) -> None:
+    """No steps, empty or duplicate ids, unknown, self or repeated dependencies, cycles.
+
+    The checks of ``dwe.common.graph.check_steps``, with every id quoted short.
+    """
+    if not steps:
+        raise ValidationError("workflow has no steps")
+    seen: dict[str, int] = {}
+    for index, step in enumerate(steps):
+        if not step.step_id:
+            raise ValidationError(f"steps[{index}]: step_id is empty")
+        first = seen.setdefault(step.step_id, index)
+        if first != index:
+            raise ValidationError(
+                f"steps[{index}]: duplicate step_id {quote(step.step_id)} (first at steps[{first}])"
+            )
+    for step in steps:
+        where = f"step {quote(step.step_id)}"
+        for dep in step.dependencies:
+            if dep not in seen:
+                raise ValidationError(f"{where}: unknown dependency {quote(dep)}")
+            if dep == step.step_id:
+                raise ValidationError(f"{where} depends on itself")
+        if len(set(step.dependencies)) != len(step.dependencies):
+            raise ValidationError(f"{where}: dependency listed twice")
+    cycle = find_cycle({s.step_id: s.dependencies for s in steps})
+    if cycle:
+        raise ValidationError("dependency cycle: " + cycle_path(cycle))

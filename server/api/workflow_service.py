@@ -20,11 +20,25 @@ from .convert import status_to_proto, summary_to_proto
 from .errors import Precondition, streaming, unary
 from .event_codec import EVENT_TYPES_IN, event_frame
 from .handlers import frame
-from .validation import ValidationError, decode_json_object, spec_from_proto
+from .limits import (
+    MAX_PAGE,
+    MAX_PAGE_TOKEN_LENGTH,
+    MAX_SEQ,
+    MAX_TEXT_LENGTH,
+    MAX_WATCH_IDS,
+    MAX_WATCH_TYPES,
+)
+from .validation import (
+    ValidationError,
+    check_count,
+    check_id,
+    check_length,
+    decode_json_object,
+    spec_from_proto,
+)
 from .wire import WORKFLOW_STATES, WORKFLOW_STATES_IN
 
 DEFAULT_PAGE = 50
-MAX_PAGE = 1000
 REPLAY_CHUNK = 500
 
 
@@ -45,6 +59,7 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
     ) -> rr.CreateWorkflowResponse:
         if not request.HasField("spec"):
             raise ValidationError("spec is required")
+        check_id(request.request_id, "request_id")
         spec = spec_from_proto(request.spec, self._default_timeout)
         workflow_id, created = await self._c.create_workflow(spec, request.request_id)
         status = await self._c.status(workflow_id)
@@ -57,6 +72,7 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
         self, request: rr.StartWorkflowRequest, context: grpc.aio.ServicerContext
     ) -> rr.StartWorkflowResponse:
         _require_id(request.workflow_id)
+        check_id(request.session_id, "session_id")
         ctx = decode_json_object(request.context, "context")
         state = await self._c.start_workflow(
             request.workflow_id, ctx, request.session_id, context.invocation_metadata()
@@ -68,6 +84,7 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
         self, request: rr.ExecuteWorkflowRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[bytes]:  # encoded ExecuteWorkflowResponse (see handlers.py)
         _require_id(request.workflow_id)
+        check_id(request.session_id, "session_id")
         ctx = decode_json_object(request.context, "context")
         sub = self._c.subscribe([request.workflow_id])
         try:
@@ -85,8 +102,7 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
     ) -> AsyncIterator[bytes]:  # encoded WatchWorkflowResponse
         wid = request.workflow_id
         _require_id(wid)
-        if request.after_seq < 0:
-            raise ValidationError("after_seq must not be negative")
+        check_count(request.after_seq, "after_seq", MAX_SEQ)
         sub = self._c.subscribe([wid])  # before the replay, so nothing falls in between
         try:
             replay, follow = await self._c.replay(wid, request.after_seq)
@@ -103,6 +119,10 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
     async def WatchEvents(
         self, request: rr.WatchEventsRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[bytes]:  # encoded WatchEventsResponse
+        check_count(len(request.workflow_ids), "number of workflow_ids", MAX_WATCH_IDS)
+        for i, wid in enumerate(request.workflow_ids):
+            check_id(wid, f"workflow_ids[{i}]")
+        check_count(len(request.types), "number of types", MAX_WATCH_TYPES)
         types = []
         for t in request.types:
             if t not in EVENT_TYPES_IN:
@@ -127,9 +147,9 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
     async def ListWorkflows(
         self, request: rr.ListWorkflowsRequest, context: grpc.aio.ServicerContext
     ) -> rr.ListWorkflowsResponse:
-        if request.page_size < 0:
-            raise ValidationError("page_size must not be negative")
-        size = min(request.page_size or DEFAULT_PAGE, MAX_PAGE)
+        check_count(request.page_size, "page_size", MAX_PAGE)
+        check_length(request.page_token, "page_token", MAX_PAGE_TOKEN_LENGTH)
+        size = request.page_size or DEFAULT_PAGE
         states = []
         for s in request.states:
             if s not in WORKFLOW_STATES_IN:
@@ -147,6 +167,7 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
         self, request: rr.CancelWorkflowRequest, context: grpc.aio.ServicerContext
     ) -> rr.CancelWorkflowResponse:
         _require_id(request.workflow_id)
+        check_length(request.reason, "reason", MAX_TEXT_LENGTH)
         cancelled, state = await self._c.cancel_workflow(request.workflow_id, request.reason)
         return rr.CancelWorkflowResponse(cancelled=cancelled, state=WORKFLOW_STATES[state])
 
@@ -165,6 +186,7 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
     async def AnalyzeIntent(
         self, request: rr.AnalyzeIntentRequest, context: grpc.aio.ServicerContext
     ) -> rr.AnalyzeIntentResponse:
+        check_length(request.message, "message", MAX_TEXT_LENGTH)
         return rr.AnalyzeIntentResponse(
             intent=self._detected(self._intents.analyze_intent(request.message))
         )
@@ -175,6 +197,9 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
     ) -> rr.StartIntentResponse:
         if not request.message.strip():
             raise ValidationError("message is empty")
+        check_length(request.message, "message", MAX_TEXT_LENGTH)
+        check_id(request.request_id, "request_id")
+        check_id(request.session_id, "session_id")
         extra = decode_json_object(request.context, "context")
         intent, workflow = self._intents.workflow_for(request.message)
         try:
@@ -196,6 +221,7 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
 def _require_id(workflow_id: str) -> None:
     if not workflow_id:
         raise ValidationError("workflow_id is empty")
+    check_id(workflow_id, "workflow_id")
 
 
 async def _batches(sub: Subscription) -> AsyncIterator[list[Event]]:

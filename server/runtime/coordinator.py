@@ -125,7 +125,7 @@ class Coordinator:
     def end_streams(self) -> None:
         """End every agent session and event stream."""
         self._stopping = True
-        self._directory.end_all("server shutting down")
+        self._directory.end_all("server shutting down; reconnect")
         self._hub.close_all()
 
     async def close(self) -> None:
@@ -233,7 +233,11 @@ class Coordinator:
         return self._directory.registration(agent_id)
 
     def connect_agent(self, link: AgentLink, hello: Hello) -> tuple[str, list[str], list[str]]:
-        """Open a session; returns (session_id, resumed, dropped attempt ids)."""
+        """Open a session; returns (session_id, resumed, dropped attempt ids).
+
+        Raises:
+            AgentIdInUse: Another live session has this agent id.
+        """
         session, resumed, dropped = self._directory.open(link, hello, self._clock())
         self.changed()
         return session.session_id, resumed, dropped

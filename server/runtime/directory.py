@@ -24,10 +24,19 @@ class AgentLink(Protocol):
         """Queue assignments and (attempt id, reason) cancels for the agent."""
 
     def close(self, reason: str) -> None:
-        """End the session's stream."""
+        """End the session's stream; the agent is told ``reason`` (UNAVAILABLE)."""
 
     def drain(self, reason: str) -> None:
         """Tell the agent no more work comes on this stream; it delivers results, then leaves."""
+
+
+class AgentIdInUse(RuntimeError):
+    """A live session already has the agent id a new session asked for."""
+
+    def __init__(self, agent_id: str, since: float) -> None:
+        super().__init__(agent_id, since)
+        self.agent_id = agent_id
+        self.since = since
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +76,16 @@ class AgentDirectory:
         """Open a session: registry entries fill in what the Hello left out.
 
         Returns the session and, among the attempts the agent holds, those
-        resumed and those dropped. A live session of the same agent id is
-        replaced (its stream is closed).
+        resumed and those dropped.
+
+        Raises:
+            AgentIdInUse: A live session has the same agent id. It is not
+                replaced: two processes with one id would evict each other
+                forever. The newcomer retries until the old session ends.
         """
+        live = self._scheduler.agent(hello.agent_id)
+        if live is not None:
+            raise AgentIdInUse(hello.agent_id, live.connected_at)
         reg = self._registry.get(hello.agent_id)
         agent_type, capabilities, max_tasks = hello.agent_type, hello.capabilities, hello.max_tasks
         if reg is not None:
@@ -85,11 +101,6 @@ class AgentDirectory:
             connected_at=now,
             labels=dict(hello.labels),
         )
-        old = self._scheduler.agent(hello.agent_id)
-        if old is not None:
-            stale = self._links.pop(old.session_id, None)
-            if stale is not None:
-                stale.close("replaced by a new session of the same agent")
         self._links[session.session_id] = link
         resumed, dropped = self._scheduler.connect(session, list(hello.held), now)
         log.info(
