@@ -189,7 +189,7 @@ def _add_workflow_commands(commands: _Commands) -> None:
 
     p = commands.add("list", cmd_list, "list workflows, newest first")
     p.add_argument("--state", action="append", help="only this state (repeatable)")
-    p.add_argument("--limit", type=int, default=50, help="rows per page (default 50)")
+    p.add_argument("--limit", type=int, default=50, help="rows per page, at most 1,000")
     p.add_argument("--page-token", default="", help="from a previous page")
 
 

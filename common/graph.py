@@ -9,7 +9,7 @@ clients (``Workflow.get_critical_path``) all use these functions.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 Deps = Mapping[str, Sequence[str]]
 
@@ -18,11 +18,17 @@ class GraphError(ValueError):
     """The step graph is malformed; the message names the steps involved."""
 
 
-def check_steps(steps: Sequence[tuple[str, Sequence[str]]]) -> None:
+def check_steps(
+    steps: Sequence[tuple[str, Sequence[str]]],
+    quote: Callable[[str], str] = repr,
+    cycle_text: Callable[[list[str]], str] = " -> ".join,
+) -> None:
     """Raise GraphError for an empty graph, empty or duplicate ids, bad or cyclic dependencies.
 
     Args:
         steps: ``(step_id, dependencies)`` in declaration order.
+        quote: How an id appears in a message (the server clips long ones).
+        cycle_text: How a cycle appears (``A -> B -> A``).
     """
     if not steps:
         raise GraphError("workflow has no steps")
@@ -30,22 +36,22 @@ def check_steps(steps: Sequence[tuple[str, Sequence[str]]]) -> None:
     for index, (step_id, _) in enumerate(steps):
         if not step_id:
             raise GraphError(f"steps[{index}]: step_id is empty")
-        if step_id in seen:
+        first = seen.setdefault(step_id, index)
+        if first != index:
             raise GraphError(
-                f"steps[{index}]: duplicate step_id {step_id!r} (first at steps[{seen[step_id]}])"
+                f"steps[{index}]: duplicate step_id {quote(step_id)} (first at steps[{first}])"
             )
-        seen[step_id] = index
     for step_id, deps in steps:
         for dep in deps:
             if dep not in seen:
-                raise GraphError(f"step {step_id!r}: unknown dependency {dep!r}")
+                raise GraphError(f"step {quote(step_id)}: unknown dependency {quote(dep)}")
             if dep == step_id:
-                raise GraphError(f"step {step_id!r} depends on itself")
+                raise GraphError(f"step {quote(step_id)} depends on itself")
         if len(set(deps)) != len(deps):
-            raise GraphError(f"step {step_id!r}: dependency listed twice")
+            raise GraphError(f"step {quote(step_id)}: dependency listed twice")
     cycle = find_cycle(dict(steps))
     if cycle:
-        raise GraphError("dependency cycle: " + " -> ".join(cycle))
+        raise GraphError("dependency cycle: " + cycle_text(cycle))
 
 
 def find_cycle(deps: Deps) -> list[str] | None:

@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 from google.protobuf.duration_pb2 import Duration
 
-from dwe.common.graph import find_cycle
+from dwe.common.graph import GraphError, check_steps
 from dwe.v1 import common_pb2, workflow_pb2
 
 from ..engine.model import JSON_ENCODING, StepSpec, Transformation, WorkflowSpec
@@ -243,30 +243,9 @@ def spec_from_proto(msg: workflow_pb2.WorkflowSpec, default_timeout: float = 0.0
 
 
 def check_graph(steps: tuple[StepSpec, ...]) -> None:
-    """No steps, empty or duplicate ids, unknown, self or repeated dependencies, cycles.
-
-    The checks of ``dwe.common.graph.check_steps``, with every id quoted short.
-    """
-    if not steps:
-        raise ValidationError("workflow has no steps")
-    seen: dict[str, int] = {}
-    for index, step in enumerate(steps):
-        if not step.step_id:
-            raise ValidationError(f"steps[{index}]: step_id is empty")
-        first = seen.setdefault(step.step_id, index)
-        if first != index:
-            raise ValidationError(
-                f"steps[{index}]: duplicate step_id {quote(step.step_id)} (first at steps[{first}])"
-            )
-    for step in steps:
-        where = f"step {quote(step.step_id)}"
-        for dep in step.dependencies:
-            if dep not in seen:
-                raise ValidationError(f"{where}: unknown dependency {quote(dep)}")
-            if dep == step.step_id:
-                raise ValidationError(f"{where} depends on itself")
-        if len(set(step.dependencies)) != len(step.dependencies):
-            raise ValidationError(f"{where}: dependency listed twice")
-    cycle = find_cycle({s.step_id: s.dependencies for s in steps})
-    if cycle:
-        raise ValidationError("dependency cycle: " + cycle_path(cycle))
+    """No steps, empty or duplicate ids, unknown, self or repeated dependencies, cycles,
+    with every id quoted short (``dwe.common.graph.check_steps``)."""
+    try:
+        check_steps([(s.step_id, s.dependencies) for s in steps], quote, cycle_path)
+    except GraphError as exc:
+        raise ValidationError(str(exc)) from None
