@@ -8,12 +8,12 @@ the writer commits. Implementations must be safe for that.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from ..engine.model import AgentRegistration, Blob, EventType, WorkflowSpec
 from .rows import WriteBatch  # re-exported: it lived here before rows.py
 
-__all__ = ["StepRow", "Store", "StoredEvent", "WorkflowRow", "WriteBatch"]
+__all__ = ["Pruned", "StepRow", "Store", "StoredEvent", "WorkflowRow", "WriteBatch"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +62,13 @@ class WorkflowRow:
     records: list[PipeRecord] = field(default_factory=list)
 
 
+class Pruned(NamedTuple):
+    """What one prune deleted (or, for a count, would delete)."""
+
+    workflows: list[tuple[str, str]]  # (workflow_id, request_id or '') of each one
+    events: int
+
+
 class Store(Protocol):
     def write(self, batch: WriteBatch) -> list[str]:
         """Commit the batch in one transaction, or raise and commit nothing.
@@ -87,5 +94,19 @@ class Store(Protocol):
         """Workflows not in a terminal state, with steps, for resuming after restart."""
 
     def load_agents(self) -> list[AgentRegistration]: ...
+
+    def prune(self, ended_before: float, limit: int) -> Pruned:
+        """Delete up to ``limit`` workflows in a terminal state whose ``finished_at`` is
+        before ``ended_before`` (epoch seconds), oldest first, with their steps, events
+        and pipeline records, in one transaction. Called on the writer thread only;
+        a result of fewer than ``limit`` workflows means none is left.
+        """
+
+    def count_prunable(self, ended_before: float) -> tuple[int, int]:
+        """(workflows, events) that ``prune`` with this cut would delete in all."""
+
+    def reclaim(self, pages: int) -> int:
+        """Give up to ``pages`` free pages back to the file system (writer thread only);
+        returns how many were given back (0 when the store cannot shrink)."""
 
     def close(self) -> None: ...

@@ -74,6 +74,11 @@ _V4 = (
         PRIMARY KEY (workflow_id, step_id, kind, idx)) WITHOUT ROWID""",
 )
 
+# Version 5: retention finds ended workflows by when they ended. The partial index holds
+# only terminal rows; a query uses it when its WHERE repeats ENDED_WHERE word for word.
+ENDED_WHERE = "state IN ('completed', 'failed', 'cancelled', 'timed_out')"
+_V5 = (f"CREATE INDEX idx_workflows_ended ON workflows (finished_at) WHERE {ENDED_WHERE}",)
+
 
 def _upgrade_events(conn: sqlite3.Connection, upgrade_event: EventUpgrade | None) -> None:
     """Replace every stored event by ``upgrade_event(type, event)``, once each."""
@@ -98,6 +103,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, _V2),
     Migration(3, _V3, _upgrade_events),
     Migration(4, _V4),
+    Migration(5, _V5),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from ..engine.model import AgentRegistration, Blob, EventType
-from .base import PipeRecord, StepRow, StoredEvent, WorkflowRow
+from . import prune
+from .base import PipeRecord, Pruned, StepRow, StoredEvent, WorkflowRow
 from .codec import loads, metadata_from_json, spec_from_json
 from .migrations import EventUpgrade, SchemaError, migrate, rollback
 from .rows import (
@@ -83,8 +84,12 @@ _INSERT_PIPE_RECORD = _insert_sql("pipe_records", PipeRecordRow._fields)
 _UPSERT_AGENT = _insert_sql("agents", AgentRow._fields, verb="INSERT OR REPLACE")
 
 
-def _connect(path: str) -> sqlite3.Connection:
+def _connect(path: str, writer: bool = False) -> sqlite3.Connection:
     conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    if writer:
+        # Takes effect on a new file only (before its first table and before WAL mode),
+        # so retention can shrink it; an older file keeps auto_vacuum=NONE.
+        conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA busy_timeout=5000")
     conn.execute("PRAGMA foreign_keys=OFF")
@@ -132,7 +137,7 @@ class SqliteStore:
         self._closed = False
 
     def _open_writer(self) -> sqlite3.Connection:
-        conn = _connect(self.path)
+        conn = _connect(self.path, writer=True)
         # NORMAL in WAL mode: durable across process crashes; FULL adds an fsync per commit.
         conn.execute(f"PRAGMA synchronous={self._synchronous}")
         return conn
@@ -186,6 +191,26 @@ class SqliteStore:
             self._w = self._open_writer()
         except sqlite3.Error as exc:
             cause.add_note(f"reopening the writer failed too: {exc!r}")
+
+    # -- retention: prune and reclaim on the writer thread ----------------------------
+
+    def prune(self, ended_before: float, limit: int) -> Pruned:
+        """See ``Store.prune``: one transaction on the writer connection."""
+        try:
+            return prune.prune(self._w, ended_before, limit)
+        except BaseException as exc:
+            if self._w.in_transaction:
+                self._replace_writer(exc)
+            raise
+
+    def count_prunable(self, ended_before: float) -> tuple[int, int]:
+        """(workflows, events) a prune at ``ended_before`` would delete."""
+        with self._snapshot() as conn:
+            return prune.count_prunable(conn, ended_before)
+
+    def reclaim(self, pages: int) -> int:
+        """Up to ``pages`` free pages back to the file system (auto_vacuum=INCREMENTAL only)."""
+        return prune.reclaim(self._w, pages)
 
     # -- readers -------------------------------------------------------------
 
