@@ -47,6 +47,8 @@ _SERVER_FLAGS = {
     "priority_aging": "priority_aging",
     "intents": "intents_file",
     "intent_threshold": "intent_threshold",
+    "retention": "retention",
+    "prune_interval": "prune_interval",
 }
 
 

@@ -28,6 +28,7 @@ from dwe.cli.commands import (
 )
 from dwe.clients._common import DEFAULT_TARGET
 from dwe.clients.errors import DweError, ValidationError
+from dwe.common.durations import parse_duration
 
 __all__ = ["build_parser", "main"]
 
@@ -71,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     server = commands.add("server", cmd_server, "run the dwe server (blocks)")
     _add_server_basics(server)
     _add_server_tuning(server)
+    _add_server_retention(server)
     agent = commands.add("agent", cmd_agent, "run an agent defined in Python as module:attr")
     agent.add_argument("spec", help="module:attr naming an Agent or a factory of one")
     _add_run(
@@ -150,6 +152,31 @@ def _add_server_tuning(p: argparse.ArgumentParser) -> None:
         type=float,
         help="seconds of running that raise a workflow's dispatch priority one level "
         "(default 30, 0 = off); env DWE_PRIORITY_AGING",
+    )
+
+
+def duration(text: str) -> float:
+    """An argparse type: seconds of ``7d``, ``12h``, ``30m``, ``1h30m`` or a bare number."""
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _add_server_retention(p: argparse.ArgumentParser) -> None:
+    """How long ended workflows are kept."""
+    p.add_argument(
+        "--retention",
+        type=duration,
+        metavar="DURATION",
+        help="prune workflows that ended longer ago than this (7d, 12h, 30m), with their "
+        "steps and events; 0 = keep everything (default); env DWE_RETENTION",
+    )
+    p.add_argument(
+        "--prune-interval",
+        type=duration,
+        metavar="DURATION",
+        help="time between two prunes when --retention is set (default 5m); env DWE_PRUNE_INTERVAL",
     )
 
 

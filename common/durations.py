@@ -49,10 +49,10 @@ def parse_duration(text: str) -> float:
 def format_duration(seconds: float) -> str:
     """A form ``parse_duration`` reads back, in days at most: 604800 -> ``"7d"``.
 
-    Fractions of a second are kept as a bare number (``"0.5"``).
+    A duration with a fraction of a second is given in seconds (``"0.5s"``).
     """
     if seconds != int(seconds) or seconds < 0:
-        return f"{seconds:g}"
+        return f"{seconds:g}s"
     rest = int(seconds)
     if rest == 0:
         return "0s"

@@ -78,6 +78,8 @@ class DweServer:
         self, config: ServerConfig, tracer_provider: Any = None, meter_provider: Any = None
     ) -> None:
         self.config = config
+        if config.retention > 0 and config.prune_interval <= 0:
+            raise ValueError("prune_interval must be more than 0 when retention is set")
         self.store = SqliteStore(
             config.db_path, config.sqlite_synchronous, upgrade_event=upgrade_v2_event
         )
@@ -153,6 +155,8 @@ class DweServer:
         for name in ("", *SERVICES):
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         self.sampler.start()
+        if self.config.retention > 0:
+            self.coordinator.start_retention(self.config.retention, self.config.prune_interval)
         log.info("dwe server listening on %s (store %s)", self.address, self.config.db_path)
 
     async def stop(self, grace: float | None = None) -> None:

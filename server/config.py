@@ -6,6 +6,11 @@ import os
 from dataclasses import dataclass, fields
 from typing import Any
 
+from dwe.common.durations import parse_duration
+
+# Fields whose variables are durations (7d, 12h, 30m, or seconds), not plain numbers.
+_DURATIONS = ("retention", "prune_interval")
+
 
 @dataclass(frozen=True, slots=True)
 class ServerConfig:
@@ -39,6 +44,10 @@ class ServerConfig:
             StartIntent; empty uses the built-in rules (DWE_INTENTS).
         intent_threshold: Minimum confidence to act on an intent
             (DWE_INTENT_THRESHOLD).
+        retention: Seconds an ended workflow is kept before it is pruned with its
+            steps and events, 0 = keep everything (DWE_RETENTION, e.g. ``7d``).
+        prune_interval: Seconds between two prunes when retention is set
+            (DWE_PRUNE_INTERVAL, e.g. ``5m``).
     """
 
     host: str = "127.0.0.1"
@@ -59,6 +68,8 @@ class ServerConfig:
     priority_aging: float = 30.0
     intents_file: str = ""
     intent_threshold: float = 0.7
+    retention: float = 0.0
+    prune_interval: float = 300.0
 
     @classmethod
     def from_env(cls, **overrides: Any) -> ServerConfig:
@@ -70,10 +81,20 @@ class ServerConfig:
                 name = "DWE_AGENTS" if f.name == "agents_file" else "DWE_INTENTS"
                 env = os.environ.get(name, env or "") or None
             if env is not None and env != "":
-                values[f.name] = type(getattr(cls(), f.name))(env)
+                values[f.name] = _from_text(f.name, env)
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
     @property
     def address(self) -> str:
         return f"{self.host}:{self.port}"
+
+
+def _from_text(name: str, text: str) -> Any:
+    """A field's value from its DWE_* variable."""
+    if name in _DURATIONS:
+        try:
+            return parse_duration(text)
+        except ValueError as exc:
+            raise ValueError(f"DWE_{name.upper()}: {exc}") from None
+    return type(getattr(ServerConfig(), name))(text)

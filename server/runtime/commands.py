@@ -47,6 +47,11 @@ class IdempotencyCache:
         while len(self._ids) > self._size:
             self._ids.popitem(last=False)
 
+    def discard(self, request_id: str, workflow_id: str) -> None:
+        """Forget ``request_id`` if it still names ``workflow_id`` (a pruned workflow)."""
+        if self._ids.get(request_id) == workflow_id:
+            del self._ids[request_id]
+
     def __len__(self) -> int:
         return len(self._ids)
 
@@ -120,6 +125,10 @@ class Commands:
     def remember(self, request_id: str, workflow_id: str) -> None:
         """A workflow resumed from the store was created under ``request_id``."""
         self.requests.put(request_id, workflow_id)
+
+    def forget(self, request_id: str, workflow_id: str) -> None:
+        """A pruned workflow: a repeat of its ``request_id`` creates a new one."""
+        self.requests.discard(request_id, workflow_id)
 
     async def _live(self, workflow_id: str) -> None:
         """Raise UnknownWorkflow or SchedulerError unless the run is in memory."""

@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from dwe.common.backoff import backoff_delay
 
@@ -23,6 +24,8 @@ from ..store.base import Store
 from ..store.rows import AgentRow, EventRow, WriteBatch
 
 log = logging.getLogger("dwe.server")
+
+T = TypeVar("T")
 
 # After a failed commit the next one waits 0.1 s, doubling up to 5 s, until one succeeds.
 RETRY_BASE = 0.1
@@ -109,6 +112,11 @@ class CommitLoop:
         self._waiters.append(fut)
         self.request()
         return fut
+
+    async def on_writer(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(*args)`` on the writer thread, between two commits (never during one)."""
+        assert self._loop is not None
+        return await self._loop.run_in_executor(self._writer, fn, *args)
 
     def close(self) -> None:
         """Stop the writer thread (after the last flush)."""

@@ -3,7 +3,8 @@
 It wires the pieces, each with one job: ``CommitLoop`` (group commit,
 commit-before-publish), ``Delivery`` (after a commit: spans, events, agent
 work, retention), ``AgentDirectory`` (registry and links), ``Commands``
-(create, start, cancel), ``recovery`` and an ``Alarm`` for the engine's timers.
+(create, start, cancel), ``recovery``, ``Retention`` (pruning ended workflows)
+and an ``Alarm`` for the engine's timers.
 Every mutation goes: scheduler call -> ``changed()`` (dispatch, re-arm the
 alarm, request a commit) -> commit -> announce. The api layer, metrics and the
 dashboard read only through the query methods below.
@@ -39,6 +40,7 @@ from .delivery import KEEP_ENDED, Delivery
 from .directory import AgentDirectory, AgentLink, Hello
 from .hub import EventHub, Subscription
 from .recovery import recover
+from .retention import PRUNE_INTERVAL, PruneCount, Retention
 from .telemetry import Telemetry
 from .views import AgentView, StatusView, status_of_row, status_of_run
 
@@ -89,6 +91,7 @@ class Coordinator:
             clock,
             cache_size,
         )
+        self._retention = Retention(store, self._commit.on_writer, self._forget, clock)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
         self._closed = False
@@ -133,6 +136,7 @@ class Coordinator:
         if self._closed:
             return
         self._closed = True
+        await self._retention.stop()
         self.end_streams()
         await self._settle()  # the last decisions reach the store
         self._alarm.cancel()
@@ -216,6 +220,30 @@ class Coordinator:
     ) -> tuple[bool, WorkflowState]:
         """Cancel a run; returns (cancelled, its state). UnknownWorkflow when none."""
         return await self._commands.cancel(workflow_id, reason)
+
+    async def prune(self, older_than: float, dry_run: bool = False) -> PruneCount:
+        """Delete the workflows that ended more than ``older_than`` seconds ago, with
+        their steps, events and pipeline records; with ``dry_run``, only count them.
+
+        Running, queued and pending workflows are never touched. Pruned runs are
+        forgotten in memory too, and so are their idempotency keys.
+
+        Raises:
+            StoreUnavailable: The store failed; the batches before stay deleted.
+        """
+        cut = self._clock() - older_than
+        if dry_run:
+            return PruneCount(*await self._read(self._store.count_prunable, cut))
+        return await self._retention.prune(cut)
+
+    def start_retention(self, keep: float, interval: float = PRUNE_INTERVAL) -> None:
+        """Prune what ended more than ``keep`` seconds ago at once, then every ``interval``."""
+        self._retention.start(keep, interval)
+
+    def _forget(self, workflow_id: str, request_id: str) -> None:
+        self._scheduler.forget(workflow_id)
+        if request_id:
+            self._commands.forget(request_id, workflow_id)
 
     def add_rule(self, rule: Rule) -> None:
         """An adaptation rule for ADAPTIVE runs (call on the server's loop)."""

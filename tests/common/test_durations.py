@@ -65,7 +65,7 @@ def test_parse_duration_refuses(text: str, fragment: str) -> None:
         pytest.param(5400.0, "1h30m", id="compound"),
         pytest.param(604800.0, "7d", id="a-week-in-days"),
         pytest.param(131415.0, "1d12h30m15s", id="all-units"),
-        pytest.param(0.5, "0.5", id="fraction"),
+        pytest.param(0.5, "0.5s", id="fraction"),
     ],
 )
 def test_format_duration_reads_back(seconds: float, text: str) -> None:
