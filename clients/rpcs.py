@@ -132,6 +132,9 @@ LIST_AGENTS = UnaryRpc(_engine("ListAgents"), rr.ListAgentsRequest, rr.ListAgent
 GET_ENGINE_METRICS = UnaryRpc(
     _engine("GetEngineMetrics"), rr.GetEngineMetricsRequest, rr.GetEngineMetricsResponse
 )
+PRUNE_WORKFLOWS = UnaryRpc(
+    _engine("PruneWorkflows"), rr.PruneWorkflowsRequest, rr.PruneWorkflowsResponse
+)
 
 #: Every declaration, for the test that holds them to the contract.
 ALL: tuple[UnaryRpc[Any, Any] | StreamRpc[Any, Any], ...] = (
@@ -148,4 +151,5 @@ ALL: tuple[UnaryRpc[Any, Any] | StreamRpc[Any, Any], ...] = (
     REGISTER_AGENT,
     LIST_AGENTS,
     GET_ENGINE_METRICS,
+    PRUNE_WORKFLOWS,
 )

@@ -166,6 +166,7 @@ class SyncDweClient:
     register_agent = _blocking(DweClient.register_agent)
     list_agents = _blocking(DweClient.list_agents)
     get_engine_metrics = _blocking(DweClient.get_engine_metrics)
+    prune_workflows = _blocking(DweClient.prune_workflows)
 
     # the loop thread
 

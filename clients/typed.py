@@ -20,6 +20,7 @@ from collections.abc import AsyncGenerator, Iterable, Sequence
 from typing import Any, Self, TypeVar
 
 import grpc
+from google.protobuf.duration_pb2 import Duration
 from google.protobuf.message import Message
 
 from dwe.clients import _common as c
@@ -229,3 +230,20 @@ class DweClient:
         """GetEngineMetrics: counters, agent load, resource use and history."""
         request = rr.GetEngineMetricsRequest()
         return (await self._unary(rpcs.GET_ENGINE_METRICS, request)).metrics
+
+    async def prune_workflows(
+        self, older_than: float, dry_run: bool = False
+    ) -> rr.PruneWorkflowsResponse:
+        """PruneWorkflows: deletes workflows that ended over ``older_than`` seconds ago.
+
+        Their steps, events and pipeline records go with them; running, queued and
+        pending workflows stay. ``workflows`` and ``events`` of the response count
+        what was deleted, or with ``dry_run`` what would be (nothing is deleted).
+
+        Raises:
+            ValidationError: ``older_than`` is negative or over 100 years.
+        """
+        older = Duration()
+        older.FromNanoseconds(round(older_than * 1e9))
+        request = rr.PruneWorkflowsRequest(older_than=older, dry_run=dry_run)
+        return await self._unary(rpcs.PRUNE_WORKFLOWS, request)

@@ -148,4 +148,17 @@ export class DweClient {
   async getEngineMetrics() {
     return (await unary(this.engine, "GetEngineMetrics", {})).metrics;
   }
+
+  /**
+   * Deletes the workflows that ended more than `olderThanSeconds` ago, with their
+   * steps and events; with `dryRun`, only counts them. Resolves to
+   * `{ workflows, events }`.
+   */
+  pruneWorkflows(olderThanSeconds, dryRun = false) {
+    const seconds = Math.floor(olderThanSeconds);
+    const nanos = Math.round((olderThanSeconds - seconds) * 1e9);
+    return unary(this.engine, "PruneWorkflows", {
+      older_than: { seconds, nanos }, dry_run: dryRun,
+    });
+  }
 }

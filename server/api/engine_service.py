@@ -1,9 +1,12 @@
-"""EngineService: agent registry, agent list and engine metrics."""
+"""EngineService: agent registry, agent list, engine metrics and pruning."""
 
 from __future__ import annotations
 
+import logging
+
 import grpc
 
+from dwe.common.durations import MAX_DURATION_SECONDS, format_duration
 from dwe.v1 import engine_pb2, service_pb2_grpc
 from dwe.v1 import request_response_pb2 as rr
 
@@ -12,6 +15,9 @@ from ..runtime.metrics import MetricsSampler
 from .agent_checks import registration_from_proto
 from .convert import agent_to_proto
 from .errors import unary
+from .validation import ValidationError, duration_seconds
+
+log = logging.getLogger("dwe.server.api")
 
 
 class EngineServicer(service_pb2_grpc.EngineServiceServicer):
@@ -59,3 +65,21 @@ class EngineServicer(service_pb2_grpc.EngineServiceServicer):
         for name, values in s.history.items():
             m.performance_metrics[name].values.extend(values)
         return rr.GetEngineMetricsResponse(metrics=m)
+
+    @unary
+    async def PruneWorkflows(
+        self, request: rr.PruneWorkflowsRequest, context: grpc.aio.ServicerContext
+    ) -> rr.PruneWorkflowsResponse:
+        if not request.HasField("older_than"):
+            raise ValidationError("older_than is required (0s prunes every ended workflow)")
+        older_than = duration_seconds(request.older_than, "older_than", MAX_DURATION_SECONDS)
+        count = await self._c.prune(older_than, request.dry_run)
+        log.info(
+            "PruneWorkflows from %s: %s %d workflows and %d events that ended over %s ago",
+            context.peer(),
+            "would delete" if request.dry_run else "deleted",
+            count.workflows,
+            count.events,
+            format_duration(older_than),
+        )
+        return rr.PruneWorkflowsResponse(workflows=count.workflows, events=count.events)

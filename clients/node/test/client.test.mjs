@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { DweClient, DweError, TERMINAL_EVENTS, fromJson, json } from "../index.js";
 
 const client = new DweClient(process.env.DWE_TARGET);
+let completedId = null; // the first test's workflow, pruned by the last one
 
 test("a workflow runs and streams its events", async () => {
   const created = await client.createWorkflow({
@@ -17,6 +18,7 @@ test("a workflow runs and streams its events", async () => {
     ],
   });
   assert.equal(created.created, true);
+  completedId = created.workflow_id;
   const seen = [];
   for await (const event of client.executeWorkflow(created.workflow_id)) {
     seen.push(event);
@@ -60,3 +62,18 @@ test("agents and metrics are listed", async () => {
 });
 
 test.after(() => client.close());
+
+test("ended workflows are pruned, a dry run first", async () => {
+  assert.deepEqual(await client.pruneWorkflows(3600, true), { workflows: 0, events: 0 });
+  const counted = await client.pruneWorkflows(0, true);
+  assert.ok(counted.workflows >= 1 && counted.events >= 1);
+  assert.deepEqual(await client.pruneWorkflows(0), counted);
+  await assert.rejects(
+    client.getWorkflowStatus(completedId),
+    (err) => err instanceof DweError && err.code === "NOT_FOUND",
+  );
+  await assert.rejects(
+    client.pruneWorkflows(-1),
+    (err) => err instanceof DweError && err.code === "INVALID_ARGUMENT",
+  );
+});

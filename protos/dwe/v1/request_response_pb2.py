@@ -27,9 +27,10 @@ from dwe.v1 import common_pb2 as dwe_dot_v1_dot_common__pb2
 from dwe.v1 import engine_pb2 as dwe_dot_v1_dot_engine__pb2
 from dwe.v1 import enums_pb2 as dwe_dot_v1_dot_enums__pb2
 from dwe.v1 import workflow_pb2 as dwe_dot_v1_dot_workflow__pb2
+from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x64we/v1/request_response.proto\x12\x06\x64we.v1\x1a\x12\x64we/v1/agent.proto\x1a\x13\x64we/v1/common.proto\x1a\x13\x64we/v1/engine.proto\x1a\x12\x64we/v1/enums.proto\x1a\x15\x64we/v1/workflow.proto\"O\n\x15\x43reateWorkflowRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\"\n\x04spec\x18\x02 \x01(\x0b\x32\x14.dwe.v1.WorkflowSpec\"f\n\x16\x43reateWorkflowResponse\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\x12&\n\x06status\x18\x03 \x01(\x0b\x32\x16.dwe.v1.WorkflowStatus\"a\n\x14StartWorkflowRequest\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\t\x12 \n\x07\x63ontext\x18\x02 \x01(\x0b\x32\x0f.dwe.v1.Payload\x12\x12\n\nsession_id\x18\x03 \x01(\t\"=\n\x15StartWorkflowResponse\x12$\n\x05state\x18\x01 \x01(\x0e\x32\x15.dwe.v1.WorkflowState\"c\n\x16\x45xecuteWorkflowRequest\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\t\x12 \n\x07\x63ontext\x18\x02 \x01(\x0b\x32\x0f.dwe.v1.Payload\x12\x12\n\nsession_id\x18\x03 \x01(\t\"@\n\x17\x45xecuteWorkflowResponse\x12%\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x15.dwe.v1.WorkflowEvent\">\n\x14WatchWorkflowRequest\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\t\x12\x11\n\tafter_seq\x18\x02 \x01(\x03\">\n\x15WatchWorkflowResponse\x12%\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x15.dwe.v1.WorkflowEvent\"L\n\x12WatchEventsRequest\x12 \n\x05types\x18\x01 \x03(\x0e\x32\x11.dwe.v1.EventType\x12\x14\n\x0cworkflow_ids\x18\x02 \x03(\t\"<\n\x13WatchEventsResponse\x12%\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x15.dwe.v1.WorkflowEvent\"/\n\x18GetWorkflowStatusRequest\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\t\"C\n\x19GetWorkflowStatusResponse\x12&\n\x06status\x18\x01 \x01(\x0b\x32\x16.dwe.v1.WorkflowStatus\"d\n\x14ListWorkflowsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12%\n\x06states\x18\x03 \x03(\x0e\x32\x15.dwe.v1.WorkflowState\"\\\n\x15ListWorkflowsResponse\x12*\n\tworkflows\x18\x01 \x03(\x0b\x32\x17.dwe.v1.WorkflowSummary\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"<\n\x15\x43\x61ncelWorkflowRequest\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"Q\n\x16\x43\x61ncelWorkflowResponse\x12\x11\n\tcancelled\x18\x01 \x01(\x08\x12$\n\x05state\x18\x02 \x01(\x0e\x32\x15.dwe.v1.WorkflowState\"\'\n\x14\x41nalyzeIntentRequest\x12\x0f\n\x07message\x18\x01 \x01(\t\"?\n\x15\x41nalyzeIntentResponse\x12&\n\x06intent\x18\x01 \x01(\x0b\x32\x16.dwe.v1.DetectedIntent\"o\n\x12StartIntentRequest\x12\x0f\n\x07message\x18\x01 \x01(\t\x12 \n\x07\x63ontext\x18\x02 \x01(\x0b\x32\x0f.dwe.v1.Payload\x12\x12\n\nsession_id\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"x\n\x13StartIntentResponse\x12&\n\x06intent\x18\x01 \x01(\x0b\x32\x16.dwe.v1.DetectedIntent\x12\x13\n\x0bworkflow_id\x18\x02 \x01(\t\x12$\n\x05state\x18\x03 \x01(\x0e\x32\x15.dwe.v1.WorkflowState\"8\n\x14RegisterAgentRequest\x12 \n\x05\x61gent\x18\x01 \x01(\x0b\x32\x11.dwe.v1.AgentInfo\"9\n\x15RegisterAgentResponse\x12 \n\x05\x61gent\x18\x01 \x01(\x0b\x32\x11.dwe.v1.AgentInfo\"\x13\n\x11ListAgentsRequest\"7\n\x12ListAgentsResponse\x12!\n\x06\x61gents\x18\x01 \x03(\x0b\x32\x11.dwe.v1.AgentInfo\"\x19\n\x17GetEngineMetricsRequest\"B\n\x18GetEngineMetricsResponse\x12&\n\x07metrics\x18\x01 \x01(\x0b\x32\x15.dwe.v1.EngineMetricsBJ\n\ndev.dwe.v1B\x14RequestResponseProtoP\x01Z\x1b\x64we.dev/gen/go/dwe/v1;dwev1\xaa\x02\x06\x44we.V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x64we/v1/request_response.proto\x12\x06\x64we.v1\x1a\x12\x64we/v1/agent.proto\x1a\x13\x64we/v1/common.proto\x1a\x13\x64we/v1/engine.proto\x1a\x12\x64we/v1/enums.proto\x1a\x15\x64we/v1/workflow.proto\x1a\x1egoogle/protobuf/duration.proto\"O\n\x15\x43reateWorkflowRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\"\n\x04spec\x18\x02 \x01(\x0b\x32\x14.dwe.v1.WorkflowSpec\"f\n\x16\x43reateWorkflowResponse\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\x12&\n\x06status\x18\x03 \x01(\x0b\x32\x16.dwe.v1.WorkflowStatus\"a\n\x14StartWorkflowRequest\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\t\x12 \n\x07\x63ontext\x18\x02 \x01(\x0b\x32\x0f.dwe.v1.Payload\x12\x12\n\nsession_id\x18\x03 \x01(\t\"=\n\x15StartWorkflowResponse\x12$\n\x05state\x18\x01 \x01(\x0e\x32\x15.dwe.v1.WorkflowState\"c\n\x16\x45xecuteWorkflowRequest\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\t\x12 \n\x07\x63ontext\x18\x02 \x01(\x0b\x32\x0f.dwe.v1.Payload\x12\x12\n\nsession_id\x18\x03 \x01(\t\"@\n\x17\x45xecuteWorkflowResponse\x12%\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x15.dwe.v1.WorkflowEvent\">\n\x14WatchWorkflowRequest\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\t\x12\x11\n\tafter_seq\x18\x02 \x01(\x03\">\n\x15WatchWorkflowResponse\x12%\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x15.dwe.v1.WorkflowEvent\"L\n\x12WatchEventsRequest\x12 \n\x05types\x18\x01 \x03(\x0e\x32\x11.dwe.v1.EventType\x12\x14\n\x0cworkflow_ids\x18\x02 \x03(\t\"<\n\x13WatchEventsResponse\x12%\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x15.dwe.v1.WorkflowEvent\"/\n\x18GetWorkflowStatusRequest\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\t\"C\n\x19GetWorkflowStatusResponse\x12&\n\x06status\x18\x01 \x01(\x0b\x32\x16.dwe.v1.WorkflowStatus\"d\n\x14ListWorkflowsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12%\n\x06states\x18\x03 \x03(\x0e\x32\x15.dwe.v1.WorkflowState\"\\\n\x15ListWorkflowsResponse\x12*\n\tworkflows\x18\x01 \x03(\x0b\x32\x17.dwe.v1.WorkflowSummary\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"<\n\x15\x43\x61ncelWorkflowRequest\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"Q\n\x16\x43\x61ncelWorkflowResponse\x12\x11\n\tcancelled\x18\x01 \x01(\x08\x12$\n\x05state\x18\x02 \x01(\x0e\x32\x15.dwe.v1.WorkflowState\"\'\n\x14\x41nalyzeIntentRequest\x12\x0f\n\x07message\x18\x01 \x01(\t\"?\n\x15\x41nalyzeIntentResponse\x12&\n\x06intent\x18\x01 \x01(\x0b\x32\x16.dwe.v1.DetectedIntent\"o\n\x12StartIntentRequest\x12\x0f\n\x07message\x18\x01 \x01(\t\x12 \n\x07\x63ontext\x18\x02 \x01(\x0b\x32\x0f.dwe.v1.Payload\x12\x12\n\nsession_id\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"x\n\x13StartIntentResponse\x12&\n\x06intent\x18\x01 \x01(\x0b\x32\x16.dwe.v1.DetectedIntent\x12\x13\n\x0bworkflow_id\x18\x02 \x01(\t\x12$\n\x05state\x18\x03 \x01(\x0e\x32\x15.dwe.v1.WorkflowState\"8\n\x14RegisterAgentRequest\x12 \n\x05\x61gent\x18\x01 \x01(\x0b\x32\x11.dwe.v1.AgentInfo\"9\n\x15RegisterAgentResponse\x12 \n\x05\x61gent\x18\x01 \x01(\x0b\x32\x11.dwe.v1.AgentInfo\"\x13\n\x11ListAgentsRequest\"7\n\x12ListAgentsResponse\x12!\n\x06\x61gents\x18\x01 \x03(\x0b\x32\x11.dwe.v1.AgentInfo\"\x19\n\x17GetEngineMetricsRequest\"B\n\x18GetEngineMetricsResponse\x12&\n\x07metrics\x18\x01 \x01(\x0b\x32\x15.dwe.v1.EngineMetrics\"W\n\x15PruneWorkflowsRequest\x12-\n\nolder_than\x18\x01 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0f\n\x07\x64ry_run\x18\x02 \x01(\x08\";\n\x16PruneWorkflowsResponse\x12\x11\n\tworkflows\x18\x01 \x01(\x03\x12\x0e\n\x06\x65vents\x18\x02 \x01(\x03\x42J\n\ndev.dwe.v1B\x14RequestResponseProtoP\x01Z\x1b\x64we.dev/gen/go/dwe/v1;dwev1\xaa\x02\x06\x44we.V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,56 +38,60 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'dwe.v1.request_response_pb2
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\ndev.dwe.v1B\024RequestResponseProtoP\001Z\033dwe.dev/gen/go/dwe/v1;dwev1\252\002\006Dwe.V1'
-  _globals['_CREATEWORKFLOWREQUEST']._serialized_start=146
-  _globals['_CREATEWORKFLOWREQUEST']._serialized_end=225
-  _globals['_CREATEWORKFLOWRESPONSE']._serialized_start=227
-  _globals['_CREATEWORKFLOWRESPONSE']._serialized_end=329
-  _globals['_STARTWORKFLOWREQUEST']._serialized_start=331
-  _globals['_STARTWORKFLOWREQUEST']._serialized_end=428
-  _globals['_STARTWORKFLOWRESPONSE']._serialized_start=430
-  _globals['_STARTWORKFLOWRESPONSE']._serialized_end=491
-  _globals['_EXECUTEWORKFLOWREQUEST']._serialized_start=493
-  _globals['_EXECUTEWORKFLOWREQUEST']._serialized_end=592
-  _globals['_EXECUTEWORKFLOWRESPONSE']._serialized_start=594
-  _globals['_EXECUTEWORKFLOWRESPONSE']._serialized_end=658
-  _globals['_WATCHWORKFLOWREQUEST']._serialized_start=660
-  _globals['_WATCHWORKFLOWREQUEST']._serialized_end=722
-  _globals['_WATCHWORKFLOWRESPONSE']._serialized_start=724
-  _globals['_WATCHWORKFLOWRESPONSE']._serialized_end=786
-  _globals['_WATCHEVENTSREQUEST']._serialized_start=788
-  _globals['_WATCHEVENTSREQUEST']._serialized_end=864
-  _globals['_WATCHEVENTSRESPONSE']._serialized_start=866
-  _globals['_WATCHEVENTSRESPONSE']._serialized_end=926
-  _globals['_GETWORKFLOWSTATUSREQUEST']._serialized_start=928
-  _globals['_GETWORKFLOWSTATUSREQUEST']._serialized_end=975
-  _globals['_GETWORKFLOWSTATUSRESPONSE']._serialized_start=977
-  _globals['_GETWORKFLOWSTATUSRESPONSE']._serialized_end=1044
-  _globals['_LISTWORKFLOWSREQUEST']._serialized_start=1046
-  _globals['_LISTWORKFLOWSREQUEST']._serialized_end=1146
-  _globals['_LISTWORKFLOWSRESPONSE']._serialized_start=1148
-  _globals['_LISTWORKFLOWSRESPONSE']._serialized_end=1240
-  _globals['_CANCELWORKFLOWREQUEST']._serialized_start=1242
-  _globals['_CANCELWORKFLOWREQUEST']._serialized_end=1302
-  _globals['_CANCELWORKFLOWRESPONSE']._serialized_start=1304
-  _globals['_CANCELWORKFLOWRESPONSE']._serialized_end=1385
-  _globals['_ANALYZEINTENTREQUEST']._serialized_start=1387
-  _globals['_ANALYZEINTENTREQUEST']._serialized_end=1426
-  _globals['_ANALYZEINTENTRESPONSE']._serialized_start=1428
-  _globals['_ANALYZEINTENTRESPONSE']._serialized_end=1491
-  _globals['_STARTINTENTREQUEST']._serialized_start=1493
-  _globals['_STARTINTENTREQUEST']._serialized_end=1604
-  _globals['_STARTINTENTRESPONSE']._serialized_start=1606
-  _globals['_STARTINTENTRESPONSE']._serialized_end=1726
-  _globals['_REGISTERAGENTREQUEST']._serialized_start=1728
-  _globals['_REGISTERAGENTREQUEST']._serialized_end=1784
-  _globals['_REGISTERAGENTRESPONSE']._serialized_start=1786
-  _globals['_REGISTERAGENTRESPONSE']._serialized_end=1843
-  _globals['_LISTAGENTSREQUEST']._serialized_start=1845
-  _globals['_LISTAGENTSREQUEST']._serialized_end=1864
-  _globals['_LISTAGENTSRESPONSE']._serialized_start=1866
-  _globals['_LISTAGENTSRESPONSE']._serialized_end=1921
-  _globals['_GETENGINEMETRICSREQUEST']._serialized_start=1923
-  _globals['_GETENGINEMETRICSREQUEST']._serialized_end=1948
-  _globals['_GETENGINEMETRICSRESPONSE']._serialized_start=1950
-  _globals['_GETENGINEMETRICSRESPONSE']._serialized_end=2016
+  _globals['_CREATEWORKFLOWREQUEST']._serialized_start=178
+  _globals['_CREATEWORKFLOWREQUEST']._serialized_end=257
+  _globals['_CREATEWORKFLOWRESPONSE']._serialized_start=259
+  _globals['_CREATEWORKFLOWRESPONSE']._serialized_end=361
+  _globals['_STARTWORKFLOWREQUEST']._serialized_start=363
+  _globals['_STARTWORKFLOWREQUEST']._serialized_end=460
+  _globals['_STARTWORKFLOWRESPONSE']._serialized_start=462
+  _globals['_STARTWORKFLOWRESPONSE']._serialized_end=523
+  _globals['_EXECUTEWORKFLOWREQUEST']._serialized_start=525
+  _globals['_EXECUTEWORKFLOWREQUEST']._serialized_end=624
+  _globals['_EXECUTEWORKFLOWRESPONSE']._serialized_start=626
+  _globals['_EXECUTEWORKFLOWRESPONSE']._serialized_end=690
+  _globals['_WATCHWORKFLOWREQUEST']._serialized_start=692
+  _globals['_WATCHWORKFLOWREQUEST']._serialized_end=754
+  _globals['_WATCHWORKFLOWRESPONSE']._serialized_start=756
+  _globals['_WATCHWORKFLOWRESPONSE']._serialized_end=818
+  _globals['_WATCHEVENTSREQUEST']._serialized_start=820
+  _globals['_WATCHEVENTSREQUEST']._serialized_end=896
+  _globals['_WATCHEVENTSRESPONSE']._serialized_start=898
+  _globals['_WATCHEVENTSRESPONSE']._serialized_end=958
+  _globals['_GETWORKFLOWSTATUSREQUEST']._serialized_start=960
+  _globals['_GETWORKFLOWSTATUSREQUEST']._serialized_end=1007
+  _globals['_GETWORKFLOWSTATUSRESPONSE']._serialized_start=1009
+  _globals['_GETWORKFLOWSTATUSRESPONSE']._serialized_end=1076
+  _globals['_LISTWORKFLOWSREQUEST']._serialized_start=1078
+  _globals['_LISTWORKFLOWSREQUEST']._serialized_end=1178
+  _globals['_LISTWORKFLOWSRESPONSE']._serialized_start=1180
+  _globals['_LISTWORKFLOWSRESPONSE']._serialized_end=1272
+  _globals['_CANCELWORKFLOWREQUEST']._serialized_start=1274
+  _globals['_CANCELWORKFLOWREQUEST']._serialized_end=1334
+  _globals['_CANCELWORKFLOWRESPONSE']._serialized_start=1336
+  _globals['_CANCELWORKFLOWRESPONSE']._serialized_end=1417
+  _globals['_ANALYZEINTENTREQUEST']._serialized_start=1419
+  _globals['_ANALYZEINTENTREQUEST']._serialized_end=1458
+  _globals['_ANALYZEINTENTRESPONSE']._serialized_start=1460
+  _globals['_ANALYZEINTENTRESPONSE']._serialized_end=1523
+  _globals['_STARTINTENTREQUEST']._serialized_start=1525
+  _globals['_STARTINTENTREQUEST']._serialized_end=1636
+  _globals['_STARTINTENTRESPONSE']._serialized_start=1638
+  _globals['_STARTINTENTRESPONSE']._serialized_end=1758
+  _globals['_REGISTERAGENTREQUEST']._serialized_start=1760
+  _globals['_REGISTERAGENTREQUEST']._serialized_end=1816
+  _globals['_REGISTERAGENTRESPONSE']._serialized_start=1818
+  _globals['_REGISTERAGENTRESPONSE']._serialized_end=1875
+  _globals['_LISTAGENTSREQUEST']._serialized_start=1877
+  _globals['_LISTAGENTSREQUEST']._serialized_end=1896
+  _globals['_LISTAGENTSRESPONSE']._serialized_start=1898
+  _globals['_LISTAGENTSRESPONSE']._serialized_end=1953
+  _globals['_GETENGINEMETRICSREQUEST']._serialized_start=1955
+  _globals['_GETENGINEMETRICSREQUEST']._serialized_end=1980
+  _globals['_GETENGINEMETRICSRESPONSE']._serialized_start=1982
+  _globals['_GETENGINEMETRICSRESPONSE']._serialized_end=2048
+  _globals['_PRUNEWORKFLOWSREQUEST']._serialized_start=2050
+  _globals['_PRUNEWORKFLOWSREQUEST']._serialized_end=2137
+  _globals['_PRUNEWORKFLOWSRESPONSE']._serialized_start=2139
+  _globals['_PRUNEWORKFLOWSRESPONSE']._serialized_end=2198
 # @@protoc_insertion_point(module_scope)

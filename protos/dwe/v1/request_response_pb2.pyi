@@ -1,8 +1,11 @@
+import datetime
+
 from dwe.v1 import agent_pb2 as _agent_pb2
 from dwe.v1 import common_pb2 as _common_pb2
 from dwe.v1 import engine_pb2 as _engine_pb2
 from dwe.v1 import enums_pb2 as _enums_pb2
 from dwe.v1 import workflow_pb2 as _workflow_pb2
+from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -200,3 +203,19 @@ class GetEngineMetricsResponse(_message.Message):
     METRICS_FIELD_NUMBER: _ClassVar[int]
     metrics: _engine_pb2.EngineMetrics
     def __init__(self, metrics: _Optional[_Union[_engine_pb2.EngineMetrics, _Mapping]] = ...) -> None: ...
+
+class PruneWorkflowsRequest(_message.Message):
+    __slots__ = ("older_than", "dry_run")
+    OLDER_THAN_FIELD_NUMBER: _ClassVar[int]
+    DRY_RUN_FIELD_NUMBER: _ClassVar[int]
+    older_than: _duration_pb2.Duration
+    dry_run: bool
+    def __init__(self, older_than: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., dry_run: _Optional[bool] = ...) -> None: ...
+
+class PruneWorkflowsResponse(_message.Message):
+    __slots__ = ("workflows", "events")
+    WORKFLOWS_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    workflows: int
+    events: int
+    def __init__(self, workflows: _Optional[int] = ..., events: _Optional[int] = ...) -> None: ...

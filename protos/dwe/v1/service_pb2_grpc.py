@@ -641,6 +641,11 @@ class EngineServiceStub:
                 request_serializer=dwe_dot_v1_dot_request__response__pb2.GetEngineMetricsRequest.SerializeToString,
                 response_deserializer=dwe_dot_v1_dot_request__response__pb2.GetEngineMetricsResponse.FromString,
                 _registered_method=True)
+        self.PruneWorkflows = channel.unary_unary(
+                '/dwe.v1.EngineService/PruneWorkflows',
+                request_serializer=dwe_dot_v1_dot_request__response__pb2.PruneWorkflowsRequest.SerializeToString,
+                response_deserializer=dwe_dot_v1_dot_request__response__pb2.PruneWorkflowsResponse.FromString,
+                _registered_method=True)
 
 
 class EngineServiceServicer:
@@ -670,6 +675,19 @@ class EngineServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PruneWorkflows(self, request, context):
+        """Deletes the workflows that ended (COMPLETED, FAILED, CANCELLED, TIMED_OUT)
+        more than older_than ago, with their steps, events and pipeline records;
+        running, queued and pending workflows are never touched. A pruned
+        workflow_id is NOT_FOUND from then on, and a repeat of its request_id
+        creates a new workflow. INVALID_ARGUMENT without older_than or with a
+        negative one; UNAVAILABLE when the store fails (batches deleted before
+        stay deleted: call again).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_EngineServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -687,6 +705,11 @@ def add_EngineServiceServicer_to_server(servicer, server):
                     servicer.GetEngineMetrics,
                     request_deserializer=dwe_dot_v1_dot_request__response__pb2.GetEngineMetricsRequest.FromString,
                     response_serializer=dwe_dot_v1_dot_request__response__pb2.GetEngineMetricsResponse.SerializeToString,
+            ),
+            'PruneWorkflows': grpc.unary_unary_rpc_method_handler(
+                    servicer.PruneWorkflows,
+                    request_deserializer=dwe_dot_v1_dot_request__response__pb2.PruneWorkflowsRequest.FromString,
+                    response_serializer=dwe_dot_v1_dot_request__response__pb2.PruneWorkflowsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -771,6 +794,33 @@ class EngineService:
             '/dwe.v1.EngineService/GetEngineMetrics',
             dwe_dot_v1_dot_request__response__pb2.GetEngineMetricsRequest.SerializeToString,
             dwe_dot_v1_dot_request__response__pb2.GetEngineMetricsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PruneWorkflows(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dwe.v1.EngineService/PruneWorkflows',
+            dwe_dot_v1_dot_request__response__pb2.PruneWorkflowsRequest.SerializeToString,
+            dwe_dot_v1_dot_request__response__pb2.PruneWorkflowsResponse.FromString,
             options,
             channel_credentials,
             insecure,
