@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
+from dwe.cli.admin import cmd_backup, cmd_prune
 from dwe.cli.commands import (
     cmd_agent,
     cmd_agents,
@@ -41,14 +42,24 @@ Command = Callable[[argparse.Namespace], int]
 class _Commands:
     """Adds subcommands that share the global ``--target`` and ``--json`` flags."""
 
-    def __init__(self, parser: argparse.ArgumentParser) -> None:
-        # The same flags after the subcommand; SUPPRESS keeps the global values unless given.
-        self._common = argparse.ArgumentParser(add_help=False)
-        self._common.add_argument("--target", default=argparse.SUPPRESS, help="server address")
-        self._common.add_argument(
-            "--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output"
-        )
-        self._sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    def __init__(
+        self,
+        parser: argparse.ArgumentParser,
+        common: argparse.ArgumentParser | None = None,
+        dest: str = "command",
+    ) -> None:
+        if common is None:
+            # The same flags after the subcommand; SUPPRESS keeps the global values unless given.
+            common = argparse.ArgumentParser(add_help=False)
+            common.add_argument("--target", default=argparse.SUPPRESS, help="server address")
+            common.add_argument(
+                "--json",
+                action="store_true",
+                default=argparse.SUPPRESS,
+                help="machine-readable output",
+            )
+        self._common = common
+        self._sub = parser.add_subparsers(dest=dest, required=True, metavar="COMMAND")
 
     def add(self, name: str, func: Command, help_text: str) -> argparse.ArgumentParser:
         p = self._sub.add_parser(
@@ -56,6 +67,11 @@ class _Commands:
         )
         p.set_defaults(func=func)
         return p
+
+    def group(self, name: str, help_text: str) -> _Commands:
+        """A command with subcommands of its own (``dwe admin prune``)."""
+        p = self._sub.add_parser(name, help=help_text, description=help_text)
+        return _Commands(p, self._common, dest=f"{name}_command")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -79,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
         commands.add("run", cmd_run, "create and start a workflow from a file, or from an intent")
     )
     _add_workflow_commands(commands)
+    _add_admin_commands(commands.group("admin", "operate a server: prune, backup"))
     return parser
 
 
@@ -218,6 +235,32 @@ def _add_workflow_commands(commands: _Commands) -> None:
     p.add_argument("--state", action="append", help="only this state (repeatable)")
     p.add_argument("--limit", type=int, default=50, help="rows per page, at most 1,000")
     p.add_argument("--page-token", default="", help="from a previous page")
+
+
+def _add_admin_commands(admin: _Commands) -> None:
+    p = admin.add(
+        "prune",
+        cmd_prune,
+        "delete the workflows that ended longer ago than --older-than, with their steps and "
+        "events, on the running server",
+    )
+    p.add_argument(
+        "--older-than",
+        type=duration,
+        required=True,
+        metavar="DURATION",
+        help="7d, 12h, 30m, 1h30m or seconds; 0 prunes every ended workflow",
+    )
+    p.add_argument("--dry-run", action="store_true", help="count only; delete nothing")
+
+    p = admin.add(
+        "backup",
+        cmd_backup,
+        "copy the database file to PATH with SQLite's online backup (the server may be "
+        "running; run it on the server's host)",
+    )
+    p.add_argument("path", metavar="PATH", help="the new file; an existing one is refused")
+    p.add_argument("--db", help="the server's SQLite file, env DWE_DB (default ./dwe.db)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

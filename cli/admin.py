@@ -1,0 +1,64 @@
+"""``dwe admin``: operating a server: prune ended workflows, back the database up."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from dwe.cli import render
+from dwe.clients.errors import DweError, ValidationError
+from dwe.clients.sync import SyncDweClient
+from dwe.common.durations import format_duration
+
+__all__ = ["cmd_backup", "cmd_prune"]
+
+
+def _out(args: argparse.Namespace, obj: object, human: str) -> None:
+    print(render.to_json_line(obj) if args.json else human, flush=True)
+
+
+def cmd_prune(args: argparse.Namespace) -> int:
+    """PruneWorkflows on the running server at ``--target``."""
+    with SyncDweClient(args.target) as client:
+        response = client.prune_workflows(args.older_than, args.dry_run)
+    result = {
+        "workflows": response.workflows,
+        "events": response.events,
+        "older_than_seconds": args.older_than,
+        "dry_run": args.dry_run,
+    }
+    verb = "would prune" if args.dry_run else "pruned"
+    human = (
+        f"{verb} {response.workflows} workflows and {response.events} events"
+        f" that ended over {format_duration(args.older_than)} ago"
+    )
+    _out(args, result, human)
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    """A consistent copy of the database file, read directly (the server may be running)."""
+    import sqlite3
+
+    from dwe.server.store.backup import backup
+
+    source = args.db or os.environ.get("DWE_DB") or "./dwe.db"
+    try:
+        info = backup(source, args.path)
+    except (FileNotFoundError, FileExistsError, ValueError) as err:
+        raise ValidationError(str(err)) from err
+    except (sqlite3.Error, OSError) as err:
+        raise DweError(f"backup of {source} failed: {err}") from err
+    result = {
+        "source": source,
+        "backup": args.path,
+        "workflows": info.workflows,
+        "schema_version": info.schema_version,
+        "bytes": info.size_bytes,
+    }
+    human = (
+        f"backed up {source} to {args.path}: {info.workflows} workflows,"
+        f" schema version {info.schema_version}, {info.size_bytes:,} bytes"
+    )
+    _out(args, result, human)
+    return 0

@@ -1,0 +1,109 @@
+"""``dwe admin prune`` and ``dwe admin backup`` as real processes against a running server."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from realkit import Cli, PyAgent, run_cli
+
+from dwe.clients import DweClient
+from dwe.clients.spec import build_workflow_spec
+from dwe.server.app import DweServer
+from tests.conftest import MakeServer
+
+STEPS = [
+    {"step_id": "a", "agent_capability": "work"},
+    {"step_id": "b", "agent_capability": "work", "dependencies": ["a"]},
+]
+
+
+async def completed(client: DweClient) -> str:
+    created = await client.create_workflow(build_workflow_spec("done", STEPS))
+    async for _ in client.execute_workflow(created.workflow_id):
+        pass
+    return created.workflow_id
+
+
+async def test_prune_dry_run_then_prune(client: DweClient, cli: Cli, py_agent: PyAgent) -> None:
+    done = [await completed(client) for _ in range(2)]
+    live = build_workflow_spec("live", [{"step_id": "a", "agent_capability": "nobody"}])
+    running = (await client.create_workflow(live)).workflow_id
+    await client.start_workflow(running)
+
+    dry = await cli("admin", "prune", "--older-than", "0", "--dry-run", "--json")
+    assert dry.code == 0, dry.err
+    (counted,) = dry.json_lines()
+    assert counted["workflows"] == 2 and counted["events"] > 0 and counted["dry_run"] is True
+    recent = await cli("admin", "prune", "--older-than", "7d")
+    assert (recent.code, recent.out.strip()) == (
+        0,
+        "pruned 0 workflows and 0 events that ended over 7d ago",
+    )
+
+    pruned = await cli("admin", "prune", "--older-than", "0s")
+
+    assert pruned.code == 0, pruned.err
+    want = f"pruned 2 workflows and {counted['events']} events that ended over 0s ago"
+    assert pruned.out.strip() == want
+    for workflow_id in done:
+        gone = await cli("status", workflow_id)
+        assert gone.code == 1 and "not found" in gone.err
+    assert (await cli("status", running)).code == 0
+
+
+async def test_prune_needs_a_duration(cli: Cli) -> None:
+    missing = await cli("admin", "prune")
+    assert missing.code == 2 and "--older-than" in missing.err
+    bad = await cli("admin", "prune", "--older-than", "a week")
+    assert bad.code == 2 and "'a week' is not a duration" in bad.err
+
+
+async def test_backup_of_a_live_server_opens_with_the_same_workflows(
+    server: DweServer, client: DweClient, cli: Cli, py_agent: PyAgent, make_server: MakeServer
+) -> None:
+    done = [await completed(client) for _ in range(3)]
+    live = build_workflow_spec("live", [{"step_id": "a", "agent_capability": "nobody"}])
+    pending = (await client.create_workflow(live)).workflow_id
+    out = Path(server.config.db_path).with_name("backup.db")
+
+    made = await cli("admin", "backup", str(out), "--db", server.config.db_path, "--json")
+
+    assert made.code == 0, made.err
+    (info,) = made.json_lines()
+    assert (info["workflows"], info["schema_version"]) == (4, 5)
+    assert info["bytes"] == out.stat().st_size
+    assert not out.with_name("backup.db.partial").exists()
+    again = await cli("admin", "backup", str(out), "--db", server.config.db_path)
+    assert again.code == 2 and "exists" in again.err
+
+    restored = await make_server(db_path=str(out))
+    async with DweClient(restored.address) as copy:
+        listed = await copy.list_workflows()
+        original = await client.list_workflows()
+        assert [(w.workflow_id, w.state) for w in listed.workflows] == [
+            (w.workflow_id, w.state) for w in original.workflows
+        ]
+        assert {w.workflow_id for w in listed.workflows} == {*done, pending}
+        for workflow_id in done:
+            want = [(e.seq, e.type) async for e in client.watch_workflow(workflow_id)]
+            assert [(e.seq, e.type) async for e in copy.watch_workflow(workflow_id)] == want
+
+
+async def test_backup_refuses_what_is_not_a_dwe_database(tmp_path: Path) -> None:
+    missing = await run_cli("admin", "backup", str(tmp_path / "b.db"), "--db", "nope.db")
+    assert missing.code == 2 and "no such database file" in missing.err
+    other = tmp_path / "other.db"
+    db = sqlite3.connect(other)
+    db.execute("CREATE TABLE t (x)")
+    db.close()
+    refused = await run_cli("admin", "backup", str(tmp_path / "b.db"), "--db", str(other))
+    assert refused.code == 2 and "is not a dwe database" in refused.err
+    assert not (tmp_path / "b.db").exists()
+
+
+def test_server_retention_flags_parse_durations() -> None:
+    from dwe.cli.main import build_parser
+
+    args = build_parser().parse_args(["server", "--retention", "7d", "--prune-interval", "5m"])
+    assert (args.retention, args.prune_interval) == (604800.0, 300.0)
