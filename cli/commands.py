@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 
 from dwe.cli import render
-from dwe.clients.errors import ValidationError
+from dwe.clients.errors import DweError, ValidationError
 from dwe.clients.events import TERMINAL_EVENTS, event_to_dict
 from dwe.clients.sync import SyncDweClient
 from dwe.v1 import enums_pb2
@@ -106,13 +106,21 @@ def _json_object(text: str | None, flag: str) -> dict[str, Any] | None:
 def cmd_server(args: argparse.Namespace) -> int:
     from dwe.server.app import serve
     from dwe.server.config import ServerConfig
+    from dwe.server.store.migrations import SchemaError
 
     overrides = {
         field: getattr(args, flag)
         for flag, field in _SERVER_FLAGS.items()
         if getattr(args, flag, None) is not None
     }
-    serve(ServerConfig.from_env(**overrides))
+    try:
+        config = ServerConfig.from_env(**overrides)
+    except ValueError as err:  # a DWE_* variable that does not parse
+        raise ValidationError(str(err)) from err
+    try:
+        serve(config)
+    except SchemaError as err:  # a database this server cannot open: one line, no traceback
+        raise DweError(str(err)) from err
     return 0
 
 

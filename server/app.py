@@ -78,8 +78,6 @@ class DweServer:
         self, config: ServerConfig, tracer_provider: Any = None, meter_provider: Any = None
     ) -> None:
         self.config = config
-        if config.retention > 0 and config.prune_interval <= 0:
-            raise ValueError("prune_interval must be more than 0 when retention is set")
         self.store = SqliteStore(
             config.db_path, config.sqlite_synchronous, upgrade_event=upgrade_v2_event
         )

@@ -71,6 +71,12 @@ class ServerConfig:
     retention: float = 0.0
     prune_interval: float = 300.0
 
+    def __post_init__(self) -> None:
+        if self.retention < 0:
+            raise ValueError("retention must not be negative (0 keeps everything)")
+        if self.prune_interval <= 0:
+            raise ValueError("prune_interval must be more than 0")
+
     @classmethod
     def from_env(cls, **overrides: Any) -> ServerConfig:
         """Defaults, then DWE_* variables, then the given overrides (None is skipped)."""

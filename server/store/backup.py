@@ -27,7 +27,8 @@ class BackupInfo(NamedTuple):
 
 
 def backup(source: str | Path, target: str | Path) -> BackupInfo:
-    """Copy the dwe database at ``source`` to the new file ``target``.
+    """Copy the dwe database at ``source`` to the new file ``target`` (its folder is
+    created when missing).
 
     Raises:
         FileNotFoundError: ``source`` does not exist.
@@ -47,6 +48,7 @@ def backup(source: str | Path, target: str | Path) -> BackupInfo:
         src.execute("PRAGMA busy_timeout=5000")
         if src.execute("SELECT 1 FROM sqlite_master WHERE name='workflows'").fetchone() is None:
             raise ValueError(f"{source} is not a dwe database (it has no workflows table)")
+        target.parent.mkdir(parents=True, exist_ok=True)
         partial.unlink(missing_ok=True)
         dst = sqlite3.connect(partial)
         try:

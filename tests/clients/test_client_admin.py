@@ -107,3 +107,25 @@ def test_server_retention_flags_parse_durations() -> None:
 
     args = build_parser().parse_args(["server", "--retention", "7d", "--prune-interval", "5m"])
     assert (args.retention, args.prune_interval) == (604800.0, 300.0)
+
+
+async def test_server_refuses_a_newer_database_in_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "newer.db"
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA user_version=99")
+    db.execute("CREATE TABLE workflows (id TEXT)")
+    db.close()
+    res = await run_cli("server", "--port", "0", "--db", str(path))
+    assert res.code == 1
+    assert res.err.strip().splitlines()[-1] == (
+        f"error: {path} has schema version 99, newer than this server understands (5):"
+        " upgrade dwe or use another database"
+    )
+    assert "Traceback" not in res.err
+
+
+async def test_server_refuses_a_prune_interval_of_zero(tmp_path: Path) -> None:
+    res = await run_cli(
+        "server", "--port", "0", "--db", str(tmp_path / "x.db"), "--prune-interval", "0"
+    )
+    assert (res.code, res.err.strip()) == (2, "error: prune_interval must be more than 0")
