@@ -7,7 +7,7 @@ PROTOS := $(wildcard protos/dwe/v1/*.proto)
 BUF := tools/buf/node_modules/.bin/buf
 
 .PHONY: demo run test lint layers fmt typecheck proto check-proto proto-lint proto-breaking \
-	proto-release buf-deps bench bench-quick bench-idempotency clean node-deps
+	proto-release buf-deps bench bench-quick bench-idempotency bench-retention clean node-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -90,6 +90,10 @@ bench: $(STAMP)
 # Idempotency keys in memory after 100,000 creates with distinct request ids.
 bench-idempotency: $(STAMP)
 	$(PY) -m bench.idempotency
+
+# Database growth per 1,000 W2 diamonds with and without retention; synchronous FULL vs NORMAL.
+bench-retention: $(STAMP)
+	$(PY) -m bench.retention
 
 bench-quick: $(STAMP)
 	BENCH_QUICK=1 $(PY) -m bench.run
