@@ -118,8 +118,8 @@ class Commands:
         self._commit.skipped.discard(wid)
         self._scheduler.discard(wid)
         earlier = await self._find_request(request_id)
-        if earlier is None:  # it cannot vanish: the store just refused a duplicate of it
-            raise SchedulerError(f"request_id {request_id!r} conflicts but was not found")
+        if earlier is None:  # pruned (retention) since the store refused it: the key is free
+            return await self._insert(spec, request_id)
         return earlier, False
 
     def remember(self, request_id: str, workflow_id: str) -> None:

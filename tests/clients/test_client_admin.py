@@ -5,9 +5,11 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
 from realkit import Cli, PyAgent, run_cli
 
 from dwe.clients import DweClient
+from dwe.clients.errors import NotFoundError
 from dwe.clients.spec import build_workflow_spec
 from dwe.server.app import DweServer
 from tests.conftest import MakeServer
@@ -47,9 +49,9 @@ async def test_prune_dry_run_then_prune(client: DweClient, cli: Cli, py_agent: P
     want = f"pruned 2 workflows and {counted['events']} events that ended over 0s ago"
     assert pruned.out.strip() == want
     for workflow_id in done:
-        gone = await cli("status", workflow_id)
-        assert gone.code == 1 and "not found" in gone.err
-    assert (await cli("status", running)).code == 0
+        with pytest.raises(NotFoundError):
+            await client.get_workflow_status(workflow_id)
+    assert (await client.get_workflow_status(running)).workflow_id == running
 
 
 async def test_prune_needs_a_duration(cli: Cli) -> None:
