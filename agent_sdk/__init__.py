@@ -9,8 +9,8 @@ Example:
 """
 
 from dwe.agent_sdk.agent import Agent
-from dwe.agent_sdk.errors import NonRetryableError
+from dwe.agent_sdk.errors import NonRetryableError, PayloadTooLarge
 from dwe.agent_sdk.task import Task
 
-__all__ = ["Agent", "NonRetryableError", "Task"]
+__all__ = ["Agent", "NonRetryableError", "PayloadTooLarge", "Task"]
 __version__ = "0.1.0"

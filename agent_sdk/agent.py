@@ -26,7 +26,6 @@ from dwe.v1 import agent_pb2
 logger = logging.getLogger("dwe.agent_sdk")
 
 SDK_NAME = "dwe-python/0.1.0"
-_MAX_MESSAGE = 64 * 1024 * 1024
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -356,8 +355,9 @@ class Agent:
 
     def _channel_options(self) -> list[tuple[str, Any]]:
         return [
-            ("grpc.max_receive_message_length", _MAX_MESSAGE),
-            ("grpc.max_send_message_length", _MAX_MESSAGE),
+            # Unbounded here: the server bounds what it sends by the limit it
+            # advertises in Welcome, which may be above gRPC's 4 MiB default.
+            ("grpc.max_receive_message_length", -1),
             *self.channel_options,
         ]
 

@@ -13,6 +13,22 @@ class NonRetryableError(Exception):
     """
 
 
+class PayloadTooLarge(NonRetryableError):
+    """An output or progress payload over the server's payload limit (from Welcome).
+
+    Raised by ``Task.stream``/``Task.emit``; an output over the limit fails its
+    attempt with this type, which the server does not retry.
+    """
+
+
+def too_large_message(what: str, size: int, limit: int) -> str:
+    """Says what, how big, and which server setting bounds it."""
+    return (
+        f"{what} is {size} bytes, over the server's payload limit of {limit} bytes"
+        " (its --max-payload-bytes)"
+    )
+
+
 class AgentConfigError(ValueError):
     """The agent definition is invalid (e.g. no capabilities and no handlers)."""
 

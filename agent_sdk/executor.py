@@ -13,7 +13,7 @@ from typing import Any
 from opentelemetry.trace import SpanKind, StatusCode
 
 from dwe.agent_sdk import codec, telemetry
-from dwe.agent_sdk.errors import error_info
+from dwe.agent_sdk.errors import error_info, too_large_message
 from dwe.agent_sdk.outbox import Outbox
 from dwe.agent_sdk.running import RunningAttempt, RunningRegistry
 from dwe.agent_sdk.task import Task
@@ -160,6 +160,15 @@ class Executor:
             )
             self.outbox.add_result(agent_pb2.StepResult(attempt_id=task.attempt_id, error=err))
             return FAILED, exc
+        limit = self.outbox.max_payload
+        if limit and len(data) > limit:
+            err = common_pb2.ErrorInfo(
+                message=too_large_message("the handler's output", len(data), limit),
+                type="PayloadTooLarge",
+                retryable=False,
+            )
+            self.outbox.add_result(agent_pb2.StepResult(attempt_id=task.attempt_id, error=err))
+            return FAILED, None
         result = agent_pb2.StepResult(
             attempt_id=task.attempt_id,
             output=common_pb2.Payload(encoding=codec.JSON_ENCODING, data=data),

@@ -8,7 +8,8 @@ from dwe.v1 import agent_pb2
 
 #: Most items of one kind put in one ConnectRequest.
 MAX_ITEMS_PER_MESSAGE = 2000
-#: Approximate payload bytes after which a message is cut (server limit is 4 MiB).
+#: Approximate payload bytes after which a message is cut; at most half of the
+#: server's message limit once Welcome told it.
 MAX_BYTES_PER_MESSAGE = 1 << 20
 #: Progress items buffered before ``Task.stream`` waits for the writer.
 PROGRESS_HIGH_WATER = 10_000
@@ -22,7 +23,16 @@ class Outbox:
     must be called on the event-loop thread.
     """
 
-    __slots__ = ("_bytes", "_flushed", "_ready", "progress", "results", "started")
+    __slots__ = (
+        "_bytes",
+        "_flushed",
+        "_ready",
+        "max_bytes",
+        "max_payload",
+        "progress",
+        "results",
+        "started",
+    )
 
     def __init__(self) -> None:
         self.started: list[str] = []
@@ -32,6 +42,15 @@ class Outbox:
         self._ready = asyncio.Event()
         self._flushed = asyncio.Event()
         self._flushed.set()
+        # Payload bytes per message, and the server's payload limit (0: not told yet).
+        self.max_bytes = MAX_BYTES_PER_MESSAGE
+        self.max_payload = 0
+
+    def limit(self, max_message: int, max_payload: int) -> None:
+        """Adopt the limits a server advertised in Welcome (0 keeps the defaults)."""
+        if max_message > 0:
+            self.max_bytes = min(MAX_BYTES_PER_MESSAGE, max_message // 2)
+        self.max_payload = max(max_payload, 0)
 
     def add_started(self, attempt_id: str) -> None:
         """Queue an attempt id whose handler has begun."""
@@ -77,7 +96,7 @@ class Outbox:
         if not (self.started or self.progress or self.results):
             return None
         if (
-            self._bytes <= MAX_BYTES_PER_MESSAGE
+            self._bytes <= self.max_bytes
             and len(self.progress) <= MAX_ITEMS_PER_MESSAGE
             and len(self.results) <= MAX_ITEMS_PER_MESSAGE
             and len(self.started) <= MAX_ITEMS_PER_MESSAGE
@@ -98,12 +117,21 @@ class Outbox:
         return msg
 
     def _take_part(self) -> agent_pb2.ConnectRequest:
+        """One message's worth: progress first, then results in the bytes left.
+
+        A result waits while progress of its attempt is still queued: the server
+        ignores progress that arrives after the result.
+        """
         n = MAX_ITEMS_PER_MESSAGE
         started, self.started = self.started[:n], self.started[n:]
-        results = _cut(self.results, n)
-        progress = _cut(self.progress, n)
-        self.results = self.results[len(results) :]
+        progress = _cut(self.progress, n, self.max_bytes, True)
         self.progress = self.progress[len(progress) :]
+        room = self.max_bytes - sum(_size(x) for x in progress)
+        cut = _cut(self.results, n, room, not progress)
+        rest = self.results[len(cut) :]
+        waiting = {p.attempt_id for p in self.progress}
+        results = [r for r in cut if r.attempt_id not in waiting]
+        self.results = [r for r in cut if r.attempt_id in waiting] + rest
         self._bytes = sum(_size(x) for x in self.results) + sum(_size(x) for x in self.progress)
         return agent_pb2.ConnectRequest(started=started, progress=progress, results=results)
 
@@ -136,10 +164,12 @@ def _size(item: agent_pb2.StepResult | agent_pb2.StepProgress) -> int:
     return len(item.content) + len(item.data.data)
 
 
-def _cut(items: list, limit: int) -> list:
+def _cut(items: list, limit: int, max_bytes: int, at_least_one: bool) -> list:
+    """The longest head of ``items`` within ``limit`` items and ``max_bytes`` bytes;
+    with ``at_least_one``, the first item even when it alone is larger."""
     total = 0
     for i, item in enumerate(items[:limit]):
         total += _size(item)
-        if total > MAX_BYTES_PER_MESSAGE and i > 0:
+        if total > max_bytes and (i > 0 or not at_least_one):
             return items[:i]
     return items[:limit]

@@ -170,6 +170,7 @@ class Session:
                 info.heartbeat_interval = seconds
         info.resumed = list(welcome.resumed_attempt_ids)
         info.dropped = list(welcome.dropped_attempt_ids)
+        self._outbox.limit(welcome.max_message_bytes, welcome.max_payload_bytes)
         config = codec.decode(welcome.config, {})
         self._executor.config = config if isinstance(config, dict) else {"value": config}
         if info.dropped:

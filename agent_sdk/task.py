@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from dwe.agent_sdk import codec
+from dwe.agent_sdk.errors import PayloadTooLarge, too_large_message
 from dwe.v1 import agent_pb2
 
 if TYPE_CHECKING:
@@ -166,16 +167,23 @@ class Task:
     def _progress(
         self, content: str, data: Any, has_data: bool
     ) -> tuple[agent_pb2.StepProgress, int]:
+        limit = self._outbox.max_payload
         if not has_data:
+            if limit and len(content) > limit:
+                raise PayloadTooLarge(too_large_message("progress", len(content), limit))
             return agent_pb2.StepProgress(attempt_id=self.attempt_id, content=content), len(content)
         payload = codec.encode(data)
+        size = len(content) + len(payload.data)
+        if limit and size > limit:
+            raise PayloadTooLarge(too_large_message("progress", size, limit))
         item = agent_pb2.StepProgress(attempt_id=self.attempt_id, content=content, data=payload)
-        return item, len(content) + len(payload.data)
+        return item, size
 
     async def stream(self, content: str, data: Any = None) -> None:
         """Send progress to watchers (an ``agent_stream`` event).
 
-        Waits only when the outgoing buffer is past its high-water mark.
+        Waits only when the outgoing buffer is past its high-water mark. Raises
+        PayloadTooLarge when content and data are over the server's payload limit.
 
         Args:
             content: Text for humans.

@@ -49,6 +49,8 @@ _SERVER_FLAGS = {
     "intent_threshold": "intent_threshold",
     "retention": "retention",
     "prune_interval": "prune_interval",
+    "max_message_bytes": "max_message_bytes",
+    "max_payload_bytes": "max_payload_bytes",
 }
 
 

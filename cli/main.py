@@ -30,6 +30,7 @@ from dwe.cli.commands import (
 from dwe.clients._common import DEFAULT_TARGET
 from dwe.clients.errors import DweError, ValidationError
 from dwe.common.durations import parse_duration
+from dwe.common.sizes import parse_size
 
 __all__ = ["build_parser", "main"]
 
@@ -89,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_server_basics(server)
     _add_server_tuning(server)
     _add_server_retention(server)
+    _add_server_sizes(server)
     agent = commands.add("agent", cmd_agent, "run an agent defined in Python as module:attr")
     agent.add_argument("spec", help="module:attr naming an Agent or a factory of one")
     _add_run(
@@ -178,6 +180,32 @@ def duration(text: str) -> float:
         return parse_duration(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def size(text: str) -> int:
+    """An argparse type: bytes of ``4MiB``, ``512K`` or a bare number."""
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _add_server_sizes(p: argparse.ArgumentParser) -> None:
+    """The message and payload limits."""
+    p.add_argument(
+        "--max-message-bytes",
+        type=size,
+        metavar="SIZE",
+        help="largest message received or sent (default 4MiB, gRPC's default, so every "
+        "client can read every answer); env DWE_MAX_MESSAGE_BYTES",
+    )
+    p.add_argument(
+        "--max-payload-bytes",
+        type=size,
+        metavar="SIZE",
+        help="largest context, output, progress or config payload (default 2MiB; at most "
+        "the message limit - 64KiB); env DWE_MAX_PAYLOAD_BYTES",
+    )
 
 
 def _add_server_retention(p: argparse.ArgumentParser) -> None:

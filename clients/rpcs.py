@@ -135,6 +135,9 @@ GET_ENGINE_METRICS = UnaryRpc(
 PRUNE_WORKFLOWS = UnaryRpc(
     _engine("PruneWorkflows"), rr.PruneWorkflowsRequest, rr.PruneWorkflowsResponse
 )
+GET_SERVER_INFO = UnaryRpc(
+    _engine("GetServerInfo"), rr.GetServerInfoRequest, rr.GetServerInfoResponse
+)
 
 #: Every declaration, for the test that holds them to the contract.
 ALL: tuple[UnaryRpc[Any, Any] | StreamRpc[Any, Any], ...] = (
@@ -152,4 +155,5 @@ ALL: tuple[UnaryRpc[Any, Any] | StreamRpc[Any, Any], ...] = (
     LIST_AGENTS,
     GET_ENGINE_METRICS,
     PRUNE_WORKFLOWS,
+    GET_SERVER_INFO,
 )

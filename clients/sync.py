@@ -167,6 +167,7 @@ class SyncDweClient:
     list_agents = _blocking(DweClient.list_agents)
     get_engine_metrics = _blocking(DweClient.get_engine_metrics)
     prune_workflows = _blocking(DweClient.prune_workflows)
+    get_server_info = _blocking(DweClient.get_server_info)
 
     # the loop thread
 

@@ -64,6 +64,9 @@ class DweClient:
     ) -> None:
         self.target = target
         self._options = list(options or ())
+        if not any(name == "grpc.max_receive_message_length" for name, _ in self._options):
+            # The server never sends more than its --max-message-bytes (GetServerInfo).
+            self._options.append(("grpc.max_receive_message_length", -1))
         self._timeout = rpc_timeout
         self._wait = wait_for_ready
         self._trace = trace_context
@@ -176,9 +179,16 @@ class DweClient:
         request = c.watch_events_request(types, workflow_ids)
         return self._stream(rpcs.WATCH_EVENTS, request)
 
-    async def get_workflow_status(self, workflow_id: str) -> workflow_pb2.WorkflowStatus:
-        """GetWorkflowStatus. Raises NotFoundError for an unknown id."""
-        request = rr.GetWorkflowStatusRequest(workflow_id=workflow_id)
+    async def get_workflow_status(
+        self, workflow_id: str, step_ids: Iterable[str] = ()
+    ) -> workflow_pb2.WorkflowStatus:
+        """GetWorkflowStatus, of every step or only of ``step_ids``.
+
+        A status larger than the server's message limit leaves outputs out
+        (``output_omitted``) and then the last steps (``omitted_steps``); ask for
+        those by ``step_ids``. Raises NotFoundError for an unknown id.
+        """
+        request = rr.GetWorkflowStatusRequest(workflow_id=workflow_id, step_ids=step_ids)
         return (await self._unary(rpcs.GET_WORKFLOW_STATUS, request)).status
 
     async def list_workflows(
@@ -230,6 +240,10 @@ class DweClient:
         """GetEngineMetrics: counters, agent load, resource use and history."""
         request = rr.GetEngineMetricsRequest()
         return (await self._unary(rpcs.GET_ENGINE_METRICS, request)).metrics
+
+    async def get_server_info(self) -> rr.GetServerInfoResponse:
+        """GetServerInfo: the server's version and its message and payload limits."""
+        return await self._unary(rpcs.GET_SERVER_INFO, rr.GetServerInfoRequest())
 
     async def prune_workflows(
         self, older_than: float, dry_run: bool = False

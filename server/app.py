@@ -38,7 +38,6 @@ from .store.sqlite import SqliteStore
 log = logging.getLogger("dwe.server")
 
 SERVICES = ("dwe.v1.WorkflowService", "dwe.v1.AgentService", "dwe.v1.EngineService")
-_MAX_MESSAGE = 64 * 1024 * 1024
 
 
 def load_registry(path: str) -> list[AgentRegistration]:
@@ -90,6 +89,7 @@ class DweServer:
                 agent_lease=config.agent_lease,
                 restart_lease=config.restart_lease,
                 priority_aging=config.priority_aging,
+                max_context_bytes=config.max_payload_bytes,
             ),
             Telemetry(tracer_provider),
         )
@@ -99,8 +99,8 @@ class DweServer:
         self.health = health.aio.HealthServicer()
         self.grpc = grpc.aio.server(
             options=[
-                ("grpc.max_receive_message_length", _MAX_MESSAGE),
-                ("grpc.max_send_message_length", _MAX_MESSAGE),
+                ("grpc.max_receive_message_length", config.max_message_bytes),
+                ("grpc.max_send_message_length", config.max_message_bytes),
                 ("grpc.so_reuseport", 0),
                 # Agents may ping to detect half-open connections.
                 ("grpc.http2.min_ping_interval_without_data_ms", 5000),
@@ -123,18 +123,27 @@ class DweServer:
         if self.config.agents_file:
             for reg in load_registry(self.config.agents_file):
                 await self.coordinator.register_agent(reg)
+        sizes = self.config.sizes
         # Generic handlers for all three services: their request decoders turn bytes
         # that do not decode into INVALID_ARGUMENT (see api/handlers.py).
         self.grpc.add_generic_rpc_handlers(
             (
                 generic_handler(
                     "WorkflowService",
-                    WorkflowServicer(self.coordinator, self.config.default_timeout, self.intents),
+                    WorkflowServicer(
+                        self.coordinator, self.config.default_timeout, self.intents, sizes
+                    ),
                 ),
                 generic_handler(
-                    "AgentService", AgentServicer(self.coordinator, self.config.heartbeat_interval)
+                    "AgentService",
+                    AgentServicer(self.coordinator, self.config.heartbeat_interval, sizes),
                 ),
-                generic_handler("EngineService", EngineServicer(self.coordinator, self.sampler)),
+                generic_handler(
+                    "EngineService",
+                    EngineServicer(
+                        self.coordinator, self.sampler, sizes, self.config.heartbeat_interval
+                    ),
+                ),
             )
         )
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc)

@@ -7,9 +7,14 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from dwe.common.durations import parse_duration
+from dwe.common.sizes import parse_size
+
+from .api.limits import DEFAULT_MAX_MESSAGE, DEFAULT_MAX_PAYLOAD, SizeLimits
 
 # Fields whose variables are durations (7d, 12h, 30m, or seconds), not plain numbers.
 _DURATIONS = ("retention", "prune_interval")
+# Fields whose variables are sizes (4MiB, 512K, or bytes).
+_SIZES = ("max_message_bytes", "max_payload_bytes")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +53,10 @@ class ServerConfig:
             steps and events, 0 = keep everything (DWE_RETENTION, e.g. ``7d``).
         prune_interval: Seconds between two prunes when retention is set
             (DWE_PRUNE_INTERVAL, e.g. ``5m``).
+        max_message_bytes: The largest message the server receives or sends
+            (DWE_MAX_MESSAGE_BYTES, e.g. ``4MiB``); advertised to agents and clients.
+        max_payload_bytes: The largest context, output, progress or config payload
+            (DWE_MAX_PAYLOAD_BYTES, e.g. ``2MiB``); at most the message limit - 64 KiB.
     """
 
     host: str = "127.0.0.1"
@@ -70,8 +79,11 @@ class ServerConfig:
     intent_threshold: float = 0.7
     retention: float = 0.0
     prune_interval: float = 300.0
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE
+    max_payload_bytes: int = DEFAULT_MAX_PAYLOAD
 
     def __post_init__(self) -> None:
+        SizeLimits(self.max_message_bytes, self.max_payload_bytes)  # raises when they clash
         if self.retention < 0:
             raise ValueError("retention must not be negative (0 keeps everything)")
         if self.prune_interval <= 0:
@@ -92,6 +104,11 @@ class ServerConfig:
         return cls(**values)
 
     @property
+    def sizes(self) -> SizeLimits:
+        """The message and payload limits (raises ValueError when they do not fit)."""
+        return SizeLimits(self.max_message_bytes, self.max_payload_bytes)
+
+    @property
     def address(self) -> str:
         return f"{self.host}:{self.port}"
 
@@ -101,6 +118,11 @@ def _from_text(name: str, text: str) -> Any:
     if name in _DURATIONS:
         try:
             return parse_duration(text)
+        except ValueError as exc:
+            raise ValueError(f"DWE_{name.upper()}: {exc}") from None
+    if name in _SIZES:
+        try:
+            return parse_size(text)
         except ValueError as exc:
             raise ValueError(f"DWE_{name.upper()}: {exc}") from None
     return type(getattr(ServerConfig(), name))(text)

@@ -73,8 +73,11 @@ export class DweClient {
   /** @param {string} target e.g. "127.0.0.1:50051" */
   constructor(target = process.env.DWE_TARGET || "127.0.0.1:50051") {
     const creds = grpc.credentials.createInsecure();
-    this.workflows = new dwe.WorkflowService(target, creds);
-    this.engine = new dwe.EngineService(target, creds);
+    // Unbounded: the server never sends more than its --max-message-bytes
+    // (see serverInfo()), which may be above grpc-js's 4 MiB default.
+    const options = { "grpc.max_receive_message_length": -1 };
+    this.workflows = new dwe.WorkflowService(target, creds, options);
+    this.engine = new dwe.EngineService(target, creds, options);
   }
 
   close() {
@@ -147,6 +150,11 @@ export class DweClient {
 
   async getEngineMetrics() {
     return (await unary(this.engine, "GetEngineMetrics", {})).metrics;
+  }
+
+  /** The server's version and limits: max_message_bytes, max_payload_bytes, heartbeat_interval. */
+  serverInfo() {
+    return unary(this.engine, "GetServerInfo", {});
   }
 
   /**

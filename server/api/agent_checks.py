@@ -60,8 +60,8 @@ def hello_from_proto(hello: agent_pb2.Hello, registered: bool) -> Hello:
     )
 
 
-def registration_from_proto(a: agent_pb2.AgentInfo) -> AgentRegistration:
-    """A RegisterAgent entry."""
+def registration_from_proto(a: agent_pb2.AgentInfo, max_payload: int = 0) -> AgentRegistration:
+    """A RegisterAgent entry; a config over ``max_payload`` bytes is TooLarge."""
     if not a.agent_id:
         raise ValidationError("agent.agent_id is empty")
     check_id(a.agent_id, "agent.agent_id")
@@ -71,7 +71,7 @@ def registration_from_proto(a: agent_pb2.AgentInfo) -> AgentRegistration:
     _check_capabilities(a.capabilities, "capabilities", where)
     check_id(a.agent_type, "agent_type", where)
     check_count(a.max_concurrent_tasks, "max_concurrent_tasks", MAX_AGENT_TASKS, where)
-    config = decode_json_object(a.config, f"{where}: config")
+    config = decode_json_object(a.config, f"{where}: config", max_payload)
     return AgentRegistration(
         agent_id=a.agent_id,
         agent_type=a.agent_type,

@@ -11,13 +11,13 @@ import grpc
 
 from dwe.v1 import agent_pb2, service_pb2_grpc
 
-from ..engine.model import ErrorInfo
+from ..engine.model import Dispatch, ErrorInfo
 from ..runtime.coordinator import Coordinator, Progress, Result
 from ..runtime.directory import AgentIdInUse, Hello
 from .agent_checks import hello_from_proto, result_seconds
 from .errors import refuse_undecodable
 from .handlers import Undecodable
-from .limits import bounded, quote
+from .limits import MAX_TEXT_LENGTH, SizeLimits, bounded, clip, quote, size_text
 from .links import StreamLink
 from .validation import ValidationError
 from .wire import blob_of, json_payload
@@ -25,25 +25,41 @@ from .wire import blob_of, json_payload
 log = logging.getLogger("dwe.server.agents")
 
 
-def _results(msg: agent_pb2.ConnectRequest) -> list[Result]:
+#: The error type of an attempt whose output, progress or assignment is too large.
+TOO_LARGE = "PayloadTooLarge"
+
+
+def _too_large(what: str, size: int, limit: int, flag: str) -> str:
+    return f"{what} is {size_text(size)} ({size} bytes), over the limit of {limit} bytes ({flag})"
+
+
+def _results(msg: agent_pb2.ConnectRequest, max_payload: int) -> list[Result]:
     out: list[Result] = []
     for r in msg.results:
         seconds = result_seconds(r.duration, r.attempt_id)
         if r.HasField("error"):
             e = r.error
-            out.append(
-                (r.attempt_id, None, ErrorInfo(e.message, e.type or "Error", e.retryable), seconds)
-            )
+            error = ErrorInfo(clip(e.message, MAX_TEXT_LENGTH), e.type or "Error", e.retryable)
+            out.append((r.attempt_id, None, error, seconds))
+        elif len(r.output.data) > max_payload:
+            why = _too_large("the output", len(r.output.data), max_payload, "--max-payload-bytes")
+            out.append((r.attempt_id, None, ErrorInfo(why, TOO_LARGE, False), seconds))
         else:
             out.append((r.attempt_id, blob_of(r.output), None, seconds))
     return out
 
 
-def _progress(msg: agent_pb2.ConnectRequest) -> list[Progress]:
-    return [
-        (p.attempt_id, p.content, blob_of(p.data) if p.HasField("data") else None)
-        for p in msg.progress
-    ]
+def _progress(msg: agent_pb2.ConnectRequest, max_payload: int) -> list[Progress]:
+    out: list[Progress] = []
+    for p in msg.progress:
+        size = len(p.data.data) + len(p.content)
+        if size > max_payload:  # dropped, and said so where watchers look
+            note = _too_large("progress", size, max_payload, "--max-payload-bytes")
+            log.warning("attempt %s: %s; dropped", quote(p.attempt_id), note)
+            out.append((p.attempt_id, f"[{note}; dropped]", None))
+        else:
+            out.append((p.attempt_id, p.content, blob_of(p.data) if p.HasField("data") else None))
+    return out
 
 
 def _refusal(msg: agent_pb2.ConnectRequest | Undecodable) -> str:
@@ -56,9 +72,15 @@ def _refusal(msg: agent_pb2.ConnectRequest | Undecodable) -> str:
 
 
 class AgentServicer(service_pb2_grpc.AgentServiceServicer):
-    def __init__(self, coordinator: Coordinator, heartbeat_interval: float = 5.0) -> None:
+    def __init__(
+        self,
+        coordinator: Coordinator,
+        heartbeat_interval: float = 5.0,
+        sizes: SizeLimits | None = None,
+    ) -> None:
         self._c = coordinator
         self._heartbeat = heartbeat_interval
+        self._sizes = sizes or SizeLimits()
 
     async def _hello(
         self,
@@ -87,7 +109,11 @@ class AgentServicer(service_pb2_grpc.AgentServiceServicer):
         self, agent_id: str, sid: str, resumed: list[str], dropped: list[str]
     ) -> agent_pb2.Welcome:
         welcome = agent_pb2.Welcome(
-            session_id=sid, resumed_attempt_ids=resumed, dropped_attempt_ids=dropped
+            session_id=sid,
+            resumed_attempt_ids=resumed,
+            dropped_attempt_ids=dropped,
+            max_message_bytes=self._sizes.max_message,
+            max_payload_bytes=self._sizes.max_payload,
         )
         welcome.heartbeat_interval.FromNanoseconds(int(self._heartbeat * 1e9))
         registered = self._c.registration(agent_id)
@@ -103,12 +129,13 @@ class AgentServicer(service_pb2_grpc.AgentServiceServicer):
         hello = await self._hello(request_iterator, context)
         if hello is None:
             return
-        link = StreamLink()
+        link = StreamLink(self._sizes.max_message)
         try:
             sid, resumed, dropped = self._c.connect_agent(link, hello)
         except AgentIdInUse as exc:
             await self._refuse_twin(exc, context)
             return
+        link.reject = lambda d, size: self._reject(sid, d, size)
         welcome = self._welcome(hello.agent_id, sid, resumed, dropped)
         reader = asyncio.create_task(self._read(request_iterator, sid, link))
         watchdog = asyncio.create_task(self._watch(sid, link))
@@ -125,6 +152,18 @@ class AgentServicer(service_pb2_grpc.AgentServiceServicer):
             reader.cancel()
             watchdog.cancel()
             self._c.disconnect_agent(sid)
+
+    def _reject(self, session_id: str, d: Dispatch, size: int) -> None:
+        """An assignment larger than any message: its attempt fails, not retried."""
+        why = _too_large(
+            "the assignment (context and inputs)",
+            size,
+            self._sizes.max_message,
+            "--max-message-bytes",
+        )
+        log.warning("attempt %s of workflow %s: %s", d.attempt_id, d.workflow_id, why)
+        error = ErrorInfo(why, TOO_LARGE, False)
+        self._c.agent_report(session_id, (), [], [(d.attempt_id, None, error, 0.0)])
 
     async def _refuse_twin(self, exc: AgentIdInUse, context: grpc.aio.ServicerContext) -> None:
         since = datetime.fromtimestamp(exc.since, UTC).isoformat(timespec="seconds")
@@ -166,6 +205,7 @@ class AgentServicer(service_pb2_grpc.AgentServiceServicer):
         link: StreamLink,
     ) -> None:
         report = self._c.agent_report
+        max_payload = self._sizes.max_payload
         loop = asyncio.get_running_loop()
         try:
             async for msg in request_iterator:
@@ -176,7 +216,12 @@ class AgentServicer(service_pb2_grpc.AgentServiceServicer):
                     link.close(refusal, grpc.StatusCode.INVALID_ARGUMENT)
                     return
                 if msg.results or msg.started or msg.progress:
-                    report(session_id, msg.started, _progress(msg), _results(msg))
+                    report(
+                        session_id,
+                        msg.started,
+                        _progress(msg, max_payload) if msg.progress else [],
+                        _results(msg, max_payload) if msg.results else [],
+                    )
         except (asyncio.CancelledError, grpc.aio.AioRpcError):
             pass
         except Exception:  # a server bug: still end the stream with a status and a reason

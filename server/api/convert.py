@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dwe.v1 import agent_pb2, workflow_pb2
 
-from ..engine.model import Dispatch
-from ..runtime.views import AgentView, StatusView
+from ..engine.model import Blob, Dispatch
+from ..runtime.views import AgentView, StatusView, StepStatusView
 from .wire import (
     MODES_OUT,
     PRIORITIES_OUT,
@@ -42,7 +42,27 @@ def fill_assignment(msg: agent_pb2.Assignment, d: Dispatch) -> None:
         set_time(msg.deadline, d.deadline)
 
 
-def status_to_proto(v: StatusView) -> workflow_pb2.WorkflowStatus:
+def assignment_size_bound(d: Dispatch) -> int:
+    """An upper bound of the encoded size of ``d``'s Assignment in a response (cheap)."""
+    size = 256 + 4 * (len(d.attempt_id) + len(d.workflow_id) + len(d.step_id) + len(d.step_name))
+    size += 4 * (len(d.description) + len(d.capability) + len(d.traceparent) + len(d.tracestate))
+    size += _blob_bound(d.context)
+    for step_id, out in d.inputs.items():
+        size += 16 + 4 * len(step_id) + (_blob_bound(out) if out is not None else 0)
+    return size
+
+
+def _blob_bound(b: Blob) -> int:
+    meta = sum(16 + 4 * (len(k) + len(v)) for k, v in b.metadata)
+    return 32 + len(b.encoding) + len(b.data) + meta
+
+
+def status_to_proto(v: StatusView, budget: int = 0) -> workflow_pb2.WorkflowStatus:
+    """The status as a message of at most ``budget`` bytes (0: no limit).
+
+    When every step does not fit, outputs are left out first (``output_omitted``),
+    then the last steps (``omitted_steps``); a caller asks for those by step_ids.
+    """
     msg = workflow_pb2.WorkflowStatus(
         workflow_id=v.workflow_id,
         name=v.name,
@@ -61,21 +81,61 @@ def status_to_proto(v: StatusView) -> workflow_pb2.WorkflowStatus:
         set_time(msg.started_at, v.started_at)
     if v.finished_at:
         set_time(msg.finished_at, v.finished_at)
-    for s in v.steps:
-        step = msg.steps.add(
-            step_id=s.step_id,
-            name=s.name,
-            state=STEP_STATES[s.state],
-            attempts=s.attempts,
-            agent_id=s.agent_id,
-            capability=s.capability,
-        )
-        set_duration(step.execution_time, s.execution_time)
-        if s.output is not None:
-            set_payload(step.output, s.output)
-        if s.error is not None:
-            step.error.CopyFrom(error_info(s.error))
+    steps = v.steps
+    if not budget or _fits(steps, budget - msg.ByteSize()):
+        for s in steps:
+            _fill_step(msg.steps.add(), s)
+        return msg
+    room = budget - msg.ByteSize() - 16  # omitted_steps
+    for i, s in enumerate(steps):
+        step = msg.steps.add()
+        _fill_step(step, s)
+        size = step.ByteSize() + _FIELD_OVERHEAD
+        if size > room and s.output is not None:
+            step.ClearField("output")
+            step.output_omitted = True
+            size = step.ByteSize() + _FIELD_OVERHEAD
+        if size > room:
+            del msg.steps[-1]
+            msg.omitted_steps = len(steps) - i
+            break
+        room -= size
     return msg
+
+
+# A repeated entry's tag and length prefix, at most.
+_FIELD_OVERHEAD = 6
+# A step's fixed fields (state, attempts, time, tags) stay below this.
+_STEP_FIXED = 64
+
+
+def _fits(steps: list[StepStatusView], room: int) -> bool:
+    """A cheap upper bound: True when every step surely fits in ``room`` bytes."""
+    total = 0
+    for s in steps:
+        total += _STEP_FIXED + 4 * (len(s.step_id) + len(s.name) + len(s.agent_id))
+        total += 4 * len(s.capability)
+        if s.output is not None:
+            total += len(s.output.data) + 64 + sum(len(k) + len(m) for k, m in s.output.metadata)
+        if s.error is not None:
+            total += 4 * (len(s.error.message) + len(s.error.type)) + 16
+        if total > room:
+            return False
+    return True
+
+
+def _fill_step(step: workflow_pb2.StepStatus, s: StepStatusView) -> None:
+    step.step_id = s.step_id
+    step.name = s.name
+    step.state = STEP_STATES[s.state]  # type: ignore[assignment]
+    step.attempts = s.attempts
+    step.agent_id = s.agent_id
+    step.capability = s.capability
+    set_duration(step.execution_time, s.execution_time)
+    if s.output is not None:
+        set_payload(step.output, s.output)
+    if s.error is not None:
+        step.error.CopyFrom(error_info(s.error))
 
 
 def summary_to_proto(v: StatusView) -> workflow_pb2.WorkflowSummary:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from importlib import metadata
 
 import grpc
 
@@ -15,21 +16,30 @@ from ..runtime.metrics import MetricsSampler
 from .agent_checks import registration_from_proto
 from .convert import agent_to_proto
 from .errors import unary
+from .limits import SizeLimits
 from .validation import ValidationError, duration_seconds
 
 log = logging.getLogger("dwe.server.api")
 
 
 class EngineServicer(service_pb2_grpc.EngineServiceServicer):
-    def __init__(self, coordinator: Coordinator, sampler: MetricsSampler) -> None:
+    def __init__(
+        self,
+        coordinator: Coordinator,
+        sampler: MetricsSampler,
+        sizes: SizeLimits | None = None,
+        heartbeat_interval: float = 5.0,
+    ) -> None:
         self._c = coordinator
         self._sampler = sampler
+        self._sizes = sizes or SizeLimits()
+        self._heartbeat = heartbeat_interval
 
     @unary
     async def RegisterAgent(
         self, request: rr.RegisterAgentRequest, context: grpc.aio.ServicerContext
     ) -> rr.RegisterAgentResponse:
-        reg = registration_from_proto(request.agent)
+        reg = registration_from_proto(request.agent, self._sizes.max_payload)
         await self._c.register_agent(reg)
         return rr.RegisterAgentResponse(agent=agent_to_proto(self._c.agent(reg.agent_id)))
 
@@ -37,7 +47,34 @@ class EngineServicer(service_pb2_grpc.EngineServiceServicer):
     async def ListAgents(
         self, request: rr.ListAgentsRequest, context: grpc.aio.ServicerContext
     ) -> rr.ListAgentsResponse:
-        return rr.ListAgentsResponse(agents=[agent_to_proto(v) for v in self._c.agents()])
+        response = rr.ListAgentsResponse()
+        budget = self._sizes.budget
+        views = self._c.agents()
+        for i, view in enumerate(views):
+            info = agent_to_proto(view)
+            size = info.ByteSize() + 8
+            if size > budget and info.HasField("config"):  # configs go before entries do
+                info.ClearField("config")
+                info.config_omitted = True
+                size = info.ByteSize() + 8
+            if size > budget:
+                response.omitted_agents = len(views) - i
+                break
+            budget -= size
+            response.agents.append(info)
+        return response
+
+    @unary
+    async def GetServerInfo(
+        self, request: rr.GetServerInfoRequest, context: grpc.aio.ServicerContext
+    ) -> rr.GetServerInfoResponse:
+        info = rr.GetServerInfoResponse(
+            version=_version(),
+            max_message_bytes=self._sizes.max_message,
+            max_payload_bytes=self._sizes.max_payload,
+        )
+        info.heartbeat_interval.FromNanoseconds(int(self._heartbeat * 1e9))
+        return info
 
     @unary
     async def GetEngineMetrics(
@@ -83,3 +120,10 @@ class EngineServicer(service_pb2_grpc.EngineServiceServicer):
             format_duration(older_than),
         )
         return rr.PruneWorkflowsResponse(workflows=count.workflows, events=count.events)
+
+
+def _version() -> str:
+    try:
+        return metadata.version("dwe")
+    except metadata.PackageNotFoundError:  # run from a source tree without installing
+        return "unknown"

@@ -12,11 +12,11 @@ import grpc
 from dwe.common.errors import ValidationError as SpecError
 from dwe.common.intents import IntentError
 
-from ..engine.config import SchedulerError, UnknownWorkflow
+from ..engine.config import ContextTooLarge, SchedulerError, UnknownWorkflow
 from ..runtime.commit import StoreUnavailable
 from .handlers import Undecodable
 from .limits import bounded, quote
-from .validation import ValidationError
+from .validation import TooLarge, ValidationError
 
 T = TypeVar("T")
 
@@ -37,6 +37,8 @@ def status_for(exc: BaseException) -> tuple[grpc.StatusCode, str] | None:
 
 
 def _status_for(exc: BaseException) -> tuple[grpc.StatusCode, str] | None:
+    if isinstance(exc, TooLarge | ContextTooLarge):
+        return grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc)
     if isinstance(exc, ValidationError | SpecError):
         return grpc.StatusCode.INVALID_ARGUMENT, str(exc)
     if isinstance(exc, UnknownWorkflow):

@@ -17,7 +17,7 @@ error would be UNKNOWN with a traceback per request.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import grpc
@@ -97,3 +97,21 @@ def _varint(n: int) -> bytes:
 def frame(encoded_event: bytes) -> bytes:
     """One ``events`` entry (field 1, length-delimited) of a stream response."""
     return b"\x0a" + _varint(len(encoded_event)) + encoded_event
+
+
+def joined(frames: Iterable[bytes], budget: int) -> Iterator[bytes]:
+    """Frames joined into responses of at most ``budget`` bytes each, in order.
+
+    A frame over the budget on its own (only an event stored before the limits
+    existed) is sent alone.
+    """
+    batch: list[bytes] = []
+    size = 0
+    for f in frames:
+        if batch and size + len(f) > budget:
+            yield b"".join(batch)
+            batch, size = [], 0
+        batch.append(f)
+        size += len(f)
+    if batch:
+        yield b"".join(batch)

@@ -15,6 +15,8 @@ message (``errors.status_for`` applies it to every status it maps).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 #: Ids: step_id, dependencies, workflow_id, request_id, session_id, agent_id,
 #: agent_type, capability, attempt ids (characters).
 MAX_ID_LENGTH = 200
@@ -55,6 +57,21 @@ MAX_SEQ = 2**53 - 1
 #: WatchEvents filters: workflow ids and event types.
 MAX_WATCH_IDS = 1_000
 MAX_WATCH_TYPES = 100
+
+#: gRPC's default receive limit, and so the default of --max-message-bytes: every
+#: client on default settings can receive whatever the server sends.
+DEFAULT_MAX_MESSAGE = 4 * 1024 * 1024
+#: Default of --max-payload-bytes: one context, parameter, config, output or
+#: progress payload (bytes of data).
+DEFAULT_MAX_PAYLOAD = 2 * 1024 * 1024
+#: What a message holds besides its payloads (ids, names, timestamps, framing):
+#: the payload limit must leave at least this much of the message limit.
+ENVELOPE_BYTES = 64 * 1024
+#: The bounds of --max-message-bytes (gRPC's lengths are 32-bit signed).
+MIN_MESSAGE = 256 * 1024
+MAX_MESSAGE = 2**31 - 1
+#: Step ids one GetWorkflowStatus may name.
+MAX_STATUS_STEPS = 1_000
 
 #: Characters of an input value an error message repeats; the rest is counted.
 QUOTE_CHARS = 64
@@ -102,3 +119,38 @@ def bounded(message: str, limit: int = MAX_MESSAGE_BYTES) -> str:
         if size > limit - 64:  # room for the marker
             return f"{message[:i]}…(message cut, {len(message) - i} more chars)"
     return message
+
+
+@dataclass(frozen=True, slots=True)
+class SizeLimits:
+    """The message and payload limits of one server (``--max-message-bytes``,
+    ``--max-payload-bytes``): what it receives, and the most it ever sends."""
+
+    max_message: int = DEFAULT_MAX_MESSAGE
+    max_payload: int = DEFAULT_MAX_PAYLOAD
+
+    def __post_init__(self) -> None:
+        if not MIN_MESSAGE <= self.max_message <= MAX_MESSAGE:
+            raise ValueError(
+                f"max_message_bytes must be from {MIN_MESSAGE} to {MAX_MESSAGE},"
+                f" not {self.max_message}"
+            )
+        if not 1 <= self.max_payload <= self.max_message - ENVELOPE_BYTES:
+            raise ValueError(
+                f"max_payload_bytes must be from 1 to max_message_bytes - {ENVELOPE_BYTES}"
+                f" ({self.max_message - ENVELOPE_BYTES}), not {self.max_payload}"
+            )
+
+    @property
+    def budget(self) -> int:
+        """Bytes a response may fill with repeated entries, leaving room for its frame."""
+        return self.max_message - 1024
+
+
+def size_text(size: int) -> str:
+    """``3.5 MiB``, ``12.0 KiB`` or ``512 bytes``: sizes in messages people read."""
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.1f} MiB"
+    if size >= 1024:
+        return f"{size / 1024:.1f} KiB"
+    return f"{size} bytes"

@@ -3,24 +3,34 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import grpc
 
 from dwe.v1 import agent_pb2
 
 from ..engine.model import Dispatch
-from .convert import fill_assignment
+from .convert import assignment_size_bound, fill_assignment
+from .limits import DEFAULT_MAX_MESSAGE
+
+#: Called with a dispatch that does not fit in one message, and its size.
+Reject = Callable[[Dispatch, int], None]
+# A repeated entry's tag and length prefix, at most.
+_ENTRY = 6
 
 
 class StreamLink:
     """Implements ``runtime.directory.AgentLink`` for one ``Connect`` stream.
 
-    One writer takes everything pending as one ConnectResponse per wake-up. After
+    One writer takes what is pending as one ConnectResponse per wake-up, at most
+    ``max_message`` bytes: what does not fit waits for the next message, and an
+    assignment too large for any message goes to ``reject`` instead. After
     ``drain`` it sends Drain once and nothing more, and waits for the agent to
     half-close (the reader then calls ``close``).
     """
 
     __slots__ = (
+        "_budget",
         "_cancels",
         "_closed",
         "_dispatches",
@@ -30,9 +40,12 @@ class StreamLink:
         "code",
         "last_seen",
         "reason",
+        "reject",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, max_message: int = DEFAULT_MAX_MESSAGE) -> None:
+        self._budget = max_message - 1024
+        self.reject: Reject | None = None
         self._dispatches: list[Dispatch] = []
         self._cancels: list[tuple[str, str]] = []
         self._wake = asyncio.Event()
@@ -82,20 +95,56 @@ class StreamLink:
 
     async def next_message(self) -> agent_pb2.ConnectResponse | None:
         """The next batch to send, or None once closed."""
-        while not self._dispatches and not self._cancels:
-            if self._closed:
-                return None
-            if self._drain and not self._drain_sent:
-                self._drain_sent = True
-                return agent_pb2.ConnectResponse(drain=agent_pb2.Drain(reason=self._drain))
-            self._wake.clear()
-            await self._wake.wait()
-        dispatches, self._dispatches = self._dispatches, []
+        while True:
+            while not self._dispatches and not self._cancels:
+                if self._closed:
+                    return None
+                if self._drain and not self._drain_sent:
+                    self._drain_sent = True
+                    return agent_pb2.ConnectResponse(drain=agent_pb2.Drain(reason=self._drain))
+                self._wake.clear()
+                await self._wake.wait()
+            msg = agent_pb2.ConnectResponse()
+            self._take_dispatches(msg, self._take_cancels(msg, self._budget))
+            if self._dispatches or self._cancels:
+                self._wake.set()  # the rest goes in the next message
+            if msg.assignments or msg.cancels:
+                return msg
+
+    def _take_cancels(self, msg: agent_pb2.ConnectResponse, room: int) -> int:
         cancels, self._cancels = self._cancels, []
-        msg = agent_pb2.ConnectResponse()
+        for i, (attempt_id, reason) in enumerate(cancels):
+            entry = msg.cancels.add(attempt_id=attempt_id, reason=reason)
+            size = entry.ByteSize() + _ENTRY
+            if size > room:
+                del msg.cancels[-1]
+                self._cancels[:0] = cancels[i:]
+                break
+            room -= size
+        return room
+
+    def _take_dispatches(self, msg: agent_pb2.ConnectResponse, room: int) -> None:
+        dispatches, self._dispatches = self._dispatches, []
+        too_large: list[tuple[Dispatch, int]] = []
         add = msg.assignments.add
-        for d in dispatches:
-            fill_assignment(add(), d)
-        for attempt_id, reason in cancels:
-            msg.cancels.add(attempt_id=attempt_id, reason=reason)
-        return msg
+        for i, d in enumerate(dispatches):
+            bound = assignment_size_bound(d)
+            if bound <= room:  # the common case: no need to measure
+                fill_assignment(add(), d)
+                room -= bound
+                continue
+            entry = add()
+            fill_assignment(entry, d)
+            size = entry.ByteSize() + _ENTRY
+            if size <= room:
+                room -= size
+                continue
+            del msg.assignments[-1]
+            if size > self._budget:
+                too_large.append((d, size))
+                continue
+            self._dispatches[:0] = dispatches[i:]
+            break
+        for d, size in too_large:
+            if self.reject is not None:
+                self.reject(d, size)

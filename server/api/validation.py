@@ -28,6 +28,7 @@ from .limits import (
     MAX_TRANSFORMATIONS,
     cycle_path,
     quote,
+    size_text,
 )
 from .wire import MODES_IN, PRIORITIES_IN
 
@@ -36,6 +37,20 @@ _NS = 1_000_000_000
 
 class ValidationError(ValueError):
     """Bad input; the message names the field or step. Maps to INVALID_ARGUMENT."""
+
+
+class TooLarge(ValidationError):
+    """A payload over the server's payload limit. Maps to RESOURCE_EXHAUSTED."""
+
+
+def check_payload_size(payload: common_pb2.Payload, where: str, max_bytes: int) -> None:
+    """Refuse a payload whose data is over ``max_bytes`` (0: no limit)."""
+    size = len(payload.data)
+    if max_bytes and size > max_bytes:
+        raise TooLarge(
+            f"{where} is {size_text(size)} ({size} bytes), over the payload limit of"
+            f" {size_text(max_bytes)} ({max_bytes} bytes, --max-payload-bytes)"
+        )
 
 
 def check_length(value: str, field: str, limit: int = MAX_ID_LENGTH, where: str = "") -> None:
@@ -95,8 +110,11 @@ def duration_seconds(d: Duration, where: str, limit: float = MAX_DURATION) -> fl
     return value
 
 
-def decode_json_object(payload: common_pb2.Payload, where: str) -> dict[str, Any]:
-    """A json/plain payload holding an object (empty means {})."""
+def decode_json_object(
+    payload: common_pb2.Payload, where: str, max_bytes: int = 0
+) -> dict[str, Any]:
+    """A json/plain payload holding an object (empty means {}) of at most ``max_bytes``."""
+    check_payload_size(payload, where, max_bytes)
     if payload.encoding not in ("", JSON_ENCODING):
         raise ValidationError(
             f"{where}: encoding {quote(payload.encoding)} is not supported here"
@@ -208,8 +226,11 @@ def step_from_proto(msg: workflow_pb2.StepSpec, index: int) -> StepSpec:
     )
 
 
-def spec_from_proto(msg: workflow_pb2.WorkflowSpec, default_timeout: float = 0.0) -> WorkflowSpec:
-    """Validate a WorkflowSpec completely; raise ValidationError on the first problem."""
+def spec_from_proto(
+    msg: workflow_pb2.WorkflowSpec, default_timeout: float = 0.0, max_payload: int = 0
+) -> WorkflowSpec:
+    """Validate a WorkflowSpec completely; raise ValidationError on the first problem
+    (TooLarge for a context over ``max_payload`` bytes)."""
     if not msg.name.strip():
         raise ValidationError("spec.name is empty")
     check_length(msg.name, "spec.name", MAX_NAME_LENGTH)
@@ -220,7 +241,7 @@ def spec_from_proto(msg: workflow_pb2.WorkflowSpec, default_timeout: float = 0.0
     labels = check_labels(msg.labels, "spec.labels")
     priority = _enum(PRIORITIES_IN, msg.priority, "WorkflowPriority", "spec.priority")
     mode = _enum(MODES_IN, msg.execution_mode, "ExecutionMode", "spec.execution_mode")
-    context = decode_json_object(msg.context, "spec.context")
+    context = decode_json_object(msg.context, "spec.context", max_payload)
     steps = tuple(step_from_proto(s, i) for i, s in enumerate(msg.steps))
     check_graph(steps)
     own = (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 import grpc
 
@@ -16,17 +16,21 @@ from ..engine.events import Event
 from ..engine.model import WorkflowState
 from ..runtime.coordinator import Coordinator
 from ..runtime.hub import SubscriberOverflow, Subscription
+from ..runtime.views import StatusView, StepStatusView
 from .convert import status_to_proto, summary_to_proto
 from .errors import Precondition, streaming, unary
 from .event_codec import EVENT_TYPES_IN, event_frame
-from .handlers import frame
+from .handlers import frame, joined
 from .limits import (
     MAX_PAGE,
     MAX_PAGE_TOKEN_LENGTH,
     MAX_SEQ,
+    MAX_STATUS_STEPS,
     MAX_TEXT_LENGTH,
     MAX_WATCH_IDS,
     MAX_WATCH_TYPES,
+    SizeLimits,
+    quote,
 )
 from .validation import (
     ValidationError,
@@ -48,10 +52,13 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
         coordinator: Coordinator,
         default_timeout: float = 0.0,
         intents: IntentDetectionEngine | None = None,
+        sizes: SizeLimits | None = None,
     ) -> None:
         self._c = coordinator
         self._default_timeout = default_timeout
         self._intents = intents or IntentDetectionEngine()
+        self._sizes = sizes or SizeLimits()
+        self._budget = self._sizes.budget
 
     @unary
     async def CreateWorkflow(
@@ -60,11 +67,13 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
         if not request.HasField("spec"):
             raise ValidationError("spec is required")
         check_id(request.request_id, "request_id")
-        spec = spec_from_proto(request.spec, self._default_timeout)
+        spec = spec_from_proto(request.spec, self._default_timeout, self._sizes.max_payload)
         workflow_id, created = await self._c.create_workflow(spec, request.request_id)
         status = await self._c.status(workflow_id)
         return rr.CreateWorkflowResponse(
-            workflow_id=workflow_id, created=created, status=status_to_proto(status)
+            workflow_id=workflow_id,
+            created=created,
+            status=status_to_proto(status, self._budget - 512),
         )
 
     @unary
@@ -73,7 +82,7 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
     ) -> rr.StartWorkflowResponse:
         _require_id(request.workflow_id)
         check_id(request.session_id, "session_id")
-        ctx = decode_json_object(request.context, "context")
+        ctx = decode_json_object(request.context, "context", self._sizes.max_payload)
         state = await self._c.start_workflow(
             request.workflow_id, ctx, request.session_id, context.invocation_metadata()
         )
@@ -85,14 +94,15 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
     ) -> AsyncIterator[bytes]:  # encoded ExecuteWorkflowResponse (see handlers.py)
         _require_id(request.workflow_id)
         check_id(request.session_id, "session_id")
-        ctx = decode_json_object(request.context, "context")
+        ctx = decode_json_object(request.context, "context", self._sizes.max_payload)
         sub = self._c.subscribe([request.workflow_id])
         try:
             await self._c.start_workflow(
                 request.workflow_id, ctx, request.session_id, context.invocation_metadata()
             )
             async for batch in _follow(sub, 0):
-                yield b"".join([event_frame(e) for e in batch])
+                for chunk in joined(map(event_frame, batch), self._budget):
+                    yield chunk
         finally:
             self._c.unsubscribe(sub)
 
@@ -107,11 +117,14 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
         try:
             replay, follow = await self._c.replay(wid, request.after_seq)
             for i in range(0, len(replay), REPLAY_CHUNK):
-                yield b"".join([frame(e.data) for e in replay[i : i + REPLAY_CHUNK]])
+                frames = [frame(e.data) for e in replay[i : i + REPLAY_CHUNK]]
+                for chunk in joined(frames, self._budget):
+                    yield chunk
             if follow:
                 last = replay[-1].seq if replay else request.after_seq
                 async for batch in _follow(sub, last):
-                    yield b"".join([event_frame(e) for e in batch])
+                    for chunk in joined(map(event_frame, batch), self._budget):
+                        yield chunk
         finally:
             self._c.unsubscribe(sub)
 
@@ -131,7 +144,8 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
         sub = self._c.subscribe(request.workflow_ids, types)
         try:
             async for batch in _batches(sub):
-                yield b"".join([event_frame(e) for e in batch])
+                for chunk in joined(map(event_frame, batch), self._budget):
+                    yield chunk
         finally:
             self._c.unsubscribe(sub)
 
@@ -140,8 +154,13 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
         self, request: rr.GetWorkflowStatusRequest, context: grpc.aio.ServicerContext
     ) -> rr.GetWorkflowStatusResponse:
         _require_id(request.workflow_id)
+        check_count(len(request.step_ids), "number of step_ids", MAX_STATUS_STEPS)
+        for i, step_id in enumerate(request.step_ids):
+            check_id(step_id, f"step_ids[{i}]")
         status = await self._c.status(request.workflow_id)
-        return rr.GetWorkflowStatusResponse(status=status_to_proto(status))
+        if request.step_ids:
+            status.steps = _only(status, request.step_ids)
+        return rr.GetWorkflowStatusResponse(status=status_to_proto(status, self._budget))
 
     @unary
     async def ListWorkflows(
@@ -157,10 +176,17 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
             states.append(str(WORKFLOW_STATES_IN[s]))
         before = _decode_token(request.page_token) if request.page_token else None
         views, nxt = await self._c.list_page(states, size, before)
-        return rr.ListWorkflowsResponse(
-            workflows=[summary_to_proto(v) for v in views],
-            next_page_token=_encode_token(*nxt) if nxt else "",
-        )
+        response = rr.ListWorkflowsResponse()
+        room = self._budget - 2 * MAX_PAGE_TOKEN_LENGTH
+        for i, v in enumerate(views):
+            row = summary_to_proto(v)
+            room -= row.ByteSize() + 6
+            if room < 0 and i:  # the rest on the next page
+                nxt = (views[i - 1].created_at, views[i - 1].workflow_id)
+                break
+            response.workflows.append(row)
+        response.next_page_token = _encode_token(*nxt) if nxt else ""
+        return response
 
     @unary
     async def CancelWorkflow(
@@ -200,13 +226,13 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
         check_length(request.message, "message", MAX_TEXT_LENGTH)
         check_id(request.request_id, "request_id")
         check_id(request.session_id, "session_id")
-        extra = decode_json_object(request.context, "context")
+        extra = decode_json_object(request.context, "context", self._sizes.max_payload)
         intent, workflow = self._intents.workflow_for(request.message)
         try:
             proto_spec = workflow_spec_from_dict(workflow)
         except ValueError as exc:
             raise ValidationError(f"template for {intent.primary_intent!r}: {exc}") from None
-        spec = spec_from_proto(proto_spec, self._default_timeout)
+        spec = spec_from_proto(proto_spec, self._default_timeout, self._sizes.max_payload)
         workflow_id, created = await self._c.create_workflow(spec, request.request_id)
         state = (await self._c.status(workflow_id, with_steps=False)).state
         if created or state is WorkflowState.PENDING:
@@ -216,6 +242,20 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
         return rr.StartIntentResponse(
             intent=self._detected(intent), workflow_id=workflow_id, state=WORKFLOW_STATES[state]
         )
+
+
+def _only(status: StatusView, step_ids: Sequence[str]) -> list[StepStatusView]:
+    """The named steps of a status, in the order named; an unknown id is refused."""
+    by_id = {s.step_id: s for s in status.steps}
+    out = []
+    for i, step_id in enumerate(step_ids):
+        step = by_id.get(step_id)
+        if step is None:
+            raise ValidationError(
+                f"step_ids[{i}]: workflow {quote(status.workflow_id)} has no step {quote(step_id)}"
+            )
+        out.append(step)
+    return out
 
 
 def _require_id(workflow_id: str) -> None:

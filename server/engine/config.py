@@ -12,6 +12,11 @@ class SchedulerError(Exception):
     """An operation the current state does not allow (maps to FAILED_PRECONDITION)."""
 
 
+class ContextTooLarge(SchedulerError):
+    """A start context that would make the run's context larger than allowed
+    (maps to RESOURCE_EXHAUSTED)."""
+
+
 class UnknownWorkflow(KeyError):
     """No such workflow in the scheduler."""
 
@@ -35,6 +40,8 @@ class SchedulerConfig:
             0 disables aging.
         inline_results_bytes: Outputs carried inline by a terminal event, at
             most this many bytes together; the others are named as omitted.
+        max_context_bytes: The largest context, encoded, a run may have once a
+            start context is merged into its spec's; 0 means no limit.
     """
 
     max_concurrent_workflows: int = 0
@@ -44,3 +51,4 @@ class SchedulerConfig:
     retry_jitter: float = 0.1
     priority_aging: float = 30.0
     inline_results_bytes: int = INLINE_RESULTS_BYTES
+    max_context_bytes: int = 0

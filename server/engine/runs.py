@@ -6,6 +6,7 @@ import heapq
 import json
 from typing import Any
 
+from .config import ContextTooLarge
 from .model import JSON_ENCODING, Blob, ErrorInfo, ExecutionMode, StepSpec, StepState, WorkflowSpec
 from .model import WorkflowState as WS
 
@@ -131,9 +132,19 @@ class WorkflowRun:
             return 1
         return self.spec.max_parallel_steps
 
-    def merge_context(self, extra: dict[str, Any]) -> None:
-        """Merge a start context over the spec's (keys of ``extra`` win)."""
-        self.context.update(extra)
+    def merge_context(self, extra: dict[str, Any], limit: int = 0) -> None:
+        """Merge a start context over the spec's (keys of ``extra`` win); refuse,
+        changing nothing, when the result would encode to over ``limit`` bytes."""
+        merged = {**self.context, **extra}
+        if limit:
+            size = len(json.dumps(merged, separators=(",", ":"), ensure_ascii=False).encode())
+            if size > limit:
+                raise ContextTooLarge(
+                    f"workflow {self.id}: the context with the start context merged in is"
+                    f" {size} bytes, over the payload limit of {limit} bytes"
+                    " (--max-payload-bytes)"
+                )
+        self.context = merged
         self._context_blob = None
 
     def context_blob(self) -> Blob:

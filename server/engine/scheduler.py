@@ -201,7 +201,7 @@ class Scheduler:
         if wf.state is not WorkflowState.PENDING:
             raise SchedulerError(f"workflow {workflow_id} was already started (state {wf.state})")
         if context:
-            wf.merge_context(context)
+            wf.merge_context(context, self.config.max_context_bytes)
         wf.session_id = session_id
         limit = self.config.max_concurrent_workflows
         if limit and self._active >= limit:

@@ -64,3 +64,32 @@ async def test_restore_puts_failed_write_back_first_and_discard_drops_attempts()
     assert box.started == []  # started ids are not resent
     box.discard({"a1"})
     assert box.result_ids() == ["a2"]
+
+
+async def test_a_result_waits_for_the_progress_of_its_attempt() -> None:
+    """Progress the server gets after the result is dropped, so a result never
+    overtakes progress of its attempt split over several messages."""
+    box = Outbox()
+    box.limit(max_message=512 * 1024, max_payload=200 * 1024)
+    size = 200 * 1024
+    for i in range(3):
+        item = agent_pb2.StepProgress(
+            attempt_id="a1",
+            content=f"part {i}",
+            data=common_pb2.Payload(encoding="json/plain", data=b"1" * size),
+        )
+        box.add_progress(item, size)
+    box.add_result(_result(1, 10), 10)
+    sent: list[str] = []
+    while (msg := box.take()) is not None:
+        assert sum(len(p.data.data) for p in msg.progress) <= max(box.max_bytes, size)
+        sent += [p.content for p in msg.progress] + [f"result {r.attempt_id}" for r in msg.results]
+    assert sent == ["part 0", "part 1", "part 2", "result a1"]
+
+
+async def test_welcome_limits_shrink_messages() -> None:
+    box = Outbox()
+    box.limit(max_message=256 * 1024, max_payload=100)
+    assert box.max_bytes == 128 * 1024 and box.max_payload == 100
+    box.limit(max_message=0, max_payload=0)  # an older server says nothing
+    assert box.max_bytes == 128 * 1024 and box.max_payload == 0

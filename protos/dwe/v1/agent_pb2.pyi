@@ -63,18 +63,22 @@ class Hello(_message.Message):
     def __init__(self, agent_id: _Optional[str] = ..., agent_type: _Optional[str] = ..., capabilities: _Optional[_Iterable[str]] = ..., max_concurrent_tasks: _Optional[int] = ..., labels: _Optional[_Mapping[str, str]] = ..., held_attempt_ids: _Optional[_Iterable[str]] = ..., sdk: _Optional[str] = ...) -> None: ...
 
 class Welcome(_message.Message):
-    __slots__ = ("session_id", "heartbeat_interval", "config", "resumed_attempt_ids", "dropped_attempt_ids")
+    __slots__ = ("session_id", "heartbeat_interval", "config", "resumed_attempt_ids", "dropped_attempt_ids", "max_message_bytes", "max_payload_bytes")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     HEARTBEAT_INTERVAL_FIELD_NUMBER: _ClassVar[int]
     CONFIG_FIELD_NUMBER: _ClassVar[int]
     RESUMED_ATTEMPT_IDS_FIELD_NUMBER: _ClassVar[int]
     DROPPED_ATTEMPT_IDS_FIELD_NUMBER: _ClassVar[int]
+    MAX_MESSAGE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    MAX_PAYLOAD_BYTES_FIELD_NUMBER: _ClassVar[int]
     session_id: str
     heartbeat_interval: _duration_pb2.Duration
     config: _common_pb2.Payload
     resumed_attempt_ids: _containers.RepeatedScalarFieldContainer[str]
     dropped_attempt_ids: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, session_id: _Optional[str] = ..., heartbeat_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., config: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ..., resumed_attempt_ids: _Optional[_Iterable[str]] = ..., dropped_attempt_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+    max_message_bytes: int
+    max_payload_bytes: int
+    def __init__(self, session_id: _Optional[str] = ..., heartbeat_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., config: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ..., resumed_attempt_ids: _Optional[_Iterable[str]] = ..., dropped_attempt_ids: _Optional[_Iterable[str]] = ..., max_message_bytes: _Optional[int] = ..., max_payload_bytes: _Optional[int] = ...) -> None: ...
 
 class Assignment(_message.Message):
     __slots__ = ("attempt_id", "workflow_id", "step_id", "step_name", "description", "capability", "attempt", "context", "inputs", "deadline", "traceparent", "tracestate")
@@ -154,7 +158,7 @@ class Drain(_message.Message):
     def __init__(self, reason: _Optional[str] = ...) -> None: ...
 
 class AgentInfo(_message.Message):
-    __slots__ = ("agent_id", "agent_type", "capabilities", "max_concurrent_tasks", "config", "connected", "registered", "current_load", "labels", "completed_steps", "failed_steps", "connected_at")
+    __slots__ = ("agent_id", "agent_type", "capabilities", "max_concurrent_tasks", "config", "connected", "registered", "current_load", "labels", "completed_steps", "failed_steps", "connected_at", "config_omitted")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -174,6 +178,7 @@ class AgentInfo(_message.Message):
     COMPLETED_STEPS_FIELD_NUMBER: _ClassVar[int]
     FAILED_STEPS_FIELD_NUMBER: _ClassVar[int]
     CONNECTED_AT_FIELD_NUMBER: _ClassVar[int]
+    CONFIG_OMITTED_FIELD_NUMBER: _ClassVar[int]
     agent_id: str
     agent_type: str
     capabilities: _containers.RepeatedScalarFieldContainer[str]
@@ -186,4 +191,5 @@ class AgentInfo(_message.Message):
     completed_steps: int
     failed_steps: int
     connected_at: _timestamp_pb2.Timestamp
-    def __init__(self, agent_id: _Optional[str] = ..., agent_type: _Optional[str] = ..., capabilities: _Optional[_Iterable[str]] = ..., max_concurrent_tasks: _Optional[int] = ..., config: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ..., connected: _Optional[bool] = ..., registered: _Optional[bool] = ..., current_load: _Optional[int] = ..., labels: _Optional[_Mapping[str, str]] = ..., completed_steps: _Optional[int] = ..., failed_steps: _Optional[int] = ..., connected_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    config_omitted: bool
+    def __init__(self, agent_id: _Optional[str] = ..., agent_type: _Optional[str] = ..., capabilities: _Optional[_Iterable[str]] = ..., max_concurrent_tasks: _Optional[int] = ..., config: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ..., connected: _Optional[bool] = ..., registered: _Optional[bool] = ..., current_load: _Optional[int] = ..., labels: _Optional[_Mapping[str, str]] = ..., completed_steps: _Optional[int] = ..., failed_steps: _Optional[int] = ..., connected_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., config_omitted: _Optional[bool] = ...) -> None: ...

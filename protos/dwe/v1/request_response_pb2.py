@@ -30,7 +30,7 @@ from dwe.v1 import workflow_pb2 as dwe_dot_v1_dot_workflow__pb2
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x64we/v1/request_response.proto\x12\x06\x64we.v1\x1a\x12\x64we/v1/agent.proto\x1a\x13\x64we/v1/common.proto\x1a\x13\x64we/v1/engine.proto\x1a\x12\x64we/v1/enums.proto\x1a\x15\x64we/v1/workflow.proto\x1a\x1egoogle/protobuf/duration.proto\"O\n\x15\x43reateWorkflowRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\"\n\x04spec\x18\x02 \x01(\x0b\x32\x14.dwe.v1.WorkflowSpec\"f\n\x16\x43reateWorkflowResponse\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\x12&\n\x06status\x18\x03 \x01(\x0b\x32\x16.dwe.v1.WorkflowStatus\"a\n\x14StartWorkflowRequest\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\t\x12 \n\x07\x63ontext\x18\x02 \x01(\x0b\x32\x0f.dwe.v1.Payload\x12\x12\n\nsession_id\x18\x03 \x01(\t\"=\n\x15StartWorkflowResponse\x12$\n\x05state\x18\x01 \x01(\x0e\x32\x15.dwe.v1.WorkflowState\"c\n\x16\x45xecuteWorkflowRequest\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\t\x12 \n\x07\x63ontext\x18\x02 \x01(\x0b\x32\x0f.dwe.v1.Payload\x12\x12\n\nsession_id\x18\x03 \x01(\t\"@\n\x17\x45xecuteWorkflowResponse\x12%\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x15.dwe.v1.WorkflowEvent\">\n\x14WatchWorkflowRequest\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\t\x12\x11\n\tafter_seq\x18\x02 \x01(\x03\">\n\x15WatchWorkflowResponse\x12%\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x15.dwe.v1.WorkflowEvent\"L\n\x12WatchEventsRequest\x12 \n\x05types\x18\x01 \x03(\x0e\x32\x11.dwe.v1.EventType\x12\x14\n\x0cworkflow_ids\x18\x02 \x03(\t\"<\n\x13WatchEventsResponse\x12%\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x15.dwe.v1.WorkflowEvent\"/\n\x18GetWorkflowStatusRequest\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\t\"C\n\x19GetWorkflowStatusResponse\x12&\n\x06status\x18\x01 \x01(\x0b\x32\x16.dwe.v1.WorkflowStatus\"d\n\x14ListWorkflowsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12%\n\x06states\x18\x03 \x03(\x0e\x32\x15.dwe.v1.WorkflowState\"\\\n\x15ListWorkflowsResponse\x12*\n\tworkflows\x18\x01 \x03(\x0b\x32\x17.dwe.v1.WorkflowSummary\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"<\n\x15\x43\x61ncelWorkflowRequest\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"Q\n\x16\x43\x61ncelWorkflowResponse\x12\x11\n\tcancelled\x18\x01 \x01(\x08\x12$\n\x05state\x18\x02 \x01(\x0e\x32\x15.dwe.v1.WorkflowState\"\'\n\x14\x41nalyzeIntentRequest\x12\x0f\n\x07message\x18\x01 \x01(\t\"?\n\x15\x41nalyzeIntentResponse\x12&\n\x06intent\x18\x01 \x01(\x0b\x32\x16.dwe.v1.DetectedIntent\"o\n\x12StartIntentRequest\x12\x0f\n\x07message\x18\x01 \x01(\t\x12 \n\x07\x63ontext\x18\x02 \x01(\x0b\x32\x0f.dwe.v1.Payload\x12\x12\n\nsession_id\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"x\n\x13StartIntentResponse\x12&\n\x06intent\x18\x01 \x01(\x0b\x32\x16.dwe.v1.DetectedIntent\x12\x13\n\x0bworkflow_id\x18\x02 \x01(\t\x12$\n\x05state\x18\x03 \x01(\x0e\x32\x15.dwe.v1.WorkflowState\"8\n\x14RegisterAgentRequest\x12 \n\x05\x61gent\x18\x01 \x01(\x0b\x32\x11.dwe.v1.AgentInfo\"9\n\x15RegisterAgentResponse\x12 \n\x05\x61gent\x18\x01 \x01(\x0b\x32\x11.dwe.v1.AgentInfo\"\x13\n\x11ListAgentsRequest\"7\n\x12ListAgentsResponse\x12!\n\x06\x61gents\x18\x01 \x03(\x0b\x32\x11.dwe.v1.AgentInfo\"\x19\n\x17GetEngineMetricsRequest\"B\n\x18GetEngineMetricsResponse\x12&\n\x07metrics\x18\x01 \x01(\x0b\x32\x15.dwe.v1.EngineMetrics\"W\n\x15PruneWorkflowsRequest\x12-\n\nolder_than\x18\x01 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0f\n\x07\x64ry_run\x18\x02 \x01(\x08\";\n\x16PruneWorkflowsResponse\x12\x11\n\tworkflows\x18\x01 \x01(\x03\x12\x0e\n\x06\x65vents\x18\x02 \x01(\x03\x42J\n\ndev.dwe.v1B\x14RequestResponseProtoP\x01Z\x1b\x64we.dev/gen/go/dwe/v1;dwev1\xaa\x02\x06\x44we.V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x64we/v1/request_response.proto\x12\x06\x64we.v1\x1a\x12\x64we/v1/agent.proto\x1a\x13\x64we/v1/common.proto\x1a\x13\x64we/v1/engine.proto\x1a\x12\x64we/v1/enums.proto\x1a\x15\x64we/v1/workflow.proto\x1a\x1egoogle/protobuf/duration.proto\"O\n\x15\x43reateWorkflowRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\"\n\x04spec\x18\x02 \x01(\x0b\x32\x14.dwe.v1.WorkflowSpec\"f\n\x16\x43reateWorkflowResponse\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\x12&\n\x06status\x18\x03 \x01(\x0b\x32\x16.dwe.v1.WorkflowStatus\"a\n\x14StartWorkflowRequest\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\t\x12 \n\x07\x63ontext\x18\x02 \x01(\x0b\x32\x0f.dwe.v1.Payload\x12\x12\n\nsession_id\x18\x03 \x01(\t\"=\n\x15StartWorkflowResponse\x12$\n\x05state\x18\x01 \x01(\x0e\x32\x15.dwe.v1.WorkflowState\"c\n\x16\x45xecuteWorkflowRequest\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\t\x12 \n\x07\x63ontext\x18\x02 \x01(\x0b\x32\x0f.dwe.v1.Payload\x12\x12\n\nsession_id\x18\x03 \x01(\t\"@\n\x17\x45xecuteWorkflowResponse\x12%\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x15.dwe.v1.WorkflowEvent\">\n\x14WatchWorkflowRequest\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\t\x12\x11\n\tafter_seq\x18\x02 \x01(\x03\">\n\x15WatchWorkflowResponse\x12%\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x15.dwe.v1.WorkflowEvent\"L\n\x12WatchEventsRequest\x12 \n\x05types\x18\x01 \x03(\x0e\x32\x11.dwe.v1.EventType\x12\x14\n\x0cworkflow_ids\x18\x02 \x03(\t\"<\n\x13WatchEventsResponse\x12%\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x15.dwe.v1.WorkflowEvent\"A\n\x18GetWorkflowStatusRequest\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\t\x12\x10\n\x08step_ids\x18\x02 \x03(\t\"C\n\x19GetWorkflowStatusResponse\x12&\n\x06status\x18\x01 \x01(\x0b\x32\x16.dwe.v1.WorkflowStatus\"d\n\x14ListWorkflowsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12%\n\x06states\x18\x03 \x03(\x0e\x32\x15.dwe.v1.WorkflowState\"\\\n\x15ListWorkflowsResponse\x12*\n\tworkflows\x18\x01 \x03(\x0b\x32\x17.dwe.v1.WorkflowSummary\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"<\n\x15\x43\x61ncelWorkflowRequest\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"Q\n\x16\x43\x61ncelWorkflowResponse\x12\x11\n\tcancelled\x18\x01 \x01(\x08\x12$\n\x05state\x18\x02 \x01(\x0e\x32\x15.dwe.v1.WorkflowState\"\'\n\x14\x41nalyzeIntentRequest\x12\x0f\n\x07message\x18\x01 \x01(\t\"?\n\x15\x41nalyzeIntentResponse\x12&\n\x06intent\x18\x01 \x01(\x0b\x32\x16.dwe.v1.DetectedIntent\"o\n\x12StartIntentRequest\x12\x0f\n\x07message\x18\x01 \x01(\t\x12 \n\x07\x63ontext\x18\x02 \x01(\x0b\x32\x0f.dwe.v1.Payload\x12\x12\n\nsession_id\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"x\n\x13StartIntentResponse\x12&\n\x06intent\x18\x01 \x01(\x0b\x32\x16.dwe.v1.DetectedIntent\x12\x13\n\x0bworkflow_id\x18\x02 \x01(\t\x12$\n\x05state\x18\x03 \x01(\x0e\x32\x15.dwe.v1.WorkflowState\"8\n\x14RegisterAgentRequest\x12 \n\x05\x61gent\x18\x01 \x01(\x0b\x32\x11.dwe.v1.AgentInfo\"9\n\x15RegisterAgentResponse\x12 \n\x05\x61gent\x18\x01 \x01(\x0b\x32\x11.dwe.v1.AgentInfo\"\x13\n\x11ListAgentsRequest\"O\n\x12ListAgentsResponse\x12!\n\x06\x61gents\x18\x01 \x03(\x0b\x32\x11.dwe.v1.AgentInfo\x12\x16\n\x0eomitted_agents\x18\x02 \x01(\x05\"\x19\n\x17GetEngineMetricsRequest\"B\n\x18GetEngineMetricsResponse\x12&\n\x07metrics\x18\x01 \x01(\x0b\x32\x15.dwe.v1.EngineMetrics\"\x16\n\x14GetServerInfoRequest\"\x95\x01\n\x15GetServerInfoResponse\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x19\n\x11max_message_bytes\x18\x02 \x01(\x03\x12\x19\n\x11max_payload_bytes\x18\x03 \x01(\x03\x12\x35\n\x12heartbeat_interval\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\"W\n\x15PruneWorkflowsRequest\x12-\n\nolder_than\x18\x01 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0f\n\x07\x64ry_run\x18\x02 \x01(\x08\";\n\x16PruneWorkflowsResponse\x12\x11\n\tworkflows\x18\x01 \x01(\x03\x12\x0e\n\x06\x65vents\x18\x02 \x01(\x03\x42J\n\ndev.dwe.v1B\x14RequestResponseProtoP\x01Z\x1b\x64we.dev/gen/go/dwe/v1;dwev1\xaa\x02\x06\x44we.V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -59,39 +59,43 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_WATCHEVENTSRESPONSE']._serialized_start=898
   _globals['_WATCHEVENTSRESPONSE']._serialized_end=958
   _globals['_GETWORKFLOWSTATUSREQUEST']._serialized_start=960
-  _globals['_GETWORKFLOWSTATUSREQUEST']._serialized_end=1007
-  _globals['_GETWORKFLOWSTATUSRESPONSE']._serialized_start=1009
-  _globals['_GETWORKFLOWSTATUSRESPONSE']._serialized_end=1076
-  _globals['_LISTWORKFLOWSREQUEST']._serialized_start=1078
-  _globals['_LISTWORKFLOWSREQUEST']._serialized_end=1178
-  _globals['_LISTWORKFLOWSRESPONSE']._serialized_start=1180
-  _globals['_LISTWORKFLOWSRESPONSE']._serialized_end=1272
-  _globals['_CANCELWORKFLOWREQUEST']._serialized_start=1274
-  _globals['_CANCELWORKFLOWREQUEST']._serialized_end=1334
-  _globals['_CANCELWORKFLOWRESPONSE']._serialized_start=1336
-  _globals['_CANCELWORKFLOWRESPONSE']._serialized_end=1417
-  _globals['_ANALYZEINTENTREQUEST']._serialized_start=1419
-  _globals['_ANALYZEINTENTREQUEST']._serialized_end=1458
-  _globals['_ANALYZEINTENTRESPONSE']._serialized_start=1460
-  _globals['_ANALYZEINTENTRESPONSE']._serialized_end=1523
-  _globals['_STARTINTENTREQUEST']._serialized_start=1525
-  _globals['_STARTINTENTREQUEST']._serialized_end=1636
-  _globals['_STARTINTENTRESPONSE']._serialized_start=1638
-  _globals['_STARTINTENTRESPONSE']._serialized_end=1758
-  _globals['_REGISTERAGENTREQUEST']._serialized_start=1760
-  _globals['_REGISTERAGENTREQUEST']._serialized_end=1816
-  _globals['_REGISTERAGENTRESPONSE']._serialized_start=1818
-  _globals['_REGISTERAGENTRESPONSE']._serialized_end=1875
-  _globals['_LISTAGENTSREQUEST']._serialized_start=1877
-  _globals['_LISTAGENTSREQUEST']._serialized_end=1896
-  _globals['_LISTAGENTSRESPONSE']._serialized_start=1898
-  _globals['_LISTAGENTSRESPONSE']._serialized_end=1953
-  _globals['_GETENGINEMETRICSREQUEST']._serialized_start=1955
-  _globals['_GETENGINEMETRICSREQUEST']._serialized_end=1980
-  _globals['_GETENGINEMETRICSRESPONSE']._serialized_start=1982
-  _globals['_GETENGINEMETRICSRESPONSE']._serialized_end=2048
-  _globals['_PRUNEWORKFLOWSREQUEST']._serialized_start=2050
-  _globals['_PRUNEWORKFLOWSREQUEST']._serialized_end=2137
-  _globals['_PRUNEWORKFLOWSRESPONSE']._serialized_start=2139
-  _globals['_PRUNEWORKFLOWSRESPONSE']._serialized_end=2198
+  _globals['_GETWORKFLOWSTATUSREQUEST']._serialized_end=1025
+  _globals['_GETWORKFLOWSTATUSRESPONSE']._serialized_start=1027
+  _globals['_GETWORKFLOWSTATUSRESPONSE']._serialized_end=1094
+  _globals['_LISTWORKFLOWSREQUEST']._serialized_start=1096
+  _globals['_LISTWORKFLOWSREQUEST']._serialized_end=1196
+  _globals['_LISTWORKFLOWSRESPONSE']._serialized_start=1198
+  _globals['_LISTWORKFLOWSRESPONSE']._serialized_end=1290
+  _globals['_CANCELWORKFLOWREQUEST']._serialized_start=1292
+  _globals['_CANCELWORKFLOWREQUEST']._serialized_end=1352
+  _globals['_CANCELWORKFLOWRESPONSE']._serialized_start=1354
+  _globals['_CANCELWORKFLOWRESPONSE']._serialized_end=1435
+  _globals['_ANALYZEINTENTREQUEST']._serialized_start=1437
+  _globals['_ANALYZEINTENTREQUEST']._serialized_end=1476
+  _globals['_ANALYZEINTENTRESPONSE']._serialized_start=1478
+  _globals['_ANALYZEINTENTRESPONSE']._serialized_end=1541
+  _globals['_STARTINTENTREQUEST']._serialized_start=1543
+  _globals['_STARTINTENTREQUEST']._serialized_end=1654
+  _globals['_STARTINTENTRESPONSE']._serialized_start=1656
+  _globals['_STARTINTENTRESPONSE']._serialized_end=1776
+  _globals['_REGISTERAGENTREQUEST']._serialized_start=1778
+  _globals['_REGISTERAGENTREQUEST']._serialized_end=1834
+  _globals['_REGISTERAGENTRESPONSE']._serialized_start=1836
+  _globals['_REGISTERAGENTRESPONSE']._serialized_end=1893
+  _globals['_LISTAGENTSREQUEST']._serialized_start=1895
+  _globals['_LISTAGENTSREQUEST']._serialized_end=1914
+  _globals['_LISTAGENTSRESPONSE']._serialized_start=1916
+  _globals['_LISTAGENTSRESPONSE']._serialized_end=1995
+  _globals['_GETENGINEMETRICSREQUEST']._serialized_start=1997
+  _globals['_GETENGINEMETRICSREQUEST']._serialized_end=2022
+  _globals['_GETENGINEMETRICSRESPONSE']._serialized_start=2024
+  _globals['_GETENGINEMETRICSRESPONSE']._serialized_end=2090
+  _globals['_GETSERVERINFOREQUEST']._serialized_start=2092
+  _globals['_GETSERVERINFOREQUEST']._serialized_end=2114
+  _globals['_GETSERVERINFORESPONSE']._serialized_start=2117
+  _globals['_GETSERVERINFORESPONSE']._serialized_end=2266
+  _globals['_PRUNEWORKFLOWSREQUEST']._serialized_start=2268
+  _globals['_PRUNEWORKFLOWSREQUEST']._serialized_end=2355
+  _globals['_PRUNEWORKFLOWSRESPONSE']._serialized_start=2357
+  _globals['_PRUNEWORKFLOWSRESPONSE']._serialized_end=2416
 # @@protoc_insertion_point(module_scope)

@@ -93,10 +93,12 @@ class WatchEventsResponse(_message.Message):
     def __init__(self, events: _Optional[_Iterable[_Union[_workflow_pb2.WorkflowEvent, _Mapping]]] = ...) -> None: ...
 
 class GetWorkflowStatusRequest(_message.Message):
-    __slots__ = ("workflow_id",)
+    __slots__ = ("workflow_id", "step_ids")
     WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    STEP_IDS_FIELD_NUMBER: _ClassVar[int]
     workflow_id: str
-    def __init__(self, workflow_id: _Optional[str] = ...) -> None: ...
+    step_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, workflow_id: _Optional[str] = ..., step_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class GetWorkflowStatusResponse(_message.Message):
     __slots__ = ("status",)
@@ -189,10 +191,12 @@ class ListAgentsRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class ListAgentsResponse(_message.Message):
-    __slots__ = ("agents",)
+    __slots__ = ("agents", "omitted_agents")
     AGENTS_FIELD_NUMBER: _ClassVar[int]
+    OMITTED_AGENTS_FIELD_NUMBER: _ClassVar[int]
     agents: _containers.RepeatedCompositeFieldContainer[_agent_pb2.AgentInfo]
-    def __init__(self, agents: _Optional[_Iterable[_Union[_agent_pb2.AgentInfo, _Mapping]]] = ...) -> None: ...
+    omitted_agents: int
+    def __init__(self, agents: _Optional[_Iterable[_Union[_agent_pb2.AgentInfo, _Mapping]]] = ..., omitted_agents: _Optional[int] = ...) -> None: ...
 
 class GetEngineMetricsRequest(_message.Message):
     __slots__ = ()
@@ -203,6 +207,22 @@ class GetEngineMetricsResponse(_message.Message):
     METRICS_FIELD_NUMBER: _ClassVar[int]
     metrics: _engine_pb2.EngineMetrics
     def __init__(self, metrics: _Optional[_Union[_engine_pb2.EngineMetrics, _Mapping]] = ...) -> None: ...
+
+class GetServerInfoRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetServerInfoResponse(_message.Message):
+    __slots__ = ("version", "max_message_bytes", "max_payload_bytes", "heartbeat_interval")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    MAX_MESSAGE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    MAX_PAYLOAD_BYTES_FIELD_NUMBER: _ClassVar[int]
+    HEARTBEAT_INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    version: str
+    max_message_bytes: int
+    max_payload_bytes: int
+    heartbeat_interval: _duration_pb2.Duration
+    def __init__(self, version: _Optional[str] = ..., max_message_bytes: _Optional[int] = ..., max_payload_bytes: _Optional[int] = ..., heartbeat_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class PruneWorkflowsRequest(_message.Message):
     __slots__ = ("older_than", "dry_run")

@@ -646,6 +646,11 @@ class EngineServiceStub:
                 request_serializer=dwe_dot_v1_dot_request__response__pb2.PruneWorkflowsRequest.SerializeToString,
                 response_deserializer=dwe_dot_v1_dot_request__response__pb2.PruneWorkflowsResponse.FromString,
                 _registered_method=True)
+        self.GetServerInfo = channel.unary_unary(
+                '/dwe.v1.EngineService/GetServerInfo',
+                request_serializer=dwe_dot_v1_dot_request__response__pb2.GetServerInfoRequest.SerializeToString,
+                response_deserializer=dwe_dot_v1_dot_request__response__pb2.GetServerInfoResponse.FromString,
+                _registered_method=True)
 
 
 class EngineServiceServicer:
@@ -688,6 +693,15 @@ class EngineServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetServerInfo(self, request, context):
+        """The server's version and the limits it enforces (message and payload
+        sizes, heartbeat interval), so clients in any language can size their
+        channels and payloads to match.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_EngineServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -710,6 +724,11 @@ def add_EngineServiceServicer_to_server(servicer, server):
                     servicer.PruneWorkflows,
                     request_deserializer=dwe_dot_v1_dot_request__response__pb2.PruneWorkflowsRequest.FromString,
                     response_serializer=dwe_dot_v1_dot_request__response__pb2.PruneWorkflowsResponse.SerializeToString,
+            ),
+            'GetServerInfo': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetServerInfo,
+                    request_deserializer=dwe_dot_v1_dot_request__response__pb2.GetServerInfoRequest.FromString,
+                    response_serializer=dwe_dot_v1_dot_request__response__pb2.GetServerInfoResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -821,6 +840,33 @@ class EngineService:
             '/dwe.v1.EngineService/PruneWorkflows',
             dwe_dot_v1_dot_request__response__pb2.PruneWorkflowsRequest.SerializeToString,
             dwe_dot_v1_dot_request__response__pb2.PruneWorkflowsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetServerInfo(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dwe.v1.EngineService/GetServerInfo',
+            dwe_dot_v1_dot_request__response__pb2.GetServerInfoRequest.SerializeToString,
+            dwe_dot_v1_dot_request__response__pb2.GetServerInfoResponse.FromString,
             options,
             channel_credentials,
             insecure,

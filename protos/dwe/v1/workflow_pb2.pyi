@@ -281,7 +281,7 @@ class WorkflowTimedOut(_message.Message):
     def __init__(self, summary: _Optional[_Union[RunSummary, _Mapping]] = ...) -> None: ...
 
 class StepStatus(_message.Message):
-    __slots__ = ("step_id", "name", "state", "attempts", "agent_id", "execution_time", "output", "error", "capability")
+    __slots__ = ("step_id", "name", "state", "attempts", "agent_id", "execution_time", "output", "error", "capability", "output_omitted")
     STEP_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -291,6 +291,7 @@ class StepStatus(_message.Message):
     OUTPUT_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     CAPABILITY_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_OMITTED_FIELD_NUMBER: _ClassVar[int]
     step_id: str
     name: str
     state: _enums_pb2.StepState
@@ -300,10 +301,11 @@ class StepStatus(_message.Message):
     output: _common_pb2.Payload
     error: _common_pb2.ErrorInfo
     capability: str
-    def __init__(self, step_id: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[_Union[_enums_pb2.StepState, str]] = ..., attempts: _Optional[int] = ..., agent_id: _Optional[str] = ..., execution_time: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., output: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ..., error: _Optional[_Union[_common_pb2.ErrorInfo, _Mapping]] = ..., capability: _Optional[str] = ...) -> None: ...
+    output_omitted: bool
+    def __init__(self, step_id: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[_Union[_enums_pb2.StepState, str]] = ..., attempts: _Optional[int] = ..., agent_id: _Optional[str] = ..., execution_time: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., output: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ..., error: _Optional[_Union[_common_pb2.ErrorInfo, _Mapping]] = ..., capability: _Optional[str] = ..., output_omitted: _Optional[bool] = ...) -> None: ...
 
 class WorkflowStatus(_message.Message):
-    __slots__ = ("workflow_id", "name", "state", "progress", "current_step", "total_execution_time", "steps", "created_at", "started_at", "finished_at", "priority", "execution_mode", "last_seq", "error_message", "description")
+    __slots__ = ("workflow_id", "name", "state", "progress", "current_step", "total_execution_time", "steps", "created_at", "started_at", "finished_at", "priority", "execution_mode", "last_seq", "error_message", "description", "omitted_steps")
     WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -319,6 +321,7 @@ class WorkflowStatus(_message.Message):
     LAST_SEQ_FIELD_NUMBER: _ClassVar[int]
     ERROR_MESSAGE_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    OMITTED_STEPS_FIELD_NUMBER: _ClassVar[int]
     workflow_id: str
     name: str
     state: _enums_pb2.WorkflowState
@@ -334,7 +337,8 @@ class WorkflowStatus(_message.Message):
     last_seq: int
     error_message: str
     description: str
-    def __init__(self, workflow_id: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[_Union[_enums_pb2.WorkflowState, str]] = ..., progress: _Optional[float] = ..., current_step: _Optional[str] = ..., total_execution_time: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., steps: _Optional[_Iterable[_Union[StepStatus, _Mapping]]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., priority: _Optional[_Union[_enums_pb2.WorkflowPriority, str]] = ..., execution_mode: _Optional[_Union[_enums_pb2.ExecutionMode, str]] = ..., last_seq: _Optional[int] = ..., error_message: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
+    omitted_steps: int
+    def __init__(self, workflow_id: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[_Union[_enums_pb2.WorkflowState, str]] = ..., progress: _Optional[float] = ..., current_step: _Optional[str] = ..., total_execution_time: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., steps: _Optional[_Iterable[_Union[StepStatus, _Mapping]]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., priority: _Optional[_Union[_enums_pb2.WorkflowPriority, str]] = ..., execution_mode: _Optional[_Union[_enums_pb2.ExecutionMode, str]] = ..., last_seq: _Optional[int] = ..., error_message: _Optional[str] = ..., description: _Optional[str] = ..., omitted_steps: _Optional[int] = ...) -> None: ...
 
 class WorkflowSummary(_message.Message):
     __slots__ = ("workflow_id", "name", "state", "priority", "execution_mode", "total_steps", "completed_steps", "created_at", "finished_at")
