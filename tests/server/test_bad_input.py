@@ -33,6 +33,7 @@ OK = grpc.StatusCode.OK
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
 NOT_FOUND = grpc.StatusCode.NOT_FOUND
 EXISTS = grpc.StatusCode.ALREADY_EXISTS
+EXHAUSTED = grpc.StatusCode.RESOURCE_EXHAUSTED
 YEAR = 365 * 24 * 3600
 JSON = "json/plain"
 
@@ -337,6 +338,40 @@ CASES: dict[str, Case] = {
         create(spec(context=common_pb2.Payload(encoding="x" * 5000, data=b"{}"))),
         INVALID,
         "spec.context: encoding",
+    ),
+    # Sizes: a payload past --max-payload-bytes (2 MiB), a message past
+    # --max-message-bytes (4 MiB).
+    "context-over-payload": Case(
+        create(spec(context=common_pb2.Payload(data=b'{"b":"%s"}' % (b"x" * (2 << 20))))),
+        EXHAUSTED,
+        "spec.context is 2.0 MiB (2097160 bytes), over the payload limit",
+    ),
+    "context-over-message": Case(
+        create(spec(context=common_pb2.Payload(data=b'{"b":"%s"}' % (b"x" * (5 << 20))))),
+        EXHAUSTED,
+        "Received message larger than max",
+    ),
+    "start-context-over-payload": Case(
+        call(
+            "StartWorkflow",
+            rr.StartWorkflowRequest(
+                workflow_id="w", context=common_pb2.Payload(data=b"{}" + b" " * (2 << 20))
+            ),
+        ),
+        EXHAUSTED,
+        "context is 2.0 MiB",
+    ),
+    "register-config-over-payload": Case(
+        register(config=common_pb2.Payload(data=b"{}" + b" " * (2 << 20))),
+        EXHAUSTED,
+        "config is 2.0 MiB",
+    ),
+    "status-step-ids-1001": Case(
+        call(
+            "GetWorkflowStatus", rr.GetWorkflowStatusRequest(workflow_id="w", step_ids=_many(1001))
+        ),
+        INVALID,
+        "number of step_ids 1001 exceeds",
     ),
     "context-300-deep": Case(
         create(spec(context=common_pb2.Payload(data=b'{"a":' * 300 + b"1" + b"}" * 300))),
