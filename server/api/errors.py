@@ -14,6 +14,7 @@ from dwe.common.intents import IntentError
 
 from ..engine.config import ContextTooLarge, SchedulerError, UnknownWorkflow
 from ..runtime.commit import StoreUnavailable
+from ..runtime.hub import StreamEnded
 from .handlers import Undecodable
 from .limits import bounded, quote
 from .validation import TooLarge, ValidationError
@@ -45,7 +46,7 @@ def _status_for(exc: BaseException) -> tuple[grpc.StatusCode, str] | None:
         return grpc.StatusCode.NOT_FOUND, f"workflow {quote(str(exc.args[0]))} not found"
     if isinstance(exc, SchedulerError | Precondition | IntentError):
         return grpc.StatusCode.FAILED_PRECONDITION, str(exc)
-    if isinstance(exc, StoreUnavailable):
+    if isinstance(exc, StoreUnavailable | StreamEnded):
         return grpc.StatusCode.UNAVAILABLE, str(exc)
     return None
 

@@ -129,7 +129,7 @@ class Coordinator:
         """End every agent session and event stream."""
         self._stopping = True
         self._directory.end_all("server shutting down; reconnect")
-        self._hub.close_all()
+        self._hub.close_all("server shutting down; watch again with after_seq")
 
     async def close(self) -> None:
         """Commit what is pending and stop the store threads; safe to call twice."""

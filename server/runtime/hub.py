@@ -16,10 +16,23 @@ class SubscriberOverflow(Exception):
     """The subscriber fell too far behind and was dropped."""
 
 
+class StreamEnded(Exception):
+    """The server ended the stream (it is shutting down); the message says why."""
+
+
 class Subscription:
     """Buffered events for one stream; the stream drains all of them per wake-up."""
 
-    __slots__ = ("_buffer", "_limit", "_wake", "closed", "overflowed", "types", "workflow_ids")
+    __slots__ = (
+        "_buffer",
+        "_limit",
+        "_wake",
+        "closed",
+        "ended",
+        "overflowed",
+        "types",
+        "workflow_ids",
+    )
 
     def __init__(
         self,
@@ -34,6 +47,8 @@ class Subscription:
         self._wake = asyncio.Event()
         self.closed = False
         self.overflowed = False
+        # Why the server ended the stream; empty when the stream's own side closed it.
+        self.ended = ""
 
     def accepts(self, event: Event) -> bool:
         return (not self.workflow_ids or event.workflow_id in self.workflow_ids) and (
@@ -55,6 +70,8 @@ class Subscription:
             if self.closed:
                 if self.overflowed:
                     raise SubscriberOverflow
+                if self.ended:
+                    raise StreamEnded(self.ended)
                 return []
             self._wake.clear()
             await self._wake.wait()
@@ -63,7 +80,11 @@ class Subscription:
             raise SubscriberOverflow
         return batch
 
-    def close(self) -> None:
+    def close(self, reason: str = "") -> None:
+        """Stop the stream once its buffer is drained; with a ``reason``, the server
+        ended it (``next_batch`` then raises StreamEnded)."""
+        if not self.closed:
+            self.ended = reason
         self.closed = True
         self._wake.set()
 
@@ -118,9 +139,10 @@ class EventHub:
                 if sub.accepts(event):
                     sub.push(event)
 
-    def close_all(self) -> None:
+    def close_all(self, reason: str) -> None:
+        """End every stream, saying why (the server is shutting down)."""
         for sub in list(self._global):
-            sub.close()
+            sub.close(reason)
         for subs in list(self._by_workflow.values()):
             for sub in list(subs):
-                sub.close()
+                sub.close(reason)

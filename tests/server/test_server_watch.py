@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import grpc
 import pytest
 
 from dwe.agent_sdk import Agent, Task
@@ -11,8 +12,10 @@ from dwe.clients import FailedPreconditionError
 from dwe.clients.spec import build_workflow_spec
 from dwe.clients.typed import DweClient
 from dwe.server.app import DweServer
+from dwe.v1 import request_response_pb2 as rr
+from dwe.v1 import service_pb2_grpc
 
-from ..conftest import WAIT, wait_for
+from ..conftest import WAIT, MakeServer, wait_for
 from .helpers import name_of, serving
 
 STEPS = [{"step_id": f"s{i}", "agent_capability": "analysis"} for i in range(5)]
@@ -56,3 +59,24 @@ async def test_watcher_past_its_backlog_gets_failed_precondition_and_can_resume(
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
     assert [name_of(e) for e in events[:6]] == ["workflow_started"] + ["agent_started"] * 5
     assert name_of(events[-1]) == "workflow_completed"
+
+
+async def test_a_watch_ended_by_shutdown_says_so_with_unavailable(make_server: MakeServer) -> None:
+    """A stream the server ends while the run goes on is UNAVAILABLE with the reason, not
+    a bare OK end that a client could take for the end of the run."""
+    server = await make_server()
+    async with DweClient(server.address) as client:
+        spec = build_workflow_spec("held", [{"step_id": "a", "agent_capability": "nobody"}])
+        created = await client.create_workflow(spec)
+        await client.start_workflow(created.workflow_id)
+        async with grpc.aio.insecure_channel(server.address) as channel:
+            stub = service_pb2_grpc.WorkflowServiceStub(channel)
+            call = stub.WatchWorkflow(rr.WatchWorkflowRequest(workflow_id=created.workflow_id))
+            first = await asyncio.wait_for(call.read(), WAIT)  # the replay: subscribed
+            assert first.events
+            await server.stop(0.5)
+            with pytest.raises(grpc.aio.AioRpcError) as info:
+                while await asyncio.wait_for(call.read(), WAIT) is not grpc.aio.EOF:
+                    pass
+    assert info.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert "server shutting down; watch again with after_seq" in (info.value.details() or "")
