@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections import deque
+from collections.abc import Mapping
 
 from dwe.v1 import agent_pb2
 
@@ -32,6 +34,7 @@ class Outbox:
         "progress",
         "results",
         "started",
+        "unacked",
     )
 
     def __init__(self) -> None:
@@ -45,6 +48,9 @@ class Outbox:
         # Payload bytes per message, and the server's payload limit (0: not told yet).
         self.max_bytes = MAX_BYTES_PER_MESSAGE
         self.max_payload = 0
+        # Numbered progress per attempt that the server has not acknowledged as stored:
+        # kept to send again after a reconnect (Welcome.resumed_progress).
+        self.unacked: dict[str, deque[agent_pb2.StepProgress]] = {}
 
     def limit(self, max_message: int, max_payload: int) -> None:
         """Adopt the limits a server advertised in Welcome (0 keeps the defaults)."""
@@ -60,6 +66,8 @@ class Outbox:
     def add_progress(self, item: agent_pb2.StepProgress, size: int = 0) -> None:
         """Queue a progress item of about ``size`` payload bytes."""
         self.progress.append(item)
+        if item.index:
+            self.unacked.setdefault(item.attempt_id, deque()).append(item)
         self._bytes += size
         self._flushed.clear()
         self._ready.set()
@@ -135,6 +143,38 @@ class Outbox:
         self._bytes = sum(_size(x) for x in self.results) + sum(_size(x) for x in self.progress)
         return agent_pb2.ConnectRequest(started=started, progress=progress, results=results)
 
+    def sent(self, msg: agent_pb2.ConnectRequest) -> None:
+        """``msg`` was written: progress of attempts whose result it carried is no longer
+        kept (a reconnect does not hold those attempts, so nothing is sent again)."""
+        if self.unacked:
+            for r in msg.results:
+                self.unacked.pop(r.attempt_id, None)
+
+    def acknowledge(self, attempt_id: str, index: int) -> None:
+        """The server stored the attempt's progress up to ``index``: forget it."""
+        kept = self.unacked.get(attempt_id)
+        if kept is None:
+            return
+        while kept and kept[0].index <= index:
+            kept.popleft()
+        if not kept:
+            del self.unacked[attempt_id]
+
+    def resend(self, stored: Mapping[str, int]) -> None:
+        """After Welcome: queue again, first, the progress of resumed attempts past what
+        the server says it stored (``stored``: attempt id -> index)."""
+        again: list[agent_pb2.StepProgress] = []
+        for attempt_id in list(self.unacked):
+            self.acknowledge(attempt_id, stored.get(attempt_id, 0))
+            again.extend(self.unacked.get(attempt_id, ()))
+        if not again:
+            return
+        ids = {p.attempt_id for p in again}
+        self.progress = again + [p for p in self.progress if p.attempt_id not in ids]
+        self._bytes = sum(_size(x) for x in self.results) + sum(_size(x) for x in self.progress)
+        self._flushed.clear()
+        self._ready.set()
+
     def result_ids(self) -> list[str]:
         """Attempt ids of results not yet sent."""
         return [r.attempt_id for r in self.results]
@@ -143,6 +183,8 @@ class Outbox:
         """Drop queued progress and results of attempts the server no longer expects."""
         self.results = [r for r in self.results if r.attempt_id not in attempt_ids]
         self.progress = [p for p in self.progress if p.attempt_id not in attempt_ids]
+        for attempt_id in attempt_ids:
+            self.unacked.pop(attempt_id, None)
         self._bytes = sum(_size(x) for x in self.results) + sum(_size(x) for x in self.progress)
 
     def restore(self, msg: agent_pb2.ConnectRequest) -> None:

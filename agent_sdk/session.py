@@ -171,6 +171,7 @@ class Session:
         info.resumed = list(welcome.resumed_attempt_ids)
         info.dropped = list(welcome.dropped_attempt_ids)
         self._outbox.limit(welcome.max_message_bytes, welcome.max_payload_bytes)
+        self._outbox.resend(welcome.resumed_progress)
         config = codec.decode(welcome.config, {})
         self._executor.config = config if isinstance(config, dict) else {"value": config}
         if info.dropped:
@@ -187,6 +188,8 @@ class Session:
             dispatch = self._executor.dispatch
             for assignment in msg.assignments:
                 dispatch(assignment)
+        for ack in msg.progress_acks:
+            self._outbox.acknowledge(ack.attempt_id, ack.index)
         for cancel in msg.cancels:
             if self._registry.cancel(cancel.attempt_id, cancel.reason):
                 logger.debug("cancel attempt %s: %s", cancel.attempt_id, cancel.reason)
@@ -225,6 +228,7 @@ class Session:
                 raise
             finally:
                 self._writing = False
+            outbox.sent(msg)
             self._last_sent = loop.time()
             self._write_done.set()
 

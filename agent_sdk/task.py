@@ -56,6 +56,7 @@ class Task:
         "_log",
         "_loop",
         "_outbox",
+        "_sent",
         "_started",
         "agent_id",
         "attempt",
@@ -78,6 +79,7 @@ class Task:
         self._started = 0.0  # monotonic time the handler began, for the result
         self._assignment = assignment
         self._outbox = outbox
+        self._sent = 0  # progress items numbered so far (StepProgress.index)
         self._loop = loop
         self._cancelled = False
         self._context: Any = _SENTINEL
@@ -168,15 +170,14 @@ class Task:
         self, content: str, data: Any, has_data: bool
     ) -> tuple[agent_pb2.StepProgress, int]:
         limit = self._outbox.max_payload
-        if not has_data:
-            if limit and len(content) > limit:
-                raise PayloadTooLarge(too_large_message("progress", len(content), limit))
-            return agent_pb2.StepProgress(attempt_id=self.attempt_id, content=content), len(content)
-        payload = codec.encode(data)
-        size = len(content) + len(payload.data)
+        payload = codec.encode(data) if has_data else None
+        size = len(content) + (len(payload.data) if payload is not None else 0)
         if limit and size > limit:
             raise PayloadTooLarge(too_large_message("progress", size, limit))
-        item = agent_pb2.StepProgress(attempt_id=self.attempt_id, content=content, data=payload)
+        self._sent += 1
+        item = agent_pb2.StepProgress(
+            attempt_id=self.attempt_id, content=content, data=payload, index=self._sent
+        )
         return item, size
 
     async def stream(self, content: str, data: Any = None) -> None:

@@ -56,9 +56,10 @@ def _progress(msg: agent_pb2.ConnectRequest, max_payload: int) -> list[Progress]
         if size > max_payload:  # dropped, and said so where watchers look
             note = _too_large("progress", size, max_payload, "--max-payload-bytes")
             log.warning("attempt %s: %s; dropped", quote(p.attempt_id), note)
-            out.append((p.attempt_id, f"[{note}; dropped]", None))
+            out.append((p.attempt_id, f"[{note}; dropped]", None, p.index))
         else:
-            out.append((p.attempt_id, p.content, blob_of(p.data) if p.HasField("data") else None))
+            data = blob_of(p.data) if p.HasField("data") else None
+            out.append((p.attempt_id, p.content, data, p.index))
     return out
 
 
@@ -68,6 +69,9 @@ def _refusal(msg: agent_pb2.ConnectRequest | Undecodable) -> str:
         return msg.message
     if msg.HasField("hello"):
         return "hello is allowed only in the first message of a stream"
+    for i, p in enumerate(msg.progress):
+        if p.index < 0:
+            return f"progress[{i}].index {p.index} must not be negative"
     return ""
 
 
@@ -114,6 +118,7 @@ class AgentServicer(service_pb2_grpc.AgentServiceServicer):
             dropped_attempt_ids=dropped,
             max_message_bytes=self._sizes.max_message,
             max_payload_bytes=self._sizes.max_payload,
+            resumed_progress=self._c.progress_of(resumed),
         )
         welcome.heartbeat_interval.FromNanoseconds(int(self._heartbeat * 1e9))
         registered = self._c.registration(agent_id)

@@ -30,6 +30,7 @@ class StreamLink:
     """
 
     __slots__ = (
+        "_acks",
         "_budget",
         "_cancels",
         "_closed",
@@ -47,6 +48,7 @@ class StreamLink:
         self._budget = max_message - 1024
         self.reject: Reject | None = None
         self._dispatches: list[Dispatch] = []
+        self._acks: dict[str, int] = {}
         self._cancels: list[tuple[str, str]] = []
         self._wake = asyncio.Event()
         self._closed = False
@@ -67,6 +69,13 @@ class StreamLink:
             return
         self._dispatches.extend(dispatches)
         self._cancels.extend(cancels)
+        self._wake.set()
+
+    def acknowledge(self, acks: list[tuple[str, int]]) -> None:
+        if self._closed:
+            return
+        for attempt_id, index in acks:
+            self._acks[attempt_id] = max(index, self._acks.get(attempt_id, 0))
         self._wake.set()
 
     def drain(self, reason: str) -> None:
@@ -96,7 +105,7 @@ class StreamLink:
     async def next_message(self) -> agent_pb2.ConnectResponse | None:
         """The next batch to send, or None once closed."""
         while True:
-            while not self._dispatches and not self._cancels:
+            while not self._dispatches and not self._cancels and not self._acks:
                 if self._closed:
                     return None
                 if self._drain and not self._drain_sent:
@@ -105,10 +114,15 @@ class StreamLink:
                 self._wake.clear()
                 await self._wake.wait()
             msg = agent_pb2.ConnectResponse()
-            self._take_dispatches(msg, self._take_cancels(msg, self._budget))
+            if self._acks:  # small: attempt ids and numbers
+                acks, self._acks = self._acks, {}
+                for attempt_id, index in acks.items():
+                    msg.progress_acks.add(attempt_id=attempt_id, index=index)
+            room = self._budget - msg.ByteSize() if msg.progress_acks else self._budget
+            self._take_dispatches(msg, self._take_cancels(msg, room))
             if self._dispatches or self._cancels:
                 self._wake.set()  # the rest goes in the next message
-            if msg.assignments or msg.cancels:
+            if msg.assignments or msg.cancels or msg.progress_acks:
                 return msg
 
     def _take_cancels(self, msg: agent_pb2.ConnectResponse, room: int) -> int:

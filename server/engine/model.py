@@ -194,6 +194,7 @@ class StoredStep(Protocol):
     error_message: str
     error_type: str
     pipe: str  # PIPELINE counters as JSON, '' outside PIPELINE runs
+    progress: int  # highest numbered progress index stored for the current attempt
 
 
 class StoredWorkflow(Protocol):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from .model import Blob, StoredWorkflow
+from .model import Blob, Dispatch, StoredWorkflow
 from .pool import AgentSession, choose_agent
 from .runs import StepRun, WorkflowRun
 
@@ -44,6 +44,22 @@ class ModePolicy:
         """What the step's next attempt receives: its dependencies' outputs."""
         steps = step.wf.steps
         return {dep: steps[dep].output for dep in step.spec.dependencies}
+
+    def dispatch(self, step: StepRun) -> Dispatch:
+        """What the agent needs for the step's current attempt."""
+        wf, spec = step.wf, step.spec
+        return Dispatch(
+            step.attempt_id,
+            wf.id,
+            spec.step_id,
+            spec.name,
+            spec.description,
+            spec.capability,
+            step.attempt,
+            wf.context_blob(),
+            self.inputs(step),
+            step.assigned_at + spec.timeout if spec.timeout else None,
+        )
 
     def streams(self, step: StepRun) -> bool:
         """True when the step runs once per record of its upstream (PIPELINE)."""

@@ -31,6 +31,9 @@ class Outbox:
     # PIPELINE: the latest counters of each step (JSON), and records and outputs in order.
     pipe_states: dict[StepRun, str] = field(default_factory=dict)
     pipe_records: list[tuple[StepRun, str, int, Blob | None]] = field(default_factory=list)
+    # Steps whose numbered progress came: (session id, attempt id, index to store and
+    # then acknowledge), the index as it was when recorded.
+    progress: dict[StepRun, tuple[str, str, int]] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(
@@ -41,6 +44,7 @@ class Outbox:
             or self.cancels
             or self.pipe_states
             or self.pipe_records
+            or self.progress
         )
 
 
@@ -58,6 +62,7 @@ def touched(out: Outbox) -> set[str]:
     ids.update(run_of(a) for _, a in out.assignments)
     ids.update(run_of(c[1]) for c in out.cancels)
     ids.update(s.wf.id for s in out.pipe_states)
+    ids.update(s.wf.id for s in out.progress)
     return ids
 
 
@@ -116,6 +121,7 @@ class Recorder:
         out.rule_errors = [r for r in out.rule_errors if r[0] not in workflow_ids]
         out.pipe_states = {s: j for s, j in out.pipe_states.items() if s.wf.id not in workflow_ids}
         out.pipe_records = [r for r in out.pipe_records if r[0].wf.id not in workflow_ids]
+        out.progress = {s: a for s, a in out.progress.items() if s.wf.id not in workflow_ids}
 
     def pipe_state(self, step: StepRun, state: str) -> None:
         """A PIPELINE step's counters changed (stored with the step)."""
@@ -124,6 +130,10 @@ class Recorder:
     def pipe_record(self, step: StepRun, kind: str, index: int, blob: Blob | None) -> None:
         """A record a stage received ("in") or an invocation output ("out"), by index."""
         self._out.pipe_records.append((step, kind, index, blob))
+
+    def progress(self, step: StepRun, session_id: str, attempt_id: str) -> None:
+        """Numbered progress came: store ``step.progress_index``, then acknowledge it."""
+        self._out.progress[step] = (session_id, attempt_id, step.progress_index)
 
     def rule_error(self, workflow_id: str, rule: str, error: str) -> None:
         """An adaptation rule raised and was skipped."""

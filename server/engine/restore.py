@@ -35,6 +35,7 @@ def rebuild(row: StoredWorkflow) -> WorkflowRun:
         step.assigned_at = stored.assigned_at
         step.started_at = stored.started_at
         step.finished_at = stored.finished_at
+        step.progress_index = stored.progress
         step.output = stored.output
         if stored.error_message:
             step.error = ErrorInfo(stored.error_message, stored.error_type)

@@ -25,6 +25,7 @@ class StepRun:
         "index",
         "output",
         "priority_boost",
+        "progress_index",
         "rank",
         "released",
         "session_id",
@@ -60,11 +61,21 @@ class StepRun:
         self.rank = 0.0
         # True while the step occupies one of its run's parallel slots.
         self.released = False
+        # Highest numbered progress index applied for the current attempt.
+        self.progress_index = 0
 
     @property
     def in_flight(self) -> bool:
         """An attempt is out on an agent (assigned or running)."""
         return self.state is StepState.ASSIGNED or self.state is StepState.RUNNING
+
+    def take_progress(self, index: int) -> bool:
+        """A numbered progress item of the current attempt: True the first time its
+        index comes (after a reconnect an agent sends again what was not stored)."""
+        if index <= self.progress_index:
+            return False
+        self.progress_index = index
+        return True
 
     def execution_time(self, now: float) -> float:
         begin = self.started_at or self.assigned_at

@@ -88,8 +88,6 @@ class Scheduler:
             Timer.SCHEDULE_TO_START: steps.on_schedule_to_start,
         }
 
-    # -- queries -------------------------------------------------------------
-
     def take_outbox(self) -> Outbox:
         """Everything decided since the last call."""
         return self._rec.take()
@@ -132,19 +130,7 @@ class Scheduler:
             return None
         if attempt_id not in agent.held:
             return None
-        wf, spec = step.wf, step.spec
-        return Dispatch(
-            attempt_id,
-            wf.id,
-            spec.step_id,
-            spec.name,
-            spec.description,
-            spec.capability,
-            step.attempt,
-            wf.context_blob(),
-            self._policies[wf.spec.mode].inputs(step),
-            step.assigned_at + spec.timeout if spec.timeout else None,
-        )
+        return self._policies[step.wf.spec.mode].dispatch(step)
 
     def stats(self) -> EngineStats:
         """A snapshot of counters, load and memory use."""
@@ -412,9 +398,23 @@ class Scheduler:
         self._steps.started(session_id, attempt_id, now)
 
     def on_progress(
-        self, session_id: str, attempt_id: str, content: str, data: Blob | None, now: float
+        self,
+        session_id: str,
+        attempt_id: str,
+        content: str,
+        data: Blob | None,
+        now: float,
+        index: int = 0,
     ) -> None:
-        """A running handler streamed content (and maybe a PIPELINE record)."""
+        """Streamed content (maybe a PIPELINE record); a numbered one is applied once."""
+        if index:
+            step = self._steps.current(attempt_id)
+            if step is None or step.session_id != session_id:
+                return
+            fresh = step.take_progress(index)
+            self._rec.progress(step, session_id, attempt_id)
+            if not fresh:
+                return
         self._steps.progress(session_id, attempt_id, content, data, now)
 
     def on_result(

@@ -125,6 +125,7 @@ class StepMachine:
         step.tries += 1
         attempt_id = f"{step.wf.id}.{step.index}.{step.attempt}"
         step.attempt_id = attempt_id
+        step.progress_index = 0
         step.agent_id = agent.agent_id
         step.session_id = agent.session_id
         step.state = StepState.ASSIGNED

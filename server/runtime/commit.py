@@ -173,6 +173,7 @@ class CommitLoop:
             agents=self._agents,
             pipe_updates=[mapping.pipe_update(s, j) for s, j in out.pipe_states.items()],
             pipe_records=[mapping.pipe_record(*r) for r in out.pipe_records],
+            progress_updates=[mapping.progress_update(s, p[2]) for s, p in out.progress.items()],
         )
         self._agents = []
         return batch

@@ -51,7 +51,8 @@ READERS = 4
 
 # (attempt_id, output, error, handler seconds as the agent measured them or 0)
 Result = tuple[str, Blob | None, ErrorInfo | None, float]
-Progress = tuple[str, str, Blob | None]
+# (attempt id, content, data, index): index 0 is unnumbered progress.
+Progress = tuple[str, str, Blob | None, int]
 
 
 class Coordinator:
@@ -270,6 +271,15 @@ class Coordinator:
         self.changed()
         return session.session_id, resumed, dropped
 
+    def progress_of(self, attempt_ids: list[str]) -> dict[str, int]:
+        """For each attempt with numbered progress: the highest index applied."""
+        out = {}
+        for attempt_id in attempt_ids:
+            step = self._scheduler.attempt(attempt_id)
+            if step is not None and step.progress_index:
+                out[attempt_id] = step.progress_index
+        return out
+
     def disconnect_agent(self, session_id: str) -> None:
         """The session's stream ended; while stopping, its attempts stay as stored."""
         self._directory.close(session_id)
@@ -292,8 +302,8 @@ class Coordinator:
         sched = self._scheduler
         for attempt_id in started:
             sched.on_started(session_id, attempt_id, now)
-        for attempt_id, content, data in progress:
-            sched.on_progress(session_id, attempt_id, content, data, now)
+        for attempt_id, content, data, index in progress:
+            sched.on_progress(session_id, attempt_id, content, data, now, index)
         for attempt_id, output, error, duration in results:
             sched.on_result(session_id, attempt_id, output, error, now, duration)
         self.changed()

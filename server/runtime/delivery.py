@@ -53,6 +53,8 @@ class Delivery:
             self._assign(out.assignments)
         if out.cancels:
             self._cancel(out.cancels)
+        if out.progress:
+            self._acknowledge(out)
         for wf in out.ended:
             self._ended.append(wf.id)
             log.log(
@@ -84,6 +86,15 @@ class Delivery:
             link = self._directory.link(session_id)
             if link is not None:
                 link.deliver(dispatches, [])
+
+    def _acknowledge(self, out: Outbox) -> None:
+        per_session: dict[str, list[tuple[str, int]]] = {}
+        for session_id, attempt_id, index in out.progress.values():
+            per_session.setdefault(session_id, []).append((attempt_id, index))
+        for session_id, acks in per_session.items():
+            link = self._directory.link(session_id)
+            if link is not None:
+                link.acknowledge(acks)
 
     def _cancel(self, cancels: list[tuple[str, str, str]]) -> None:
         per_session: dict[str, list[tuple[str, str]]] = {}

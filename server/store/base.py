@@ -38,6 +38,7 @@ class StepRow:
     error_message: str
     error_type: str
     pipe: str = ""  # PIPELINE counters (JSON), '' outside PIPELINE runs
+    progress: int = 0  # highest numbered progress index stored for the current attempt
 
 
 # (step_id, "in" | "out", index, blob): a record a PIPELINE stage received, or an output.

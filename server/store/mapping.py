@@ -14,6 +14,7 @@ from .rows import (
     AgentRow,
     PipeRecordRow,
     PipeUpdate,
+    ProgressUpdate,
     StepInsert,
     StepUpdate,
     WorkflowInsert,
@@ -147,6 +148,11 @@ def step_update(step: StepView) -> StepUpdate:
 def pipe_update(step: StepView, state: str) -> PipeUpdate:
     """A PIPELINE step's counters (JSON made by the engine's pipeline policy)."""
     return PipeUpdate(pipe=state, workflow_id=step.wf.id, step_id=step.spec.step_id)
+
+
+def progress_update(step: StepView, index: int) -> ProgressUpdate:
+    """The highest numbered progress index applied for the step's current attempt."""
+    return ProgressUpdate(progress=index, workflow_id=step.wf.id, step_id=step.spec.step_id)
 
 
 def pipe_record(step: StepView, kind: str, index: int, blob: Blob | None) -> PipeRecordRow:

@@ -79,6 +79,10 @@ _V4 = (
 ENDED_WHERE = "state IN ('completed', 'failed', 'cancelled', 'timed_out')"
 _V5 = (f"CREATE INDEX idx_workflows_ended ON workflows (finished_at) WHERE {ENDED_WHERE}",)
 
+# Version 6: the highest numbered progress index stored for a step's current attempt, so
+# an agent that reconnects after a restart re-sends only what the server lacks.
+_V6 = ("ALTER TABLE steps ADD COLUMN progress INTEGER NOT NULL DEFAULT 0",)
+
 
 def _upgrade_events(conn: sqlite3.Connection, upgrade_event: EventUpgrade | None) -> None:
     """Replace every stored event by ``upgrade_event(type, event)``, once each."""
@@ -104,6 +108,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, _V3, _upgrade_events),
     Migration(4, _V4),
     Migration(5, _V5),
+    Migration(6, _V6),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -73,6 +73,14 @@ class PipeUpdate(NamedTuple):
     step_id: str
 
 
+class ProgressUpdate(NamedTuple):
+    """The highest numbered progress index stored for a step's current attempt."""
+
+    progress: int
+    workflow_id: str
+    step_id: str
+
+
 class PipeRecordRow(NamedTuple):
     """A record a stage received (kind "in") or an output it made ("out"), by index."""
 
@@ -125,6 +133,7 @@ class WriteBatch:
     events: list[EventRow] = field(default_factory=list)
     pipe_updates: list[PipeUpdate] = field(default_factory=list)
     pipe_records: list[PipeRecordRow] = field(default_factory=list)
+    progress_updates: list[ProgressUpdate] = field(default_factory=list)
     agents: list[AgentRow] = field(default_factory=list)
 
     def __bool__(self) -> bool:
@@ -137,4 +146,5 @@ class WriteBatch:
             or self.agents
             or self.pipe_updates
             or self.pipe_records
+            or self.progress_updates
         )

@@ -26,6 +26,7 @@ from .rows import (
     EventRow,
     PipeRecordRow,
     PipeUpdate,
+    ProgressUpdate,
     StepInsert,
     StepUpdate,
     WorkflowInsert,
@@ -80,6 +81,7 @@ _UPDATE_WORKFLOW = _update_sql("workflows", WorkflowUpdate._fields, WORKFLOW_UPD
 _UPDATE_STEP = _update_sql("steps", StepUpdate._fields, STEP_UPDATE_KEY)
 _INSERT_EVENT = _insert_sql("events", EventRow._fields)
 _UPDATE_PIPE = _update_sql("steps", PipeUpdate._fields, PIPE_UPDATE_KEY)
+_UPDATE_PROGRESS = _update_sql("steps", ProgressUpdate._fields, PIPE_UPDATE_KEY)
 _INSERT_PIPE_RECORD = _insert_sql("pipe_records", PipeRecordRow._fields)
 _UPSERT_AGENT = _insert_sql("agents", AgentRow._fields, verb="INSERT OR REPLACE")
 
@@ -168,6 +170,7 @@ class SqliteStore:
                 (_UPDATE_STEP, batch.step_updates),
                 (_INSERT_EVENT, batch.events),
                 (_UPDATE_PIPE, batch.pipe_updates),
+                (_UPDATE_PROGRESS, batch.progress_updates),
                 (_INSERT_PIPE_RECORD, batch.pipe_records),
                 (_UPSERT_AGENT, batch.agents),
             ):
@@ -268,7 +271,7 @@ class SqliteStore:
         rows = conn.execute(
             "SELECT step_id, idx, state, attempt, agent_id, attempt_id, assigned_at, started_at,"
             " finished_at, output_encoding, output, output_metadata, error_message, error_type,"
-            " pipe FROM steps WHERE workflow_id=? ORDER BY idx",
+            " pipe, progress FROM steps WHERE workflow_id=? ORDER BY idx",
             (workflow_id,),
         ).fetchall()
         return [
@@ -286,6 +289,7 @@ class SqliteStore:
                 error_message=r[12],
                 error_type=r[13],
                 pipe=r[14],
+                progress=r[15],
             )
             for r in rows
         ]

@@ -12,6 +12,7 @@ from dwe.clients import DweClient
 from dwe.clients.errors import NotFoundError
 from dwe.clients.spec import build_workflow_spec
 from dwe.server.app import DweServer
+from dwe.server.store.migrations import LATEST
 from tests.conftest import MakeServer
 
 STEPS = [
@@ -73,7 +74,7 @@ async def test_backup_of_a_live_server_opens_with_the_same_workflows(
 
     assert made.code == 0, made.err
     (info,) = made.json_lines()
-    assert (info["workflows"], info["schema_version"]) == (4, 5)
+    assert (info["workflows"], info["schema_version"]) == (4, LATEST)
     assert info["bytes"] == out.stat().st_size
     assert not out.with_name("backup.db.partial").exists()
     again = await cli("admin", "backup", str(out), "--db", server.config.db_path)
@@ -120,7 +121,7 @@ async def test_server_refuses_a_newer_database_in_one_line(tmp_path: Path) -> No
     res = await run_cli("server", "--port", "0", "--db", str(path))
     assert res.code == 1
     assert res.err.strip().splitlines()[-1] == (
-        f"error: {path} has schema version 99, newer than this server understands (5):"
+        f"error: {path} has schema version 99, newer than this server understands ({LATEST}):"
         " upgrade dwe or use another database"
     )
     assert "Traceback" not in res.err

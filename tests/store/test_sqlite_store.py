@@ -484,8 +484,9 @@ def test_version_2_database_is_upgraded_keeping_every_row(tmp_path: Path) -> Non
     steps_sql = "SELECT * FROM steps ORDER BY workflow_id, step_id"
     after = {sql: table_rows(path, sql) for sql in before if sql != steps_sql}
     assert after == {sql: rows for sql, rows in before.items() if sql != steps_sql}
-    # v3 added output_metadata, v4 the PIPELINE counters: both empty for old rows.
-    assert table_rows(path, steps_sql) == [(*row, "", "") for row in before[steps_sql]]
+    # v3 added output_metadata, v4 the PIPELINE counters, v6 the stored progress index:
+    # empty for old rows.
+    assert table_rows(path, steps_sql) == [(*row, "", "", 0) for row in before[steps_sql]]
     assert sorted(table_rows(path, "SELECT event FROM events")) == sorted(
         (b"new:" + event,) for _type, event in old_events
     )

@@ -72,6 +72,7 @@ class Row:
     error_message: str = ""
     error_type: str = ""
     pipe: str = ""
+    progress: int = 0
 
 
 @dataclass

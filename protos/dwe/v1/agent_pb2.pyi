@@ -26,16 +26,26 @@ class ConnectRequest(_message.Message):
     def __init__(self, hello: _Optional[_Union[Hello, _Mapping]] = ..., heartbeat: _Optional[_Union[Heartbeat, _Mapping]] = ..., started: _Optional[_Iterable[str]] = ..., progress: _Optional[_Iterable[_Union[StepProgress, _Mapping]]] = ..., results: _Optional[_Iterable[_Union[StepResult, _Mapping]]] = ...) -> None: ...
 
 class ConnectResponse(_message.Message):
-    __slots__ = ("welcome", "assignments", "cancels", "drain")
+    __slots__ = ("welcome", "assignments", "cancels", "drain", "progress_acks")
     WELCOME_FIELD_NUMBER: _ClassVar[int]
     ASSIGNMENTS_FIELD_NUMBER: _ClassVar[int]
     CANCELS_FIELD_NUMBER: _ClassVar[int]
     DRAIN_FIELD_NUMBER: _ClassVar[int]
+    PROGRESS_ACKS_FIELD_NUMBER: _ClassVar[int]
     welcome: Welcome
     assignments: _containers.RepeatedCompositeFieldContainer[Assignment]
     cancels: _containers.RepeatedCompositeFieldContainer[Cancel]
     drain: Drain
-    def __init__(self, welcome: _Optional[_Union[Welcome, _Mapping]] = ..., assignments: _Optional[_Iterable[_Union[Assignment, _Mapping]]] = ..., cancels: _Optional[_Iterable[_Union[Cancel, _Mapping]]] = ..., drain: _Optional[_Union[Drain, _Mapping]] = ...) -> None: ...
+    progress_acks: _containers.RepeatedCompositeFieldContainer[ProgressAck]
+    def __init__(self, welcome: _Optional[_Union[Welcome, _Mapping]] = ..., assignments: _Optional[_Iterable[_Union[Assignment, _Mapping]]] = ..., cancels: _Optional[_Iterable[_Union[Cancel, _Mapping]]] = ..., drain: _Optional[_Union[Drain, _Mapping]] = ..., progress_acks: _Optional[_Iterable[_Union[ProgressAck, _Mapping]]] = ...) -> None: ...
+
+class ProgressAck(_message.Message):
+    __slots__ = ("attempt_id", "index")
+    ATTEMPT_ID_FIELD_NUMBER: _ClassVar[int]
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    attempt_id: str
+    index: int
+    def __init__(self, attempt_id: _Optional[str] = ..., index: _Optional[int] = ...) -> None: ...
 
 class Hello(_message.Message):
     __slots__ = ("agent_id", "agent_type", "capabilities", "max_concurrent_tasks", "labels", "held_attempt_ids", "sdk")
@@ -63,7 +73,14 @@ class Hello(_message.Message):
     def __init__(self, agent_id: _Optional[str] = ..., agent_type: _Optional[str] = ..., capabilities: _Optional[_Iterable[str]] = ..., max_concurrent_tasks: _Optional[int] = ..., labels: _Optional[_Mapping[str, str]] = ..., held_attempt_ids: _Optional[_Iterable[str]] = ..., sdk: _Optional[str] = ...) -> None: ...
 
 class Welcome(_message.Message):
-    __slots__ = ("session_id", "heartbeat_interval", "config", "resumed_attempt_ids", "dropped_attempt_ids", "max_message_bytes", "max_payload_bytes")
+    __slots__ = ("session_id", "heartbeat_interval", "config", "resumed_attempt_ids", "dropped_attempt_ids", "max_message_bytes", "max_payload_bytes", "resumed_progress")
+    class ResumedProgressEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     HEARTBEAT_INTERVAL_FIELD_NUMBER: _ClassVar[int]
     CONFIG_FIELD_NUMBER: _ClassVar[int]
@@ -71,6 +88,7 @@ class Welcome(_message.Message):
     DROPPED_ATTEMPT_IDS_FIELD_NUMBER: _ClassVar[int]
     MAX_MESSAGE_BYTES_FIELD_NUMBER: _ClassVar[int]
     MAX_PAYLOAD_BYTES_FIELD_NUMBER: _ClassVar[int]
+    RESUMED_PROGRESS_FIELD_NUMBER: _ClassVar[int]
     session_id: str
     heartbeat_interval: _duration_pb2.Duration
     config: _common_pb2.Payload
@@ -78,7 +96,8 @@ class Welcome(_message.Message):
     dropped_attempt_ids: _containers.RepeatedScalarFieldContainer[str]
     max_message_bytes: int
     max_payload_bytes: int
-    def __init__(self, session_id: _Optional[str] = ..., heartbeat_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., config: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ..., resumed_attempt_ids: _Optional[_Iterable[str]] = ..., dropped_attempt_ids: _Optional[_Iterable[str]] = ..., max_message_bytes: _Optional[int] = ..., max_payload_bytes: _Optional[int] = ...) -> None: ...
+    resumed_progress: _containers.ScalarMap[str, int]
+    def __init__(self, session_id: _Optional[str] = ..., heartbeat_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., config: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ..., resumed_attempt_ids: _Optional[_Iterable[str]] = ..., dropped_attempt_ids: _Optional[_Iterable[str]] = ..., max_message_bytes: _Optional[int] = ..., max_payload_bytes: _Optional[int] = ..., resumed_progress: _Optional[_Mapping[str, int]] = ...) -> None: ...
 
 class Assignment(_message.Message):
     __slots__ = ("attempt_id", "workflow_id", "step_id", "step_name", "description", "capability", "attempt", "context", "inputs", "deadline", "traceparent", "tracestate")
@@ -116,14 +135,16 @@ class Assignment(_message.Message):
     def __init__(self, attempt_id: _Optional[str] = ..., workflow_id: _Optional[str] = ..., step_id: _Optional[str] = ..., step_name: _Optional[str] = ..., description: _Optional[str] = ..., capability: _Optional[str] = ..., attempt: _Optional[int] = ..., context: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ..., inputs: _Optional[_Mapping[str, _common_pb2.Payload]] = ..., deadline: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., traceparent: _Optional[str] = ..., tracestate: _Optional[str] = ...) -> None: ...
 
 class StepProgress(_message.Message):
-    __slots__ = ("attempt_id", "content", "data")
+    __slots__ = ("attempt_id", "content", "data", "index")
     ATTEMPT_ID_FIELD_NUMBER: _ClassVar[int]
     CONTENT_FIELD_NUMBER: _ClassVar[int]
     DATA_FIELD_NUMBER: _ClassVar[int]
+    INDEX_FIELD_NUMBER: _ClassVar[int]
     attempt_id: str
     content: str
     data: _common_pb2.Payload
-    def __init__(self, attempt_id: _Optional[str] = ..., content: _Optional[str] = ..., data: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ...) -> None: ...
+    index: int
+    def __init__(self, attempt_id: _Optional[str] = ..., content: _Optional[str] = ..., data: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ..., index: _Optional[int] = ...) -> None: ...
 
 class StepResult(_message.Message):
     __slots__ = ("attempt_id", "output", "error", "duration")
