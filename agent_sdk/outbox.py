@@ -27,6 +27,7 @@ class Outbox:
 
     __slots__ = (
         "_bytes",
+        "_counts",
         "_flushed",
         "_ready",
         "max_bytes",
@@ -51,6 +52,9 @@ class Outbox:
         # Numbered progress per attempt that the server has not acknowledged as stored:
         # kept to send again after a reconnect (Welcome.resumed_progress).
         self.unacked: dict[str, deque[agent_pb2.StepProgress]] = {}
+        # The index of the latest numbered progress queued per running attempt, for the
+        # progress_count of its result.
+        self._counts: dict[str, int] = {}
 
     def limit(self, max_message: int, max_payload: int) -> None:
         """Adopt the limits a server advertised in Welcome (0 keeps the defaults)."""
@@ -68,12 +72,17 @@ class Outbox:
         self.progress.append(item)
         if item.index:
             self.unacked.setdefault(item.attempt_id, deque()).append(item)
+            self._counts[item.attempt_id] = item.index
         self._bytes += size
         self._flushed.clear()
         self._ready.set()
 
     def add_result(self, item: agent_pb2.StepResult, size: int = 0) -> None:
-        """Queue a result of about ``size`` payload bytes."""
+        """Queue a result of about ``size`` payload bytes; it says how much numbered
+        progress came before it, so the server applies it after that progress."""
+        count = self._counts.pop(item.attempt_id, 0)
+        if count:
+            item.progress_count = count
         self.results.append(item)
         self._bytes += size
         self._ready.set()
@@ -143,13 +152,6 @@ class Outbox:
         self._bytes = sum(_size(x) for x in self.results) + sum(_size(x) for x in self.progress)
         return agent_pb2.ConnectRequest(started=started, progress=progress, results=results)
 
-    def sent(self, msg: agent_pb2.ConnectRequest) -> None:
-        """``msg`` was written: progress of attempts whose result it carried is no longer
-        kept (a reconnect does not hold those attempts, so nothing is sent again)."""
-        if self.unacked:
-            for r in msg.results:
-                self.unacked.pop(r.attempt_id, None)
-
     def acknowledge(self, attempt_id: str, index: int) -> None:
         """The server stored the attempt's progress up to ``index``: forget it."""
         kept = self.unacked.get(attempt_id)
@@ -161,11 +163,11 @@ class Outbox:
             del self.unacked[attempt_id]
 
     def resend(self, stored: Mapping[str, int]) -> None:
-        """After Welcome: queue again, first, the progress of resumed attempts past what
-        the server says it stored (``stored``: attempt id -> index)."""
+        """Queue again, first, the progress of these attempts past what the server says
+        it stored (``stored``: attempt id -> index); the rest of it is forgotten."""
         again: list[agent_pb2.StepProgress] = []
-        for attempt_id in list(self.unacked):
-            self.acknowledge(attempt_id, stored.get(attempt_id, 0))
+        for attempt_id, index in stored.items():
+            self.acknowledge(attempt_id, index)
             again.extend(self.unacked.get(attempt_id, ()))
         if not again:
             return
@@ -185,6 +187,14 @@ class Outbox:
         self.progress = [p for p in self.progress if p.attempt_id not in attempt_ids]
         for attempt_id in attempt_ids:
             self.unacked.pop(attempt_id, None)
+            self._counts.pop(attempt_id, None)
+
+    def welcomed(self, resumed: list[str], stored: Mapping[str, int]) -> None:
+        """A new session resumed these attempts: send their progress past ``stored``
+        again; progress kept for any other attempt is not wanted any more."""
+        self.resend({attempt_id: stored.get(attempt_id, 0) for attempt_id in resumed})
+        for attempt_id in [a for a in self.unacked if a not in stored and a not in resumed]:
+            del self.unacked[attempt_id]
         self._bytes = sum(_size(x) for x in self.results) + sum(_size(x) for x in self.progress)
 
     def restore(self, msg: agent_pb2.ConnectRequest) -> None:

@@ -171,7 +171,7 @@ class Session:
         info.resumed = list(welcome.resumed_attempt_ids)
         info.dropped = list(welcome.dropped_attempt_ids)
         self._outbox.limit(welcome.max_message_bytes, welcome.max_payload_bytes)
-        self._outbox.resend(welcome.resumed_progress)
+        self._outbox.welcomed(info.resumed, welcome.resumed_progress)
         config = codec.decode(welcome.config, {})
         self._executor.config = config if isinstance(config, dict) else {"value": config}
         if info.dropped:
@@ -189,7 +189,10 @@ class Session:
             for assignment in msg.assignments:
                 dispatch(assignment)
         for ack in msg.progress_acks:
-            self._outbox.acknowledge(ack.attempt_id, ack.index)
+            if ack.resend:
+                self._outbox.resend({ack.attempt_id: ack.index})
+            else:
+                self._outbox.acknowledge(ack.attempt_id, ack.index)
         for cancel in msg.cancels:
             if self._registry.cancel(cancel.attempt_id, cancel.reason):
                 logger.debug("cancel attempt %s: %s", cancel.attempt_id, cancel.reason)
@@ -228,7 +231,6 @@ class Session:
                 raise
             finally:
                 self._writing = False
-            outbox.sent(msg)
             self._last_sent = loop.time()
             self._write_done.set()
 

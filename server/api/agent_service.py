@@ -40,12 +40,13 @@ def _results(msg: agent_pb2.ConnectRequest, max_payload: int) -> list[Result]:
         if r.HasField("error"):
             e = r.error
             error = ErrorInfo(clip(e.message, MAX_TEXT_LENGTH), e.type or "Error", e.retryable)
-            out.append((r.attempt_id, None, error, seconds))
+            out.append((r.attempt_id, None, error, seconds, r.progress_count))
         elif len(r.output.data) > max_payload:
             why = _too_large("the output", len(r.output.data), max_payload, "--max-payload-bytes")
-            out.append((r.attempt_id, None, ErrorInfo(why, TOO_LARGE, False), seconds))
+            error = ErrorInfo(why, TOO_LARGE, False)
+            out.append((r.attempt_id, None, error, seconds, r.progress_count))
         else:
-            out.append((r.attempt_id, blob_of(r.output), None, seconds))
+            out.append((r.attempt_id, blob_of(r.output), None, seconds, r.progress_count))
     return out
 
 
@@ -72,6 +73,9 @@ def _refusal(msg: agent_pb2.ConnectRequest | Undecodable) -> str:
     for i, p in enumerate(msg.progress):
         if p.index < 0:
             return f"progress[{i}].index {p.index} must not be negative"
+    for i, r in enumerate(msg.results):
+        if r.progress_count < 0:
+            return f"results[{i}].progress_count {r.progress_count} must not be negative"
     return ""
 
 
@@ -168,7 +172,7 @@ class AgentServicer(service_pb2_grpc.AgentServiceServicer):
         )
         log.warning("attempt %s of workflow %s: %s", d.attempt_id, d.workflow_id, why)
         error = ErrorInfo(why, TOO_LARGE, False)
-        self._c.agent_report(session_id, (), [], [(d.attempt_id, None, error, 0.0)])
+        self._c.agent_report(session_id, (), [], [(d.attempt_id, None, error, 0.0, 0)])
 
     async def _refuse_twin(self, exc: AgentIdInUse, context: grpc.aio.ServicerContext) -> None:
         since = datetime.fromtimestamp(exc.since, UTC).isoformat(timespec="seconds")
@@ -227,8 +231,8 @@ class AgentServicer(service_pb2_grpc.AgentServiceServicer):
                         _progress(msg, max_payload) if msg.progress else [],
                         _results(msg, max_payload) if msg.results else [],
                     )
-        except (asyncio.CancelledError, grpc.aio.AioRpcError):
-            pass
+        except (asyncio.CancelledError, grpc.aio.AioRpcError, grpc.aio.AbortError):
+            pass  # the stream ended: the agent went away, or the server ended it
         except Exception:  # a server bug: still end the stream with a status and a reason
             log.exception("agent session %s: failed to handle a message", session_id)
             link.close("the server failed to handle a message; reconnect")

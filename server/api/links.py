@@ -48,7 +48,7 @@ class StreamLink:
         self._budget = max_message - 1024
         self.reject: Reject | None = None
         self._dispatches: list[Dispatch] = []
-        self._acks: dict[str, int] = {}
+        self._acks: dict[str, tuple[int, bool]] = {}
         self._cancels: list[tuple[str, str]] = []
         self._wake = asyncio.Event()
         self._closed = False
@@ -71,11 +71,15 @@ class StreamLink:
         self._cancels.extend(cancels)
         self._wake.set()
 
-    def acknowledge(self, acks: list[tuple[str, int]]) -> None:
+    def acknowledge(self, acks: list[tuple[str, int, bool]]) -> None:
         if self._closed:
             return
-        for attempt_id, index in acks:
-            self._acks[attempt_id] = max(index, self._acks.get(attempt_id, 0))
+        pending = self._acks
+        for attempt_id, index, resend in acks:
+            earlier = pending.get(attempt_id)
+            if earlier is not None:  # stored indexes only grow; a resend request stays
+                index, resend = max(index, earlier[0]), resend or earlier[1]
+            pending[attempt_id] = (index, resend)
         self._wake.set()
 
     def drain(self, reason: str) -> None:
@@ -116,8 +120,8 @@ class StreamLink:
             msg = agent_pb2.ConnectResponse()
             if self._acks:  # small: attempt ids and numbers
                 acks, self._acks = self._acks, {}
-                for attempt_id, index in acks.items():
-                    msg.progress_acks.add(attempt_id=attempt_id, index=index)
+                for attempt_id, (index, resend) in acks.items():
+                    msg.progress_acks.add(attempt_id=attempt_id, index=index, resend=resend)
             room = self._budget - msg.ByteSize() if msg.progress_acks else self._budget
             self._take_dispatches(msg, self._take_cancels(msg, room))
             if self._dispatches or self._cancels:

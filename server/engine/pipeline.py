@@ -62,7 +62,8 @@ class PipelinePolicy(ModePolicy):
     def __init__(self, recorder: Recorder) -> None:
         self._rec = recorder
         self._stages: dict[StepRun, Stage] = {}
-        # step -> [records emitted by its current invocation, ever emitted (0/1)]
+        # step -> [records fed by its current invocation, ever emitted (0/1),
+        #          the attempt emitting, records that attempt emitted so far]
         self._emitted: dict[StepRun, list[int]] = {}
 
     def opened(self, wf: WorkflowRun) -> None:
@@ -89,7 +90,7 @@ class PipelinePolicy(ModePolicy):
         state: dict[str, int] = {}
         counts = self._emitted.get(step)
         if counts is not None:
-            state.update(emitted=counts[0], ever=counts[1])
+            state.update(emitted=counts[0], ever=counts[1], attempt=counts[2], seen=counts[3])
         stage = self._stages.get(step)
         if stage is not None:
             state.update(
@@ -117,7 +118,15 @@ class PipelinePolicy(ModePolicy):
         return fed
 
     def on_record(self, step: StepRun, record: Blob) -> list[StepRun]:
-        counts = self._emitted.setdefault(step, [0, 0])
+        """Feed a record on; a retried attempt's first records were fed already by the
+        attempt before it (records are replayed in order, by position) and are skipped."""
+        counts = self._emitted.setdefault(step, [0, 0, step.attempt, 0])
+        if counts[2] != step.attempt:
+            counts[2], counts[3] = step.attempt, 0
+        counts[3] += 1
+        if counts[3] <= counts[0]:
+            self._save(step)
+            return []
         counts[0] += 1
         counts[1] = 1
         self._save(step)
@@ -134,7 +143,7 @@ class PipelinePolicy(ModePolicy):
         counts = self._emitted.get(step)
         emitted = counts is not None and counts[0] > 0
         if counts is not None:
-            counts[0] = 0
+            counts[0] = counts[3] = 0
         self._save(step)
         if emitted or output is None or not _is_record(output):
             return [step]
@@ -187,8 +196,14 @@ class PipelinePolicy(ModePolicy):
         pump: list[StepRun] = []
         for step in wf.order:
             state = json.loads(stored[step.spec.step_id].pipe or "{}")
-            if "emitted" in state:
-                self._emitted[step] = [state["emitted"], state["ever"]]
+            if "emitted" in state:  # files before attempt/seen: the stored attempt, all seen
+                attempt = state.get("attempt", step.attempt)
+                self._emitted[step] = [
+                    state["emitted"],
+                    state["ever"],
+                    attempt,
+                    state.get("seen", state["emitted"]),
+                ]
             stage = self._stages.get(step)
             if stage is None or step.state.terminal:
                 continue

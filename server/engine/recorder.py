@@ -32,8 +32,8 @@ class Outbox:
     pipe_states: dict[StepRun, str] = field(default_factory=dict)
     pipe_records: list[tuple[StepRun, str, int, Blob | None]] = field(default_factory=list)
     # Steps whose numbered progress came: (session id, attempt id, index to store and
-    # then acknowledge), the index as it was when recorded.
-    progress: dict[StepRun, tuple[str, str, int]] = field(default_factory=dict)
+    # then acknowledge, as it was when recorded; whether to ask for what follows again).
+    progress: dict[StepRun, tuple[str, str, int, bool]] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(
@@ -131,9 +131,14 @@ class Recorder:
         """A record a stage received ("in") or an invocation output ("out"), by index."""
         self._out.pipe_records.append((step, kind, index, blob))
 
-    def progress(self, step: StepRun, session_id: str, attempt_id: str) -> None:
-        """Numbered progress came: store ``step.progress_index``, then acknowledge it."""
-        self._out.progress[step] = (session_id, attempt_id, step.progress_index)
+    def progress(
+        self, step: StepRun, session_id: str, attempt_id: str, resend: bool = False
+    ) -> None:
+        """Numbered progress came: store ``step.progress_index``, then acknowledge it;
+        with ``resend``, ask the agent for its progress after that index again."""
+        earlier = self._out.progress.get(step)
+        resend = resend or (earlier is not None and earlier[3] and earlier[1] == attempt_id)
+        self._out.progress[step] = (session_id, attempt_id, step.progress_index, resend)
 
     def rule_error(self, workflow_id: str, rule: str, error: str) -> None:
         """An adaptation rule raised and was skipped."""

@@ -24,6 +24,7 @@ class StepRun:
         "finished_at",
         "index",
         "output",
+        "pending",
         "priority_boost",
         "progress_index",
         "rank",
@@ -61,21 +62,15 @@ class StepRun:
         self.rank = 0.0
         # True while the step occupies one of its run's parallel slots.
         self.released = False
-        # Highest numbered progress index applied for the current attempt.
+        # Highest numbered progress index applied for the current attempt, and its
+        # result while it waits for progress still missing (engine.gate).
         self.progress_index = 0
+        self.pending: tuple[int, Blob | None, ErrorInfo | None, float] | None = None
 
     @property
     def in_flight(self) -> bool:
         """An attempt is out on an agent (assigned or running)."""
         return self.state is StepState.ASSIGNED or self.state is StepState.RUNNING
-
-    def take_progress(self, index: int) -> bool:
-        """A numbered progress item of the current attempt: True the first time its
-        index comes (after a reconnect an agent sends again what was not stored)."""
-        if index <= self.progress_index:
-            return False
-        self.progress_index = index
-        return True
 
     def execution_time(self, now: float) -> float:
         begin = self.started_at or self.assigned_at

@@ -26,6 +26,7 @@ from typing import Any
 from . import events as ev
 from .adaptive import AdaptivePolicy, Rule
 from .config import SchedulerConfig, SchedulerError, UnknownWorkflow
+from .gate import ReportGate
 from .model import (
     Blob,
     Dispatch,
@@ -80,6 +81,7 @@ class Scheduler:
             self.config, rand, self, self._rec, self._pool, self._timers, self._policies
         )
         steps = self._steps
+        self._gate = ReportGate(steps, self._rec)
         self._on_timer: dict[Timer, Callable[[Any, int, float], None]] = {
             Timer.DEADLINE: steps.on_deadline,
             Timer.RETRY: steps.on_retry,
@@ -406,16 +408,8 @@ class Scheduler:
         now: float,
         index: int = 0,
     ) -> None:
-        """Streamed content (maybe a PIPELINE record); a numbered one is applied once."""
-        if index:
-            step = self._steps.current(attempt_id)
-            if step is None or step.session_id != session_id:
-                return
-            fresh = step.take_progress(index)
-            self._rec.progress(step, session_id, attempt_id)
-            if not fresh:
-                return
-        self._steps.progress(session_id, attempt_id, content, data, now)
+        """Streamed content (maybe a PIPELINE record); numbered ones in order (engine.gate)."""
+        self._gate.progress(session_id, attempt_id, content, data, now, index)
 
     def on_result(
         self,
@@ -425,13 +419,17 @@ class Scheduler:
         error: ErrorInfo | None,
         now: float,
         duration: float = 0.0,
+        progress_count: int = 0,
     ) -> bool:
         """Apply an attempt's outcome; False when it is late, duplicate or foreign.
 
         ``duration`` is the handler's run time as the agent measured it (0 when
-        unknown); it becomes the attempt's execution time.
+        unknown); it becomes the attempt's execution time. A result that follows
+        numbered progress not yet applied waits for it (engine.gate).
         """
-        return self._steps.result(session_id, attempt_id, output, error, now, duration)
+        return self._gate.result(
+            session_id, attempt_id, output, error, now, duration, progress_count
+        )
 
     def advance(self, now: float) -> None:
         """Fire every timer due at ``now``."""

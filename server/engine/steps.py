@@ -125,7 +125,7 @@ class StepMachine:
         step.tries += 1
         attempt_id = f"{step.wf.id}.{step.index}.{step.attempt}"
         step.attempt_id = attempt_id
-        step.progress_index = 0
+        step.progress_index, step.pending = 0, None
         step.agent_id = agent.agent_id
         step.session_id = agent.session_id
         step.state = StepState.ASSIGNED
@@ -391,7 +391,8 @@ class StepMachine:
         if held is None:
             self.lost([step], now, "server restarted", self._config.restart_lease)
         elif self._pool.rebind(held.get(step.attempt_id, ""), step):
-            step.session_id = held[step.attempt_id]
+            step.session_id = held[step.attempt_id]  # ask again for what was not stored
+            self._rec.progress(step, step.session_id, step.attempt_id, resend=True)
         else:
             self.lost([step], now, "its outcome was not stored (a commit failed)", 0.0)
 

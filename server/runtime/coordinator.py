@@ -49,8 +49,9 @@ log = logging.getLogger("dwe.server")
 #: Threads reading the store; reads run in parallel (one connection each).
 READERS = 4
 
-# (attempt_id, output, error, handler seconds as the agent measured them or 0)
-Result = tuple[str, Blob | None, ErrorInfo | None, float]
+# (attempt_id, output, error, handler seconds as the agent measured them or 0,
+#  the index of the numbered progress sent before it or 0)
+Result = tuple[str, Blob | None, ErrorInfo | None, float, int]
 # (attempt id, content, data, index): index 0 is unnumbered progress.
 Progress = tuple[str, str, Blob | None, int]
 
@@ -304,8 +305,8 @@ class Coordinator:
             sched.on_started(session_id, attempt_id, now)
         for attempt_id, content, data, index in progress:
             sched.on_progress(session_id, attempt_id, content, data, now, index)
-        for attempt_id, output, error, duration in results:
-            sched.on_result(session_id, attempt_id, output, error, now, duration)
+        for attempt_id, output, error, duration, count in results:
+            sched.on_result(session_id, attempt_id, output, error, now, duration, count)
         self.changed()
 
     # -- queries ----------------------------------------------------------------------------

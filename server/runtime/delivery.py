@@ -88,9 +88,9 @@ class Delivery:
                 link.deliver(dispatches, [])
 
     def _acknowledge(self, out: Outbox) -> None:
-        per_session: dict[str, list[tuple[str, int]]] = {}
-        for session_id, attempt_id, index in out.progress.values():
-            per_session.setdefault(session_id, []).append((attempt_id, index))
+        per_session: dict[str, list[tuple[str, int, bool]]] = {}
+        for session_id, attempt_id, index, resend in out.progress.values():
+            per_session.setdefault(session_id, []).append((attempt_id, index, resend))
         for session_id, acks in per_session.items():
             link = self._directory.link(session_id)
             if link is not None:

@@ -23,8 +23,9 @@ class AgentLink(Protocol):
     def deliver(self, dispatches: list[Dispatch], cancels: list[tuple[str, str]]) -> None:
         """Queue assignments and (attempt id, reason) cancels for the agent."""
 
-    def acknowledge(self, acks: list[tuple[str, int]]) -> None:
-        """Queue (attempt id, index) acknowledgements of stored numbered progress."""
+    def acknowledge(self, acks: list[tuple[str, int, bool]]) -> None:
+        """Queue (attempt id, index, resend) acknowledgements of stored numbered progress;
+        ``resend`` asks for the attempt's progress after ``index`` again."""
 
     def close(self, reason: str) -> None:
         """End the session's stream; the agent is told ``reason`` (UNAVAILABLE)."""

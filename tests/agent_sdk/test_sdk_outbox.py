@@ -93,3 +93,41 @@ async def test_welcome_limits_shrink_messages() -> None:
     assert box.max_bytes == 128 * 1024 and box.max_payload == 100
     box.limit(max_message=0, max_payload=0)  # an older server says nothing
     assert box.max_bytes == 128 * 1024 and box.max_payload == 0
+
+
+def _numbered(attempt_id: str, index: int) -> agent_pb2.StepProgress:
+    return agent_pb2.StepProgress(attempt_id=attempt_id, content=f"p{index}", index=index)
+
+
+def _sent(msg: agent_pb2.ConnectRequest | None) -> list[str]:
+    assert msg is not None
+    return [f"{p.attempt_id}:{p.index}" for p in msg.progress] + [
+        f"{r.attempt_id}:result after {r.progress_count}" for r in msg.results
+    ]
+
+
+async def test_numbered_progress_is_kept_until_acknowledged_and_sent_again() -> None:
+    box = Outbox()
+    for i in (1, 2, 3):
+        box.add_progress(_numbered("a", i), 1)
+    box.add_result(_result(9), 1)  # another attempt, no progress
+    box.add_result(agent_pb2.StepResult(attempt_id="a"), 1)
+    assert _sent(box.take()) == ["a:1", "a:2", "a:3", "a9:result after 0", "a:result after 3"]
+    box.acknowledge("a", 1)
+    # The server lost 2 and 3 (a failed commit): it asks again after 1.
+    box.resend({"a": 1})
+    assert _sent(box.take()) == ["a:2", "a:3"]
+    box.acknowledge("a", 3)
+    assert box.unacked == {}
+
+
+async def test_a_new_session_gets_what_it_lacks_and_nothing_else() -> None:
+    box = Outbox()
+    for attempt_id in ("held", "gone"):
+        for i in (1, 2):
+            box.add_progress(_numbered(attempt_id, i), 1)
+    box.take()
+    box.add_progress(_numbered("held", 3), 1)  # not sent yet when the stream broke
+    box.welcomed(["held"], {"held": 1})
+    assert _sent(box.take()) == ["held:2", "held:3"]
+    assert list(box.unacked) == ["held"]

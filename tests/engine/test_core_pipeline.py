@@ -227,3 +227,31 @@ def test_streaming_run_resumes_from_what_the_store_holds(
 def sum_of(inputs: dict) -> int:
     (value,) = inputs.values()
     return sum(value) if isinstance(value, list) else value
+
+
+def test_a_retried_source_skips_the_records_it_already_fed(driver: Driver) -> None:
+    """An attempt that failed after feeding records runs again from its start: the
+    records it repeats (by position) were fed already and are not fed twice."""
+    for cap in ("a", "b"):
+        driver.agent(f"agent-{cap}", caps=[cap], max_tasks=2)
+    wf = driver.workflow(
+        S("src", cap="a", retry_count=1),
+        S("sink", "src", cap="b", batch=10),
+        mode=ExecutionMode.PIPELINE,
+    )
+    (src,) = driver.dispatch()
+    emit(driver, src, 0)
+    emit(driver, src, 1)
+    driver.fail(src, "lost its connection")
+    driver.advance(60)
+    (again,) = [a for a in driver.dispatch() if a.step_id == "src"]
+    assert again.attempt == 2
+    for record in (0, 1, 2):
+        emit(driver, again, record)
+    driver.complete(again, None)
+    (sink,) = driver.dispatch()
+    assert inputs_of(sink) == {"src": [0, 1, 2]}
+    driver.complete(sink, "ok")
+    assert wf.state is WorkflowState.COMPLETED
+    fed = [(i, unjs(b)) for s, k, i, b in driver.pipe_records if (s, k) == ("sink", "in")]
+    assert fed == [(0, 0), (1, 1), (2, 2)]

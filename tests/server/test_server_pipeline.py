@@ -19,6 +19,7 @@ from dwe.v1 import workflow_pb2
 
 from ..conftest import WAIT, MakeServer, free_port, wait_for
 from .helpers import name_of, serving, summary_of
+from .test_server_store_failure import failed_writes, freeze, on_writer, thaw
 
 N = 50
 STEPS = [
@@ -154,3 +155,53 @@ async def test_pipeline_streaming_at_a_restart_resumes_and_keeps_every_record(
     assert processed == [0, 1, 2, 3, 4, 5]
     (double_status,) = [s for s in status.steps if s.step_id == "double"]
     assert orjson.loads(double_status.output.data) == [0, 2, 4, 6, 8, 10]
+
+
+async def test_records_of_a_failed_commit_are_sent_again(server: DweServer) -> None:
+    """Records the server received but could not store (the disk was full) are not lost:
+    the rolled-back attempt is asked to send its progress again, and the result waits
+    for it (StepProgress.index, StepResult.progress_count)."""
+    emitted, processed = asyncio.Event(), []
+    go_on = asyncio.Event()
+    source = Agent("source", capabilities=["s0"])
+    double = Agent("double", capabilities=["s1"])
+
+    @source.handler("s0")
+    async def produce(task: Task) -> None:
+        await task.emit({"i": 0})
+        await asyncio.wait_for(go_on.wait(), WAIT)
+        await task.emit({"i": 1, "blob": "x" * 256 * 1024})  # needs new pages: fails
+        emitted.set()
+        await task.emit({"i": 2})
+
+    @double.handler("s1")
+    async def record(task: Task) -> int:
+        (value,) = task.inputs.values()
+        processed.append(value["i"])
+        return int(value["i"])
+
+    steps = [
+        {"step_id": "source", "agent_capability": "s0"},
+        {"step_id": "double", "agent_capability": "s1", "dependencies": ["source"]},
+    ]
+    failed = failed_writes(server)
+    async with serving(server.address, source, double), DweClient(server.address) as client:
+        created = await client.create_workflow(
+            build_workflow_spec("refused", steps, execution_mode="pipeline")
+        )
+        await client.start_workflow(created.workflow_id)
+        await wait_for(lambda: processed == [0], what="the first record through")
+        await on_writer(server, freeze)
+        go_on.set()
+        await wait_for(lambda: emitted.is_set() and failed, what="a commit to fail")
+        await on_writer(server, thaw)
+        events = [e async for e in client.watch_workflow(created.workflow_id)]
+        status = await client.get_workflow_status(created.workflow_id)
+    assert name_of(events[-1]) == "workflow_completed", summary_of(events[-1]).error_message
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    # Every record reached the next stage, once each in its output. An invocation whose
+    # result was in the failed commit runs again (at least once), so `processed` may
+    # repeat a record, never skip one.
+    assert sorted(set(processed)) == [0, 1, 2]
+    (double_status,) = [s for s in status.steps if s.step_id == "double"]
+    assert orjson.loads(double_status.output.data) == [0, 1, 2]

@@ -40,12 +40,14 @@ class ConnectResponse(_message.Message):
     def __init__(self, welcome: _Optional[_Union[Welcome, _Mapping]] = ..., assignments: _Optional[_Iterable[_Union[Assignment, _Mapping]]] = ..., cancels: _Optional[_Iterable[_Union[Cancel, _Mapping]]] = ..., drain: _Optional[_Union[Drain, _Mapping]] = ..., progress_acks: _Optional[_Iterable[_Union[ProgressAck, _Mapping]]] = ...) -> None: ...
 
 class ProgressAck(_message.Message):
-    __slots__ = ("attempt_id", "index")
+    __slots__ = ("attempt_id", "index", "resend")
     ATTEMPT_ID_FIELD_NUMBER: _ClassVar[int]
     INDEX_FIELD_NUMBER: _ClassVar[int]
+    RESEND_FIELD_NUMBER: _ClassVar[int]
     attempt_id: str
     index: int
-    def __init__(self, attempt_id: _Optional[str] = ..., index: _Optional[int] = ...) -> None: ...
+    resend: bool
+    def __init__(self, attempt_id: _Optional[str] = ..., index: _Optional[int] = ..., resend: _Optional[bool] = ...) -> None: ...
 
 class Hello(_message.Message):
     __slots__ = ("agent_id", "agent_type", "capabilities", "max_concurrent_tasks", "labels", "held_attempt_ids", "sdk")
@@ -147,16 +149,18 @@ class StepProgress(_message.Message):
     def __init__(self, attempt_id: _Optional[str] = ..., content: _Optional[str] = ..., data: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ..., index: _Optional[int] = ...) -> None: ...
 
 class StepResult(_message.Message):
-    __slots__ = ("attempt_id", "output", "error", "duration")
+    __slots__ = ("attempt_id", "output", "error", "duration", "progress_count")
     ATTEMPT_ID_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     DURATION_FIELD_NUMBER: _ClassVar[int]
+    PROGRESS_COUNT_FIELD_NUMBER: _ClassVar[int]
     attempt_id: str
     output: _common_pb2.Payload
     error: _common_pb2.ErrorInfo
     duration: _duration_pb2.Duration
-    def __init__(self, attempt_id: _Optional[str] = ..., output: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ..., error: _Optional[_Union[_common_pb2.ErrorInfo, _Mapping]] = ..., duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+    progress_count: int
+    def __init__(self, attempt_id: _Optional[str] = ..., output: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ..., error: _Optional[_Union[_common_pb2.ErrorInfo, _Mapping]] = ..., duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., progress_count: _Optional[int] = ...) -> None: ...
 
 class Heartbeat(_message.Message):
     __slots__ = ("time",)
