@@ -118,6 +118,11 @@ class CommitLoop:
         assert self._loop is not None
         return await self._loop.run_in_executor(self._writer, fn, *args)
 
+    @property
+    def failing(self) -> bool:
+        """The latest commit failed, and none has succeeded since."""
+        return self._failures > 0
+
     def close(self) -> None:
         """Stop the writer thread (after the last flush)."""
         self._writer.shutdown(wait=True)

@@ -316,10 +316,14 @@ class Coordinator:
         return None if row is None else str(row.state)
 
     async def status(self, workflow_id: str, with_steps: bool = True) -> StatusView:
-        """A run's status, live or stored. Raises UnknownWorkflow."""
+        """A run's status, live or stored. Raises UnknownWorkflow.
+
+        While commits fail, memory holds decisions the store may never get (each
+        failure rolls them back): the status then comes from the store.
+        """
         now = self._clock()
         run = self._scheduler.run(workflow_id)
-        if run is not None:
+        if run is not None and not self._commit.failing:
             return status_of_run(run, now, with_steps)
         row = await self._read(self._store.load_workflow, workflow_id)
         if row is None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import grpc
@@ -157,6 +158,13 @@ async def test_events_after_a_failed_commit_keep_seq_without_gaps(
     assert [e.seq for e in events] == list(range(1, len(events) + 1))  # today: [2]
 
 
+def _stored(wid: str, conn: sqlite3.Connection) -> tuple[int, list[str]]:
+    """The run's last stored seq and step states, read on the writer connection."""
+    (seq,) = conn.execute("SELECT max(seq) FROM events WHERE workflow_id=?", (wid,)).fetchone()
+    rows = conn.execute("SELECT state FROM steps WHERE workflow_id=? ORDER BY idx", (wid,))
+    return seq, [state for (state,) in rows]
+
+
 DIAMOND = [
     {"step_id": "fetch", "agent_capability": "work"},
     {"step_id": "left", "agent_capability": "work", "dependencies": ["fetch"]},
@@ -198,3 +206,38 @@ async def test_runs_in_flight_during_a_full_disk_complete_once_it_frees(
             assert name_of(events[-1]) == "workflow_completed", wid
             status = await client.get_workflow_status(wid)
             assert status.state == enums_pb2.WORKFLOW_STATE_COMPLETED
+
+
+async def test_while_commits_fail_the_status_is_what_the_store_holds(
+    server: DweServer, client: DweClient
+) -> None:
+    """Found by the fault suite: while the disk stays full, every retry of the commit
+    decides anew in memory (and is rolled back); GetWorkflowStatus must not report
+    those decisions, nor a last_seq the store has not reached."""
+    gate, running = asyncio.Event(), []
+    agent = Agent("worker", capabilities=["work"], max_concurrent_tasks=4)
+
+    @agent.handler("work")
+    async def work(task: Task) -> dict:
+        if task.step_id == "fetch":
+            running.append(task.workflow_id)
+            await gate.wait()
+        return {"step": task.step_id, "pad": "x" * 64 * 1024}
+
+    async with serving(server.address, agent):
+        wid = (await client.create_workflow(build_workflow_spec("d", DIAMOND))).workflow_id
+        await client.start_workflow(wid)
+        await wait_for(lambda: running == [wid], what="fetch running")
+        await on_writer(server, freeze)
+        failed = failed_writes(server)
+        gate.set()  # fetch completes, left and right are assigned: none of it is stored
+        await wait_for(lambda: len(failed) >= 2, what="two failed commits")
+        during = await client.get_workflow_status(wid)
+        stored_seq, stored_states = await on_writer(server, partial(_stored, wid))
+        await on_writer(server, thaw)
+        events = [e async for e in client.watch_workflow(wid)]
+    assert during.last_seq == stored_seq
+    states = [enums_pb2.StepState.Name(s.state).removeprefix("STEP_STATE_") for s in during.steps]
+    assert [s.lower() for s in states] == stored_states
+    assert name_of(events[-1]) == "workflow_completed"
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
