@@ -167,20 +167,26 @@ class DweServer:
         log.info("dwe server listening on %s (store %s)", self.address, self.config.db_path)
 
     async def stop(self, grace: float | None = None) -> None:
-        """Health -> NOT_SERVING, drain agents, end streams, stop gRPC, final commit, close.
+        """Health -> NOT_SERVING, refuse new calls, drain agents, end streams, let calls
+        in flight finish, stop gRPC, final commit, close.
 
-        Agents get Drain and the grace period to deliver finished results;
-        streams end before gRPC stops, so in-flight unary calls are all that gRPC
-        waits for; the store closes last, after the final commit.
+        New calls get UNAVAILABLE from the moment stopping begins (gRPC's own stop
+        would cancel calls it had not handed out yet: CANCELLED tells a caller
+        nothing). Agents get Drain and the grace period to deliver finished
+        results; streams end before gRPC stops, once calls in flight are done and
+        callers have stopped arriving; the store closes last, after the final commit.
         """
         if self._stopped:
             return
         self._stopped = True
         grace = self.config.grace if grace is None else grace
         await self.health.enter_graceful_shutdown()
+        admission = self.coordinator.admission
+        admission.refuse()  # new calls: UNAVAILABLE, never cut off by gRPC's stop
         await self.sampler.stop()
         await self.coordinator.drain_agents(grace)
         self.coordinator.end_streams()
+        await admission.quiet(grace)
         await self.grpc.stop(grace)
         await self.coordinator.close()
         self.store.close()

@@ -138,6 +138,9 @@ class AgentServicer(service_pb2_grpc.AgentServiceServicer):
         hello = await self._hello(request_iterator, context)
         if hello is None:
             return
+        if self._c.admission.refusing:
+            self._c.admission.refused()
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "server shutting down; reconnect")
         link = StreamLink(self._sizes.max_message)
         try:
             sid, resumed, dropped = self._c.connect_agent(link, hello)

@@ -31,6 +31,7 @@ class EngineServicer(service_pb2_grpc.EngineServiceServicer):
         heartbeat_interval: float = 5.0,
     ) -> None:
         self._c = coordinator
+        self.admission = coordinator.admission  # read by the unary wrapper
         self._sampler = sampler
         self._sizes = sizes or SizeLimits()
         self._heartbeat = heartbeat_interval

@@ -13,6 +13,7 @@ from dwe.common.errors import ValidationError as SpecError
 from dwe.common.intents import IntentError
 
 from ..engine.config import ContextTooLarge, SchedulerError, UnknownWorkflow
+from ..runtime.admission import Admission
 from ..runtime.commit import StoreUnavailable
 from ..runtime.hub import StreamEnded
 from .handlers import Undecodable
@@ -22,6 +23,10 @@ from .validation import TooLarge, ValidationError
 T = TypeVar("T")
 
 log = logging.getLogger("dwe.server.api")
+
+
+#: The answer to a call that arrives while the server stops.
+SHUTTING_DOWN = "server shutting down; call again (another server, or this one once it is back)"
 
 
 class Precondition(RuntimeError):
@@ -58,6 +63,11 @@ def unary(fn: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
     async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext) -> T:
         if isinstance(request, Undecodable):
             await refuse_undecodable(fn.__name__, request, context)
+        admission: Admission = self.admission
+        if admission.refusing:
+            admission.refused()
+            await context.abort(grpc.StatusCode.UNAVAILABLE, SHUTTING_DOWN)
+        admission.active += 1
         try:
             return await fn(self, request, context)
         except Exception as exc:
@@ -66,6 +76,8 @@ def unary(fn: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
                 raise
             await context.abort(*mapped)
             raise  # unreachable: abort raises
+        finally:
+            admission.active -= 1
 
     return wrapper
 
@@ -77,6 +89,10 @@ def streaming(fn: Callable[..., AsyncIterator[T]]) -> Callable[..., AsyncIterato
     async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext) -> Any:
         if isinstance(request, Undecodable):
             await refuse_undecodable(fn.__name__, request, context)
+        admission: Admission = self.admission
+        if admission.refusing:
+            admission.refused()
+            await context.abort(grpc.StatusCode.UNAVAILABLE, SHUTTING_DOWN)
         try:
             async for item in fn(self, request, context):
                 yield item

@@ -55,6 +55,7 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
         sizes: SizeLimits | None = None,
     ) -> None:
         self._c = coordinator
+        self.admission = coordinator.admission  # read by the unary/streaming wrappers
         self._default_timeout = default_timeout
         self._intents = intents or IntentDetectionEngine()
         self._sizes = sizes or SizeLimits()

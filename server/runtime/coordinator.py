@@ -33,6 +33,7 @@ from ..engine.recorder import Outbox, touched
 from ..engine.scheduler import Rule, Scheduler
 from ..engine.stats import EngineStats
 from ..store.base import Store, StoredEvent
+from .admission import Admission
 from .alarm import Alarm
 from .commands import IDEMPOTENCY_CACHE, Commands
 from .commit import CommitLoop
@@ -97,6 +98,8 @@ class Coordinator:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
         self._closed = False
+        # Calls in flight, and whether new ones are refused (the server is stopping).
+        self.admission = Admission()
 
     # -- lifecycle ------------------------------------------------------------
 
