@@ -87,6 +87,38 @@ class Caller:
         return self.terminal != 0
 
 
+class Load:
+    """Callers launched in batches, each following its workflow in a task."""
+
+    def __init__(self, client: DweClient, rng: random.Random, context: object = None) -> None:
+        self.client = client
+        self.rng = rng
+        self.context = context  # extra context of every workflow (a large one needs space)
+        self.callers: list[Caller] = []
+        self.tasks: list[asyncio.Task[None]] = []
+
+    def launch(self, n: int) -> None:
+        for _ in range(n):
+            i = len(self.callers)
+            caller = Caller(f"faults-{i}", {"n": i, "extra": self.context})
+            caller.rng = random.Random(self.rng.random())
+            self.callers.append(caller)
+            self.tasks.append(asyncio.create_task(follow(self.client, caller)))
+
+    def acknowledged(self) -> int:
+        return sum(c.acknowledged for c in self.callers)
+
+    async def settle(self, timeout: float) -> list[str]:
+        """Wait for every caller; those still running after ``timeout`` seconds are
+        cancelled (their workflows then count as lost). Returns what callers raised."""
+        if not self.tasks:
+            return []
+        done, pending = await asyncio.wait(self.tasks, timeout=timeout)
+        for task in pending:
+            task.cancel()
+        return [f"a caller raised {t.exception()!r}" for t in done if t.exception() is not None]
+
+
 def diamond_spec(caller: Caller) -> workflow_pb2.WorkflowSpec:
     return build_workflow_spec("W2-faults", DIAMOND, context=caller.context)
 
@@ -101,7 +133,7 @@ async def retrying(caller: Caller, call: str, fn: Callable[[], Awaitable[T]]) ->
         except DweError as err:
             if err.code not in RETRIED:
                 raise
-            caller.failures[f"{call} {err.code.name}: {err.details[:80]}"] += 1
+            caller.failures[f"{call} {err.code.name}: {err.details[:160]}"] += 1
         attempt += 1
         await asyncio.sleep(_pause(caller, attempt))
 
@@ -152,6 +184,6 @@ async def _consume(
     except DweError as err:
         if err.code not in RETRIED:
             raise
-        caller.failures[f"{call} {err.code.name}: {err.details[:80]}"] += 1
+        caller.failures[f"{call} {err.code.name}: {err.details[:160]}"] += 1
         return
     caller.failures[f"{call} ended before the terminal event"] += 1

@@ -198,14 +198,17 @@ class Figures:
     def record(self) -> None:
         """Print the line and append the figures as JSON to .faults/results.jsonl."""
         print(f"\n{self.line()}")
-        RESULTS.parent.mkdir(exist_ok=True)
         row = {
             "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
             "run": os.environ.get("DWE_FAULTS_RUN", ""),
             **asdict(self),
         }
-        with open(RESULTS, "ab") as f:
-            f.write(orjson.dumps(row) + b"\n")
+        try:
+            RESULTS.parent.mkdir(exist_ok=True)
+            with open(RESULTS, "ab") as f:
+                f.write(orjson.dumps(row) + b"\n")
+        except OSError as err:  # e.g. a checkout this user may not write to
+            print(f"figures not recorded in {RESULTS}: {err}")
 
 
 async def check_idempotent(client: DweClient, callers: Sequence[Caller], verdict: Verdict) -> None:

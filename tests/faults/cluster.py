@@ -10,12 +10,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from dwe.clients.typed import DweClient
 
 from ..conftest import ROOT, AgentProcess, free_port, wait_for
 
@@ -117,11 +120,14 @@ class RunLog:
 
 
 class Cluster:
-    """One server and ``agents`` recorder agent processes, each with its runs file."""
+    """One server and ``agents`` recorder agent processes, each with its runs file; logs
+    and runs files go to ``work``, the database to ``db`` (default ``work/dwe.db``)."""
 
-    def __init__(self, work: Path, agents: int, seed: int, step_ms: float = 20) -> None:
+    def __init__(
+        self, work: Path, agents: int, seed: int, step_ms: float = 20, db: Path | None = None
+    ) -> None:
         self.work = work
-        self.server = ServerProc(work / "dwe.db", work)
+        self.server = ServerProc(db or work / "dwe.db", work)
         self.seed = seed
         self.step_ms = step_ms
         self.agent_ids = [f"faulty-{i}" for i in range(agents)]
@@ -159,6 +165,20 @@ class Cluster:
         agent.kill()
         agent.stop()  # closes its log
         return self.runs[agent_id].open_in(pid) > 0
+
+    async def connected(self, client: DweClient) -> None:
+        """Wait until every agent has a session (on the current server)."""
+
+        async def all_connected() -> bool:
+            agents = await client.list_agents()
+            return sum(a.connected for a in agents if a.agent_id in self.agents) == len(self.agents)
+
+        await wait_for(all_connected, START_TIMEOUT, "agents connected")
+
+    def withheld(self) -> int:
+        """Failed commits that held events, as the current server's log reports them."""
+        text = self.server.log_path.read_text(errors="replace")
+        return len(re.findall(r"store commit failed; [1-9]\d* events withheld", text))
 
     def run_lines(self) -> list[list[str]]:
         return [line for log in self.runs.values() for line in log.refresh()]

@@ -12,7 +12,6 @@ in ``make test``; ``DWE_FAULTS=full`` (``make faults``) runs the long one.
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import signal
 import time
@@ -23,12 +22,11 @@ import pytest
 
 from dwe.clients.typed import DweClient
 
-from .callers import Caller, fault_client, follow
-from .checks import Figures, Verdict, check_idempotent, retried, verify
+from .callers import Load, fault_client
+from .checks import Figures, check_idempotent, retried, verify
 from .cluster import Cluster
+from .settings import FULL, MODE, seed
 
-FULL = os.environ.get("DWE_FAULTS") == "full"
-MODE = "full" if FULL else "short"
 CYCLES, WORKFLOWS = (28, 200) if FULL else (3, 20)
 #: The longest wait before a cycle's fault, in seconds.
 MAX_DELAY = 0.5
@@ -37,10 +35,7 @@ MID_DRAIN = 0.25  # share of server kills sent while it drains (SIGTERM first)
 #: Seconds the callers get to finish once the last restart is done.
 SETTLE = 60.0
 
-
-def seed() -> int:
-    chosen = os.environ.get("DWE_FAULTS_SEED")
-    return int(chosen) if chosen else random.SystemRandom().randrange(1_000_000)
+pytestmark = pytest.mark.timeout(280 if FULL else 90)
 
 
 class CrashLoop:
@@ -48,21 +43,12 @@ class CrashLoop:
 
     def __init__(self, cluster: Cluster, client: DweClient, rng: random.Random) -> None:
         self.cluster = cluster
-        self.client = client
+        self.load = Load(client, rng)
         self.rng = rng
-        self.callers: list[Caller] = []
-        self.tasks: list[asyncio.Task[None]] = []
         self.faults: Counter[str] = Counter()
 
-    def launch(self, n: int) -> None:
-        for _ in range(n):
-            caller = Caller(f"faults-{len(self.callers)}", rng=random.Random(self.rng.random()))
-            caller.context = {"n": len(self.callers)}
-            self.callers.append(caller)
-            self.tasks.append(asyncio.create_task(follow(self.client, caller)))
-
     async def cycle(self, batch: int) -> None:
-        self.launch(batch)
+        self.load.launch(batch)
         await asyncio.sleep(self.rng.uniform(0, MAX_DELAY))  # when, not a synchronisation
         late_agent = None
         if self.rng.random() < AGENT_KILLS:
@@ -88,42 +74,28 @@ class CrashLoop:
             self.faults["server kills"] += 1
         server.kill()
 
-    async def settle(self, verdict: Verdict) -> None:
-        """Wait for every caller; those still running after SETTLE seconds are cancelled
-        (their workflows then count as lost), those that raised are problems."""
-        done, pending = await asyncio.wait(self.tasks, timeout=SETTLE)
-        for task in pending:
-            task.cancel()
-        for task in done:
-            if task.exception() is not None:
-                verdict.problems.append(f"a caller raised {task.exception()!r}")
-
 
 async def test_no_workflow_lost_across_crashes(tmp_path: Path) -> None:
     chosen = seed()
     started = time.monotonic()
     cluster = Cluster(tmp_path, agents=2, seed=chosen)
     await cluster.start()
-    verdict = Verdict()
     try:
         async with fault_client(cluster.address) as client:
             loop = CrashLoop(cluster, client, random.Random(chosen))
+            callers = loop.load.callers
             for i in range(CYCLES):
                 await loop.cycle(WORKFLOWS * (i + 1) // CYCLES - WORKFLOWS * i // CYCLES)
-            await loop.settle(verdict)
-            found = await verify(client, loop.callers, cluster.server.db, cluster.run_lines())
-            await check_idempotent(client, loop.callers, found)
-            found.problems[:0] = verdict.problems
-            verdict = found
+            raised = await loop.load.settle(SETTLE)
+            verdict = await verify(client, callers, cluster.server.db, cluster.run_lines())
+            await check_idempotent(client, callers, verdict)
+            verdict.problems[:0] = raised
     finally:
         tails = cluster.tails()
         await cluster.stop()
     figures = Figures.of("crash-loop", MODE, chosen, CYCLES, verdict, started)
-    figures.extra = {"faults": dict(loop.faults), "retried": retried(loop.callers)}
-    figures.extra["resumes"] = sum(c.resumes for c in loop.callers)
+    figures.extra = {"faults": dict(loop.faults), "retried": retried(callers)}
+    figures.extra["resumes"] = sum(c.resumes for c in callers)
     figures.record()
     assert not verdict.problems, "\n".join(verdict.problems[:20]) + "\n" + tails
     assert (verdict.lost, verdict.accepted_twice, verdict.seq_gaps) == (0, 0, 0)
-
-
-pytestmark = pytest.mark.timeout(280 if FULL else 90)
