@@ -53,3 +53,30 @@ def recorder() -> Agent:
     for capability in CAPABILITIES:
         agent.handler(capability)(handle)
     return agent
+
+
+#: Records the PIPELINE source emits (tests/faults/test_known_faults.py).
+RECORDS = 400
+
+
+def pipeline() -> Agent:
+    """A PIPELINE source (``p0``: emits RECORDS numbers, one every millisecond, each recorded as
+    an ``emit`` line after ``emit`` returned) and a stage (``p1``: doubles its record)."""
+    agent_id = os.environ["DWE_FAULTS_AGENT_ID"]
+    fd = os.open(os.environ["DWE_FAULTS_RUNS"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    agent = Agent(agent_id, capabilities=["p0", "p1"], max_concurrent_tasks=2, reconnect_cap=0.5)
+
+    @agent.handler("p0")
+    async def source(task: Task) -> dict[str, int]:
+        for i in range(RECORDS):
+            await task.emit(i)
+            os.write(fd, f"emit {agent_id} {os.getpid()} {task.attempt_id} {i}\n".encode())
+            await asyncio.sleep(0.001)  # the source's work between records
+        return {"emitted": RECORDS}
+
+    @agent.handler("p1")
+    async def double(task: Task) -> object:
+        (value,) = task.inputs.values()
+        return value * 2
+
+    return agent
