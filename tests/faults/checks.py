@@ -143,6 +143,21 @@ def run_twice(runs: Iterable[Sequence[str]], workflow_ids: set[str]) -> int:
     return sum(1 for (wid, _), n in starts.items() if n > 1 and wid in workflow_ids)
 
 
+def run_twice_by_cause(runs: Iterable[Sequence[str]], killed: set[str]) -> dict[str, int]:
+    """Steps that ran again, split by whether an earlier run was in a killed agent
+    process, or not (its result was lost with a server, or came after the lease)."""
+    pids: dict[tuple[str, str], list[str]] = {}
+    for line in runs:
+        if line[0] == "start":
+            pids.setdefault((line[4], line[5]), []).append(line[2])
+    split = Counter(
+        "after an agent kill" if set(p[:-1]) & killed else "without an agent kill"
+        for p in pids.values()
+        if len(p) > 1
+    )
+    return dict(split)
+
+
 def retried(callers: Iterable[Caller]) -> dict[str, int]:
     """Retried failures by call and code ("watch UNAVAILABLE": 12), over all callers."""
     total: Counter[str] = Counter()

@@ -134,6 +134,7 @@ class Cluster:
         self.agents: dict[str, AgentProcess] = {}
         self.runs = {a: RunLog(work / f"runs-{a}.txt") for a in self.agent_ids}
         self.agent_starts = 0
+        self.killed: set[str] = set()  # pids of agent processes killed
 
     @property
     def address(self) -> str:
@@ -164,6 +165,7 @@ class Cluster:
             await wait_for(lambda: self.runs[agent_id].open_in(pid) > 0, within, "a handler")
         agent.kill()
         agent.stop()  # closes its log
+        self.killed.add(str(pid))
         return self.runs[agent_id].open_in(pid) > 0
 
     async def connected(self, client: DweClient) -> None:

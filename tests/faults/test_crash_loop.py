@@ -23,7 +23,7 @@ import pytest
 from dwe.clients.typed import DweClient
 
 from .callers import Load, fault_client
-from .checks import Figures, check_idempotent, retried, verify
+from .checks import Figures, check_idempotent, retried, run_twice_by_cause, verify
 from .cluster import Cluster
 from .settings import FULL, MODE, seed
 
@@ -96,6 +96,7 @@ async def test_no_workflow_lost_across_crashes(tmp_path: Path) -> None:
     figures = Figures.of("crash-loop", MODE, chosen, CYCLES, verdict, started)
     figures.extra = {"faults": dict(loop.faults), "retried": retried(callers)}
     figures.extra["resumes"] = sum(c.resumes for c in callers)
+    figures.extra["run twice"] = run_twice_by_cause(cluster.run_lines(), cluster.killed)
     figures.record()
     assert not verdict.problems, "\n".join(verdict.problems[:20]) + "\n" + tails
     assert (verdict.lost, verdict.accepted_twice, verdict.seq_gaps) == (0, 0, 0)
