@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import random
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -90,17 +90,16 @@ class Caller:
 class Load:
     """Callers launched in batches, each following its workflow in a task."""
 
-    def __init__(self, client: DweClient, rng: random.Random, context: object = None) -> None:
+    def __init__(self, client: DweClient, rng: random.Random) -> None:
         self.client = client
         self.rng = rng
-        self.context = context  # extra context of every workflow (a large one needs space)
         self.callers: list[Caller] = []
         self.tasks: list[asyncio.Task[None]] = []
 
     def launch(self, n: int) -> None:
         for _ in range(n):
             i = len(self.callers)
-            caller = Caller(f"faults-{i}", {"n": i, "extra": self.context})
+            caller = Caller(f"faults-{i}", {"n": i})
             caller.rng = random.Random(self.rng.random())
             self.callers.append(caller)
             self.tasks.append(asyncio.create_task(follow(self.client, caller)))
@@ -125,7 +124,7 @@ def diamond_spec(caller: Caller) -> workflow_pb2.WorkflowSpec:
 
 async def retrying(caller: Caller, call: str, fn: Callable[[], Awaitable[T]]) -> T:
     """``fn()`` until it returns; failures with a RETRIED code are counted and retried
-    after a short jittered backoff (the retry policy every dwe client follows)."""
+    after a short jittered backoff (docs/protocol.md: UNAVAILABLE means retry)."""
     attempt = 0
     while True:
         try:
@@ -172,15 +171,16 @@ async def _start(client: DweClient, workflow_id: str) -> None:
 
 
 async def _consume(
-    caller: Caller, stream: AsyncIterator[workflow_pb2.WorkflowEvent], call: str
+    caller: Caller, stream: AsyncGenerator[workflow_pb2.WorkflowEvent, None], call: str
 ) -> None:
     """Keep the seq of each event until the terminal one or a retried failure."""
     try:
-        async for event in stream:
-            caller.seqs.append(event.seq)
-            if event.type in TERMINAL:
-                caller.terminal = event.type
-                return
+        async with contextlib.aclosing(stream):
+            async for event in stream:
+                caller.seqs.append(event.seq)
+                if event.type in TERMINAL:
+                    caller.terminal = event.type
+                    return
     except DweError as err:
         if err.code not in RETRIED:
             raise
