@@ -7,7 +7,8 @@ PROTOS := $(wildcard protos/dwe/v1/*.proto)
 BUF := tools/buf/node_modules/.bin/buf
 
 .PHONY: demo run test lint layers fmt typecheck proto check-proto proto-lint proto-breaking \
-	proto-release buf-deps bench bench-quick bench-idempotency bench-retention clean node-deps
+	proto-release buf-deps bench bench-quick bench-idempotency bench-retention clean node-deps \
+	faults
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +24,16 @@ run: $(STAMP)
 
 test: $(STAMP) check-proto proto-lint proto-breaking lint typecheck node-deps
 	$(PY) -m pytest -q
+
+# The fault suite, full length (issue 7): kill -9 of server and agents under W2 load, a disk
+# that fills, and the bad-input tables. `make test` runs a short version of tests/faults.
+FAULT_TESTS := tests/faults tests/server/test_bad_input.py tests/server/test_properties.py \
+	tests/server/test_server_store_failure.py tests/server/test_server_undecodable.py
+
+faults: $(STAMP)
+	@run=$$(date +%s); \
+	DWE_FAULTS=full DWE_FAULTS_RUN=$$run $(PY) -m pytest -q $(FAULT_TESTS); code=$$?; \
+	$(PY) -m tests.faults.report $$run; exit $$code
 
 # The Node.js client's dependencies, when Node.js is installed (its test is skipped otherwise).
 node-deps:
