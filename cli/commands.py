@@ -108,7 +108,7 @@ def _json_object(text: str | None, flag: str) -> dict[str, Any] | None:
 def cmd_server(args: argparse.Namespace) -> int:
     from dwe.server.app import serve
     from dwe.server.config import ServerConfig
-    from dwe.server.store.migrations import SchemaError
+    from dwe.server.store.migrations import SchemaError, StoreOpenError
 
     overrides = {
         field: getattr(args, flag)
@@ -121,7 +121,7 @@ def cmd_server(args: argparse.Namespace) -> int:
         raise ValidationError(str(err)) from err
     try:
         serve(config)
-    except SchemaError as err:  # a database this server cannot open: one line, no traceback
+    except (SchemaError, StoreOpenError) as err:  # one line, no traceback
         raise DweError(str(err)) from err
     return 0
 

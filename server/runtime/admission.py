@@ -31,6 +31,9 @@ class Admission:
     def refuse(self) -> None:
         """From now on every new call is answered UNAVAILABLE."""
         self.refusing = True
+        # Calls gRPC has queued but not handed out yet are refused in the next moments,
+        # not cut off: count the quiet period from here.
+        self._last_refused = asyncio.get_running_loop().time()
 
     def refused(self) -> None:
         """A call was turned away (noted, to know when callers have stopped coming)."""

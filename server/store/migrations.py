@@ -20,6 +20,10 @@ class SchemaError(RuntimeError):
     """The database's schema is not one this server can open."""
 
 
+class StoreOpenError(RuntimeError):
+    """The database cannot be opened or written at start (full disk, read-only file)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Migration:
     """One schema step: its SQL, then an optional data step, in one transaction."""

@@ -17,7 +17,7 @@ from ..engine.model import AgentRegistration, Blob, EventType
 from . import prune
 from .base import PipeRecord, Pruned, StepRow, StoredEvent, WorkflowRow
 from .codec import loads, metadata_from_json, spec_from_json
-from .migrations import EventUpgrade, SchemaError, migrate, rollback
+from .migrations import EventUpgrade, SchemaError, StoreOpenError, migrate, rollback
 from .rows import (
     PIPE_UPDATE_KEY,
     STEP_UPDATE_KEY,
@@ -118,6 +118,7 @@ class SqliteStore:
 
         Raises:
             SchemaError: The file's schema is newer than this server, or unrecognisable.
+            StoreOpenError: SQLite cannot open or write the file (its message says why).
         """
         self.path = str(path)
         if self.path != ":memory:":
@@ -125,9 +126,15 @@ class SqliteStore:
         if synchronous.upper() not in _SYNCHRONOUS:
             raise ValueError(f"synchronous must be one of {', '.join(_SYNCHRONOUS)}")
         self._synchronous = synchronous.upper()
-        self._w = self._open_writer()
+        try:
+            self._w = self._open_writer()
+        except sqlite3.Error as exc:
+            raise StoreOpenError(f"cannot open the database {self.path}: {exc}") from exc
         try:
             migrate(self._w, self.path, upgrade_event)
+        except sqlite3.Error as exc:
+            self._w.close()
+            raise StoreOpenError(f"cannot open the database {self.path}: {exc}") from exc
         except BaseException:
             self._w.close()
             raise

@@ -132,3 +132,16 @@ async def test_server_refuses_a_prune_interval_of_zero(tmp_path: Path) -> None:
         "server", "--port", "0", "--db", str(tmp_path / "x.db"), "--prune-interval", "0"
     )
     assert (res.code, res.err.strip()) == (2, "error: prune_interval must be more than 0")
+
+
+async def test_server_refuses_a_database_it_cannot_open_in_one_line(tmp_path: Path) -> None:
+    """Found by the fault suite (a full disk at start gave a traceback): SQLite's reason
+    in one line. Here the path is a directory, which SQLite cannot open as root either."""
+    path = tmp_path / "a-directory.db"
+    path.mkdir()
+    res = await run_cli("server", "--port", "0", "--db", str(path))
+    assert res.code == 1
+    assert res.err.strip().splitlines()[-1] == (
+        f"error: cannot open the database {path}: unable to open database file"
+    )
+    assert "Traceback" not in res.err

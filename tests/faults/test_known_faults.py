@@ -1,6 +1,13 @@
-"""Server faults the fault suite found, each reproduced on its own and marked
-``xfail(strict=True)``: the test passes once the server is fixed, and then says so
-(XPASS fails the run) so the mark can go.
+"""Server faults the fault suite found, each reproduced on its own. All four are fixed
+(they were strict xfails until then); each test stays to keep it fixed:
+
+- calls in flight when the server stops got CANCELLED: now UNAVAILABLE
+  (runtime/admission.py);
+- watch streams ended OK at shutdown: now UNAVAILABLE with the reason;
+- GetWorkflowStatus ran ahead of the store while commits failed: now read from the
+  store while they fail;
+- PIPELINE records sent just before a crash were lost: numbered progress, resent
+  after a reconnect (engine/gate.py, docs/protocol.md).
 """
 
 from __future__ import annotations
@@ -63,13 +70,6 @@ async def _stop_under_creates(server: ServerProc, client: DweClient) -> Counter[
     return codes
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="A server stopping on SIGTERM (graceful, exit 0) ends CreateWorkflow calls in "
-    "flight with CANCELLED (details 'CANCELLED'), not UNAVAILABLE as docs/protocol.md says "
-    "for a server shutting down; those creates were not stored. Seen in 1-37 of 40 loops.",
-)
 async def test_calls_in_flight_at_shutdown_get_unavailable(tmp_path: Path) -> None:
     server = ServerProc(tmp_path / "dwe.db", tmp_path)
     codes: Counter[str] = Counter()
@@ -83,14 +83,6 @@ async def test_calls_in_flight_at_shutdown_get_unavailable(tmp_path: Path) -> No
     assert set(codes) == {"UNAVAILABLE"}, codes
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="At a graceful shutdown the server ends WatchWorkflow (and ExecuteWorkflow) "
-    "streams with status OK before the workflow's terminal event (Coordinator.end_streams "
-    "closes the subscriptions); the contract streams 'until the terminal one', and a "
-    "broken stream should end UNAVAILABLE as agent sessions do ('server shutting down').",
-)
 async def test_watch_ended_by_shutdown_is_unavailable(tmp_path: Path) -> None:
     server = ServerProc(tmp_path / "dwe.db", tmp_path)
     await server.start()
@@ -114,15 +106,6 @@ async def test_watch_ended_by_shutdown_is_unavailable(tmp_path: Path) -> None:
     assert ended == "UNAVAILABLE", f"the stream ended {ended} after {len(seen)} event(s)"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="While commits fail (disk full), GetWorkflowStatus reports decisions that are "
-    "not stored: the scheduler re-dispatches after each rollback, and the status (read "
-    "from memory) shows steps ASSIGNED and last_seq past the store's last seq for as long "
-    "as the disk stays full. A watcher that resumes from that last_seq skips the seqs "
-    "the store hands out again once space returns.",
-)
 async def test_status_is_not_ahead_of_the_store_while_commits_fail(tmp_path: Path) -> None:
     with small_disk(tmp_path, live=True) as disk:
         cluster = Cluster(tmp_path, agents=1, seed=0, db=disk.db)
@@ -164,16 +147,6 @@ PIPELINE = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="PIPELINE: records a source emits just before a kill -9 of the server are lost. "
-    "The SDK sends each record once (progress, never acknowledged); the server had not "
-    "committed it; after the restart the source's attempt resumes, its later records and "
-    "its result are accepted, and the run COMPLETES with fewer stage outputs (e.g. 398 of "
-    "400, records 105 and 106 missing): silent data loss. 7 of 8 single crashes lost "
-    "records; this test crashes three times.",
-)
 async def test_pipeline_keeps_every_record_across_crashes(tmp_path: Path) -> None:
     cluster = Cluster(tmp_path, agents=0, seed=0)
     await cluster.server.start()
