@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from dwe.v1 import agent_pb2, workflow_pb2
 
 from ..engine.model import Blob, Dispatch
@@ -43,18 +45,25 @@ def fill_assignment(msg: agent_pb2.Assignment, d: Dispatch) -> None:
 
 
 def assignment_size_bound(d: Dispatch) -> int:
-    """An upper bound of the encoded size of ``d``'s Assignment in a response (cheap)."""
-    size = 256 + 4 * (len(d.attempt_id) + len(d.workflow_id) + len(d.step_id) + len(d.step_name))
-    size += 4 * (len(d.description) + len(d.capability) + len(d.traceparent) + len(d.tracestate))
-    size += _blob_bound(d.context)
+    """An upper bound of the encoded size of ``d``'s Assignment in a response (cheap:
+    it runs for every assignment sent)."""
+    texts = len(d.attempt_id) + len(d.workflow_id) + len(d.step_id) + len(d.step_name)
+    texts += len(d.description) + len(d.capability) + len(d.traceparent) + len(d.tracestate)
+    context = d.context
+    size = 288 + 4 * texts + len(context.data) + len(context.encoding)
+    if context.metadata:
+        size += _meta_bound(context)
     for step_id, out in d.inputs.items():
-        size += 16 + 4 * len(step_id) + (_blob_bound(out) if out is not None else 0)
+        size += 48 + 4 * len(step_id)
+        if out is not None:
+            size += len(out.data) + len(out.encoding)
+            if out.metadata:
+                size += _meta_bound(out)
     return size
 
 
-def _blob_bound(b: Blob) -> int:
-    meta = sum(16 + 4 * (len(k) + len(v)) for k, v in b.metadata)
-    return 32 + len(b.encoding) + len(b.data) + meta
+def _meta_bound(b: Blob) -> int:
+    return sum(16 + 4 * (len(k) + len(v)) for k, v in b.metadata)
 
 
 def status_to_proto(v: StatusView, budget: int = 0) -> workflow_pb2.WorkflowStatus:
@@ -84,12 +93,11 @@ def status_to_proto(v: StatusView, budget: int = 0) -> workflow_pb2.WorkflowStat
     steps = v.steps
     if not budget or _fits(steps, budget - msg.ByteSize()):
         for s in steps:
-            _fill_step(msg.steps.add(), s)
+            _add_step(msg.steps, s)
         return msg
     room = budget - msg.ByteSize() - 16  # omitted_steps
     for i, s in enumerate(steps):
-        step = msg.steps.add()
-        _fill_step(step, s)
+        step = _add_step(msg.steps, s)
         size = step.ByteSize() + _FIELD_OVERHEAD
         if size > room and s.output is not None:
             step.ClearField("output")
@@ -124,18 +132,21 @@ def _fits(steps: list[StepStatusView], room: int) -> bool:
     return True
 
 
-def _fill_step(step: workflow_pb2.StepStatus, s: StepStatusView) -> None:
-    step.step_id = s.step_id
-    step.name = s.name
-    step.state = STEP_STATES[s.state]  # type: ignore[assignment]
-    step.attempts = s.attempts
-    step.agent_id = s.agent_id
-    step.capability = s.capability
+def _add_step(steps: Any, s: StepStatusView) -> workflow_pb2.StepStatus:
+    step: workflow_pb2.StepStatus = steps.add(
+        step_id=s.step_id,
+        name=s.name,
+        state=STEP_STATES[s.state],
+        attempts=s.attempts,
+        agent_id=s.agent_id,
+        capability=s.capability,
+    )
     set_duration(step.execution_time, s.execution_time)
     if s.output is not None:
         set_payload(step.output, s.output)
     if s.error is not None:
         step.error.CopyFrom(error_info(s.error))
+    return step
 
 
 def summary_to_proto(v: StatusView) -> workflow_pb2.WorkflowSummary:

@@ -105,6 +105,11 @@ def joined(frames: Iterable[bytes], budget: int) -> Iterator[bytes]:
     A frame over the budget on its own (only an event stored before the limits
     existed) is sent alone.
     """
+    if not isinstance(frames, list):
+        frames = list(frames)
+    if sum(map(len, frames)) <= budget:  # the common case: one response
+        yield b"".join(frames)
+        return
     batch: list[bytes] = []
     size = 0
     for f in frames:

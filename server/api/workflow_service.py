@@ -102,7 +102,7 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
                 request.workflow_id, ctx, request.session_id, context.invocation_metadata()
             )
             async for batch in _follow(sub, 0):
-                for chunk in joined(map(event_frame, batch), self._budget):
+                for chunk in joined([event_frame(e) for e in batch], self._budget):
                     yield chunk
         finally:
             self._c.unsubscribe(sub)
@@ -124,7 +124,7 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
             if follow:
                 last = replay[-1].seq if replay else request.after_seq
                 async for batch in _follow(sub, last):
-                    for chunk in joined(map(event_frame, batch), self._budget):
+                    for chunk in joined([event_frame(e) for e in batch], self._budget):
                         yield chunk
         finally:
             self._c.unsubscribe(sub)
@@ -145,7 +145,7 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
         sub = self._c.subscribe(request.workflow_ids, types)
         try:
             async for batch in _batches(sub):
-                for chunk in joined(map(event_frame, batch), self._budget):
+                for chunk in joined([event_frame(e) for e in batch], self._budget):
                     yield chunk
         finally:
             self._c.unsubscribe(sub)
