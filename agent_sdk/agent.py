@@ -354,12 +354,12 @@ class Agent:
         )
 
     def _channel_options(self) -> list[tuple[str, Any]]:
-        return [
-            # Unbounded here: the server bounds what it sends by the limit it
+        options = list(self.channel_options)
+        if not any(name == "grpc.max_receive_message_length" for name, _ in options):
+            # Unbounded unless set: the server bounds what it sends by the limit it
             # advertises in Welcome, which may be above gRPC's 4 MiB default.
-            ("grpc.max_receive_message_length", -1),
-            *self.channel_options,
-        ]
+            options.append(("grpc.max_receive_message_length", -1))
+        return options
 
     def _welcomed(
         self, target: str, hello: agent_pb2.Hello, state: ConnectionState

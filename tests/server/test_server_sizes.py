@@ -31,8 +31,10 @@ def _blob(n: int) -> str:
     return "x" * n
 
 
-def _agent(handle: Any, agent_id: str = "sizer") -> Agent:
-    agent = Agent(agent_id, capabilities=[CAP], channel_options=DEFAULT_RECEIVE)
+def _agent(handle: Any, agent_id: str = "sizer", slots: int = 1) -> Agent:
+    agent = Agent(
+        agent_id, capabilities=[CAP], max_concurrent_tasks=slots, channel_options=DEFAULT_RECEIVE
+    )
     agent.handler(CAP)(handle)
     return agent
 
@@ -99,17 +101,31 @@ async def test_a_start_context_that_makes_the_context_too_large_is_refused(
 
 
 async def test_ready_steps_are_sent_in_messages_a_default_agent_can_read(
-    server: DweServer,
+    server: DweServer, client: DweClient
 ) -> None:
     """Three ready steps with a 1.9 MiB context each: over 4 MiB together, so the server
-    sends them in several messages, and an agent with gRPC's default limit gets them all."""
-
-    async def handle(task: Task) -> dict[str, int]:
-        return {"context_bytes": len(task.context["blob"])}
-
-    steps = [_step("a"), _step("b"), _step("c")]
-    async with serving(server.address, _agent(handle)), DweClient(server.address) as client:
-        events = await _run(client, steps, context={"blob": _blob(MIB * 19 // 10)})
+    sends them in several messages, and an agent on gRPC's default limit reads them all."""
+    spec = build_workflow_spec(
+        "wide", [_step("a"), _step("b"), _step("c")], context={"blob": _blob(MIB * 19 // 10)}
+    )
+    async with grpc.aio.insecure_channel(server.address) as channel:  # 4 MiB by default
+        call = service_pb2_grpc.AgentServiceStub(channel).Connect()
+        hello = agent_pb2.Hello(agent_id="three", capabilities=[CAP], max_concurrent_tasks=3)
+        await call.write(agent_pb2.ConnectRequest(hello=hello))
+        assert (await asyncio.wait_for(call.read(), WAIT)).HasField("welcome")
+        created = await client.create_workflow(spec)
+        await client.start_workflow(created.workflow_id)
+        got: list[agent_pb2.Assignment] = []
+        messages = 0
+        while len(got) < 3:
+            got.extend((await asyncio.wait_for(call.read(), WAIT)).assignments)
+            messages += 1
+        assert messages >= 2
+        output = common_pb2.Payload(encoding="json/plain", data=b"{}")
+        results = [agent_pb2.StepResult(attempt_id=a.attempt_id, output=output) for a in got]
+        await call.write(agent_pb2.ConnectRequest(results=results))
+        events = [e async for e in client.watch_workflow(created.workflow_id)]
+        await call.done_writing()
     assert name_of(events[-1]) == "workflow_completed"
 
 
