@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -66,36 +66,7 @@ def decode(payload: common_pb2.Payload, default: Any = None) -> Any:
         raise PayloadEncodingError(f"invalid JSON payload: {exc}") from exc
 
 
-class LazyInputs(Mapping[str, Any]):
-    """Read-only mapping ``step_id -> decoded output`` that decodes on first access.
-
-    Handlers often read one dependency output, or none; decoding them all up
-    front would cost the hot path for nothing.
-    """
-
-    __slots__ = ("_cache", "_raw")
-
-    def __init__(self, raw: Mapping[str, common_pb2.Payload]) -> None:
-        self._raw = raw
-        self._cache: dict[str, Any] = {}
-
-    def __getitem__(self, step_id: str) -> Any:
-        try:
-            return self._cache[step_id]
-        except KeyError:
-            if step_id not in self._raw:
-                raise KeyError(step_id) from None
-            value = self._cache[step_id] = decode(self._raw[step_id])
-            return value
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._raw)
-
-    def __len__(self) -> int:
-        return len(self._raw)
-
-    def __contains__(self, step_id: object) -> bool:
-        return step_id in self._raw
-
-    def __repr__(self) -> str:
-        return f"LazyInputs({dict(self)!r})"
+def decode_inputs(raw: Mapping[str, common_pb2.Payload]) -> dict[str, Any]:
+    """Dependency outputs by step id, decoded: a plain dict, so a handler can return it
+    or serialise it as it is."""
+    return {step_id: decode(payload) for step_id, payload in raw.items()}

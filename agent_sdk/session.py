@@ -188,6 +188,8 @@ class Session:
             dispatch = self._executor.dispatch
             for assignment in msg.assignments:
                 dispatch(assignment)
+        for r in msg.rejections:
+            logger.warning("server rejected %s of attempt %s: %s", r.kind, r.attempt_id, r.reason)
         for ack in msg.progress_acks:
             if ack.resend:
                 self._outbox.resend({ack.attempt_id: ack.index})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping, MutableMapping
+from collections.abc import MutableMapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -83,7 +83,7 @@ class Task:
         self._loop = loop
         self._cancelled = False
         self._context: Any = _SENTINEL
-        self._inputs: codec.LazyInputs | None = None
+        self._inputs: dict[str, Any] | None = None
         self._deadline: Any = _SENTINEL
         self._log: TaskLogAdapter | None = None
         self.attempt_id: str = assignment.attempt_id
@@ -112,10 +112,11 @@ class Task:
         return self._context  # type: ignore[no-any-return]
 
     @property
-    def inputs(self) -> Mapping[str, Any]:
-        """Dependency outputs by step_id, decoded on first access (``None`` when empty)."""
+    def inputs(self) -> dict[str, Any]:
+        """Dependency outputs by step_id (``None`` when empty): a plain dict, decoded when
+        first read, that a handler may return or serialise as it is."""
         if self._inputs is None:
-            self._inputs = codec.LazyInputs(self._assignment.inputs)
+            self._inputs = codec.decode_inputs(self._assignment.inputs)
         return self._inputs
 
     @property

@@ -41,6 +41,8 @@ _SERVER_FLAGS = {
     "agent_lease": "agent_lease",
     "restart_lease": "restart_lease",
     "heartbeat_interval": "heartbeat_interval",
+    "ack_timeout": "ack_timeout",
+    "cancel_grace": "cancel_grace",
     "sqlite_synchronous": "sqlite_synchronous",
     "grace": "grace",
     "rules": "rules",

@@ -158,6 +158,18 @@ def _add_server_tuning(p: argparse.ArgumentParser) -> None:
         help="seconds between agent heartbeats (default 5); env DWE_HEARTBEAT_INTERVAL",
     )
     p.add_argument(
+        "--ack-timeout",
+        type=float,
+        help="seconds an agent has to acknowledge an assignment (started or a result) before "
+        "it is taken back and assigned again (default 30, 0 = none); env DWE_ACK_TIMEOUT",
+    )
+    p.add_argument(
+        "--cancel-grace",
+        type=float,
+        help="seconds an agent has to answer a Cancel before its slot is freed anyway "
+        "(default 10, 0 = wait); env DWE_CANCEL_GRACE",
+    )
+    p.add_argument(
         "--sqlite-synchronous",
         choices=["NORMAL", "FULL"],
         help="NORMAL survives process crashes, FULL also power loss (default NORMAL); "

@@ -90,6 +90,8 @@ class DweServer:
                 restart_lease=config.restart_lease,
                 priority_aging=config.priority_aging,
                 max_context_bytes=config.max_payload_bytes,
+                ack_timeout=config.ack_timeout,
+                cancel_grace=config.cancel_grace,
             ),
             Telemetry(tracer_provider),
         )

@@ -36,6 +36,11 @@ class ServerConfig:
         restart_lease: Seconds attempts in flight at a restart wait for their
             agent to reconnect holding them (DWE_RESTART_LEASE).
         heartbeat_interval: Seconds between agent heartbeats (DWE_HEARTBEAT_INTERVAL).
+        ack_timeout: Seconds an agent has to acknowledge an assignment (started or
+            a result) before it is taken back and assigned again; 0 = none
+            (DWE_ACK_TIMEOUT).
+        cancel_grace: Seconds an agent has to answer a Cancel before its slot is
+            freed anyway; 0 = wait for the answer (DWE_CANCEL_GRACE).
         sqlite_synchronous: "NORMAL" (crash-safe in WAL) or "FULL" (power-loss safe)
             (DWE_SQLITE_SYNCHRONOUS).
         grace: Seconds in-flight RPCs get on shutdown (DWE_GRACE).
@@ -69,6 +74,8 @@ class ServerConfig:
     agent_lease: float = 0.0
     restart_lease: float = 10.0
     heartbeat_interval: float = 5.0
+    ack_timeout: float = 30.0
+    cancel_grace: float = 10.0
     sqlite_synchronous: str = "NORMAL"
     grace: float = 5.0
     metrics_interval: float = 1.0
@@ -88,6 +95,8 @@ class ServerConfig:
             raise ValueError("retention must not be negative (0 keeps everything)")
         if self.prune_interval <= 0:
             raise ValueError("prune_interval must be more than 0")
+        if self.ack_timeout < 0 or self.cancel_grace < 0:
+            raise ValueError("ack_timeout and cancel_grace must not be negative (0 = off)")
 
     @classmethod
     def from_env(cls, **overrides: Any) -> ServerConfig:

@@ -8,10 +8,11 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import grpc
+import orjson
 
-from dwe.v1 import agent_pb2, service_pb2_grpc
+from dwe.v1 import agent_pb2, common_pb2, service_pb2_grpc
 
-from ..engine.model import Dispatch, ErrorInfo
+from ..engine.model import JSON_ENCODING, Dispatch, ErrorInfo
 from ..runtime.coordinator import Coordinator, Progress, Result
 from ..runtime.directory import AgentIdInUse, Hello
 from .agent_checks import hello_from_proto, result_seconds
@@ -27,6 +28,8 @@ log = logging.getLogger("dwe.server.agents")
 
 #: The error type of an attempt whose output, progress or assignment is too large.
 TOO_LARGE = "PayloadTooLarge"
+#: The error type of an attempt whose json/plain output is not JSON.
+INVALID_PAYLOAD = "InvalidPayload"
 
 
 def _too_large(what: str, size: int, limit: int, flag: str) -> str:
@@ -45,19 +48,37 @@ def _results(msg: agent_pb2.ConnectRequest, max_payload: int) -> list[Result]:
             why = _too_large("the output", len(r.output.data), max_payload, "--max-payload-bytes")
             error = ErrorInfo(why, TOO_LARGE, False)
             out.append((r.attempt_id, None, error, seconds, r.progress_count))
+        elif (bad := _not_json(r.output)) is not None:
+            error = ErrorInfo(f"the output {bad}", INVALID_PAYLOAD, False)
+            out.append((r.attempt_id, None, error, seconds, r.progress_count))
         else:
             out.append((r.attempt_id, blob_of(r.output), None, seconds, r.progress_count))
     return out
+
+
+def _not_json(payload: common_pb2.Payload) -> str | None:
+    """Why a json/plain payload is not JSON; None when it is (or has another encoding)."""
+    if payload.encoding not in ("", JSON_ENCODING) or not payload.data:
+        return None
+    try:
+        orjson.loads(payload.data)
+    except orjson.JSONDecodeError as exc:
+        return f"is not valid JSON (encoding {JSON_ENCODING}): {clip(str(exc), 200)}"
+    return None
 
 
 def _progress(msg: agent_pb2.ConnectRequest, max_payload: int) -> list[Progress]:
     out: list[Progress] = []
     for p in msg.progress:
         size = len(p.data.data) + len(p.content)
-        if size > max_payload:  # dropped, and said so where watchers look
-            note = _too_large("progress", size, max_payload, "--max-payload-bytes")
-            log.warning("attempt %s: %s; dropped", quote(p.attempt_id), note)
-            out.append((p.attempt_id, f"[{note}; dropped]", None, p.index))
+        if size > max_payload:
+            why = _too_large("progress", size, max_payload, "--max-payload-bytes")
+        else:
+            bad = _not_json(p.data) if p.HasField("data") else None
+            why = "" if bad is None else f"progress data {bad}"
+        if why:  # dropped, and said so where watchers look
+            log.warning("attempt %s: %s; dropped", quote(p.attempt_id), why)
+            out.append((p.attempt_id, f"[{why}; dropped]", None, p.index))
         else:
             data = blob_of(p.data) if p.HasField("data") else None
             out.append((p.attempt_id, p.content, data, p.index))
@@ -147,7 +168,7 @@ class AgentServicer(service_pb2_grpc.AgentServiceServicer):
         except AgentIdInUse as exc:
             await self._refuse_twin(exc, context)
             return
-        link.reject = lambda d, size: self._reject(sid, d, size)
+        link.too_large = lambda d, size: self._too_large_assignment(sid, d, size)
         welcome = self._welcome(hello.agent_id, sid, resumed, dropped)
         reader = asyncio.create_task(self._read(request_iterator, sid, link))
         watchdog = asyncio.create_task(self._watch(sid, link))
@@ -165,7 +186,7 @@ class AgentServicer(service_pb2_grpc.AgentServiceServicer):
             watchdog.cancel()
             self._c.disconnect_agent(sid)
 
-    def _reject(self, session_id: str, d: Dispatch, size: int) -> None:
+    def _too_large_assignment(self, session_id: str, d: Dispatch, size: int) -> None:
         """An assignment larger than any message: its attempt fails, not retried."""
         why = _too_large(
             "the assignment (context and inputs)",

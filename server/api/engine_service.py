@@ -81,7 +81,8 @@ class EngineServicer(service_pb2_grpc.EngineServiceServicer):
     async def GetEngineMetrics(
         self, request: rr.GetEngineMetricsRequest, context: grpc.aio.ServicerContext
     ) -> rr.GetEngineMetricsResponse:
-        s = self._sampler.snapshot()
+        snap = self._sampler.snapshot()
+        s = snap.stats
         m = engine_pb2.EngineMetrics(
             active_workflows=s.active_workflows,
             queued_workflows=s.queued_workflows,
@@ -92,15 +93,16 @@ class EngineServicer(service_pb2_grpc.EngineServiceServicer):
             completed_steps=s.completed_steps,
             failed_steps=s.failed_steps,
             adaptation_rule_errors=s.rule_errors,
+            cancels_unanswered=s.cancels_unanswered,
             connected_agents=s.connected_agents,
-            uptime_seconds=s.uptime_seconds,
-            sample_interval_seconds=s.sample_interval,
+            uptime_seconds=snap.uptime_seconds,
+            sample_interval_seconds=snap.sample_interval,
             agent_load=s.agent_load,
             resource_usage=engine_pb2.ResourceUsage(
-                cpu_percent=s.cpu_percent, memory_mb=s.memory_mb
+                cpu_percent=snap.cpu_percent, memory_mb=snap.memory_mb
             ),
         )
-        for name, values in s.history.items():
+        for name, values in snap.history.items():
             m.performance_metrics[name].values.extend(values)
         return rr.GetEngineMetricsResponse(metrics=m)
 

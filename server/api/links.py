@@ -24,7 +24,7 @@ class StreamLink:
 
     One writer takes what is pending as one ConnectResponse per wake-up, at most
     ``max_message`` bytes: what does not fit waits for the next message, and an
-    assignment too large for any message goes to ``reject`` instead. After
+    assignment too large for any message goes to ``too_large`` instead. After
     ``drain`` it sends Drain once and nothing more, and waits for the agent to
     half-close (the reader then calls ``close``).
     """
@@ -37,18 +37,20 @@ class StreamLink:
         "_dispatches",
         "_drain",
         "_drain_sent",
+        "_rejections",
         "_wake",
         "code",
         "last_seen",
         "reason",
-        "reject",
+        "too_large",
     )
 
     def __init__(self, max_message: int = DEFAULT_MAX_MESSAGE) -> None:
         self._budget = max_message - 1024
-        self.reject: Reject | None = None
+        self.too_large: Reject | None = None
         self._dispatches: list[Dispatch] = []
         self._acks: dict[str, tuple[int, bool]] = {}
+        self._rejections: list[tuple[str, str, str]] = []
         self._cancels: list[tuple[str, str]] = []
         self._wake = asyncio.Event()
         self._closed = False
@@ -82,6 +84,11 @@ class StreamLink:
             pending[attempt_id] = (index, resend)
         self._wake.set()
 
+    def reject(self, items: list[tuple[str, str, str]]) -> None:
+        if not self._closed:
+            self._rejections.extend(items)
+            self._wake.set()
+
     def drain(self, reason: str) -> None:
         if not self._closed and not self._drain:
             self._drain = reason or "server shutting down"
@@ -109,7 +116,7 @@ class StreamLink:
     async def next_message(self) -> agent_pb2.ConnectResponse | None:
         """The next batch to send, or None once closed."""
         while True:
-            while not self._dispatches and not self._cancels and not self._acks:
+            while not (self._dispatches or self._cancels or self._acks or self._rejections):
                 if self._closed:
                     return None
                 if self._drain and not self._drain_sent:
@@ -122,11 +129,16 @@ class StreamLink:
                 acks, self._acks = self._acks, {}
                 for attempt_id, (index, resend) in acks.items():
                     msg.progress_acks.add(attempt_id=attempt_id, index=index, resend=resend)
-            room = self._budget - msg.ByteSize() if msg.progress_acks else self._budget
+            if self._rejections:  # small and rare: ids, a kind and a fixed reason
+                rejections, self._rejections = self._rejections[:1000], self._rejections[1000:]
+                for attempt_id, kind, reason in rejections:
+                    msg.rejections.add(attempt_id=attempt_id, kind=kind, reason=reason)
+            small = msg.progress_acks or msg.rejections
+            room = self._budget - msg.ByteSize() if small else self._budget
             self._take_dispatches(msg, self._take_cancels(msg, room))
-            if self._dispatches or self._cancels:
+            if self._dispatches or self._cancels or self._rejections:
                 self._wake.set()  # the rest goes in the next message
-            if msg.assignments or msg.cancels or msg.progress_acks:
+            if msg.assignments or msg.cancels or msg.progress_acks or msg.rejections:
                 return msg
 
     def _take_cancels(self, msg: agent_pb2.ConnectResponse, room: int) -> int:
@@ -164,5 +176,5 @@ class StreamLink:
             self._dispatches[:0] = dispatches[i:]
             break
         for d, size in too_large:
-            if self.reject is not None:
-                self.reject(d, size)
+            if self.too_large is not None:
+                self.too_large(d, size)

@@ -42,6 +42,10 @@ class SchedulerConfig:
             most this many bytes together; the others are named as omitted.
         max_context_bytes: The largest context, encoded, a run may have once a
             start context is merged into its spec's; 0 means no limit.
+        ack_timeout: Seconds an agent has to acknowledge an assignment (started
+            or a result) before it is taken back and assigned again; 0: none.
+        cancel_grace: Seconds an agent has to answer a Cancel before its slot is
+            freed anyway; 0: the slot waits for the answer.
     """
 
     max_concurrent_workflows: int = 0
@@ -52,3 +56,5 @@ class SchedulerConfig:
     priority_aging: float = 30.0
     inline_results_bytes: int = INLINE_RESULTS_BYTES
     max_context_bytes: int = 0
+    ack_timeout: float = 30.0
+    cancel_grace: float = 10.0

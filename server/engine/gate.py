@@ -50,26 +50,27 @@ class ReportGate:
         data: Blob | None,
         now: float,
         index: int = 0,
-    ) -> None:
-        """Apply a progress item: an unnumbered one at once, a numbered one in order."""
+    ) -> bool:
+        """Apply a progress item: an unnumbered one at once, a numbered one in order.
+        False when the attempt is not a current one of this session."""
         if not index:
-            self._steps.progress(session_id, attempt_id, content, data, now)
-            return
+            return self._steps.progress(session_id, attempt_id, content, data, now)
         step = self._reporting(session_id, attempt_id)
         if step is None:
-            return
+            return False
         expected = step.progress_index + 1
         if index == expected:
             step.progress_index = index
         self._rec.progress(step, session_id, attempt_id, resend=index > expected)
         if index != expected:
-            return
+            return True  # a repeat (acknowledged again) or past a gap (asked for again)
         self._steps.progress(session_id, attempt_id, content, data, now)
         pending = step.pending
         if pending is not None and pending[0] <= index:
             step.pending = None
             _, output, error, duration = pending
             self._steps.result(session_id, attempt_id, output, error, now, duration)
+        return True
 
     def result(
         self,

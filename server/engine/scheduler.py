@@ -88,6 +88,8 @@ class Scheduler:
             Timer.LEASE: steps.on_lease,
             Timer.WORKFLOW_TIMEOUT: self._on_run_timeout,
             Timer.SCHEDULE_TO_START: steps.on_schedule_to_start,
+            Timer.ACK: steps.stops.on_ack,
+            Timer.CANCEL_GRACE: steps.stops.on_grace,
         }
 
     def take_outbox(self) -> Outbox:
@@ -149,6 +151,7 @@ class Scheduler:
             completed_steps=self._steps.completed,
             failed_steps=self._steps.failed,
             rule_errors=self._adaptive.rule_errors,
+            cancels_unanswered=self._steps.stops.grace_expired,
             connected_agents=len(sessions),
             agent_load={a.agent_id: len(a.held) for a in sessions},
             mean_step_seconds=sum(durations) / len(durations) if durations else 0.0,
@@ -395,9 +398,13 @@ class Scheduler:
         """Assign queued steps of the capabilities that changed to free agents."""
         self._steps.dispatch(now)
 
-    def on_started(self, session_id: str, attempt_id: str, now: float) -> None:
-        """The agent's handler began (ASSIGNED -> RUNNING)."""
-        self._steps.started(session_id, attempt_id, now)
+    def on_started(self, session_id: str, attempt_id: str, now: float) -> bool:
+        """The agent's handler began (ASSIGNED -> RUNNING); False: not its current attempt."""
+        return self._steps.started(session_id, attempt_id, now)
+
+    def holds(self, session_id: str, attempt_id: str) -> bool:
+        """The session holds the attempt (current, or cancelled and not yet answered)."""
+        return attempt_id in getattr(self._pool.session(session_id), "held", ())
 
     def on_progress(
         self,
@@ -407,9 +414,9 @@ class Scheduler:
         data: Blob | None,
         now: float,
         index: int = 0,
-    ) -> None:
-        """Streamed content (maybe a PIPELINE record); numbered ones in order (engine.gate)."""
-        self._gate.progress(session_id, attempt_id, content, data, now, index)
+    ) -> bool:
+        """Streamed content (maybe a PIPELINE record), numbered in order (engine.gate)."""
+        return self._gate.progress(session_id, attempt_id, content, data, now, index)
 
     def on_result(
         self,
@@ -421,12 +428,8 @@ class Scheduler:
         duration: float = 0.0,
         progress_count: int = 0,
     ) -> bool:
-        """Apply an attempt's outcome; False when it is late, duplicate or foreign.
-
-        ``duration`` is the handler's run time as the agent measured it (0 when
-        unknown); it becomes the attempt's execution time. A result that follows
-        numbered progress not yet applied waits for it (engine.gate).
-        """
+        """Apply an attempt's outcome (False: late, duplicate or foreign). ``duration``: the
+        handler's own run time, or 0; a result waits for progress before it (engine.gate)."""
         return self._gate.result(
             session_id, attempt_id, output, error, now, duration, progress_count
         )

@@ -27,6 +27,8 @@ class EngineStats:
         completed_workflows, failed_workflows, cancelled_workflows,
         timed_out_workflows, completed_steps, failed_steps: Totals.
         rule_errors: Adaptation rules that raised.
+        cancels_unanswered: Cancels no agent answered within the grace period
+            (their slots were freed anyway).
         connected_agents: Open agent sessions.
         agent_load: Attempts held per connected agent id.
         mean_step_seconds: Mean over agents of their EWMA attempt duration
@@ -43,6 +45,7 @@ class EngineStats:
     completed_steps: int
     failed_steps: int
     rule_errors: int
+    cancels_unanswered: int
     connected_agents: int
     agent_load: dict[str, int] = field(default_factory=dict)
     mean_step_seconds: float = 0.0

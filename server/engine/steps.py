@@ -22,6 +22,7 @@ from .pool import AgentPool, AgentSession
 from .queues import Dispatcher
 from .recorder import Recorder
 from .runs import StepRun, WorkflowRun
+from .stops import AgentStops
 from .timers import Timer, TimerQueue
 
 _MISSING = object()
@@ -55,6 +56,7 @@ class StepMachine:
         self._pumping = False
         self.completed = 0
         self.failed = 0
+        self.stops = AgentStops(config, pool, recorder, timers, self)
 
     def _policy(self, step: StepRun) -> ModePolicy:
         return self._policies[step.wf.spec.mode]
@@ -140,6 +142,7 @@ class StepMachine:
         self._emit(step, ev.StepAssigned, now, spec.task, spec.capability)
         if spec.timeout:
             self._timers.schedule(now + spec.timeout, Timer.DEADLINE, attempt_id)
+        self.stops.assigned(attempt_id, now)
 
     def _emit(self, step: StepRun, cls: type[ev.StepEvent], now: float, *detail: Any) -> None:
         wf = step.wf
@@ -155,22 +158,24 @@ class StepMachine:
             return None
         return step
 
-    def started(self, session_id: str, attempt_id: str, now: float) -> None:
+    def started(self, session_id: str, attempt_id: str, now: float) -> bool:
         step = self._reporting(session_id, attempt_id)
         if step is not None and step.state is StepState.ASSIGNED:
             step.state = StepState.RUNNING
             step.started_at = now
             self._rec.step(step)
+        return step is not None
 
     def progress(
         self, session_id: str, attempt_id: str, content: str, data: Blob | None, now: float
-    ) -> None:
+    ) -> bool:
         step = self._reporting(session_id, attempt_id)
         if step is None:
-            return
+            return False
         self._emit(step, ev.StepStreamed, now, content, data)
         if data is not None:
             self._pump_all(self._policy(step).on_record(step, data), now)
+        return True
 
     def result(
         self,
@@ -353,11 +358,7 @@ class StepMachine:
             attempt_id = step.attempt_id
             self._attempts.pop(attempt_id, None)
             self._pool.forget(attempt_id)
-            agent = self._pool.session(step.session_id)
-            if agent is not None and attempt_id in agent.held:
-                # The slot stays taken until the agent confirms the handler ended.
-                agent.held[attempt_id] = None
-                self._rec.cancel(step.session_id, attempt_id, reason)
+            self.stops.stop(step.session_id, attempt_id, reason, now)
         step.state = StepState.CANCELLED
         step.finished_at = now
         step.wf.cancelled += 1
@@ -375,7 +376,7 @@ class StepMachine:
                 token = self._pool.orphan(step)
                 self._timers.schedule(now + lease, Timer.LEASE, step.attempt_id, token)
             else:
-                self._requeue_lost(step, now, reason)
+                self.requeue_lost(step, now, reason)
 
     def resume(self, step: StepRun, now: float, held: dict[str, str] | None = None) -> None:
         """Re-own a stored in-flight attempt: after a restart (``held`` None) on a lease; after
@@ -403,7 +404,8 @@ class StepMachine:
                 del self._attempts[step.attempt_id]
             step.state = StepState.CANCELLED
 
-    def _requeue_lost(self, step: StepRun, now: float, reason: str) -> None:
+    def requeue_lost(self, step: StepRun, now: float, reason: str) -> None:
+        """Take the attempt back and queue the step again; it is not a failed try."""
         self._attempts.pop(step.attempt_id, None)
         step.tries = max(step.tries - 1, 0)  # a lost attempt does not count as a failure
         self._emit(step, ev.StepRetrying, now, step.attempt + 1, 0.0, reason)
@@ -417,11 +419,8 @@ class StepMachine:
             return
         del self._attempts[attempt_id]
         self._pool.forget(attempt_id)
-        agent = self._pool.session(step.session_id)
         reason = f"attempt timed out after {step.spec.timeout:g}s"
-        if agent is not None and attempt_id in agent.held:
-            agent.held[attempt_id] = None
-            self._rec.cancel(step.session_id, attempt_id, reason)
+        self.stops.stop(step.session_id, attempt_id, reason, now)
         self.fail_attempt(step, ErrorInfo(reason, "Timeout", True), now)
 
     def on_retry(self, step: StepRun, attempt: int, now: float) -> None:
@@ -433,7 +432,7 @@ class StepMachine:
     def on_lease(self, attempt_id: str, token: int, now: float) -> None:
         step = self._pool.expire(attempt_id, token)
         if step is not None and self._attempts.get(attempt_id) is step:
-            self._requeue_lost(step, now, f"agent {step.agent_id} did not come back")
+            self.requeue_lost(step, now, f"agent {step.agent_id} did not come back")
 
     def on_schedule_to_start(self, step: StepRun, attempt: int, now: float) -> None:
         if step.state is not StepState.READY or step.attempt != attempt:

@@ -17,6 +17,8 @@ class Timer(IntEnum):
     LEASE = 3  # key: attempt id, token: the lease's number
     WORKFLOW_TIMEOUT = 4  # key: run
     SCHEDULE_TO_START = 5  # key: step, token: its attempt number
+    ACK = 6  # key: attempt id
+    CANCEL_GRACE = 7  # key: (session id, attempt id)
 
 
 class TimerQueue:

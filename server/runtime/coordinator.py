@@ -53,6 +53,11 @@ READERS = 4
 # (attempt_id, output, error, handler seconds as the agent measured them or 0,
 #  the index of the numbered progress sent before it or 0)
 Result = tuple[str, Blob | None, ErrorInfo | None, float, int]
+#: Why a report about an attempt was rejected.
+NOT_HELD = (
+    "not an attempt this session holds: never assigned to it, taken back (ack timeout,"
+    " disconnect, deadline) or already answered"
+)
 # (attempt id, content, data, index): index 0 is unnumbered progress.
 Progress = tuple[str, str, Blob | None, int]
 
@@ -301,16 +306,30 @@ class Coordinator:
         progress: list[Progress],
         results: list[Result],
     ) -> None:
-        """Apply one agent message: everything in it lands in the same commit."""
+        """Apply one agent message: everything in it lands in the same commit. What the
+        session may not report (not an attempt it holds) is rejected on its stream."""
         now = self._clock()
         sched = self._scheduler
+        refused: list[tuple[str, str]] = []
         for attempt_id in started:
-            sched.on_started(session_id, attempt_id, now)
+            if not sched.on_started(session_id, attempt_id, now):
+                refused.append((attempt_id, "started"))
         for attempt_id, content, data, index in progress:
-            sched.on_progress(session_id, attempt_id, content, data, now, index)
+            if not sched.on_progress(session_id, attempt_id, content, data, now, index):
+                refused.append((attempt_id, "progress"))
         for attempt_id, output, error, duration, count in results:
-            sched.on_result(session_id, attempt_id, output, error, now, duration, count)
+            held = sched.holds(session_id, attempt_id)
+            applied = sched.on_result(session_id, attempt_id, output, error, now, duration, count)
+            if not applied and not held:  # a held, cancelled attempt's answer frees its slot
+                refused.append((attempt_id, "result"))
+        if refused:
+            self._reject(session_id, refused)
         self.changed()
+
+    def _reject(self, session_id: str, refused: list[tuple[str, str]]) -> None:
+        link = self._directory.link(session_id)
+        if link is not None:
+            link.reject([(aid, kind, NOT_HELD) for aid, kind in refused])
 
     # -- queries ----------------------------------------------------------------------------
 

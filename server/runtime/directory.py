@@ -27,6 +27,9 @@ class AgentLink(Protocol):
         """Queue (attempt id, index, resend) acknowledgements of stored numbered progress;
         ``resend`` asks for the attempt's progress after ``index`` again."""
 
+    def reject(self, items: list[tuple[str, str, str]]) -> None:
+        """Queue (attempt id, kind, reason) rejections of reports the server refused."""
+
     def close(self, reason: str) -> None:
         """End the session's stream; the agent is told ``reason`` (UNAVAILABLE)."""
 

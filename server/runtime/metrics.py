@@ -25,17 +25,9 @@ SERIES = ("workflow_count", "active_workflows", "steps_per_second", "step_latenc
 
 @dataclass(slots=True)
 class MetricsSnapshot:
-    active_workflows: int
-    queued_workflows: int
-    completed_workflows: int
-    failed_workflows: int
-    cancelled_workflows: int
-    timed_out_workflows: int
-    completed_steps: int
-    failed_steps: int
-    rule_errors: int
-    agent_load: dict[str, int]
-    connected_agents: int
+    """The scheduler's stats with the process's resources and the sampled history."""
+
+    stats: EngineStats
     cpu_percent: float
     memory_mb: float
     uptime_seconds: float
@@ -79,6 +71,7 @@ class MetricsSampler:
             "dwe.steps.completed": "completed_steps",
             "dwe.steps.failed": "failed_steps",
             "dwe.rules.errors": "rule_errors",
+            "dwe.cancels.unanswered": "cancels_unanswered",
         }
         for metric, attr in gauges.items():
             meter.create_observable_gauge(metric, [observe(attr)])
@@ -117,19 +110,8 @@ class MetricsSampler:
         self._cpu = self._proc.cpu_percent(None)
 
     def snapshot(self) -> MetricsSnapshot:
-        st = self._stats()
         return MetricsSnapshot(
-            active_workflows=st.active_workflows,
-            queued_workflows=st.queued_workflows,
-            completed_workflows=st.completed_workflows,
-            failed_workflows=st.failed_workflows,
-            cancelled_workflows=st.cancelled_workflows,
-            timed_out_workflows=st.timed_out_workflows,
-            completed_steps=st.completed_steps,
-            failed_steps=st.failed_steps,
-            rule_errors=st.rule_errors,
-            agent_load=st.agent_load,
-            connected_agents=st.connected_agents,
+            stats=self._stats(),
             cpu_percent=self._cpu,
             memory_mb=self._proc.memory_info().rss / (1024 * 1024),
             uptime_seconds=time.monotonic() - self._started,

@@ -1,5 +1,6 @@
 """Payload encode/decode as tables."""
 
+import json
 from typing import Any
 
 import pytest
@@ -58,15 +59,9 @@ def test_decode_errors(payload: common_pb2.Payload) -> None:
         codec.decode(payload)
 
 
-def test_lazy_inputs_decode_once_and_behave_like_a_mapping() -> None:
-    raw = {"a": _p(b'{"x":1}'), "b": _p(b"")}
-    inputs = codec.LazyInputs(raw)
-    assert len(inputs) == 2 and set(inputs) == {"a", "b"} and "a" in inputs
-    first = inputs["a"]
-    assert first == {"x": 1}
-    assert inputs["a"] is first  # cached
-    assert inputs["b"] is None
-    assert inputs.get("missing") is None
-    with pytest.raises(KeyError):
-        inputs["missing"]
-    assert dict(inputs) == {"a": {"x": 1}, "b": None}
+def test_inputs_are_a_plain_dict_that_serialises_as_it_is() -> None:
+    """Issue 8: ``return task.inputs`` used to fail (a lazy mapping was not JSON)."""
+    inputs = codec.decode_inputs({"a": _p(b'{"x":1}'), "b": _p(b"")})
+    assert type(inputs) is dict and inputs == {"a": {"x": 1}, "b": None}
+    assert json.loads(codec.dumps(inputs)) == {"a": {"x": 1}, "b": None}
+    assert json.loads(json.dumps(inputs)) == inputs

@@ -27,7 +27,7 @@ from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x12\x64we/v1/agent.proto\x12\x06\x64we.v1\x1a\x13\x64we/v1/common.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb2\x01\n\x0e\x43onnectRequest\x12\x1c\n\x05hello\x18\x01 \x01(\x0b\x32\r.dwe.v1.Hello\x12$\n\theartbeat\x18\x02 \x01(\x0b\x32\x11.dwe.v1.Heartbeat\x12\x0f\n\x07started\x18\x03 \x03(\t\x12&\n\x08progress\x18\x04 \x03(\x0b\x32\x14.dwe.v1.StepProgress\x12#\n\x07results\x18\x05 \x03(\x0b\x32\x12.dwe.v1.StepResult\"\xc7\x01\n\x0f\x43onnectResponse\x12 \n\x07welcome\x18\x01 \x01(\x0b\x32\x0f.dwe.v1.Welcome\x12\'\n\x0b\x61ssignments\x18\x02 \x03(\x0b\x32\x12.dwe.v1.Assignment\x12\x1f\n\x07\x63\x61ncels\x18\x03 \x03(\x0b\x32\x0e.dwe.v1.Cancel\x12\x1c\n\x05\x64rain\x18\x04 \x01(\x0b\x32\r.dwe.v1.Drain\x12*\n\rprogress_acks\x18\x05 \x03(\x0b\x32\x13.dwe.v1.ProgressAck\"@\n\x0bProgressAck\x12\x12\n\nattempt_id\x18\x01 \x01(\t\x12\r\n\x05index\x18\x02 \x01(\x03\x12\x0e\n\x06resend\x18\x03 \x01(\x08\"\xe2\x01\n\x05Hello\x12\x10\n\x08\x61gent_id\x18\x01 \x01(\t\x12\x12\n\nagent_type\x18\x02 \x01(\t\x12\x14\n\x0c\x63\x61pabilities\x18\x03 \x03(\t\x12\x1c\n\x14max_concurrent_tasks\x18\x04 \x01(\x05\x12)\n\x06labels\x18\x05 \x03(\x0b\x32\x19.dwe.v1.Hello.LabelsEntry\x12\x18\n\x10held_attempt_ids\x18\x06 \x03(\t\x12\x0b\n\x03sdk\x18\x07 \x01(\t\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xdd\x02\n\x07Welcome\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x35\n\x12heartbeat_interval\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x1f\n\x06\x63onfig\x18\x03 \x01(\x0b\x32\x0f.dwe.v1.Payload\x12\x1b\n\x13resumed_attempt_ids\x18\x04 \x03(\t\x12\x1b\n\x13\x64ropped_attempt_ids\x18\x05 \x03(\t\x12\x19\n\x11max_message_bytes\x18\x06 \x01(\x03\x12\x19\n\x11max_payload_bytes\x18\x07 \x01(\x03\x12>\n\x10resumed_progress\x18\x08 \x03(\x0b\x32$.dwe.v1.Welcome.ResumedProgressEntry\x1a\x36\n\x14ResumedProgressEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"\xfc\x02\n\nAssignment\x12\x12\n\nattempt_id\x18\x01 \x01(\t\x12\x13\n\x0bworkflow_id\x18\x02 \x01(\t\x12\x0f\n\x07step_id\x18\x03 \x01(\t\x12\x11\n\tstep_name\x18\x04 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\x12\x12\n\ncapability\x18\x06 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x07 \x01(\x05\x12 \n\x07\x63ontext\x18\x08 \x01(\x0b\x32\x0f.dwe.v1.Payload\x12.\n\x06inputs\x18\t \x03(\x0b\x32\x1e.dwe.v1.Assignment.InputsEntry\x12,\n\x08\x64\x65\x61\x64line\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0btraceparent\x18\x0b \x01(\t\x12\x12\n\ntracestate\x18\x0c \x01(\t\x1a>\n\x0bInputsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x1e\n\x05value\x18\x02 \x01(\x0b\x32\x0f.dwe.v1.Payload:\x02\x38\x01\"a\n\x0cStepProgress\x12\x12\n\nattempt_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\t\x12\x1d\n\x04\x64\x61ta\x18\x03 \x01(\x0b\x32\x0f.dwe.v1.Payload\x12\r\n\x05index\x18\x04 \x01(\x03\"\xb7\x01\n\nStepResult\x12\x12\n\nattempt_id\x18\x01 \x01(\t\x12!\n\x06output\x18\x02 \x01(\x0b\x32\x0f.dwe.v1.PayloadH\x00\x12\"\n\x05\x65rror\x18\x03 \x01(\x0b\x32\x11.dwe.v1.ErrorInfoH\x00\x12+\n\x08\x64uration\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x16\n\x0eprogress_count\x18\x05 \x01(\x03\x42\t\n\x07outcome\"5\n\tHeartbeat\x12(\n\x04time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\",\n\x06\x43\x61ncel\x12\x12\n\nattempt_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\x17\n\x05\x44rain\x12\x0e\n\x06reason\x18\x01 \x01(\t\"\x9a\x03\n\tAgentInfo\x12\x10\n\x08\x61gent_id\x18\x01 \x01(\t\x12\x12\n\nagent_type\x18\x02 \x01(\t\x12\x14\n\x0c\x63\x61pabilities\x18\x03 \x03(\t\x12\x1c\n\x14max_concurrent_tasks\x18\x04 \x01(\x05\x12\x1f\n\x06\x63onfig\x18\x05 \x01(\x0b\x32\x0f.dwe.v1.Payload\x12\x11\n\tconnected\x18\x06 \x01(\x08\x12\x12\n\nregistered\x18\x07 \x01(\x08\x12\x14\n\x0c\x63urrent_load\x18\x08 \x01(\x05\x12-\n\x06labels\x18\t \x03(\x0b\x32\x1d.dwe.v1.AgentInfo.LabelsEntry\x12\x17\n\x0f\x63ompleted_steps\x18\n \x01(\x03\x12\x14\n\x0c\x66\x61iled_steps\x18\x0b \x01(\x03\x12\x30\n\x0c\x63onnected_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0e\x63onfig_omitted\x18\r \x01(\x08\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42@\n\ndev.dwe.v1B\nAgentProtoP\x01Z\x1b\x64we.dev/gen/go/dwe/v1;dwev1\xaa\x02\x06\x44we.V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x12\x64we/v1/agent.proto\x12\x06\x64we.v1\x1a\x13\x64we/v1/common.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb2\x01\n\x0e\x43onnectRequest\x12\x1c\n\x05hello\x18\x01 \x01(\x0b\x32\r.dwe.v1.Hello\x12$\n\theartbeat\x18\x02 \x01(\x0b\x32\x11.dwe.v1.Heartbeat\x12\x0f\n\x07started\x18\x03 \x03(\t\x12&\n\x08progress\x18\x04 \x03(\x0b\x32\x14.dwe.v1.StepProgress\x12#\n\x07results\x18\x05 \x03(\x0b\x32\x12.dwe.v1.StepResult\"\xee\x01\n\x0f\x43onnectResponse\x12 \n\x07welcome\x18\x01 \x01(\x0b\x32\x0f.dwe.v1.Welcome\x12\'\n\x0b\x61ssignments\x18\x02 \x03(\x0b\x32\x12.dwe.v1.Assignment\x12\x1f\n\x07\x63\x61ncels\x18\x03 \x03(\x0b\x32\x0e.dwe.v1.Cancel\x12\x1c\n\x05\x64rain\x18\x04 \x01(\x0b\x32\r.dwe.v1.Drain\x12*\n\rprogress_acks\x18\x05 \x03(\x0b\x32\x13.dwe.v1.ProgressAck\x12%\n\nrejections\x18\x06 \x03(\x0b\x32\x11.dwe.v1.Rejection\"=\n\tRejection\x12\x12\n\nattempt_id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"@\n\x0bProgressAck\x12\x12\n\nattempt_id\x18\x01 \x01(\t\x12\r\n\x05index\x18\x02 \x01(\x03\x12\x0e\n\x06resend\x18\x03 \x01(\x08\"\xe2\x01\n\x05Hello\x12\x10\n\x08\x61gent_id\x18\x01 \x01(\t\x12\x12\n\nagent_type\x18\x02 \x01(\t\x12\x14\n\x0c\x63\x61pabilities\x18\x03 \x03(\t\x12\x1c\n\x14max_concurrent_tasks\x18\x04 \x01(\x05\x12)\n\x06labels\x18\x05 \x03(\x0b\x32\x19.dwe.v1.Hello.LabelsEntry\x12\x18\n\x10held_attempt_ids\x18\x06 \x03(\t\x12\x0b\n\x03sdk\x18\x07 \x01(\t\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xdd\x02\n\x07Welcome\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x35\n\x12heartbeat_interval\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x1f\n\x06\x63onfig\x18\x03 \x01(\x0b\x32\x0f.dwe.v1.Payload\x12\x1b\n\x13resumed_attempt_ids\x18\x04 \x03(\t\x12\x1b\n\x13\x64ropped_attempt_ids\x18\x05 \x03(\t\x12\x19\n\x11max_message_bytes\x18\x06 \x01(\x03\x12\x19\n\x11max_payload_bytes\x18\x07 \x01(\x03\x12>\n\x10resumed_progress\x18\x08 \x03(\x0b\x32$.dwe.v1.Welcome.ResumedProgressEntry\x1a\x36\n\x14ResumedProgressEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"\xfc\x02\n\nAssignment\x12\x12\n\nattempt_id\x18\x01 \x01(\t\x12\x13\n\x0bworkflow_id\x18\x02 \x01(\t\x12\x0f\n\x07step_id\x18\x03 \x01(\t\x12\x11\n\tstep_name\x18\x04 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\x12\x12\n\ncapability\x18\x06 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x07 \x01(\x05\x12 \n\x07\x63ontext\x18\x08 \x01(\x0b\x32\x0f.dwe.v1.Payload\x12.\n\x06inputs\x18\t \x03(\x0b\x32\x1e.dwe.v1.Assignment.InputsEntry\x12,\n\x08\x64\x65\x61\x64line\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0btraceparent\x18\x0b \x01(\t\x12\x12\n\ntracestate\x18\x0c \x01(\t\x1a>\n\x0bInputsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x1e\n\x05value\x18\x02 \x01(\x0b\x32\x0f.dwe.v1.Payload:\x02\x38\x01\"a\n\x0cStepProgress\x12\x12\n\nattempt_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\t\x12\x1d\n\x04\x64\x61ta\x18\x03 \x01(\x0b\x32\x0f.dwe.v1.Payload\x12\r\n\x05index\x18\x04 \x01(\x03\"\xb7\x01\n\nStepResult\x12\x12\n\nattempt_id\x18\x01 \x01(\t\x12!\n\x06output\x18\x02 \x01(\x0b\x32\x0f.dwe.v1.PayloadH\x00\x12\"\n\x05\x65rror\x18\x03 \x01(\x0b\x32\x11.dwe.v1.ErrorInfoH\x00\x12+\n\x08\x64uration\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x16\n\x0eprogress_count\x18\x05 \x01(\x03\x42\t\n\x07outcome\"5\n\tHeartbeat\x12(\n\x04time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\",\n\x06\x43\x61ncel\x12\x12\n\nattempt_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\x17\n\x05\x44rain\x12\x0e\n\x06reason\x18\x01 \x01(\t\"\x9a\x03\n\tAgentInfo\x12\x10\n\x08\x61gent_id\x18\x01 \x01(\t\x12\x12\n\nagent_type\x18\x02 \x01(\t\x12\x14\n\x0c\x63\x61pabilities\x18\x03 \x03(\t\x12\x1c\n\x14max_concurrent_tasks\x18\x04 \x01(\x05\x12\x1f\n\x06\x63onfig\x18\x05 \x01(\x0b\x32\x0f.dwe.v1.Payload\x12\x11\n\tconnected\x18\x06 \x01(\x08\x12\x12\n\nregistered\x18\x07 \x01(\x08\x12\x14\n\x0c\x63urrent_load\x18\x08 \x01(\x05\x12-\n\x06labels\x18\t \x03(\x0b\x32\x1d.dwe.v1.AgentInfo.LabelsEntry\x12\x17\n\x0f\x63ompleted_steps\x18\n \x01(\x03\x12\x14\n\x0c\x66\x61iled_steps\x18\x0b \x01(\x03\x12\x30\n\x0c\x63onnected_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0e\x63onfig_omitted\x18\r \x01(\x08\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42@\n\ndev.dwe.v1B\nAgentProtoP\x01Z\x1b\x64we.dev/gen/go/dwe/v1;dwev1\xaa\x02\x06\x44we.V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -46,33 +46,35 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CONNECTREQUEST']._serialized_start=117
   _globals['_CONNECTREQUEST']._serialized_end=295
   _globals['_CONNECTRESPONSE']._serialized_start=298
-  _globals['_CONNECTRESPONSE']._serialized_end=497
-  _globals['_PROGRESSACK']._serialized_start=499
-  _globals['_PROGRESSACK']._serialized_end=563
-  _globals['_HELLO']._serialized_start=566
-  _globals['_HELLO']._serialized_end=792
-  _globals['_HELLO_LABELSENTRY']._serialized_start=747
-  _globals['_HELLO_LABELSENTRY']._serialized_end=792
-  _globals['_WELCOME']._serialized_start=795
-  _globals['_WELCOME']._serialized_end=1144
-  _globals['_WELCOME_RESUMEDPROGRESSENTRY']._serialized_start=1090
-  _globals['_WELCOME_RESUMEDPROGRESSENTRY']._serialized_end=1144
-  _globals['_ASSIGNMENT']._serialized_start=1147
-  _globals['_ASSIGNMENT']._serialized_end=1527
-  _globals['_ASSIGNMENT_INPUTSENTRY']._serialized_start=1465
-  _globals['_ASSIGNMENT_INPUTSENTRY']._serialized_end=1527
-  _globals['_STEPPROGRESS']._serialized_start=1529
-  _globals['_STEPPROGRESS']._serialized_end=1626
-  _globals['_STEPRESULT']._serialized_start=1629
-  _globals['_STEPRESULT']._serialized_end=1812
-  _globals['_HEARTBEAT']._serialized_start=1814
-  _globals['_HEARTBEAT']._serialized_end=1867
-  _globals['_CANCEL']._serialized_start=1869
-  _globals['_CANCEL']._serialized_end=1913
-  _globals['_DRAIN']._serialized_start=1915
-  _globals['_DRAIN']._serialized_end=1938
-  _globals['_AGENTINFO']._serialized_start=1941
-  _globals['_AGENTINFO']._serialized_end=2351
-  _globals['_AGENTINFO_LABELSENTRY']._serialized_start=747
-  _globals['_AGENTINFO_LABELSENTRY']._serialized_end=792
+  _globals['_CONNECTRESPONSE']._serialized_end=536
+  _globals['_REJECTION']._serialized_start=538
+  _globals['_REJECTION']._serialized_end=599
+  _globals['_PROGRESSACK']._serialized_start=601
+  _globals['_PROGRESSACK']._serialized_end=665
+  _globals['_HELLO']._serialized_start=668
+  _globals['_HELLO']._serialized_end=894
+  _globals['_HELLO_LABELSENTRY']._serialized_start=849
+  _globals['_HELLO_LABELSENTRY']._serialized_end=894
+  _globals['_WELCOME']._serialized_start=897
+  _globals['_WELCOME']._serialized_end=1246
+  _globals['_WELCOME_RESUMEDPROGRESSENTRY']._serialized_start=1192
+  _globals['_WELCOME_RESUMEDPROGRESSENTRY']._serialized_end=1246
+  _globals['_ASSIGNMENT']._serialized_start=1249
+  _globals['_ASSIGNMENT']._serialized_end=1629
+  _globals['_ASSIGNMENT_INPUTSENTRY']._serialized_start=1567
+  _globals['_ASSIGNMENT_INPUTSENTRY']._serialized_end=1629
+  _globals['_STEPPROGRESS']._serialized_start=1631
+  _globals['_STEPPROGRESS']._serialized_end=1728
+  _globals['_STEPRESULT']._serialized_start=1731
+  _globals['_STEPRESULT']._serialized_end=1914
+  _globals['_HEARTBEAT']._serialized_start=1916
+  _globals['_HEARTBEAT']._serialized_end=1969
+  _globals['_CANCEL']._serialized_start=1971
+  _globals['_CANCEL']._serialized_end=2015
+  _globals['_DRAIN']._serialized_start=2017
+  _globals['_DRAIN']._serialized_end=2040
+  _globals['_AGENTINFO']._serialized_start=2043
+  _globals['_AGENTINFO']._serialized_end=2453
+  _globals['_AGENTINFO_LABELSENTRY']._serialized_start=849
+  _globals['_AGENTINFO_LABELSENTRY']._serialized_end=894
 # @@protoc_insertion_point(module_scope)

@@ -26,18 +26,30 @@ class ConnectRequest(_message.Message):
     def __init__(self, hello: _Optional[_Union[Hello, _Mapping]] = ..., heartbeat: _Optional[_Union[Heartbeat, _Mapping]] = ..., started: _Optional[_Iterable[str]] = ..., progress: _Optional[_Iterable[_Union[StepProgress, _Mapping]]] = ..., results: _Optional[_Iterable[_Union[StepResult, _Mapping]]] = ...) -> None: ...
 
 class ConnectResponse(_message.Message):
-    __slots__ = ("welcome", "assignments", "cancels", "drain", "progress_acks")
+    __slots__ = ("welcome", "assignments", "cancels", "drain", "progress_acks", "rejections")
     WELCOME_FIELD_NUMBER: _ClassVar[int]
     ASSIGNMENTS_FIELD_NUMBER: _ClassVar[int]
     CANCELS_FIELD_NUMBER: _ClassVar[int]
     DRAIN_FIELD_NUMBER: _ClassVar[int]
     PROGRESS_ACKS_FIELD_NUMBER: _ClassVar[int]
+    REJECTIONS_FIELD_NUMBER: _ClassVar[int]
     welcome: Welcome
     assignments: _containers.RepeatedCompositeFieldContainer[Assignment]
     cancels: _containers.RepeatedCompositeFieldContainer[Cancel]
     drain: Drain
     progress_acks: _containers.RepeatedCompositeFieldContainer[ProgressAck]
-    def __init__(self, welcome: _Optional[_Union[Welcome, _Mapping]] = ..., assignments: _Optional[_Iterable[_Union[Assignment, _Mapping]]] = ..., cancels: _Optional[_Iterable[_Union[Cancel, _Mapping]]] = ..., drain: _Optional[_Union[Drain, _Mapping]] = ..., progress_acks: _Optional[_Iterable[_Union[ProgressAck, _Mapping]]] = ...) -> None: ...
+    rejections: _containers.RepeatedCompositeFieldContainer[Rejection]
+    def __init__(self, welcome: _Optional[_Union[Welcome, _Mapping]] = ..., assignments: _Optional[_Iterable[_Union[Assignment, _Mapping]]] = ..., cancels: _Optional[_Iterable[_Union[Cancel, _Mapping]]] = ..., drain: _Optional[_Union[Drain, _Mapping]] = ..., progress_acks: _Optional[_Iterable[_Union[ProgressAck, _Mapping]]] = ..., rejections: _Optional[_Iterable[_Union[Rejection, _Mapping]]] = ...) -> None: ...
+
+class Rejection(_message.Message):
+    __slots__ = ("attempt_id", "kind", "reason")
+    ATTEMPT_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    attempt_id: str
+    kind: str
+    reason: str
+    def __init__(self, attempt_id: _Optional[str] = ..., kind: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class ProgressAck(_message.Message):
     __slots__ = ("attempt_id", "index", "resend")
