@@ -1,0 +1,73 @@
+"""The conformance scenarios about the session: reconnects, limits, agent identity."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from ..conftest import wait_agents, wait_for
+from .checks import E, errors, results, spec, value
+from .harness import MAX_PAYLOAD, Ctx
+
+
+async def reconnect(ctx: Ctx) -> None:
+    """The server stops while a handler runs and comes back on the same address: the
+    agent reconnects holding the attempt, the server resumes it, nothing runs twice."""
+    proc = await ctx.agent("holder", ["hold"])
+    release = ctx.tmp_path / "release"
+    created = await ctx.c.create_workflow(
+        spec([{"step_id": "h", "agent_capability": "hold"}], context={"release": str(release)})
+    )
+    await ctx.c.start_workflow(created.workflow_id)
+    await ctx.observed(proc, "holding")
+    assert ctx.server is not None
+    await ctx.server.stop(0.5)  # Drain; the handler keeps running past the grace period
+    server = await ctx.start_server()
+    await wait_agents(server, "holder")
+    release.touch()
+    events = await ctx.events(created.workflow_id)
+    assert results(events)["h"] == {"held": True, "lang": ctx.lang}
+    assigned = [e for e in events if e.type == E.EVENT_TYPE_AGENT_STARTED]
+    assert [e.attempt for e in assigned] == [1]  # resumed, not run again
+    streamed = [e.step_streamed.content for e in events if e.type == E.EVENT_TYPE_AGENT_STREAM]
+    assert streamed == ["before", "after"]
+    assert len(proc.observed("holding")) == 1
+
+
+async def payload_limit(ctx: Ctx) -> None:
+    """An output of exactly Welcome.max_payload_bytes passes; one byte more fails the
+    attempt with PayloadTooLarge, not retried."""
+    await ctx.agent("big", ["big"])
+    info = await ctx.c.get_server_info()
+    limit = info.max_payload_bytes
+    assert limit == MAX_PAYLOAD
+    ok = await ctx.run([{"step_id": "b", "agent_capability": "big"}], context={"size": limit})
+    assert ok[-1].type == E.EVENT_TYPE_WORKFLOW_COMPLETED
+    status = await ctx.c.get_workflow_status(ok[-1].workflow_id)
+    (step,) = status.steps
+    assert len(step.output.data) == limit and value(step.output) == "x" * (limit - 2)
+    over = await ctx.run(
+        [{"step_id": "b", "agent_capability": "big", "retry_count": 2, "retry_delay": 0.01}],
+        context={"size": limit + 1},
+    )
+    assert over[-1].type == E.EVENT_TYPE_WORKFLOW_FAILED
+    assert errors(over) == [("PayloadTooLarge", False)]
+
+
+async def duplicate_agent_id(ctx: Ctx) -> None:
+    """A second process with a live agent's id gets ALREADY_EXISTS and retries; the first
+    keeps working; once the first stops, the second gets in."""
+    first = await ctx.agent("dup", ["quick"])
+    second = ctx.spawn("dup", ["quick"])
+    await wait_for(lambda: "ALREADY_EXISTS" in second.output(), what="the second is refused")
+    out = results(await ctx.run([{"step_id": "q", "agent_capability": "quick"}]))
+    assert out["q"]["pid"] == first.proc.pid
+    assert second.proc.poll() is None  # still retrying
+    await asyncio.to_thread(first.stop)
+    assert ctx.server is not None
+    await wait_agents(ctx.server, "dup")
+    out = results(await ctx.run([{"step_id": "q", "agent_capability": "quick"}]))
+    assert out["q"]["pid"] == second.proc.pid
+
+
+SESSION_FNS: list[Callable[[Ctx], Awaitable[None]]] = [reconnect, payload_limit, duplicate_agent_id]
