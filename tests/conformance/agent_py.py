@@ -90,7 +90,11 @@ async def hold(task: Task) -> dict[str, Any]:
 
 
 async def big(task: Task) -> str:
-    return "x" * (int(task.context["size"]) - 2)  # JSON adds the two quotes
+    text = "x" * (int(task.context["size"]) - 2)  # JSON adds the two quotes
+    if task.context.get("emit"):
+        await task.emit(text)  # a progress payload of exactly that size
+        return "emitted"
+    return text
 
 
 HANDLERS: dict[str, Callable[[Task], Awaitable[Any]]] = {

@@ -77,9 +77,12 @@ class Ctx:
     server: DweServer | None = None
     client: DweClient | None = None
     agents: list[AgentProc] = field(default_factory=list)
+    #: Server settings of this scenario (ServerConfig fields).
+    settings: dict[str, Any] = field(default_factory=dict)
 
     async def start_server(self) -> DweServer:
-        self.server = await self.make_server(port=self.port, max_payload_bytes=MAX_PAYLOAD)
+        settings = {"max_payload_bytes": MAX_PAYLOAD, **self.settings}
+        self.server = await self.make_server(port=self.port, **settings)
         if self.client is None:
             self.client = DweClient(self.server.address)
         return self.server

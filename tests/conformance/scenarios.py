@@ -7,11 +7,12 @@ language, and every check is the same for both SDKs. ``TABLE`` lists them all.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from .checks import E, Step, errors, results, spec, value
 from .harness import Ctx
-from .scenarios_session import SESSION_FNS
+from .scenarios_session import SESSION_FNS, SETTINGS
 
 
 async def diamond(ctx: Ctx) -> None:
@@ -108,6 +109,9 @@ class Scenario:
 
     name: str
     run: Callable[[Ctx], Awaitable[None]]
+    settings: dict[str, Any] = field(default_factory=dict)
 
 
-TABLE = [Scenario(f.__name__, f) for f in [*SCENARIO_FNS, *SESSION_FNS]]
+TABLE = [
+    Scenario(f.__name__, f, SETTINGS.get(f.__name__, {})) for f in [*SCENARIO_FNS, *SESSION_FNS]
+]

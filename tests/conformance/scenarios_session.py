@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from ..conftest import wait_agents, wait_for
 from .checks import E, errors, results, spec, value
@@ -52,6 +53,29 @@ async def payload_limit(ctx: Ctx) -> None:
     )
     assert over[-1].type == E.EVENT_TYPE_WORKFLOW_FAILED
     assert errors(over) == [("PayloadTooLarge", False)]
+    # The same for progress: a record of exactly the limit streams, one byte more fails.
+    emitted = await ctx.run(
+        [{"step_id": "e", "agent_capability": "big"}], context={"size": limit, "emit": True}
+    )
+    assert results(emitted)["e"] == "emitted"
+    (record,) = [e for e in emitted if e.type == E.EVENT_TYPE_AGENT_STREAM]
+    assert len(record.step_streamed.data.data) == limit
+    over = await ctx.run(
+        [{"step_id": "e", "agent_capability": "big", "retry_count": 2, "retry_delay": 0.01}],
+        context={"size": limit + 1, "emit": True},
+    )
+    assert errors(over) == [("PayloadTooLarge", False)]
+
+
+async def heartbeats(ctx: Ctx) -> None:
+    """A handler that sends nothing for many heartbeat intervals keeps its session: the
+    agent's heartbeats stop the server's watchdog (3 silent intervals) from closing it.
+    The server beats every 0.1 s here (SETTINGS)."""
+    proc = await ctx.agent("beating", ["wait"])
+    events = await ctx.run([{"step_id": "w", "agent_capability": "wait", "timeout_seconds": 1.5}])
+    assert errors(events) == [("Timeout", True)]  # the attempt ran its whole time
+    await ctx.observed(proc, "aborted")
+    assert proc.output().count("agent beating connected") == 1, proc.output()
 
 
 async def duplicate_agent_id(ctx: Ctx) -> None:
@@ -70,4 +94,12 @@ async def duplicate_agent_id(ctx: Ctx) -> None:
     assert out["q"]["pid"] == second.proc.pid
 
 
-SESSION_FNS: list[Callable[[Ctx], Awaitable[None]]] = [reconnect, payload_limit, duplicate_agent_id]
+#: Server settings per scenario (ServerConfig fields), applied before it starts.
+SETTINGS: dict[str, dict[str, Any]] = {"heartbeats": {"heartbeat_interval": 0.1}}
+
+SESSION_FNS: list[Callable[[Ctx], Awaitable[None]]] = [
+    reconnect,
+    payload_limit,
+    duplicate_agent_id,
+    heartbeats,
+]

@@ -17,6 +17,7 @@ from .scenarios import TABLE, Scenario
 @pytest.mark.parametrize("scenario", TABLE, ids=lambda s: s.name)
 async def test_scenario(scenario: Scenario, lang: str, make_ctx: Callable[[str], Ctx]) -> None:
     ctx = make_ctx(lang)
+    ctx.settings.update(scenario.settings)
     await ctx.start_server()
     await scenario.run(ctx)
 

@@ -60,7 +60,12 @@ const handlers = {
     await task.stream("after");
     return { held: true, lang: LANG };
   },
-  big: async (task) => "x".repeat(task.context.size - 2), // JSON adds the two quotes
+  big: async (task) => {
+    const text = "x".repeat(task.context.size - 2); // JSON adds the two quotes
+    if (!task.context.emit) return text;
+    await task.emit(text); // a progress payload of exactly that size
+    return "emitted";
+  },
 };
 
 const agent = new Agent({
