@@ -39,6 +39,8 @@ export interface AgentOptions {
   reconnectBaseMs?: number;
   reconnectCapMs?: number;
   channelOptions?: grpc.ChannelOptions;
+  /** Channel credentials (default: plaintext). */
+  credentials?: grpc.ChannelCredentials;
   /** Where the agent logs (default: console, debug lines only with DWE_DEBUG set). */
   logger?: Pick<Console, "info" | "warn" | "error" | "debug">;
 }
@@ -172,7 +174,7 @@ export class Agent extends EventEmitter implements SessionHost {
       agentId: this.agentId, agentType: this.agentType, capabilities: caps,
       maxConcurrentTasks: this.maxConcurrentTasks, labels: this.labels, heldAttemptIds: held, sdk: SDK_NAME,
     });
-    const channel = newClient(target, this.opts.channelOptions);
+    const channel = newClient(target, this.opts.channelOptions, this.opts.credentials);
     this.session = new Session(this, channel, hello);
     try {
       const end = await this.session.run();

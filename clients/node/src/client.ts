@@ -42,9 +42,17 @@ export interface WatchOptions {
 export class DweClient {
   private readonly channel: grpc.Client;
 
-  /** @param target e.g. "127.0.0.1:50051" (default $DWE_TARGET or 127.0.0.1:50051). */
-  constructor(target: string = process.env.DWE_TARGET || "127.0.0.1:50051", options: grpc.ChannelOptions = {}) {
-    this.channel = newClient(target, options);
+  /**
+   * @param target e.g. "127.0.0.1:50051" (default $DWE_TARGET or 127.0.0.1:50051).
+   * @param options extra gRPC channel options.
+   * @param credentials channel credentials (default: plaintext).
+   */
+  constructor(
+    target: string = process.env.DWE_TARGET || "127.0.0.1:50051",
+    options: grpc.ChannelOptions = {},
+    credentials?: grpc.ChannelCredentials,
+  ) {
+    this.channel = newClient(target, options, credentials);
   }
 
   close(): void {

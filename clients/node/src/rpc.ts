@@ -25,6 +25,11 @@ export function deserializer<D extends DescMessage>(schema: D): (bytes: Buffer) 
   return (bytes) => fromBinary(schema, bytes);
 }
 
-export function newClient(target: string, options: grpc.ChannelOptions = {}): grpc.Client {
-  return new grpc.Client(target, grpc.credentials.createInsecure(), { ...CHANNEL_OPTIONS, ...options });
+/** A channel to `target`; plaintext unless `credentials` are given (e.g. grpc.credentials.createSsl()). */
+export function newClient(
+  target: string,
+  options: grpc.ChannelOptions = {},
+  credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+): grpc.Client {
+  return new grpc.Client(target, credentials, { ...CHANNEL_OPTIONS, ...options });
 }

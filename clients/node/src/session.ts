@@ -126,6 +126,7 @@ export class Session {
     }
     // Fields this SDK does not know (a newer server, e.g. `rejections`) are kept in
     // msg.$unknown by the decoder and otherwise ignored.
+    if (msg.$unknown?.length) this.host.debug(`ignored ${msg.$unknown.length} unknown field(s) from the server`);
   }
 
   private onWelcome(welcome: Welcome): void {
