@@ -39,17 +39,24 @@ faults: $(STAMP)
 # Node.js is installed (its tests are skipped otherwise).
 node-deps:
 	@if command -v npm >/dev/null 2>&1; then \
-		cd clients/node && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build; \
+		cd clients/node && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build \
+			&& touch node_modules/.bin/protoc-gen-es; \
 	else echo "npm not found: the Node.js SDK tests will be skipped"; fi
 
 # The Node.js SDK's TypeScript types of protos/ (protoc-gen-es, clients/node/buf.gen.yaml).
-node-proto: $(BUF)
+NODE_GEN := clients/node/node_modules/.bin/protoc-gen-es
+
+$(NODE_GEN): clients/node/package.json clients/node/package-lock.json
+	cd clients/node && npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_GEN)
+
+node-proto: $(BUF) $(NODE_GEN)
 	cd clients/node && ../../$(BUF) generate
 
 # Regenerates the TypeScript types into a scratch copy and fails when the committed ones differ.
 check-node-proto:
 	@if ! command -v npm >/dev/null 2>&1; then echo "npm not found: TypeScript types not checked"; \
-	else $(MAKE) --no-print-directory $(BUF) && \
+	else $(MAKE) --no-print-directory $(BUF) $(NODE_GEN) && \
 		rm -rf .node-proto-check && mkdir -p .node-proto-check && \
 		sed 's#out: src/gen#out: ../../.node-proto-check/gen#' clients/node/buf.gen.yaml \
 			> .node-proto-check/buf.gen.yaml && \
