@@ -110,8 +110,18 @@ HANDLERS: dict[str, Callable[[Task], Awaitable[Any]]] = {
 }
 
 
+class DrainObserver(logging.Handler):
+    """Prints ``OBS drain`` when the SDK logs that the server drains the session (the
+    Python SDK has no callback for it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage().startswith("server drains session"):
+            obs("drain")
+
+
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
+    logging.getLogger("dwe.agent_sdk").addHandler(DrainObserver())
     agent = Agent(
         os.environ["CONF_AGENT_ID"],
         max_concurrent_tasks=int(os.environ.get("CONF_MAX", "1")),

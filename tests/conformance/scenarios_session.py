@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ..conftest import wait_agents, wait_for
+from ..conftest import WAIT, wait_agents, wait_for
 from .checks import E, errors, results, spec, value
 from .harness import MAX_PAYLOAD, Ctx
 
@@ -33,6 +33,29 @@ async def reconnect(ctx: Ctx) -> None:
     streamed = [e.step_streamed.content for e in events if e.type == E.EVENT_TYPE_AGENT_STREAM]
     assert streamed == ["before", "after"]
     assert len(proc.observed("holding")) == 1
+
+
+async def drain(ctx: Ctx) -> None:
+    """A stopping server sends Drain: the agent finishes its running handler, sends the
+    result before it leaves, and reconnects to the restart."""
+    proc = await ctx.agent("drained", ["hold"])
+    release = ctx.tmp_path / "release"
+    created = await ctx.c.create_workflow(
+        spec([{"step_id": "h", "agent_capability": "hold"}], context={"release": str(release)})
+    )
+    await ctx.c.start_workflow(created.workflow_id)
+    await ctx.observed(proc, "holding")
+    assert ctx.server is not None
+    stopping = asyncio.create_task(ctx.server.stop(WAIT))
+    await ctx.observed(proc, "drain")
+    release.touch()
+    await stopping  # ends once the agent has sent its result and half-closed
+    server = await ctx.start_server()
+    status = await ctx.c.get_workflow_status(created.workflow_id)
+    assert status.state == E.WORKFLOW_STATE_COMPLETED
+    (step,) = status.steps
+    assert step.attempts == 1 and value(step.output) == {"held": True, "lang": ctx.lang}
+    await wait_agents(server, "drained")
 
 
 async def payload_limit(ctx: Ctx) -> None:
@@ -99,6 +122,7 @@ SETTINGS: dict[str, dict[str, Any]] = {"heartbeats": {"heartbeat_interval": 0.1}
 
 SESSION_FNS: list[Callable[[Ctx], Awaitable[None]]] = [
     reconnect,
+    drain,
     payload_limit,
     duplicate_agent_id,
     heartbeats,

@@ -79,6 +79,7 @@ for (const cap of process.env.CONF_CAPS.split(",")) {
   agent.handler(cap, fn);
 }
 agent.on("connected", (session) => obs("connected", { session }));
+agent.on("drain", (reason) => obs("drain", { reason }));
 process.once("SIGTERM", () => agent.stop());
 process.once("SIGINT", () => agent.stop());
 await agent.run(process.env.DWE_TARGET);

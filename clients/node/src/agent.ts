@@ -52,7 +52,7 @@ interface Running {
 
 /**
  * A process that runs workflow steps for a dwe server. Events: "connected"
- * (session id), "disconnected" (reason).
+ * (session id), "drain" (the server's reason: it is stopping), "disconnected".
  */
 export class Agent extends EventEmitter implements SessionHost {
   readonly agentId: string;
@@ -256,6 +256,11 @@ export class Agent extends EventEmitter implements SessionHost {
 
   debug(message: string): void {
     this.log.debug(`agent ${this.agentId}: ${message}`);
+  }
+
+  draining(reason: string): void {
+    this.log.info(`agent ${this.agentId}: server drains the session (${reason}): finishing running handlers, then reconnecting`);
+    this.emit("drain", reason);
   }
 
   cancel(attemptId: string, reason: string): void {

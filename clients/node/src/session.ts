@@ -45,6 +45,8 @@ export interface SessionHost {
   /** Resolves once no handler runs. */
   idle(): Promise<void>;
   debug(message: string): void;
+  /** The server sent Drain. */
+  draining(reason: string): void;
 }
 
 export class Session {
@@ -121,7 +123,7 @@ export class Session {
     }
     for (const c of msg.cancels) this.host.cancel(c.attemptId, c.reason);
     if (msg.drain) {
-      this.host.debug(`server drains the session (${msg.drain.reason}): sending results, then reconnecting`);
+      this.host.draining(msg.drain.reason);
       this.close(this.host.stopping ? "stopped" : "drained");
     }
     // Fields this SDK does not know (a newer server, e.g. `rejections`) are kept in
