@@ -93,9 +93,10 @@ async def payload_limit(ctx: Ctx) -> None:
 async def heartbeats(ctx: Ctx) -> None:
     """A handler that sends nothing for many heartbeat intervals keeps its session: the
     agent's heartbeats stop the server's watchdog (3 silent intervals) from closing it.
-    The server beats every 0.1 s here (SETTINGS)."""
+    The server expects a beat every 0.3 s here (SETTINGS): the handler is silent for
+    about 7 intervals, more than twice the 3 after which the watchdog closes a session."""
     proc = await ctx.agent("beating", ["wait"])
-    events = await ctx.run([{"step_id": "w", "agent_capability": "wait", "timeout_seconds": 1.5}])
+    events = await ctx.run([{"step_id": "w", "agent_capability": "wait", "timeout_seconds": 2.0}])
     assert errors(events) == [("Timeout", True)]  # the attempt ran its whole time
     await ctx.observed(proc, "aborted")
     assert proc.output().count("agent beating connected") == 1, proc.output()
@@ -118,7 +119,7 @@ async def duplicate_agent_id(ctx: Ctx) -> None:
 
 
 #: Server settings per scenario (ServerConfig fields), applied before it starts.
-SETTINGS: dict[str, dict[str, Any]] = {"heartbeats": {"heartbeat_interval": 0.1}}
+SETTINGS: dict[str, dict[str, Any]] = {"heartbeats": {"heartbeat_interval": 0.3}}
 
 SESSION_FNS: list[Callable[[Ctx], Awaitable[None]]] = [
     reconnect,
