@@ -81,10 +81,14 @@ async def hold(task: Task) -> dict[str, Any]:
     obs("holding", step=task.step_id, attempt=task.attempt)
     release = Path(task.context["release"])
     deadline = time.monotonic() + LIMIT
-    while not release.exists():
-        if time.monotonic() > deadline:
-            raise TimeoutError("not released in time")
-        await asyncio.sleep(0.02)
+    try:
+        while not release.exists():
+            if time.monotonic() > deadline:
+                raise TimeoutError("not released in time")
+            await asyncio.sleep(0.02)
+    except asyncio.CancelledError:
+        obs("aborted", step=task.step_id, attempt=task.attempt, kind="cancelled")
+        raise
     await task.stream("after")
     return {"held": True, "lang": LANG}
 

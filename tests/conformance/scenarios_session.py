@@ -35,6 +35,30 @@ async def reconnect(ctx: Ctx) -> None:
     assert len(proc.observed("holding")) == 1
 
 
+async def dropped(ctx: Ctx) -> None:
+    """With no restart lease (SETTINGS) the restart re-queues the running attempt at once:
+    the agent reconnects holding it, is told to drop it (its handler is aborted), and
+    runs the step again as attempt 2."""
+    proc = await ctx.agent("dropper", ["hold"], max_tasks=2)
+    release = ctx.tmp_path / "release"
+    created = await ctx.c.create_workflow(
+        spec([{"step_id": "h", "agent_capability": "hold"}], context={"release": str(release)})
+    )
+    await ctx.c.start_workflow(created.workflow_id)
+    await ctx.observed(proc, "holding")
+    assert ctx.server is not None
+    await ctx.server.stop(0.5)
+    await ctx.start_server()
+    (aborted,) = await ctx.observed(proc, "aborted")
+    assert (aborted["attempt"], aborted["kind"]) == (1, "cancelled")
+    holding = await ctx.observed(proc, "holding", 2)
+    assert [h["attempt"] for h in holding] == [1, 2]
+    release.touch()
+    events = await ctx.events(created.workflow_id)
+    assert results(events)["h"] == {"held": True, "lang": ctx.lang}
+    assert [e.attempt for e in events if e.type == E.EVENT_TYPE_AGENT_STARTED] == [1, 2]
+
+
 async def drain(ctx: Ctx) -> None:
     """A stopping server sends Drain: the agent finishes its running handler, sends the
     result before it leaves, and reconnects to the restart."""
@@ -119,10 +143,14 @@ async def duplicate_agent_id(ctx: Ctx) -> None:
 
 
 #: Server settings per scenario (ServerConfig fields), applied before it starts.
-SETTINGS: dict[str, dict[str, Any]] = {"heartbeats": {"heartbeat_interval": 0.3}}
+SETTINGS: dict[str, dict[str, Any]] = {
+    "heartbeats": {"heartbeat_interval": 0.3},
+    "dropped": {"restart_lease": 0.0},
+}
 
 SESSION_FNS: list[Callable[[Ctx], Awaitable[None]]] = [
     reconnect,
+    dropped,
     drain,
     payload_limit,
     duplicate_agent_id,

@@ -56,7 +56,12 @@ const handlers = {
   hold: async (task) => {
     await task.stream("before");
     obs("holding", { step: task.stepId, attempt: task.attempt });
-    await until(() => existsSync(task.context.release), task.signal);
+    try {
+      await until(() => existsSync(task.context.release), task.signal);
+    } catch (err) {
+      if (task.signal.aborted) obs("aborted", { step: task.stepId, attempt: task.attempt, kind: task.signal.reason.kind });
+      throw err;
+    }
     await task.stream("after");
     return { held: true, lang: LANG };
   },
