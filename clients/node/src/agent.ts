@@ -45,6 +45,11 @@ export interface AgentOptions {
   logger?: Pick<Console, "info" | "warn" | "error" | "debug">;
 }
 
+export interface RunOptions {
+  /** Handle SIGINT/SIGTERM while running: the first stops gracefully, a second aborts handlers. */
+  handleSignals?: boolean;
+}
+
 interface Running {
   task: Task;
   deadline?: NodeJS.Timeout;
@@ -115,9 +120,10 @@ export class Agent extends EventEmitter implements SessionHost {
    * capped backoff; handlers keep running meanwhile and their results go out on the
    * next stream. Rejects with a DweError for codes no reconnect fixes.
    */
-  async run(target: string): Promise<void> {
+  async run(target: string, options: RunOptions = {}): Promise<void> {
     if (this.serving) throw new Error(`agent ${this.agentId} is already serving`);
     const caps = this.checkCapabilities();
+    const detach = options.handleSignals ? this.attachSignals() : () => {};
     this.serving = true;
     this.stopRequested = false;
     this.accepting = true;
@@ -134,8 +140,27 @@ export class Agent extends EventEmitter implements SessionHost {
         await this.backoff();
       }
     } finally {
+      detach();
       this.finishServing();
     }
+  }
+
+  /** SIGINT/SIGTERM: the first stops gracefully, a second aborts running handlers. */
+  private attachSignals(): () => void {
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (!this.stopRequested) {
+        this.log.info(`agent ${this.agentId}: ${signal} received, stopping`);
+        return this.stop();
+      }
+      this.log.warn(`agent ${this.agentId}: second signal, aborting running handlers`);
+      for (const r of this.running.values()) r.task.abort("shutdown", "agent shutting down");
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+    return () => {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+    };
   }
 
   /** Stop gracefully: no new work, running handlers finish (up to gracefulTimeoutMs), results sent. */
