@@ -2,7 +2,7 @@
 import { type DescMessage, type DescService, type MessageInitShape, type MessageShape, create } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import { DweError } from "./errors.js";
-import { EventType } from "./gen/dwe/v1/enums_pb.js";
+import { EventType, type WorkflowState } from "./gen/dwe/v1/enums_pb.js";
 import type { Payload } from "./gen/dwe/v1/common_pb.js";
 import type { AgentInfo } from "./gen/dwe/v1/agent_pb.js";
 import type { EngineMetrics } from "./gen/dwe/v1/engine_pb.js";
@@ -155,7 +155,7 @@ export class DweClient {
     return res.status;
   }
 
-  listWorkflows(pageSize = 0, pageToken = "", states: number[] = []) {
+  listWorkflows(pageSize = 0, pageToken = "", states: WorkflowState[] = []) {
     return this.unary(WorkflowService.method.listWorkflows, { pageSize, pageToken, states });
   }
 
@@ -188,6 +188,11 @@ export class DweClient {
   /** The server's version and limits: maxMessageBytes, maxPayloadBytes, heartbeatInterval. */
   getServerInfo() {
     return this.unary(EngineService.method.getServerInfo, {});
+  }
+
+  /** The old name of getServerInfo (@dwe/client 0.1). */
+  serverInfo() {
+    return this.getServerInfo();
   }
 
   /** Deletes workflows that ended more than `olderThanSeconds` ago (`dryRun`: only counts). */
