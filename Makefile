@@ -8,7 +8,7 @@ BUF := tools/buf/node_modules/.bin/buf
 
 .PHONY: demo run test lint layers fmt typecheck proto check-proto proto-lint proto-breaking \
 	proto-release buf-deps bench bench-quick bench-idempotency bench-retention clean node-deps \
-	faults
+	faults node-proto check-node-proto
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,7 @@ demo: $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/dwe server
 
-test: $(STAMP) check-proto proto-lint proto-breaking lint typecheck node-deps
+test: $(STAMP) check-proto proto-lint proto-breaking lint typecheck node-deps check-node-proto
 	$(PY) -m pytest -q
 
 # The fault suite, full length (issue 7): kill -9 of server and agents under W2 load, a disk
@@ -35,11 +35,36 @@ faults: $(STAMP)
 	DWE_FAULTS=full DWE_FAULTS_RUN=$$run $(PY) -m pytest -q $(FAULT_TESTS); code=$$?; \
 	$(PY) -m tests.faults.report $$run; exit $$code
 
-# The Node.js client's dependencies, when Node.js is installed (its test is skipped otherwise).
+# The Node.js SDK (clients/node, @dwe/sdk): its dependencies and its build (dist/), when
+# Node.js is installed (its tests are skipped otherwise).
 node-deps:
 	@if command -v npm >/dev/null 2>&1; then \
-		cd clients/node && npm ci --no-audit --no-fund --loglevel=error; \
-	else echo "npm not found: the Node.js client test will be skipped"; fi
+		cd clients/node && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build \
+			&& touch node_modules/.bin/protoc-gen-es; \
+	else echo "npm not found: the Node.js SDK tests will be skipped"; fi
+
+# The Node.js SDK's TypeScript types of protos/ (protoc-gen-es, clients/node/buf.gen.yaml).
+NODE_GEN := clients/node/node_modules/.bin/protoc-gen-es
+
+$(NODE_GEN): clients/node/package.json clients/node/package-lock.json
+	cd clients/node && npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_GEN)
+
+node-proto: $(BUF) $(NODE_GEN)
+	cd clients/node && ../../$(BUF) generate
+
+# Regenerates the TypeScript types into a scratch copy and fails when the committed ones differ.
+check-node-proto:
+	@if ! command -v npm >/dev/null 2>&1; then echo "npm not found: TypeScript types not checked"; \
+	else $(MAKE) --no-print-directory $(BUF) $(NODE_GEN) && \
+		rm -rf .node-proto-check && mkdir -p .node-proto-check && \
+		sed 's#out: src/gen#out: ../../.node-proto-check/gen#' clients/node/buf.gen.yaml \
+			> .node-proto-check/buf.gen.yaml && \
+		(cd clients/node && ../../$(BUF) generate --template ../../.node-proto-check/buf.gen.yaml) && \
+		if diff -r -q clients/node/src/gen .node-proto-check/gen >/dev/null; then \
+			echo "generated TypeScript code is up to date"; rm -rf .node-proto-check; \
+		else diff -r clients/node/src/gen .node-proto-check/gen | head -20; rm -rf .node-proto-check; \
+			echo "generated TypeScript code is stale: run 'make node-proto' and commit"; exit 1; fi; fi
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -1,4 +1,4 @@
-"""The Node.js client (clients/node) against a live server, with `node --test`."""
+"""The Node.js SDK (clients/node: client and agent) against a live server, with `node --test`."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ async def test_node_client_suite_passes_against_a_live_server(server: DweServer)
         proc = await asyncio.create_subprocess_exec(
             "node",
             "--test",
+            "--test-concurrency=1",
             "test/",
             cwd=NODE_CLIENT,
             env={**os.environ, "DWE_TARGET": server.address},
@@ -42,4 +43,4 @@ async def test_node_client_suite_passes_against_a_live_server(server: DweServer)
         out, _ = await asyncio.wait_for(proc.communicate(), 120)
     report = out.decode(errors="replace")
     assert proc.returncode == 0, report
-    assert "# pass 4" in report and "# fail 0" in report, report
+    assert "# pass 13" in report and "# fail 0" in report, report

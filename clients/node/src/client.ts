@@ -1,0 +1,208 @@
+// The client of WorkflowService and EngineService.
+import { type DescMessage, type DescService, type MessageInitShape, type MessageShape, create } from "@bufbuild/protobuf";
+import * as grpc from "@grpc/grpc-js";
+import { DweError } from "./errors.js";
+import { EventType, type WorkflowState } from "./gen/dwe/v1/enums_pb.js";
+import type { Payload } from "./gen/dwe/v1/common_pb.js";
+import type { AgentInfo } from "./gen/dwe/v1/agent_pb.js";
+import type { EngineMetrics } from "./gen/dwe/v1/engine_pb.js";
+import type { DetectedIntent, WorkflowEvent, WorkflowSpecSchema, WorkflowStatus } from "./gen/dwe/v1/workflow_pb.js";
+import { EngineService, WorkflowService } from "./gen/dwe/v1/service_pb.js";
+import { DurationSchema } from "@bufbuild/protobuf/wkt";
+import { json } from "./payload.js";
+import { deserializer, newClient, path, serializer } from "./rpc.js";
+
+/** The event types that end a run. */
+export const TERMINAL_EVENTS: ReadonlySet<EventType> = new Set([
+  EventType.WORKFLOW_COMPLETED,
+  EventType.WORKFLOW_FAILED,
+  EventType.WORKFLOW_CANCELLED,
+  EventType.WORKFLOW_TIMED_OUT,
+]);
+
+interface Method<I extends DescMessage, O extends DescMessage> {
+  readonly name: string;
+  readonly parent: DescService;
+  readonly input: I;
+  readonly output: O;
+}
+
+type StepInit = Exclude<NonNullable<MessageInitShape<typeof WorkflowSpecSchema>["steps"]>[number], { $typeName: string }>;
+/** A step as the contract has it, or with the guide's name `agentCapability` for `capability`. */
+export type StepInput = StepInit & { agentCapability?: string };
+/** A workflow spec; steps may use `agentCapability`. */
+export type SpecInput = Omit<MessageInitShape<typeof WorkflowSpecSchema>, "steps"> & { steps?: StepInput[] };
+
+/** Options of watch streams: how often a broken stream is resumed (UNAVAILABLE only). */
+export interface WatchOptions {
+  /** Resumes in a row before giving up (default 10). */
+  maxResumes?: number;
+}
+
+export class DweClient {
+  private readonly channel: grpc.Client;
+
+  /**
+   * @param target e.g. "127.0.0.1:50051" (default $DWE_TARGET or 127.0.0.1:50051).
+   * @param options extra gRPC channel options.
+   * @param credentials channel credentials (default: plaintext).
+   */
+  constructor(
+    target: string = process.env.DWE_TARGET || "127.0.0.1:50051",
+    options: grpc.ChannelOptions = {},
+    credentials?: grpc.ChannelCredentials,
+  ) {
+    this.channel = newClient(target, options, credentials);
+  }
+
+  close(): void {
+    this.channel.close();
+  }
+
+  private unary<I extends DescMessage, O extends DescMessage>(
+    m: Method<I, O>,
+    request: MessageInitShape<I>,
+  ): Promise<MessageShape<O>> {
+    const req = create(m.input, request);
+    return new Promise((resolve, reject) => {
+      this.channel.makeUnaryRequest(path(m as never), serializer(m.input), deserializer(m.output), req,
+        (err: grpc.ServiceError | null, res?: MessageShape<O>) => (err || !res ? reject(new DweError(err ?? {})) : resolve(res)));
+    });
+  }
+
+  private async *serverStream<I extends DescMessage, O extends DescMessage & { }>(
+    m: Method<I, O>,
+    request: MessageInitShape<I>,
+  ): AsyncGenerator<WorkflowEvent> {
+    const call = this.channel.makeServerStreamRequest(path(m as never), serializer(m.input), deserializer(m.output),
+      create(m.input, request));
+    try {
+      for await (const response of call as AsyncIterable<{ events: WorkflowEvent[] }>) {
+        for (const event of response.events) yield event;
+      }
+    } catch (err) {
+      throw new DweError(err as grpc.ServiceError);
+    } finally {
+      call.cancel();
+    }
+  }
+
+  /** Validates and stores a workflow; steps may name `capability` or `agentCapability`. */
+  createWorkflow(spec: SpecInput, requestId = "") {
+    const steps = (spec.steps ?? []).map(({ agentCapability, ...step }) => ({
+      ...step,
+      capability: step.capability || agentCapability || "",
+    }));
+    const full = { ...spec, steps } as MessageInitShape<typeof WorkflowSpecSchema>;
+    return this.unary(WorkflowService.method.createWorkflow, { spec: full, requestId });
+  }
+
+  startWorkflow(workflowId: string, context?: unknown, sessionId = "") {
+    return this.unary(WorkflowService.method.startWorkflow, {
+      workflowId, context: context === undefined ? undefined : json(context), sessionId,
+    });
+  }
+
+  /**
+   * Starts the workflow and yields its events up to the terminal one. A stream that
+   * breaks with UNAVAILABLE (e.g. a server restart) resumes with WatchWorkflow after
+   * the last seq seen, so no event is missed or repeated.
+   */
+  async *executeWorkflow(workflowId: string, context?: unknown, sessionId = "", options: WatchOptions = {}) {
+    let last = 0n;
+    try {
+      for await (const event of this.serverStream(WorkflowService.method.executeWorkflow, {
+        workflowId, context: context === undefined ? undefined : json(context), sessionId,
+      })) {
+        last = event.seq;
+        yield event;
+        if (TERMINAL_EVENTS.has(event.type)) return;
+      }
+    } catch (err) {
+      if (!(err instanceof DweError) || err.code !== "UNAVAILABLE" || last === 0n) throw err;
+    }
+    yield* this.watchWorkflow(workflowId, last, options);
+  }
+
+  /** Events after `afterSeq` up to the terminal one, resuming a broken stream by seq. */
+  async *watchWorkflow(workflowId: string, afterSeq: bigint | number = 0, options: WatchOptions = {}) {
+    let last = BigInt(afterSeq);
+    const maxResumes = options.maxResumes ?? 10;
+    for (let failures = 0; ; ) {
+      try {
+        for await (const event of this.serverStream(WorkflowService.method.watchWorkflow, { workflowId, afterSeq: last })) {
+          last = event.seq;
+          failures = 0;
+          yield event;
+          if (TERMINAL_EVENTS.has(event.type)) return;
+        }
+        return;
+      } catch (err) {
+        if (!(err instanceof DweError) || err.code !== "UNAVAILABLE" || ++failures > maxResumes) throw err;
+        await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** (failures - 1), 2000)));
+      }
+    }
+  }
+
+  /** Events of all (or the given) workflows as they happen; does not end by itself. */
+  watchEvents(types: EventType[] = [], workflowIds: string[] = []) {
+    return this.serverStream(WorkflowService.method.watchEvents, { types, workflowIds });
+  }
+
+  async getWorkflowStatus(workflowId: string): Promise<WorkflowStatus> {
+    const res = await this.unary(WorkflowService.method.getWorkflowStatus, { workflowId });
+    if (!res.status) throw new DweError({ code: grpc.status.INTERNAL, details: "response without status" });
+    return res.status;
+  }
+
+  listWorkflows(pageSize = 0, pageToken = "", states: WorkflowState[] = []) {
+    return this.unary(WorkflowService.method.listWorkflows, { pageSize, pageToken, states });
+  }
+
+  cancelWorkflow(workflowId: string, reason = "") {
+    return this.unary(WorkflowService.method.cancelWorkflow, { workflowId, reason });
+  }
+
+  async analyzeIntent(message: string): Promise<DetectedIntent | undefined> {
+    return (await this.unary(WorkflowService.method.analyzeIntent, { message })).intent;
+  }
+
+  startIntent(message: string, context?: unknown, sessionId = "") {
+    return this.unary(WorkflowService.method.startIntent, {
+      message, context: context === undefined ? undefined : json(context), sessionId,
+    });
+  }
+
+  async registerAgent(agent: MessageInitShape<typeof EngineService.method.registerAgent.input>["agent"]) {
+    return (await this.unary(EngineService.method.registerAgent, { agent })).agent;
+  }
+
+  async listAgents(): Promise<AgentInfo[]> {
+    return (await this.unary(EngineService.method.listAgents, {})).agents;
+  }
+
+  async getEngineMetrics(): Promise<EngineMetrics | undefined> {
+    return (await this.unary(EngineService.method.getEngineMetrics, {})).metrics;
+  }
+
+  /** The server's version and limits: maxMessageBytes, maxPayloadBytes, heartbeatInterval. */
+  getServerInfo() {
+    return this.unary(EngineService.method.getServerInfo, {});
+  }
+
+  /** The old name of getServerInfo (@dwe/client 0.1). */
+  serverInfo() {
+    return this.getServerInfo();
+  }
+
+  /** Deletes workflows that ended more than `olderThanSeconds` ago (`dryRun`: only counts). */
+  pruneWorkflows(olderThanSeconds: number, dryRun = false) {
+    const seconds = Math.floor(olderThanSeconds);
+    const nanos = Math.round((olderThanSeconds - seconds) * 1e9);
+    return this.unary(EngineService.method.pruneWorkflows, {
+      olderThan: create(DurationSchema, { seconds: BigInt(seconds), nanos }), dryRun,
+    });
+  }
+}
+
+export type { Payload };
