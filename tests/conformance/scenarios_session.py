@@ -126,6 +126,18 @@ async def heartbeats(ctx: Ctx) -> None:
     assert proc.output().count("agent beating connected") == 1, proc.output()
 
 
+async def ack_timeout(ctx: Ctx) -> None:
+    """The SDK acknowledges each assignment (started) at once: a handler that runs four
+    times the server's ack timeout (0.5 s, SETTINGS) until its own 2 s deadline is never
+    taken back and assigned again."""
+    await ctx.agent("acking", ["wait"])
+    events = await ctx.run([{"step_id": "w", "agent_capability": "wait", "timeout_seconds": 2.0}])
+    assert errors(events) == [("Timeout", True)]  # the deadline, not the ack timeout, ended it
+    assert [e.attempt for e in events if e.type == E.EVENT_TYPE_AGENT_STARTED] == [1]
+    retried = [e for e in events if e.type == E.EVENT_TYPE_AGENT_RETRYING]
+    assert not [e for e in retried if "acknowledged" in e.step_retrying.reason]
+
+
 async def duplicate_agent_id(ctx: Ctx) -> None:
     """A second process with a live agent's id gets ALREADY_EXISTS and retries; the first
     keeps working; once the first stops, the second gets in."""
@@ -146,6 +158,7 @@ async def duplicate_agent_id(ctx: Ctx) -> None:
 SETTINGS: dict[str, dict[str, Any]] = {
     "heartbeats": {"heartbeat_interval": 0.3},
     "dropped": {"restart_lease": 0.0},
+    "ack_timeout": {"ack_timeout": 0.5},
 }
 
 SESSION_FNS: list[Callable[[Ctx], Awaitable[None]]] = [
@@ -155,4 +168,5 @@ SESSION_FNS: list[Callable[[Ctx], Awaitable[None]]] = [
     payload_limit,
     duplicate_agent_id,
     heartbeats,
+    ack_timeout,
 ]

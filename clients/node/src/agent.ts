@@ -283,6 +283,10 @@ export class Agent extends EventEmitter implements SessionHost {
     this.log.debug(`agent ${this.agentId}: ${message}`);
   }
 
+  rejected(attemptId: string, kind: string, reason: string): void {
+    this.log.warn(`agent ${this.agentId}: server rejected ${kind} of attempt ${attemptId}: ${reason}`);
+  }
+
   draining(reason: string): void {
     this.log.info(`agent ${this.agentId}: server drains the session (${reason}): finishing running handlers, then reconnecting`);
     this.emit("drain", reason);

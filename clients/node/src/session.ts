@@ -45,6 +45,8 @@ export interface SessionHost {
   /** Resolves once no handler runs. */
   idle(): Promise<void>;
   debug(message: string): void;
+  /** The server refused a report (started, progress or result) about an attempt. */
+  rejected(attemptId: string, kind: string, reason: string): void;
   /** The server sent Drain. */
   draining(reason: string): void;
 }
@@ -122,12 +124,13 @@ export class Session {
       else this.host.outbox.acknowledge(ack.attemptId, ack.index);
     }
     for (const c of msg.cancels) this.host.cancel(c.attemptId, c.reason);
+    for (const r of msg.rejections) this.host.rejected(r.attemptId, r.kind, r.reason);
     if (msg.drain) {
       this.host.draining(msg.drain.reason);
       this.close(this.host.stopping ? "stopped" : "drained");
     }
-    // Fields this SDK does not know (a newer server, e.g. `rejections`) are kept in
-    // msg.$unknown by the decoder and otherwise ignored.
+    // Fields this SDK does not know (a newer server) are kept in msg.$unknown by the
+    // decoder and otherwise ignored.
     if (msg.$unknown?.length) this.host.debug(`ignored ${msg.$unknown.length} unknown field(s) from the server`);
   }
 

@@ -14,12 +14,16 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file dwe/v1/agent.proto.
  */
 export const file_dwe_v1_agent: GenFile = /*@__PURE__*/
-  fileDesc("ChJkd2UvdjEvYWdlbnQucHJvdG8SBmR3ZS52MSKyAQoOQ29ubmVjdFJlcXVlc3QSHAoFaGVsbG8YASABKAsyDS5kd2UudjEuSGVsbG8SJAoJaGVhcnRiZWF0GAIgASgLMhEuZHdlLnYxLkhlYXJ0YmVhdBIPCgdzdGFydGVkGAMgAygJEiYKCHByb2dyZXNzGAQgAygLMhQuZHdlLnYxLlN0ZXBQcm9ncmVzcxIjCgdyZXN1bHRzGAUgAygLMhIuZHdlLnYxLlN0ZXBSZXN1bHQixwEKD0Nvbm5lY3RSZXNwb25zZRIgCgd3ZWxjb21lGAEgASgLMg8uZHdlLnYxLldlbGNvbWUSJwoLYXNzaWdubWVudHMYAiADKAsyEi5kd2UudjEuQXNzaWdubWVudBIfCgdjYW5jZWxzGAMgAygLMg4uZHdlLnYxLkNhbmNlbBIcCgVkcmFpbhgEIAEoCzINLmR3ZS52MS5EcmFpbhIqCg1wcm9ncmVzc19hY2tzGAUgAygLMhMuZHdlLnYxLlByb2dyZXNzQWNrIkAKC1Byb2dyZXNzQWNrEhIKCmF0dGVtcHRfaWQYASABKAkSDQoFaW5kZXgYAiABKAMSDgoGcmVzZW5kGAMgASgIIuIBCgVIZWxsbxIQCghhZ2VudF9pZBgBIAEoCRISCgphZ2VudF90eXBlGAIgASgJEhQKDGNhcGFiaWxpdGllcxgDIAMoCRIcChRtYXhfY29uY3VycmVudF90YXNrcxgEIAEoBRIpCgZsYWJlbHMYBSADKAsyGS5kd2UudjEuSGVsbG8uTGFiZWxzRW50cnkSGAoQaGVsZF9hdHRlbXB0X2lkcxgGIAMoCRILCgNzZGsYByABKAkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASLdAgoHV2VsY29tZRISCgpzZXNzaW9uX2lkGAEgASgJEjUKEmhlYXJ0YmVhdF9pbnRlcnZhbBgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIfCgZjb25maWcYAyABKAsyDy5kd2UudjEuUGF5bG9hZBIbChNyZXN1bWVkX2F0dGVtcHRfaWRzGAQgAygJEhsKE2Ryb3BwZWRfYXR0ZW1wdF9pZHMYBSADKAkSGQoRbWF4X21lc3NhZ2VfYnl0ZXMYBiABKAMSGQoRbWF4X3BheWxvYWRfYnl0ZXMYByABKAMSPgoQcmVzdW1lZF9wcm9ncmVzcxgIIAMoCzIkLmR3ZS52MS5XZWxjb21lLlJlc3VtZWRQcm9ncmVzc0VudHJ5GjYKFFJlc3VtZWRQcm9ncmVzc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAzoCOAEi/AIKCkFzc2lnbm1lbnQSEgoKYXR0ZW1wdF9pZBgBIAEoCRITCgt3b3JrZmxvd19pZBgCIAEoCRIPCgdzdGVwX2lkGAMgASgJEhEKCXN0ZXBfbmFtZRgEIAEoCRITCgtkZXNjcmlwdGlvbhgFIAEoCRISCgpjYXBhYmlsaXR5GAYgASgJEg8KB2F0dGVtcHQYByABKAUSIAoHY29udGV4dBgIIAEoCzIPLmR3ZS52MS5QYXlsb2FkEi4KBmlucHV0cxgJIAMoCzIeLmR3ZS52MS5Bc3NpZ25tZW50LklucHV0c0VudHJ5EiwKCGRlYWRsaW5lGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgt0cmFjZXBhcmVudBgLIAEoCRISCgp0cmFjZXN0YXRlGAwgASgJGj4KC0lucHV0c0VudHJ5EgsKA2tleRgBIAEoCRIeCgV2YWx1ZRgCIAEoCzIPLmR3ZS52MS5QYXlsb2FkOgI4ASJhCgxTdGVwUHJvZ3Jlc3MSEgoKYXR0ZW1wdF9pZBgBIAEoCRIPCgdjb250ZW50GAIgASgJEh0KBGRhdGEYAyABKAsyDy5kd2UudjEuUGF5bG9hZBINCgVpbmRleBgEIAEoAyK3AQoKU3RlcFJlc3VsdBISCgphdHRlbXB0X2lkGAEgASgJEiEKBm91dHB1dBgCIAEoCzIPLmR3ZS52MS5QYXlsb2FkSAASIgoFZXJyb3IYAyABKAsyES5kd2UudjEuRXJyb3JJbmZvSAASKwoIZHVyYXRpb24YBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SFgoOcHJvZ3Jlc3NfY291bnQYBSABKANCCQoHb3V0Y29tZSI1CglIZWFydGJlYXQSKAoEdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiLAoGQ2FuY2VsEhIKCmF0dGVtcHRfaWQYASABKAkSDgoGcmVhc29uGAIgASgJIhcKBURyYWluEg4KBnJlYXNvbhgBIAEoCSKaAwoJQWdlbnRJbmZvEhAKCGFnZW50X2lkGAEgASgJEhIKCmFnZW50X3R5cGUYAiABKAkSFAoMY2FwYWJpbGl0aWVzGAMgAygJEhwKFG1heF9jb25jdXJyZW50X3Rhc2tzGAQgASgFEh8KBmNvbmZpZxgFIAEoCzIPLmR3ZS52MS5QYXlsb2FkEhEKCWNvbm5lY3RlZBgGIAEoCBISCgpyZWdpc3RlcmVkGAcgASgIEhQKDGN1cnJlbnRfbG9hZBgIIAEoBRItCgZsYWJlbHMYCSADKAsyHS5kd2UudjEuQWdlbnRJbmZvLkxhYmVsc0VudHJ5EhcKD2NvbXBsZXRlZF9zdGVwcxgKIAEoAxIUCgxmYWlsZWRfc3RlcHMYCyABKAMSMAoMY29ubmVjdGVkX2F0GAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIWCg5jb25maWdfb21pdHRlZBgNIAEoCBotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBQkAKCmRldi5kd2UudjFCCkFnZW50UHJvdG9QAVobZHdlLmRldi9nZW4vZ28vZHdlL3YxO2R3ZXYxqgIGRHdlLlYxYgZwcm90bzM", [file_dwe_v1_common, file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("ChJkd2UvdjEvYWdlbnQucHJvdG8SBmR3ZS52MSKyAQoOQ29ubmVjdFJlcXVlc3QSHAoFaGVsbG8YASABKAsyDS5kd2UudjEuSGVsbG8SJAoJaGVhcnRiZWF0GAIgASgLMhEuZHdlLnYxLkhlYXJ0YmVhdBIPCgdzdGFydGVkGAMgAygJEiYKCHByb2dyZXNzGAQgAygLMhQuZHdlLnYxLlN0ZXBQcm9ncmVzcxIjCgdyZXN1bHRzGAUgAygLMhIuZHdlLnYxLlN0ZXBSZXN1bHQi7gEKD0Nvbm5lY3RSZXNwb25zZRIgCgd3ZWxjb21lGAEgASgLMg8uZHdlLnYxLldlbGNvbWUSJwoLYXNzaWdubWVudHMYAiADKAsyEi5kd2UudjEuQXNzaWdubWVudBIfCgdjYW5jZWxzGAMgAygLMg4uZHdlLnYxLkNhbmNlbBIcCgVkcmFpbhgEIAEoCzINLmR3ZS52MS5EcmFpbhIqCg1wcm9ncmVzc19hY2tzGAUgAygLMhMuZHdlLnYxLlByb2dyZXNzQWNrEiUKCnJlamVjdGlvbnMYBiADKAsyES5kd2UudjEuUmVqZWN0aW9uIj0KCVJlamVjdGlvbhISCgphdHRlbXB0X2lkGAEgASgJEgwKBGtpbmQYAiABKAkSDgoGcmVhc29uGAMgASgJIkAKC1Byb2dyZXNzQWNrEhIKCmF0dGVtcHRfaWQYASABKAkSDQoFaW5kZXgYAiABKAMSDgoGcmVzZW5kGAMgASgIIuIBCgVIZWxsbxIQCghhZ2VudF9pZBgBIAEoCRISCgphZ2VudF90eXBlGAIgASgJEhQKDGNhcGFiaWxpdGllcxgDIAMoCRIcChRtYXhfY29uY3VycmVudF90YXNrcxgEIAEoBRIpCgZsYWJlbHMYBSADKAsyGS5kd2UudjEuSGVsbG8uTGFiZWxzRW50cnkSGAoQaGVsZF9hdHRlbXB0X2lkcxgGIAMoCRILCgNzZGsYByABKAkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASLdAgoHV2VsY29tZRISCgpzZXNzaW9uX2lkGAEgASgJEjUKEmhlYXJ0YmVhdF9pbnRlcnZhbBgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIfCgZjb25maWcYAyABKAsyDy5kd2UudjEuUGF5bG9hZBIbChNyZXN1bWVkX2F0dGVtcHRfaWRzGAQgAygJEhsKE2Ryb3BwZWRfYXR0ZW1wdF9pZHMYBSADKAkSGQoRbWF4X21lc3NhZ2VfYnl0ZXMYBiABKAMSGQoRbWF4X3BheWxvYWRfYnl0ZXMYByABKAMSPgoQcmVzdW1lZF9wcm9ncmVzcxgIIAMoCzIkLmR3ZS52MS5XZWxjb21lLlJlc3VtZWRQcm9ncmVzc0VudHJ5GjYKFFJlc3VtZWRQcm9ncmVzc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAzoCOAEi/AIKCkFzc2lnbm1lbnQSEgoKYXR0ZW1wdF9pZBgBIAEoCRITCgt3b3JrZmxvd19pZBgCIAEoCRIPCgdzdGVwX2lkGAMgASgJEhEKCXN0ZXBfbmFtZRgEIAEoCRITCgtkZXNjcmlwdGlvbhgFIAEoCRISCgpjYXBhYmlsaXR5GAYgASgJEg8KB2F0dGVtcHQYByABKAUSIAoHY29udGV4dBgIIAEoCzIPLmR3ZS52MS5QYXlsb2FkEi4KBmlucHV0cxgJIAMoCzIeLmR3ZS52MS5Bc3NpZ25tZW50LklucHV0c0VudHJ5EiwKCGRlYWRsaW5lGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgt0cmFjZXBhcmVudBgLIAEoCRISCgp0cmFjZXN0YXRlGAwgASgJGj4KC0lucHV0c0VudHJ5EgsKA2tleRgBIAEoCRIeCgV2YWx1ZRgCIAEoCzIPLmR3ZS52MS5QYXlsb2FkOgI4ASJhCgxTdGVwUHJvZ3Jlc3MSEgoKYXR0ZW1wdF9pZBgBIAEoCRIPCgdjb250ZW50GAIgASgJEh0KBGRhdGEYAyABKAsyDy5kd2UudjEuUGF5bG9hZBINCgVpbmRleBgEIAEoAyK3AQoKU3RlcFJlc3VsdBISCgphdHRlbXB0X2lkGAEgASgJEiEKBm91dHB1dBgCIAEoCzIPLmR3ZS52MS5QYXlsb2FkSAASIgoFZXJyb3IYAyABKAsyES5kd2UudjEuRXJyb3JJbmZvSAASKwoIZHVyYXRpb24YBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SFgoOcHJvZ3Jlc3NfY291bnQYBSABKANCCQoHb3V0Y29tZSI1CglIZWFydGJlYXQSKAoEdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiLAoGQ2FuY2VsEhIKCmF0dGVtcHRfaWQYASABKAkSDgoGcmVhc29uGAIgASgJIhcKBURyYWluEg4KBnJlYXNvbhgBIAEoCSKaAwoJQWdlbnRJbmZvEhAKCGFnZW50X2lkGAEgASgJEhIKCmFnZW50X3R5cGUYAiABKAkSFAoMY2FwYWJpbGl0aWVzGAMgAygJEhwKFG1heF9jb25jdXJyZW50X3Rhc2tzGAQgASgFEh8KBmNvbmZpZxgFIAEoCzIPLmR3ZS52MS5QYXlsb2FkEhEKCWNvbm5lY3RlZBgGIAEoCBISCgpyZWdpc3RlcmVkGAcgASgIEhQKDGN1cnJlbnRfbG9hZBgIIAEoBRItCgZsYWJlbHMYCSADKAsyHS5kd2UudjEuQWdlbnRJbmZvLkxhYmVsc0VudHJ5EhcKD2NvbXBsZXRlZF9zdGVwcxgKIAEoAxIUCgxmYWlsZWRfc3RlcHMYCyABKAMSMAoMY29ubmVjdGVkX2F0GAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIWCg5jb25maWdfb21pdHRlZBgNIAEoCBotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBQkAKCmRldi5kd2UudjFCCkFnZW50UHJvdG9QAVobZHdlLmRldi9nZW4vZ28vZHdlL3YxO2R3ZXYxqgIGRHdlLlYxYgZwcm90bzM", [file_dwe_v1_common, file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * Agent -> server on AgentService.Connect. The first message must carry
- * hello; every later message may batch any number of started ids, progress
- * items and results, and agents should send what has piled up in one message
+ * hello (a stream whose first message has none ends with INVALID_ARGUMENT,
+ * and so does hello in a later message or a message that does not decode);
+ * a second live session with the same agent_id is refused with
+ * ALREADY_EXISTS (retry with backoff: it may be your own half-open session).
+ * Every later message may batch any number of started ids, progress items
+ * and results, and agents should send what has piled up in one message
  * rather than one message each. Any message counts as a heartbeat.
  *
  * @generated from message dwe.v1.ConnectRequest
@@ -40,7 +44,10 @@ export type ConnectRequest = Message<"dwe.v1.ConnectRequest"> & {
   heartbeat?: Heartbeat | undefined;
 
   /**
-   * attempt_ids whose handlers have begun running (ASSIGNED -> RUNNING).
+   * attempt_ids whose handlers have begun running (ASSIGNED -> RUNNING). An
+   * assignment must be acknowledged, by started or by its result, within the
+   * server's ack timeout (--ack-timeout, 30 s by default); otherwise it is
+   * taken back (a Cancel is sent) and assigned again.
    *
    * @generated from field: repeated string started = 3;
    */
@@ -112,6 +119,14 @@ export type ConnectResponse = Message<"dwe.v1.ConnectResponse"> & {
    * @generated from field: repeated dwe.v1.ProgressAck progress_acks = 5;
    */
   progressAcks: ProgressAck[];
+
+  /**
+   * Messages the server did not accept, each naming the attempt and why. The
+   * stream stays open; do not send them again.
+   *
+   * @generated from field: repeated dwe.v1.Rejection rejections = 6;
+   */
+  rejections: Rejection[];
 };
 
 /**
@@ -120,6 +135,43 @@ export type ConnectResponse = Message<"dwe.v1.ConnectResponse"> & {
  */
 export const ConnectResponseSchema: GenMessage<ConnectResponse> = /*@__PURE__*/
   messageDesc(file_dwe_v1_agent, 1);
+
+/**
+ * A started id, progress item or result the server did not accept.
+ *
+ * @generated from message dwe.v1.Rejection
+ */
+export type Rejection = Message<"dwe.v1.Rejection"> & {
+  /**
+   * The attempt the message named.
+   *
+   * @generated from field: string attempt_id = 1;
+   */
+  attemptId: string;
+
+  /**
+   * What was refused: "started", "progress" or "result".
+   *
+   * @generated from field: string kind = 2;
+   */
+  kind: string;
+
+  /**
+   * Why, for logs: for example the attempt is not one this session holds
+   * (never assigned to it, taken back after a timeout or disconnect, or
+   * already answered).
+   *
+   * @generated from field: string reason = 3;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message dwe.v1.Rejection.
+ * Use `create(RejectionSchema)` to create a new message.
+ */
+export const RejectionSchema: GenMessage<Rejection> = /*@__PURE__*/
+  messageDesc(file_dwe_v1_agent, 2);
 
 /**
  * Progress of one attempt stored up to an index.
@@ -155,7 +207,7 @@ export type ProgressAck = Message<"dwe.v1.ProgressAck"> & {
  * Use `create(ProgressAckSchema)` to create a new message.
  */
 export const ProgressAckSchema: GenMessage<ProgressAck> = /*@__PURE__*/
-  messageDesc(file_dwe_v1_agent, 2);
+  messageDesc(file_dwe_v1_agent, 3);
 
 /**
  * Who the agent is and what it can do.
@@ -220,7 +272,7 @@ export type Hello = Message<"dwe.v1.Hello"> & {
  * Use `create(HelloSchema)` to create a new message.
  */
 export const HelloSchema: GenMessage<Hello> = /*@__PURE__*/
-  messageDesc(file_dwe_v1_agent, 3);
+  messageDesc(file_dwe_v1_agent, 4);
 
 /**
  * The server's answer to hello.
@@ -238,7 +290,8 @@ export type Welcome = Message<"dwe.v1.Welcome"> & {
 
   /**
    * Send a message (a heartbeat if nothing else) at least this often; a
-   * session silent for 3 intervals is closed and its attempts re-queued.
+   * session silent for 3 intervals is closed with UNAVAILABLE and a reason
+   * ("no message for ... s"), and its attempts re-queued.
    *
    * @generated from field: google.protobuf.Duration heartbeat_interval = 2;
    */
@@ -297,7 +350,7 @@ export type Welcome = Message<"dwe.v1.Welcome"> & {
  * Use `create(WelcomeSchema)` to create a new message.
  */
 export const WelcomeSchema: GenMessage<Welcome> = /*@__PURE__*/
-  messageDesc(file_dwe_v1_agent, 4);
+  messageDesc(file_dwe_v1_agent, 5);
 
 /**
  * One step attempt to run.
@@ -396,7 +449,7 @@ export type Assignment = Message<"dwe.v1.Assignment"> & {
  * Use `create(AssignmentSchema)` to create a new message.
  */
 export const AssignmentSchema: GenMessage<Assignment> = /*@__PURE__*/
-  messageDesc(file_dwe_v1_agent, 5);
+  messageDesc(file_dwe_v1_agent, 6);
 
 /**
  * Content a running handler streams to watchers.
@@ -445,11 +498,13 @@ export type StepProgress = Message<"dwe.v1.StepProgress"> & {
  * Use `create(StepProgressSchema)` to create a new message.
  */
 export const StepProgressSchema: GenMessage<StepProgress> = /*@__PURE__*/
-  messageDesc(file_dwe_v1_agent, 6);
+  messageDesc(file_dwe_v1_agent, 7);
 
 /**
  * The outcome of one attempt. Accepted once, only for the current attempt
- * from the session it was assigned to; anything else is ignored.
+ * from the session it was assigned to; anything else is answered with a
+ * Rejection (the stream stays open). A json/plain output must be valid JSON
+ * (else the attempt fails with type "InvalidPayload", not retried).
  *
  * @generated from message dwe.v1.StepResult
  */
@@ -507,7 +562,7 @@ export type StepResult = Message<"dwe.v1.StepResult"> & {
  * Use `create(StepResultSchema)` to create a new message.
  */
 export const StepResultSchema: GenMessage<StepResult> = /*@__PURE__*/
-  messageDesc(file_dwe_v1_agent, 7);
+  messageDesc(file_dwe_v1_agent, 8);
 
 /**
  * Liveness while otherwise silent.
@@ -528,13 +583,15 @@ export type Heartbeat = Message<"dwe.v1.Heartbeat"> & {
  * Use `create(HeartbeatSchema)` to create a new message.
  */
 export const HeartbeatSchema: GenMessage<Heartbeat> = /*@__PURE__*/
-  messageDesc(file_dwe_v1_agent, 8);
+  messageDesc(file_dwe_v1_agent, 9);
 
 /**
  * Stop a running attempt (its run was cancelled, failed elsewhere or timed
  * out). The agent cancels the handler and, once it has ended, answers with a
  * StepResult whose error has type "Cancelled"; until then the attempt keeps
- * its slot on the agent.
+ * its slot on the agent, for at most the server's cancel grace
+ * (--cancel-grace, 10 s by default), after which the slot is freed anyway and
+ * counted (EngineMetrics.cancels_unanswered).
  *
  * @generated from message dwe.v1.Cancel
  */
@@ -559,7 +616,7 @@ export type Cancel = Message<"dwe.v1.Cancel"> & {
  * Use `create(CancelSchema)` to create a new message.
  */
 export const CancelSchema: GenMessage<Cancel> = /*@__PURE__*/
-  messageDesc(file_dwe_v1_agent, 9);
+  messageDesc(file_dwe_v1_agent, 10);
 
 /**
  * The server is about to stop.
@@ -580,7 +637,7 @@ export type Drain = Message<"dwe.v1.Drain"> & {
  * Use `create(DrainSchema)` to create a new message.
  */
 export const DrainSchema: GenMessage<Drain> = /*@__PURE__*/
-  messageDesc(file_dwe_v1_agent, 10);
+  messageDesc(file_dwe_v1_agent, 11);
 
 /**
  * An agent as the registry and the pool know it.
@@ -686,5 +743,5 @@ export type AgentInfo = Message<"dwe.v1.AgentInfo"> & {
  * Use `create(AgentInfoSchema)` to create a new message.
  */
 export const AgentInfoSchema: GenMessage<AgentInfo> = /*@__PURE__*/
-  messageDesc(file_dwe_v1_agent, 11);
+  messageDesc(file_dwe_v1_agent, 12);
 
