@@ -21,6 +21,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from dwe.clients.typed import DweClient
 from dwe.server.app import DweServer, create_server
 from dwe.server.config import ServerConfig
+from tests.support.procs import stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 WAIT = 15.0
@@ -128,13 +129,7 @@ class AgentProcess:
             self.proc.wait(10)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        stop_process(self.proc)
         self._log.close()
 
     def output(self) -> str:

@@ -19,6 +19,7 @@ from dwe.v1 import workflow_pb2
 
 from ..conftest import ROOT, WAIT, MakeServer, wait_agents, wait_for
 from ..server.helpers import TERMINAL
+from ..support.procs import stop_process
 
 NODE_DIR = ROOT / "clients" / "node"
 NODE_READY = bool(
@@ -56,13 +57,7 @@ class AgentProc:
 
     def stop(self) -> None:
         """SIGTERM (a graceful stop), then SIGKILL if it does not end."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        stop_process(self.proc)
         self._log.close()
 
 

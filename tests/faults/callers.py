@@ -25,18 +25,10 @@ from dwe.clients.typed import DweClient
 from dwe.common.backoff import backoff_delay
 from dwe.v1 import enums_pb2, workflow_pb2
 
+from ..support.specs import DIAMOND
+
 T = TypeVar("T")
 
-DIAMOND = [
-    {"step_id": "fetch", "agent_capability": "data_fetch"},
-    {"step_id": "analyze", "agent_capability": "analysis", "dependencies": ["fetch"]},
-    {"step_id": "history", "agent_capability": "memory", "dependencies": ["fetch"]},
-    {
-        "step_id": "recommend",
-        "agent_capability": "recommendation",
-        "dependencies": ["analyze", "history"],
-    },
-]
 STEPS = len(DIAMOND)
 TERMINAL = frozenset(
     {

@@ -14,6 +14,7 @@ from dwe.server.app import DweServer
 from dwe.v1 import enums_pb2
 
 from ..conftest import WAIT, MakeServer, wait_agents, wait_for
+from ..support.specs import DIAMOND
 from .helpers import (
     blocking_agent,
     connect_raw_agent,
@@ -24,17 +25,6 @@ from .helpers import (
     serving,
     summary_of,
 )
-
-DIAMOND = [
-    {"step_id": "fetch", "agent_capability": "data_fetch"},
-    {"step_id": "analyze", "agent_capability": "analysis", "dependencies": ["fetch"]},
-    {"step_id": "history", "agent_capability": "memory", "dependencies": ["fetch"]},
-    {
-        "step_id": "recommend",
-        "agent_capability": "recommendation",
-        "dependencies": ["analyze", "history"],
-    },
-]
 
 
 async def test_diamond_runs_branches_together_and_joins(

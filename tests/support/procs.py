@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,3 +58,14 @@ async def run_module(module: str, *args: str, timeout: float = CLI_TIMEOUT) -> C
 async def run_cli(*args: str, timeout: float = CLI_TIMEOUT) -> CliResult:
     """The ``dwe`` command (``python -m dwe.cli ARGS``)."""
     return await run_module("dwe.cli", *args, timeout=timeout)
+
+
+def stop_process(proc: subprocess.Popen[bytes], wait: float = 10.0) -> None:
+    """SIGTERM (a graceful stop), then SIGKILL if it has not ended within ``wait`` s."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(wait)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(wait)

@@ -90,3 +90,17 @@ class WorkflowRow:
     context: dict[str, Any] = field(default_factory=lambda: {"user": "u1"})
     last_seq: int = 7
     records: list[tuple[str, str, int, Blob | None]] = field(default_factory=list)
+
+
+#: The guide's account-analysis diamond as guide-style step dicts: fetch, then analyze and
+#: history in parallel, then recommend (W2's shape).
+DIAMOND = [
+    {"step_id": "fetch", "agent_capability": "data_fetch"},
+    {"step_id": "analyze", "agent_capability": "analysis", "dependencies": ["fetch"]},
+    {"step_id": "history", "agent_capability": "memory", "dependencies": ["fetch"]},
+    {
+        "step_id": "recommend",
+        "agent_capability": "recommendation",
+        "dependencies": ["analyze", "history"],
+    },
+]
