@@ -21,6 +21,8 @@ from dwe.agent_sdk.outbox import Outbox
 from dwe.agent_sdk.reconnect import DEFAULT_BASE, DEFAULT_CAP, FATAL_CODES, ConnectionState
 from dwe.agent_sdk.running import RunningRegistry
 from dwe.agent_sdk.session import Session, SessionEnd, SessionInfo, SessionLost
+from dwe.common.tls import TlsFiles, open_channel
+from dwe.common.tls import resolve as resolve_tls
 from dwe.v1 import agent_pb2
 
 logger = logging.getLogger("dwe.agent_sdk")
@@ -64,6 +66,8 @@ class Agent:
         reconnect_base: First reconnect delay in seconds.
         reconnect_cap: Largest reconnect delay in seconds.
         channel_options: Extra gRPC channel options.
+        tls: TLS files (``dwe.common.tls.TlsFiles``); None takes DWE_TLS_CA,
+            DWE_TLS_CERT and DWE_TLS_KEY when any is set, else plaintext.
 
     Attributes:
         connected: Set while a session is established (after Welcome).
@@ -82,6 +86,7 @@ class Agent:
         reconnect_base: float = DEFAULT_BASE,
         reconnect_cap: float = DEFAULT_CAP,
         channel_options: Sequence[tuple[str, Any]] = (),
+        tls: TlsFiles | bool | None = None,
     ) -> None:
         if not agent_id:
             raise AgentConfigError("agent_id must not be empty")
@@ -95,6 +100,8 @@ class Agent:
         self.reconnect_base = reconnect_base
         self.reconnect_cap = reconnect_cap
         self.channel_options = list(channel_options)
+        # TLS files; None: DWE_TLS_CA/DWE_TLS_CERT/DWE_TLS_KEY when set, else plaintext.
+        self.tls = tls
         self._declared = list(capabilities) if capabilities is not None else None
         self._handlers: dict[str, Handler] = {}
         self.connected = asyncio.Event()
@@ -309,7 +316,7 @@ class Agent:
     ) -> SessionEnd | None:
         """Run one session; None when it failed and a reconnect is due."""
         hello = self._hello(capabilities, run)
-        channel = grpc.aio.insecure_channel(target, options=self._channel_options())
+        channel = open_channel(target, resolve_tls(self.tls), self._channel_options())
         session = Session(
             channel,
             hello,

@@ -6,6 +6,7 @@ import argparse
 import os
 
 from dwe.cli import render
+from dwe.cli.commands import client_tls
 from dwe.clients.errors import DweError, ValidationError
 from dwe.clients.sync import SyncDweClient
 from dwe.common.durations import format_duration
@@ -19,7 +20,7 @@ def _out(args: argparse.Namespace, obj: object, human: str) -> None:
 
 def cmd_prune(args: argparse.Namespace) -> int:
     """PruneWorkflows on the running server at ``--target``."""
-    with SyncDweClient(args.target) as client:
+    with SyncDweClient(args.target, tls=client_tls(args)) as client:
         response = client.prune_workflows(args.older_than, args.dry_run)
     result = {
         "workflows": response.workflows,

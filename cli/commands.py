@@ -14,6 +14,7 @@ from dwe.cli import render
 from dwe.clients.errors import DweError, ValidationError
 from dwe.clients.events import TERMINAL_EVENTS, event_to_dict
 from dwe.clients.sync import SyncDweClient
+from dwe.common.tls import TlsFiles
 from dwe.v1 import enums_pb2
 
 __all__ = [
@@ -53,6 +54,10 @@ _SERVER_FLAGS = {
     "prune_interval": "prune_interval",
     "max_message_bytes": "max_message_bytes",
     "max_payload_bytes": "max_payload_bytes",
+    "server_tls_cert": "tls_cert",
+    "server_tls_key": "tls_key",
+    "server_tls_client_ca": "tls_client_ca",
+    "insecure": "insecure",
 }
 
 
@@ -60,8 +65,14 @@ def _out(args: argparse.Namespace, obj: Any, human: str) -> None:
     print(render.to_json_line(obj) if args.json else human, flush=True)
 
 
+def client_tls(args: argparse.Namespace) -> TlsFiles | None:
+    """The TLS flags as files; None (the DWE_TLS_* variables, else plaintext) without any."""
+    files = [getattr(args, f"tls_{k}", None) or "" for k in ("ca", "cert", "key")]
+    return TlsFiles(*files) if any(files) else None
+
+
 def _client(args: argparse.Namespace) -> SyncDweClient:
-    return SyncDweClient(args.target)
+    return SyncDweClient(args.target, tls=client_tls(args))
 
 
 def _follow(args: argparse.Namespace, events: Iterator[Any]) -> int:
@@ -110,6 +121,7 @@ def _json_object(text: str | None, flag: str) -> dict[str, Any] | None:
 def cmd_server(args: argparse.Namespace) -> int:
     from dwe.server.app import serve
     from dwe.server.config import ServerConfig
+    from dwe.server.security import InsecureBind
     from dwe.server.store.migrations import SchemaError, StoreOpenError
 
     overrides = {
@@ -123,7 +135,7 @@ def cmd_server(args: argparse.Namespace) -> int:
         raise ValidationError(str(err)) from err
     try:
         serve(config)
-    except (SchemaError, StoreOpenError) as err:  # one line, no traceback
+    except (SchemaError, StoreOpenError, InsecureBind, OSError) as err:  # one line
         raise DweError(str(err)) from err
     return 0
 
@@ -135,6 +147,9 @@ def cmd_agent(args: argparse.Namespace) -> int:
         agent = load_agent(args.spec)
     except (ValueError, ImportError, AttributeError, TypeError) as err:
         raise ValidationError(f"cannot load agent {args.spec!r}: {err}") from err
+    tls = client_tls(args)
+    if tls is not None:
+        agent.tls = tls
     agent.run(args.target)
     return 0
 

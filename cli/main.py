@@ -13,6 +13,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from dwe.cli.admin import cmd_backup, cmd_prune
 from dwe.cli.commands import (
@@ -60,12 +61,16 @@ class _Commands:
                 help="machine-readable output",
             )
         self._common = common
+        self._tls = argparse.ArgumentParser(add_help=False)
+        _add_client_tls(self._tls, argparse.SUPPRESS)
         self._sub = parser.add_subparsers(dest=dest, required=True, metavar="COMMAND")
 
-    def add(self, name: str, func: Command, help_text: str) -> argparse.ArgumentParser:
-        p = self._sub.add_parser(
-            name, parents=[self._common], help=help_text, description=help_text
-        )
+    def add(
+        self, name: str, func: Command, help_text: str, client: bool = True
+    ) -> argparse.ArgumentParser:
+        """A subcommand; ``client`` ones also take the client's TLS flags."""
+        parents = [self._common, self._tls] if client else [self._common]
+        p = self._sub.add_parser(name, parents=parents, help=help_text, description=help_text)
         p.set_defaults(func=func)
         return p
 
@@ -85,8 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"server address, env DWE_TARGET (default {target_default})",
     )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_client_tls(parser, None)
     commands = _Commands(parser)
-    server = commands.add("server", cmd_server, "run the dwe server (blocks)")
+    server = commands.add("server", cmd_server, "run the dwe server (blocks)", client=False)
+    _add_server_tls(server)
     _add_server_basics(server)
     _add_server_tuning(server)
     _add_server_retention(server)
@@ -217,6 +224,49 @@ def _add_server_sizes(p: argparse.ArgumentParser) -> None:
         metavar="SIZE",
         help="largest context, output, progress or config payload (default 2MiB; at most "
         "the message limit - 64KiB); env DWE_MAX_PAYLOAD_BYTES",
+    )
+
+
+def _add_client_tls(p: argparse.ArgumentParser, default: Any) -> None:
+    """TLS to the server, for every command that calls it (and ``dwe agent``)."""
+    p.add_argument(
+        "--tls-ca",
+        default=default,
+        metavar="PEM",
+        help="CA that signed the server's certificate (TLS); env DWE_TLS_CA",
+    )
+    p.add_argument(
+        "--tls-cert",
+        default=default,
+        metavar="PEM",
+        help="client certificate for mTLS; env DWE_TLS_CERT",
+    )
+    p.add_argument("--tls-key", default=default, metavar="PEM", help="its key; env DWE_TLS_KEY")
+
+
+def _add_server_tls(p: argparse.ArgumentParser) -> None:
+    """The server's certificate, the clients' CA for mTLS, and plaintext beyond loopback."""
+    p.add_argument(
+        "--tls-cert",
+        dest="server_tls_cert",
+        metavar="PEM",
+        help="serve TLS with this certificate (chain); env DWE_SERVER_TLS_CERT",
+    )
+    p.add_argument(
+        "--tls-key", dest="server_tls_key", metavar="PEM", help="its key; env DWE_SERVER_TLS_KEY"
+    )
+    p.add_argument(
+        "--tls-client-ca",
+        dest="server_tls_client_ca",
+        metavar="PEM",
+        help="require client certificates signed by this CA (mTLS); env DWE_SERVER_TLS_CLIENT_CA",
+    )
+    p.add_argument(
+        "--insecure",
+        action="store_true",
+        default=None,
+        help="allow listening beyond loopback without TLS and auth (logs a warning); "
+        "env DWE_INSECURE",
     )
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from dwe.clients.sync import SyncDweClient
 from dwe.clients.typed import ChannelOptions, DweClient
+from dwe.common.tls import TlsFiles
 
 __all__ = ["Connections"]
 
@@ -31,12 +32,14 @@ class Connections:
         options: ChannelOptions | None,
         rpc_timeout: float | None,
         trace_context: bool,
+        tls: TlsFiles | bool | None = None,
     ) -> None:
         self.target = target
         self._settings: dict[str, Any] = {
             "options": options,
             "rpc_timeout": rpc_timeout,
             "trace_context": trace_context,
+            "tls": tls,
         }
         self.blocking = SyncDweClient(target, **self._settings)
         self._client: DweClient | None = None

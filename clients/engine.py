@@ -27,6 +27,7 @@ from dwe.clients.models import Workflow
 from dwe.clients.spec import DEFAULT_MAX_TASKS, build_workflow_spec
 from dwe.clients.typed import ChannelOptions, DweClient
 from dwe.common.enums import ExecutionMode, WorkflowPriority, WorkflowState
+from dwe.common.tls import TlsFiles
 
 if TYPE_CHECKING:
     from dwe.server.embedded import EmbeddedServer
@@ -73,9 +74,9 @@ class DynamicWorkflowEngine:
             history sampler and sends no OpenTelemetry trace context.
         db_path: Embedded server only: its SQLite file (default ``$DWE_DB`` or
             ``./dwe.db``). For a server you run, use ``dwe server --db``.
-        options: gRPC channel options.
-        rpc_timeout: Deadline in seconds of each unary call.
+        options, rpc_timeout: gRPC channel options; the deadline of each unary call (s).
         reconnect: How event streams resume after the connection breaks.
+        tls: TLS to a remote server, as for ``DweClient``; the embedded one is plaintext.
 
     Raises:
         ValidationError: ``max_concurrent_workflows`` or ``db_path`` given with a target.
@@ -95,6 +96,7 @@ class DynamicWorkflowEngine:
         options: ChannelOptions | None = None,
         rpc_timeout: float | None = DEFAULT_RPC_TIMEOUT,
         reconnect: ReconnectPolicy | None = None,
+        tls: TlsFiles | bool | None = None,
     ) -> None:
         registry = guide.registry_entries(agent_registry)  # checked before anything starts
         self.intent_engine = intent_engine
@@ -116,7 +118,11 @@ class DynamicWorkflowEngine:
         self.address: str = target
         self._reconnect = reconnect or ReconnectPolicy()
         self._connections = Connections(
-            target, options=options, rpc_timeout=rpc_timeout, trace_context=enable_monitoring
+            target,
+            options=options,
+            rpc_timeout=rpc_timeout,
+            trace_context=enable_monitoring,
+            tls=False if self._server is not None else tls,  # the embedded server is local
         )
         self._sync = self._connections.blocking
         for info in registry:

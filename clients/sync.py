@@ -25,6 +25,7 @@ from typing import Any, Concatenate, Generic, ParamSpec, Self, TypeVar
 from dwe.clients import _common as c
 from dwe.clients.errors import RpcCancelledError
 from dwe.clients.typed import ChannelOptions, DweClient
+from dwe.common.tls import TlsFiles
 
 __all__ = ["SyncDweClient"]
 
@@ -95,6 +96,7 @@ class SyncDweClient:
         rpc_timeout: float | None = c.DEFAULT_RPC_TIMEOUT,
         wait_for_ready: bool = False,
         trace_context: bool = True,
+        tls: TlsFiles | bool | None = None,
     ) -> None:
         self.target = target
         self._client = DweClient(
@@ -103,6 +105,7 @@ class SyncDweClient:
             rpc_timeout=rpc_timeout,
             wait_for_ready=wait_for_ready,
             trace_context=trace_context,
+            tls=tls,
         )
         # Guards starting, submitting and closing: nothing is submitted after close().
         self._lock = threading.Lock()

@@ -26,6 +26,8 @@ from google.protobuf.message import Message
 from dwe.clients import _common as c
 from dwe.clients import rpcs
 from dwe.clients.errors import translate_errors
+from dwe.common.tls import TlsFiles, open_channel
+from dwe.common.tls import resolve as resolve_tls
 from dwe.v1 import agent_pb2, engine_pb2, workflow_pb2
 from dwe.v1 import request_response_pb2 as rr
 
@@ -51,6 +53,9 @@ class DweClient:
         wait_for_ready: Queue calls while the server is unreachable instead of
             failing at once with UnavailableError (bounded by ``rpc_timeout``).
         trace_context: Send the caller's OpenTelemetry context with each call.
+        tls: TLS files (:class:`~dwe.common.tls.TlsFiles`); None takes
+            ``DWE_TLS_CA``/``DWE_TLS_CERT``/``DWE_TLS_KEY`` when any is set, else
+            plaintext; True is TLS with those or the system's roots; False plaintext.
     """
 
     def __init__(
@@ -61,8 +66,16 @@ class DweClient:
         rpc_timeout: float | None = c.DEFAULT_RPC_TIMEOUT,
         wait_for_ready: bool = False,
         trace_context: bool = True,
+        tls: TlsFiles | bool | None = None,
     ) -> None:
         self.target = target
+        self._tls = resolve_tls(tls)
+        self._hint = (
+            "if the server uses TLS, give its CA: tls=, --tls-ca or DWE_TLS_CA"
+            if self._tls is None
+            else "check the CA, and for mTLS the client certificate and key;"
+            " a plaintext server needs tls=False"
+        )
         self._options = list(options or ())
         if not any(name == "grpc.max_receive_message_length" for name, _ in self._options):
             # The server never sends more than its --max-message-bytes (GetServerInfo).
@@ -93,7 +106,7 @@ class DweClient:
         if self._closed:
             raise RuntimeError("DweClient is closed")
         if self._channel is None:
-            self._channel = grpc.aio.insecure_channel(self.target, options=self._options)
+            self._channel = open_channel(self.target, self._tls, self._options)
         bound = self._bound.get(rpc.path)
         if bound is None:
             bound = self._bound[rpc.path] = rpc.bind(self._channel)
@@ -104,7 +117,7 @@ class DweClient:
 
     async def _unary(self, rpc: rpcs.UnaryRpc[Req, Resp], request: Req) -> Resp:
         call = self._callable(rpc)
-        with translate_errors(self.target):
+        with translate_errors(self.target, self._hint):
             response: Resp = await call(
                 request, timeout=self._timeout, metadata=self._metadata(), wait_for_ready=self._wait
             )
@@ -115,7 +128,7 @@ class DweClient:
     ) -> AsyncGenerator[workflow_pb2.WorkflowEvent, None]:
         call = self._callable(rpc)(request, metadata=self._metadata(), wait_for_ready=self._wait)
         try:
-            with translate_errors(self.target):
+            with translate_errors(self.target, self._hint):
                 async for batch in call:
                     for event in batch.events:
                         yield event

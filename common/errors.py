@@ -133,12 +133,18 @@ _BY_CODE: dict[grpc.StatusCode, type[DweError]] = {
 }
 
 
-def from_rpc_error(err: grpc.RpcError, *, target: str | None = None) -> DweError:
+#: Transport failures a mismatch of TLS settings between client and server produces.
+_CONNECT_FAILURES = ("failed to connect", "Socket closed", "handshake", "Handshake")
+
+
+def from_rpc_error(err: grpc.RpcError, *, target: str | None = None, hint: str = "") -> DweError:
     """Turns a gRPC error (sync or aio) into the matching :class:`DweError`.
 
     Args:
         err: The error raised by a grpc call.
         target: The server address, mentioned in UNAVAILABLE messages.
+        hint: Added to an UNAVAILABLE message when the connection itself failed
+            (for example what to check about TLS).
 
     Returns:
         The dwe exception to raise in its place.
@@ -151,12 +157,14 @@ def from_rpc_error(err: grpc.RpcError, *, target: str | None = None) -> DweError
     details = (details_fn() if callable(details_fn) else None) or str(err) or code.name
     if code is grpc.StatusCode.UNAVAILABLE and target:
         details = f"dwe server at {target} is unavailable: {details}"
+        if hint and any(s in details for s in _CONNECT_FAILURES):
+            details = f"{details} ({hint})"
     cls = _BY_CODE.get(code, InternalError)
     return cls(details, code=code)
 
 
 @contextmanager
-def translate_errors(target: str | None = None) -> Iterator[None]:
+def translate_errors(target: str | None = None, hint: str = "") -> Iterator[None]:
     """Re-raises any ``grpc.RpcError`` raised inside the block as a :class:`DweError`.
 
     Works around ``await`` expressions and stream iteration alike, e.g.
@@ -164,8 +172,9 @@ def translate_errors(target: str | None = None) -> Iterator[None]:
 
     Args:
         target: The server address, mentioned in UNAVAILABLE messages.
+        hint: Added to an UNAVAILABLE message when the connection itself failed.
     """
     try:
         yield
     except grpc.RpcError as err:
-        raise from_rpc_error(err, target=target) from err
+        raise from_rpc_error(err, target=target, hint=hint) from err

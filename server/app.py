@@ -33,6 +33,7 @@ from .rules import load_rules
 from .runtime.coordinator import Coordinator
 from .runtime.metrics import MetricsSampler
 from .runtime.telemetry import Telemetry, configure_from_env
+from .security import InsecureBind, is_loopback, server_credentials
 from .store.sqlite import SqliteStore
 
 log = logging.getLogger("dwe.server")
@@ -157,9 +158,7 @@ class DweServer:
             health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
         )
         reflection.enable(self.grpc, names)
-        self.port = self.grpc.add_insecure_port(self.config.address)
-        if self.port == 0:
-            raise OSError(f"cannot bind {self.config.address}")
+        self.port = self._bind()
         await self.grpc.start()
         for name in ("", *SERVICES):
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
@@ -167,6 +166,27 @@ class DweServer:
         if self.config.retention > 0:
             self.coordinator.start_retention(self.config.retention, self.config.prune_interval)
         log.info("dwe server listening on %s (store %s)", self.address, self.config.db_path)
+
+    def _bind(self) -> int:
+        """Listen: TLS (and mTLS) when configured; plaintext beyond loopback only with
+        ``insecure``, and then with a warning."""
+        config = self.config
+        credentials = server_credentials(config)
+        if credentials is None and not is_loopback(config.host):
+            if not config.insecure:
+                raise InsecureBind(
+                    f"refusing to listen on {config.host} without TLS and auth: anyone who"
+                    " reaches the port could submit, cancel, read payloads and connect as any"
+                    " agent. Give --tls-cert and --tls-key, or --insecure to accept that"
+                )
+            log.warning("listening on %s without TLS or auth (--insecure)", config.host)
+        if credentials is None:
+            port = self.grpc.add_insecure_port(config.address)
+        else:
+            port = self.grpc.add_secure_port(config.address, credentials)
+        if port == 0:
+            raise OSError(f"cannot bind {config.address}")
+        return port
 
     async def stop(self, grace: float | None = None) -> None:
         """Health -> NOT_SERVING, refuse new calls, drain agents, end streams, let calls

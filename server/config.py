@@ -62,6 +62,11 @@ class ServerConfig:
             (DWE_MAX_MESSAGE_BYTES, e.g. ``4MiB``); advertised to agents and clients.
         max_payload_bytes: The largest context, output, progress or config payload
             (DWE_MAX_PAYLOAD_BYTES, e.g. ``2MiB``); at most the message limit - 64 KiB.
+        tls_cert, tls_key: The server's PEM certificate (chain) and key; set both to
+            serve TLS (DWE_SERVER_TLS_CERT, DWE_SERVER_TLS_KEY).
+        tls_client_ca: PEM CA bundle; set, every client must present a certificate
+            it signed (mTLS) (DWE_SERVER_TLS_CLIENT_CA).
+        insecure: Allow listening beyond loopback without TLS and auth (DWE_INSECURE).
     """
 
     host: str = "127.0.0.1"
@@ -88,6 +93,10 @@ class ServerConfig:
     prune_interval: float = 300.0
     max_message_bytes: int = DEFAULT_MAX_MESSAGE
     max_payload_bytes: int = DEFAULT_MAX_PAYLOAD
+    tls_cert: str = ""
+    tls_key: str = ""
+    tls_client_ca: str = ""
+    insecure: bool = False
 
     def __post_init__(self) -> None:
         SizeLimits(self.max_message_bytes, self.max_payload_bytes)  # raises when they clash
@@ -95,6 +104,10 @@ class ServerConfig:
             raise ValueError("retention must not be negative (0 keeps everything)")
         if self.prune_interval <= 0:
             raise ValueError("prune_interval must be more than 0")
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise ValueError("--tls-cert and --tls-key go together")
+        if self.tls_client_ca and not self.tls_cert:
+            raise ValueError("--tls-client-ca needs --tls-cert and --tls-key")
         if self.ack_timeout < 0 or self.cancel_grace < 0:
             raise ValueError("ack_timeout and cancel_grace must not be negative (0 = off)")
 
@@ -103,7 +116,7 @@ class ServerConfig:
         """Defaults, then DWE_* variables, then the given overrides (None is skipped)."""
         values: dict[str, Any] = {}
         for f in fields(cls):
-            env = os.environ.get("DWE_" + ("DB" if f.name == "db_path" else f.name.upper()))
+            env = os.environ.get(_variable(f.name))
             if f.name in ("agents_file", "intents_file"):
                 name = "DWE_AGENTS" if f.name == "agents_file" else "DWE_INTENTS"
                 env = os.environ.get(name, env or "") or None
@@ -122,6 +135,16 @@ class ServerConfig:
         return f"{self.host}:{self.port}"
 
 
+def _variable(field: str) -> str:
+    """The DWE_* variable behind a field (the server's TLS files have their own names, so
+    that DWE_TLS_* stay the client's and agent's)."""
+    if field == "db_path":
+        return "DWE_DB"
+    if field.startswith("tls_"):
+        return "DWE_SERVER_" + field.upper()
+    return "DWE_" + field.upper()
+
+
 def _from_text(name: str, text: str) -> Any:
     """A field's value from its DWE_* variable."""
     if name in _DURATIONS:
@@ -134,4 +157,6 @@ def _from_text(name: str, text: str) -> Any:
             return parse_size(text)
         except ValueError as exc:
             raise ValueError(f"DWE_{name.upper()}: {exc}") from None
+    if name == "insecure":
+        return text.strip().lower() in ("1", "true", "yes", "on")
     return type(getattr(ServerConfig(), name))(text)

@@ -39,7 +39,8 @@ export interface AgentOptions {
   reconnectBaseMs?: number;
   reconnectCapMs?: number;
   channelOptions?: grpc.ChannelOptions;
-  /** Channel credentials (default: plaintext). */
+  /** Channel credentials (default: TLS from DWE_TLS_CA/DWE_TLS_CERT/DWE_TLS_KEY when set,
+   * else plaintext); see tlsCredentials(). */
   credentials?: grpc.ChannelCredentials;
   /** Where the agent logs (default: console, debug lines only with DWE_DEBUG set). */
   logger?: Pick<Console, "info" | "warn" | "error" | "debug">;

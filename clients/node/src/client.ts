@@ -45,7 +45,8 @@ export class DweClient {
   /**
    * @param target e.g. "127.0.0.1:50051" (default $DWE_TARGET or 127.0.0.1:50051).
    * @param options extra gRPC channel options.
-   * @param credentials channel credentials (default: plaintext).
+   * @param credentials channel credentials (default: TLS from DWE_TLS_CA/DWE_TLS_CERT/DWE_TLS_KEY
+   *   when set, else plaintext); see tlsCredentials().
    */
   constructor(
     target: string = process.env.DWE_TARGET || "127.0.0.1:50051",

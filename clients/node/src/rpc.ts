@@ -3,6 +3,7 @@
 import { type DescMessage, type MessageShape, fromBinary, toBinary } from "@bufbuild/protobuf";
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
+import { readFileSync } from "node:fs";
 
 /** Channel options of every dwe channel: receive unbounded (the server bounds what it sends). */
 export const CHANNEL_OPTIONS: grpc.ChannelOptions = { "grpc.max_receive_message_length": -1 };
@@ -25,11 +26,36 @@ export function deserializer<D extends DescMessage>(schema: D): (bytes: Buffer) 
   return (bytes) => fromBinary(schema, bytes);
 }
 
-/** A channel to `target`; plaintext unless `credentials` are given (e.g. grpc.credentials.createSsl()). */
+/** PEM files for TLS: `ca` verifies the server (empty: system roots); `cert` and `key` are the
+ * client certificate for mTLS. */
+export interface TlsFiles {
+  ca?: string;
+  cert?: string;
+  key?: string;
+}
+
+/** Channel credentials from PEM files. */
+export function tlsCredentials(files: TlsFiles): grpc.ChannelCredentials {
+  if (Boolean(files.cert) !== Boolean(files.key)) {
+    throw new Error("a TLS client certificate needs its key, and a key its certificate");
+  }
+  const read = (path?: string) => (path ? readFileSync(path) : null);
+  return grpc.credentials.createSsl(read(files.ca), read(files.key), read(files.cert));
+}
+
+/** Credentials from DWE_TLS_CA, DWE_TLS_CERT and DWE_TLS_KEY; undefined when none is set. */
+export function tlsFromEnv(env: NodeJS.ProcessEnv = process.env): grpc.ChannelCredentials | undefined {
+  const files = { ca: env.DWE_TLS_CA, cert: env.DWE_TLS_CERT, key: env.DWE_TLS_KEY };
+  return files.ca || files.cert || files.key ? tlsCredentials(files) : undefined;
+}
+
+/** A channel to `target`: `credentials` when given, else TLS from the DWE_TLS_* variables when
+ * any is set, else plaintext. */
 export function newClient(
   target: string,
   options: grpc.ChannelOptions = {},
-  credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+  credentials?: grpc.ChannelCredentials,
 ): grpc.Client {
-  return new grpc.Client(target, credentials, { ...CHANNEL_OPTIONS, ...options });
+  const creds = credentials ?? tlsFromEnv() ?? grpc.credentials.createInsecure();
+  return new grpc.Client(target, creds, { ...CHANNEL_OPTIONS, ...options });
 }
