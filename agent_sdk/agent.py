@@ -21,7 +21,7 @@ from dwe.agent_sdk.outbox import Outbox
 from dwe.agent_sdk.reconnect import DEFAULT_BASE, DEFAULT_CAP, FATAL_CODES, ConnectionState
 from dwe.agent_sdk.running import RunningRegistry
 from dwe.agent_sdk.session import Session, SessionEnd, SessionInfo, SessionLost
-from dwe.common.tls import TlsFiles, open_channel
+from dwe.common.tls import TlsFiles, bearer, open_channel
 from dwe.common.tls import resolve as resolve_tls
 from dwe.v1 import agent_pb2
 
@@ -68,6 +68,8 @@ class Agent:
         channel_options: Extra gRPC channel options.
         tls: TLS files (``dwe.common.tls.TlsFiles``); None takes DWE_TLS_CA,
             DWE_TLS_CERT and DWE_TLS_KEY when any is set, else plaintext.
+        token: Bearer token (an agent token from ``dwe token create``); None
+            takes DWE_TOKEN when set.
 
     Attributes:
         connected: Set while a session is established (after Welcome).
@@ -87,6 +89,7 @@ class Agent:
         reconnect_cap: float = DEFAULT_CAP,
         channel_options: Sequence[tuple[str, Any]] = (),
         tls: TlsFiles | bool | None = None,
+        token: str | None = None,
     ) -> None:
         if not agent_id:
             raise AgentConfigError("agent_id must not be empty")
@@ -102,6 +105,8 @@ class Agent:
         self.channel_options = list(channel_options)
         # TLS files; None: DWE_TLS_CA/DWE_TLS_CERT/DWE_TLS_KEY when set, else plaintext.
         self.tls = tls
+        # Bearer token for a server with auth on; None: DWE_TOKEN when set.
+        self.token = token
         self._declared = list(capabilities) if capabilities is not None else None
         self._handlers: dict[str, Handler] = {}
         self.connected = asyncio.Event()
@@ -325,6 +330,7 @@ class Agent:
             registry=run.registry,
             stop=run.stop,
             on_welcome=self._welcomed(target, hello, run.state),
+            metadata=bearer(self.token),
         )
         try:
             end = await session.run()

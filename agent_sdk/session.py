@@ -66,8 +66,10 @@ class Session:
         registry: RunningRegistry,
         stop: asyncio.Event,
         on_welcome: Callable[[SessionInfo], None],
+        metadata: tuple[tuple[str, str], ...] = (),
     ) -> None:
         self._stub = service_pb2_grpc.AgentServiceStub(channel)
+        self._metadata = metadata  # the bearer token, when auth is on
         self._hello = hello
         self._executor = executor
         self._outbox = outbox
@@ -89,7 +91,7 @@ class Session:
             SessionLost: When the server closes the stream before Welcome.
         """
         loop = asyncio.get_running_loop()
-        call = self._stub.Connect()
+        call = self._stub.Connect(metadata=self._metadata or None)
         tasks: list[asyncio.Task[None]] = []
         try:
             await call.write(agent_pb2.ConnectRequest(hello=self._hello))

@@ -20,7 +20,7 @@ def _out(args: argparse.Namespace, obj: object, human: str) -> None:
 
 def cmd_prune(args: argparse.Namespace) -> int:
     """PruneWorkflows on the running server at ``--target``."""
-    with SyncDweClient(args.target, tls=client_tls(args)) as client:
+    with SyncDweClient(args.target, tls=client_tls(args), token=args.token) as client:
         response = client.prune_workflows(args.older_than, args.dry_run)
     result = {
         "workflows": response.workflows,

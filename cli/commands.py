@@ -58,6 +58,8 @@ _SERVER_FLAGS = {
     "server_tls_key": "tls_key",
     "server_tls_client_ca": "tls_client_ca",
     "insecure": "insecure",
+    "auth_key": "auth_key",
+    "auth_secret": "auth_secret",
 }
 
 
@@ -72,7 +74,7 @@ def client_tls(args: argparse.Namespace) -> TlsFiles | None:
 
 
 def _client(args: argparse.Namespace) -> SyncDweClient:
-    return SyncDweClient(args.target, tls=client_tls(args))
+    return SyncDweClient(args.target, tls=client_tls(args), token=getattr(args, "token", None))
 
 
 def _follow(args: argparse.Namespace, events: Iterator[Any]) -> int:
@@ -150,6 +152,8 @@ def cmd_agent(args: argparse.Namespace) -> int:
     tls = client_tls(args)
     if tls is not None:
         agent.tls = tls
+    if getattr(args, "token", None):
+        agent.token = args.token
     agent.run(args.target)
     return 0
 

@@ -28,6 +28,7 @@ from dwe.cli.commands import (
     cmd_status,
     cmd_watch,
 )
+from dwe.cli.tokens import cmd_token_create
 from dwe.clients._common import DEFAULT_TARGET
 from dwe.clients.errors import DweError, ValidationError
 from dwe.common.durations import parse_duration
@@ -105,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_workflow_commands(commands)
     _add_admin_commands(commands.group("admin", "operate a server: prune, backup"))
+    _add_token_commands(commands.group("token", "mint bearer tokens for a server with auth on"))
     return parser
 
 
@@ -242,6 +244,12 @@ def _add_client_tls(p: argparse.ArgumentParser, default: Any) -> None:
         help="client certificate for mTLS; env DWE_TLS_CERT",
     )
     p.add_argument("--tls-key", default=default, metavar="PEM", help="its key; env DWE_TLS_KEY")
+    p.add_argument(
+        "--token",
+        default=default,
+        metavar="JWT",
+        help="bearer token for a server with auth on (dwe token create); env DWE_TOKEN",
+    )
 
 
 def _add_server_tls(p: argparse.ArgumentParser) -> None:
@@ -262,12 +270,39 @@ def _add_server_tls(p: argparse.ArgumentParser) -> None:
         help="require client certificates signed by this CA (mTLS); env DWE_SERVER_TLS_CLIENT_CA",
     )
     p.add_argument(
+        "--auth-key",
+        metavar="PEM",
+        help="turn auth on: an Ed25519 key (private: also mints; public: checks only); "
+        "env DWE_AUTH_KEY",
+    )
+    p.add_argument(
+        "--auth-secret",
+        metavar="FILE",
+        help="turn auth on with an HS256 secret (32+ bytes) in FILE; env DWE_AUTH_SECRET",
+    )
+    p.add_argument(
         "--insecure",
         action="store_true",
         default=None,
         help="allow listening beyond loopback without TLS and auth (logs a warning); "
         "env DWE_INSECURE",
     )
+
+
+def _add_token_commands(commands: _Commands) -> None:
+    p = commands.add("create", cmd_token_create, "print a new signed token", client=False)
+    p.add_argument("--role", required=True, choices=["viewer", "operator", "agent", "admin"])
+    p.add_argument("--subject", default="", help="who it is for (default: role and agent id)")
+    p.add_argument("--namespace", action="append", default=[], help="repeatable; default default")
+    p.add_argument("--agent-id", default="", help="agent tokens: the agent id it may connect as")
+    p.add_argument(
+        "--capabilities", default="", help="agent tokens: comma-separated capabilities granted"
+    )
+    p.add_argument(
+        "--ttl", type=duration, default=30 * 86400.0, metavar="DURATION", help="default 30d"
+    )
+    p.add_argument("--key", default="", metavar="PEM", help="the Ed25519 private key")
+    p.add_argument("--secret", default="", metavar="FILE", help="or the HS256 secret file")
 
 
 def _add_server_retention(p: argparse.ArgumentParser) -> None:

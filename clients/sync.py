@@ -97,6 +97,7 @@ class SyncDweClient:
         wait_for_ready: bool = False,
         trace_context: bool = True,
         tls: TlsFiles | bool | None = None,
+        token: str | None = None,
     ) -> None:
         self.target = target
         self._client = DweClient(
@@ -106,6 +107,7 @@ class SyncDweClient:
             wait_for_ready=wait_for_ready,
             trace_context=trace_context,
             tls=tls,
+            token=token,
         )
         # Guards starting, submitting and closing: nothing is submitted after close().
         self._lock = threading.Lock()

@@ -26,7 +26,7 @@ from google.protobuf.message import Message
 from dwe.clients import _common as c
 from dwe.clients import rpcs
 from dwe.clients.errors import translate_errors
-from dwe.common.tls import TlsFiles, open_channel
+from dwe.common.tls import TlsFiles, bearer, open_channel
 from dwe.common.tls import resolve as resolve_tls
 from dwe.v1 import agent_pb2, engine_pb2, workflow_pb2
 from dwe.v1 import request_response_pb2 as rr
@@ -56,6 +56,7 @@ class DweClient:
         tls: TLS files (:class:`~dwe.common.tls.TlsFiles`); None takes
             ``DWE_TLS_CA``/``DWE_TLS_CERT``/``DWE_TLS_KEY`` when any is set, else
             plaintext; True is TLS with those or the system's roots; False plaintext.
+        token: Bearer token for a server with auth on; None takes DWE_TOKEN.
     """
 
     def __init__(
@@ -67,8 +68,10 @@ class DweClient:
         wait_for_ready: bool = False,
         trace_context: bool = True,
         tls: TlsFiles | bool | None = None,
+        token: str | None = None,
     ) -> None:
         self.target = target
+        self._auth = bearer(token)
         self._tls = resolve_tls(tls)
         self._hint = (
             "if the server uses TLS, give its CA: tls=, --tls-ca or DWE_TLS_CA"
@@ -113,7 +116,7 @@ class DweClient:
         return bound
 
     def _metadata(self) -> c.Metadata:
-        return c.trace_metadata() if self._trace else ()
+        return (*self._auth, *c.trace_metadata()) if self._trace else self._auth
 
     async def _unary(self, rpc: rpcs.UnaryRpc[Req, Resp], request: Req) -> Resp:
         call = self._callable(rpc)

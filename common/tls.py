@@ -15,7 +15,7 @@ from typing import Any
 
 import grpc
 
-__all__ = ["TlsFiles", "open_channel"]
+__all__ = ["TlsFiles", "bearer", "open_channel"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,3 +70,9 @@ def open_channel(
     if tls is None:
         return module.insecure_channel(target, options=options)
     return module.secure_channel(target, tls.credentials(), options=options)
+
+
+def bearer(token: str | None) -> tuple[tuple[str, str], ...]:
+    """Call metadata carrying ``token`` (None: ``DWE_TOKEN`` when set); empty without one."""
+    value = os.environ.get("DWE_TOKEN", "") if token is None else token
+    return (("authorization", f"Bearer {value}"),) if value else ()

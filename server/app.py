@@ -22,9 +22,11 @@ from .api import reflection
 from .api.agent_service import AgentServicer
 from .api.engine_service import EngineServicer
 from .api.event_codec import event_bytes
+from .api.guard import AuthGuard
 from .api.handlers import generic_handler
 from .api.legacy import upgrade_v2_event
 from .api.workflow_service import WorkflowServicer
+from .auth import TokenKeys
 from .config import ServerConfig
 from .engine.config import SchedulerConfig
 from .engine.model import AgentRegistration
@@ -100,7 +102,11 @@ class DweServer:
             self.coordinator.stats, config.metrics_interval, meter_provider
         )
         self.health = health.aio.HealthServicer()
+        auth_on = bool(config.auth_key or config.auth_secret)
+        self.keys = TokenKeys(config.auth_key, config.auth_secret) if auth_on else None
+        self.guard = AuthGuard(self.keys) if self.keys is not None else None
         self.grpc = grpc.aio.server(
+            interceptors=[self.guard] if self.guard is not None else None,
             options=[
                 ("grpc.max_receive_message_length", config.max_message_bytes),
                 ("grpc.max_send_message_length", config.max_message_bytes),
@@ -108,7 +114,7 @@ class DweServer:
                 # Agents may ping to detect half-open connections.
                 ("grpc.http2.min_ping_interval_without_data_ms", 5000),
                 ("grpc.keepalive_permit_without_calls", 1),
-            ]
+            ],
         )
         # Loaded up front so a bad rules file stops the server before it listens.
         self.intents = IntentDetectionEngine(config.intent_threshold, config.intents_file or None)
@@ -139,7 +145,9 @@ class DweServer:
                 ),
                 generic_handler(
                     "AgentService",
-                    AgentServicer(self.coordinator, self.config.heartbeat_interval, sizes),
+                    AgentServicer(
+                        self.coordinator, self.config.heartbeat_interval, sizes, self.keys
+                    ),
                 ),
                 generic_handler(
                     "EngineService",
@@ -172,14 +180,18 @@ class DweServer:
         ``insecure``, and then with a warning."""
         config = self.config
         credentials = server_credentials(config)
-        if credentials is None and not is_loopback(config.host):
+        if (credentials is None or self.keys is None) and not is_loopback(config.host):
             if not config.insecure:
                 raise InsecureBind(
                     f"refusing to listen on {config.host} without TLS and auth: anyone who"
                     " reaches the port could submit, cancel, read payloads and connect as any"
                     " agent. Give --tls-cert and --tls-key, or --insecure to accept that"
                 )
-            log.warning("listening on %s without TLS or auth (--insecure)", config.host)
+            log.warning(
+                "listening on %s with %s (--insecure)",
+                config.host,
+                "TLS but no auth" if credentials is not None else "no TLS",
+            )
         if credentials is None:
             port = self.grpc.add_insecure_port(config.address)
         else:

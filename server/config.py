@@ -67,6 +67,10 @@ class ServerConfig:
         tls_client_ca: PEM CA bundle; set, every client must present a certificate
             it signed (mTLS) (DWE_SERVER_TLS_CLIENT_CA).
         insecure: Allow listening beyond loopback without TLS and auth (DWE_INSECURE).
+        auth_key: PEM Ed25519 key that signs tokens (private) or checks them
+            (public); turns auth on (DWE_AUTH_KEY).
+        auth_secret: File holding an HS256 secret (32 bytes or more) instead; turns
+            auth on (DWE_AUTH_SECRET).
     """
 
     host: str = "127.0.0.1"
@@ -97,6 +101,8 @@ class ServerConfig:
     tls_key: str = ""
     tls_client_ca: str = ""
     insecure: bool = False
+    auth_key: str = ""
+    auth_secret: str = ""
 
     def __post_init__(self) -> None:
         SizeLimits(self.max_message_bytes, self.max_payload_bytes)  # raises when they clash
@@ -106,6 +112,8 @@ class ServerConfig:
             raise ValueError("prune_interval must be more than 0")
         if bool(self.tls_cert) != bool(self.tls_key):
             raise ValueError("--tls-cert and --tls-key go together")
+        if self.auth_key and self.auth_secret:
+            raise ValueError("--auth-key and --auth-secret: give one, not both")
         if self.tls_client_ca and not self.tls_cert:
             raise ValueError("--tls-client-ca needs --tls-cert and --tls-key")
         if self.ack_timeout < 0 or self.cancel_grace < 0:

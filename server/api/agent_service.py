@@ -12,11 +12,13 @@ import orjson
 
 from dwe.v1 import agent_pb2, common_pb2, service_pb2_grpc
 
+from ..auth import AuthError, TokenKeys
 from ..engine.model import JSON_ENCODING, Dispatch, ErrorInfo
 from ..runtime.coordinator import Coordinator, Progress, Result
 from ..runtime.directory import AgentIdInUse, Hello
 from .agent_checks import hello_from_proto, result_seconds
 from .errors import refuse_undecodable
+from .guard import agent_grant_problem, authorization
 from .handlers import Undecodable
 from .limits import MAX_TEXT_LENGTH, SizeLimits, bounded, clip, quote, size_text
 from .links import StreamLink
@@ -106,10 +108,12 @@ class AgentServicer(service_pb2_grpc.AgentServiceServicer):
         coordinator: Coordinator,
         heartbeat_interval: float = 5.0,
         sizes: SizeLimits | None = None,
+        keys: TokenKeys | None = None,
     ) -> None:
         self._c = coordinator
         self._heartbeat = heartbeat_interval
         self._sizes = sizes or SizeLimits()
+        self._keys = keys
 
     async def _hello(
         self,
@@ -162,6 +166,8 @@ class AgentServicer(service_pb2_grpc.AgentServiceServicer):
         if self._c.admission.refusing:
             self._c.admission.refused()
             await context.abort(grpc.StatusCode.UNAVAILABLE, "server shutting down; reconnect")
+        if self._keys is not None:
+            await self._check_grant(hello, context)
         link = StreamLink(self._sizes.max_message)
         try:
             sid, resumed, dropped = self._c.connect_agent(link, hello)
@@ -185,6 +191,20 @@ class AgentServicer(service_pb2_grpc.AgentServiceServicer):
             reader.cancel()
             watchdog.cancel()
             self._c.disconnect_agent(sid)
+
+    async def _check_grant(self, hello: Hello, context: grpc.aio.ServicerContext) -> None:
+        """Under auth, an agent token connects only as the agent id and capabilities it
+        grants (the guard has verified the token already)."""
+        assert self._keys is not None
+        try:
+            claims = self._keys.verify(authorization(context.invocation_metadata()))
+        except AuthError as exc:  # expired since the guard looked
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, str(exc))
+            raise  # unreachable: abort raises
+        problem = agent_grant_problem(claims, hello.agent_id, hello.capabilities)
+        if problem:
+            log.warning("agent session refused for %s: %s", quote(claims.subject), problem)
+            await context.abort(grpc.StatusCode.PERMISSION_DENIED, bounded(problem))
 
     def _too_large_assignment(self, session_id: str, d: Dispatch, size: int) -> None:
         """An assignment larger than any message: its attempt fails, not retried."""

@@ -1,0 +1,183 @@
+"""Who may call what: bearer tokens (JWTs the server's key signed) and roles.
+
+A token arrives in the ``authorization`` metadata as ``Bearer <jwt>``. It is signed
+with Ed25519 (``--auth-key``: a PEM key; the private key also mints) or HS256
+(``--auth-secret``: a file holding the secret). Its claims: ``sub`` (who), ``role``,
+``ns`` (namespaces), for agents ``agent_id`` and ``caps``, and ``iat``/``exp``
+(``nbf`` optional). Roles, each including the one before it except ``agent``:
+
+- viewer: read (status, lists, watching, intents analysis, server info);
+- operator: also create, start, execute and cancel workflows, and StartIntent;
+- admin: everything, including the registry, metrics and pruning;
+- agent: ``AgentService.Connect`` only, as the agent id and capabilities it grants.
+
+Health checks and reflection need no token.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+ROLES = ("viewer", "operator", "agent", "admin")
+ISSUER = "dwe"
+#: Longest ``authorization`` value read (bytes): anything longer is refused unread.
+MAX_TOKEN_BYTES = 8192
+
+_VIEWER = frozenset(
+    {
+        "GetWorkflowStatus",
+        "ListWorkflows",
+        "WatchWorkflow",
+        "WatchEvents",
+        "AnalyzeIntent",
+        "GetServerInfo",
+    }
+)
+_OPERATOR = frozenset(
+    {"CreateWorkflow", "StartWorkflow", "ExecuteWorkflow", "CancelWorkflow", "StartIntent"}
+)
+_AGENT = frozenset({"Connect"})
+_ADMIN = frozenset({"RegisterAgent", "ListAgents", "GetEngineMetrics", "PruneWorkflows"})
+_GRANTS = {
+    "viewer": _VIEWER,
+    "operator": _VIEWER | _OPERATOR,
+    "agent": _AGENT,
+    "admin": _VIEWER | _OPERATOR | _AGENT | _ADMIN,
+}
+
+
+class AuthError(Exception):
+    """The token is missing, malformed, forged, expired or not yet valid."""
+
+
+def needed_role(method: str) -> str:
+    """The least role that may call ``method`` (a method name, e.g. ``CreateWorkflow``)."""
+    for role in ("viewer", "operator", "agent", "admin"):
+        if method in _GRANTS[role]:
+            return role
+    return "admin"
+
+
+def allowed(role: str, method: str) -> bool:
+    return method in _GRANTS.get(role, frozenset())
+
+
+@dataclass(frozen=True, slots=True)
+class Claims:
+    """What a verified token says."""
+
+    subject: str
+    role: str
+    namespaces: tuple[str, ...] = ("default",)
+    agent_id: str = ""
+    capabilities: tuple[str, ...] = ()
+    expires: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class TokenKeys:
+    """Verifies tokens, and mints them when it holds a private key or the secret."""
+
+    def __init__(self, key_file: str = "", secret_file: str = "") -> None:
+        if bool(key_file) == bool(secret_file):
+            raise ValueError("auth needs exactly one of --auth-key and --auth-secret")
+        self._signing: Any = None
+        self._verifying: Any = None
+        if secret_file:
+            secret = Path(secret_file).read_bytes().strip()
+            if len(secret) < 32:
+                raise ValueError("--auth-secret: the secret must be at least 32 bytes")
+            self.algorithm, self._verifying, self._signing = "HS256", secret, secret
+            return
+        key = _load_ed25519(Path(key_file).read_bytes())
+        self.algorithm = "EdDSA"
+        if isinstance(key, Ed25519PrivateKey):
+            self._signing, self._verifying = key, key.public_key()
+        else:
+            self._verifying = key
+
+    def verify(self, authorization: str) -> Claims:
+        """The claims of ``Bearer <jwt>``; AuthError saying why when it is not valid."""
+        if not authorization:
+            raise AuthError("no token: send 'authorization: Bearer <token>'")
+        if len(authorization) > MAX_TOKEN_BYTES:
+            raise AuthError(f"token longer than {MAX_TOKEN_BYTES} bytes")
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise AuthError("the authorization metadata must be 'Bearer <token>'")
+        try:
+            raw = jwt.decode(
+                token.strip(),
+                self._verifying,
+                algorithms=[self.algorithm],
+                issuer=ISSUER,
+                options={"require": ["exp", "iat", "sub", "role"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise AuthError("token expired") from None
+        except jwt.ImmatureSignatureError:
+            raise AuthError("token not valid yet") from None
+        except jwt.InvalidTokenError as exc:
+            raise AuthError(f"invalid token: {str(exc)[:200]}") from None
+        return _claims(raw)
+
+    def mint(self, claims: Claims, ttl: float) -> str:
+        """A signed token for ``claims``, valid for ``ttl`` seconds."""
+        if self._signing is None:
+            raise ValueError("minting needs the private key (or the secret), not a public key")
+        now = int(time.time())
+        body: dict[str, Any] = {
+            "iss": ISSUER,
+            "sub": claims.subject,
+            "role": claims.role,
+            "ns": list(claims.namespaces),
+            "iat": now,
+            "exp": now + int(ttl),
+        }
+        if claims.agent_id:
+            body["agent_id"] = claims.agent_id
+        if claims.capabilities:
+            body["caps"] = list(claims.capabilities)
+        return jwt.encode(body, self._signing, algorithm=self.algorithm)
+
+
+def _load_ed25519(pem: bytes) -> Ed25519PrivateKey | Ed25519PublicKey:
+    try:
+        key: Any = serialization.load_pem_private_key(pem, password=None)
+    except (ValueError, TypeError):
+        key = serialization.load_pem_public_key(pem)
+    if not isinstance(key, Ed25519PrivateKey | Ed25519PublicKey):
+        raise ValueError("--auth-key must be an Ed25519 key (openssl genpkey -algorithm ed25519)")
+    return key
+
+
+def _strings(value: Any, name: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise AuthError(f"invalid token: claim {name!r} must be a list of strings")
+    return tuple(value)
+
+
+def _claims(raw: dict[str, Any]) -> Claims:
+    role = raw.get("role")
+    if role not in ROLES:
+        raise AuthError(f"invalid token: unknown role {str(role)[:40]!r}")
+    subject, agent_id = raw.get("sub"), raw.get("agent_id", "")
+    if not isinstance(subject, str) or not isinstance(agent_id, str):
+        raise AuthError("invalid token: 'sub' and 'agent_id' must be strings")
+    return Claims(
+        subject=subject,
+        role=role,
+        namespaces=_strings(raw.get("ns"), "ns") or ("default",),
+        agent_id=agent_id,
+        capabilities=_strings(raw.get("caps"), "caps"),
+        expires=float(raw["exp"]),
+    )
