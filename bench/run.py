@@ -27,6 +27,8 @@ from dwe.clients.spec import build_workflow_spec
 from dwe.clients.typed import DweClient
 from dwe.v1 import enums_pb2
 
+from .secure import secure
+
 ROOT = Path(__file__).resolve().parent.parent
 TERMINAL = {
     enums_pb2.EVENT_TYPE_WORKFLOW_COMPLETED,
@@ -49,9 +51,9 @@ DIAMOND = [
 class Cluster:
     """dwe server + 2 no-op agent processes (+ 3 one-slot agents for M1/M2)."""
 
-    def __init__(self, db: str) -> None:
+    def __init__(self, db: str, server_args: tuple[str, ...] = ()) -> None:
         t0 = time.perf_counter()
-        self.server_process = ServerProcess(db, cwd=ROOT)
+        self.server_process = ServerProcess(db, *server_args, cwd=ROOT)
         self.server = self.server_process.proc
         self.address = self.server_process.address
         self.server_start_s = time.perf_counter() - t0
@@ -274,7 +276,8 @@ async def main() -> dict[str, Any]:
     only = [w for w in os.environ.get("BENCH_ONLY", "").split(",") if w]
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="dwe-bench-") as tmp:
-        cluster = Cluster(os.path.join(tmp, "bench.db"))
+        args = secure(Path(tmp)) if os.environ.get("BENCH_SECURE") == "1" else ()
+        cluster = Cluster(os.path.join(tmp, "bench.db"), args)
         try:
             async with DweClient(cluster.address) as client:
                 agent_wait = await cluster.wait_agents(client)

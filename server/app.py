@@ -152,7 +152,11 @@ class DweServer:
                 generic_handler(
                     "EngineService",
                     EngineServicer(
-                        self.coordinator, self.sampler, sizes, self.config.heartbeat_interval
+                        self.coordinator,
+                        self.sampler,
+                        sizes,
+                        self.config.heartbeat_interval,
+                        self._auth_refused,
                     ),
                 ),
             )
@@ -174,6 +178,9 @@ class DweServer:
         if self.config.retention > 0:
             self.coordinator.start_retention(self.config.retention, self.config.prune_interval)
         log.info("dwe server listening on %s (store %s)", self.address, self.config.db_path)
+
+    def _auth_refused(self) -> int:
+        return self.guard.refused if self.guard is not None else 0
 
     def _bind(self) -> int:
         """Listen: TLS (and mTLS) when configured; plaintext beyond loopback only with

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from importlib import metadata
 
 import grpc
@@ -29,12 +30,14 @@ class EngineServicer(service_pb2_grpc.EngineServiceServicer):
         sampler: MetricsSampler,
         sizes: SizeLimits | None = None,
         heartbeat_interval: float = 5.0,
+        auth_refused: Callable[[], int] = lambda: 0,
     ) -> None:
         self._c = coordinator
         self.admission = coordinator.admission  # read by the unary wrapper
         self._sampler = sampler
         self._sizes = sizes or SizeLimits()
         self._heartbeat = heartbeat_interval
+        self._auth_refused = auth_refused
 
     @unary
     async def RegisterAgent(
@@ -94,6 +97,7 @@ class EngineServicer(service_pb2_grpc.EngineServiceServicer):
             failed_steps=s.failed_steps,
             adaptation_rule_errors=s.rule_errors,
             cancels_unanswered=s.cancels_unanswered,
+            auth_refused=self._auth_refused(),
             connected_agents=s.connected_agents,
             uptime_seconds=snap.uptime_seconds,
             sample_interval_seconds=snap.sample_interval,

@@ -4,11 +4,15 @@ malformed tokens are UNAUTHENTICATED and never reach a handler."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import json
+import os
+import shutil
 import time
+from asyncio.subprocess import PIPE, STDOUT
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +29,7 @@ from dwe.server.app import DweServer
 from dwe.server.auth import Claims, TokenKeys
 from dwe.v1 import agent_pb2, service_pb2
 
-from ..conftest import WAIT, MakeServer
+from ..conftest import ROOT, WAIT, MakeServer
 from ..support.procs import run_cli
 from .helpers import name_of, serving
 
@@ -141,6 +145,9 @@ async def test_every_rpc_by_every_role_and_token_state(
                     failures.append((method, state, code.name))
     assert not failures, failures
     assert server.guard is not None and server.guard.refused > 0
+    async with DweClient(server.address, token=token(keys, "admin")) as admin:
+        metrics = await admin.get_engine_metrics()
+    assert metrics.auth_refused == server.guard.refused > 0
 
 
 async def test_the_messages_say_why(
@@ -310,3 +317,52 @@ async def test_token_create_and_the_cli(
     assert refused.code != 0 and "no token" in refused.err and "Traceback" not in refused.err
     agent = await run_cli("token", "create", "--role", "agent", "--key", key_file)
     assert agent.code != 0 and "needs --agent-id" in agent.err
+
+
+NODE_SDK = ROOT / "clients" / "node" / "dist" / "index.js"
+NODE_SCRIPT = """
+import { Agent, DweClient } from "%s";
+const target = process.env.DWE_TARGET;
+const agent = new Agent({ agentId: "node-worker", capabilities: ["work"],
+                          token: process.env.AGENT_TOKEN });
+agent.handler("work", async () => "node with a token");
+const running = agent.run(target);
+const client = new DweClient(target, {}, undefined, process.env.OPERATOR_TOKEN);
+const created = await client.createWorkflow({
+  name: "node-auth", steps: [{ stepId: "a", capability: "work" }],
+});
+let last;
+for await (const event of client.executeWorkflow(created.workflowId)) last = event;
+console.log("LAST", last.type);
+try { await new DweClient(target, {}, undefined, "").listAgents(); }
+catch (err) { console.log("ANON", err.code); }
+agent.stop();
+await running;
+client.close();
+"""
+
+
+@pytest.mark.skipif(
+    shutil.which("node") is None or not NODE_SDK.exists(),
+    reason="needs node and `make node-deps` (clients/node/dist)",
+)
+async def test_the_node_package_sends_its_tokens(
+    make_server: MakeServer, key_file: str, keys: TokenKeys, tmp_path: Path
+) -> None:
+    server = await _auth_server(make_server, key_file)
+    script = tmp_path / "auth.mjs"
+    script.write_text(NODE_SCRIPT % NODE_SDK.as_uri())
+    env = {
+        **os.environ,
+        "DWE_TARGET": server.address,
+        "AGENT_TOKEN": token(keys, "agent", agent_id="node-worker", capabilities=("work",)),
+        "OPERATOR_TOKEN": token(keys, "operator"),
+    }
+    env.pop("DWE_TOKEN", None)
+    proc = await asyncio.create_subprocess_exec(
+        "node", str(script), env=env, stdout=PIPE, stderr=STDOUT
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), 60)
+    text = out.decode()
+    assert proc.returncode == 0, text
+    assert "LAST 8" in text and "ANON UNAUTHENTICATED" in text, text

@@ -9,7 +9,7 @@ import { type Assignment, HelloSchema, StepResultSchema, type Welcome } from "./
 import { ErrorInfoSchema, PayloadSchema } from "./gen/dwe/v1/common_pb.js";
 import { Outbox } from "./outbox.js";
 import { JSON_ENCODING, fromJson, jsonBytes } from "./payload.js";
-import { newClient } from "./rpc.js";
+import { bearer, newClient } from "./rpc.js";
 import { Session, type SessionEnd, type SessionHost } from "./session.js";
 import { Task } from "./task.js";
 
@@ -42,6 +42,9 @@ export interface AgentOptions {
   /** Channel credentials (default: TLS from DWE_TLS_CA/DWE_TLS_CERT/DWE_TLS_KEY when set,
    * else plaintext); see tlsCredentials(). */
   credentials?: grpc.ChannelCredentials;
+  /** Bearer token (an agent token from `dwe token create`) for a server with auth on;
+   * default $DWE_TOKEN. */
+  token?: string;
   /** Where the agent logs (default: console, debug lines only with DWE_DEBUG set). */
   logger?: Pick<Console, "info" | "warn" | "error" | "debug">;
 }
@@ -201,7 +204,7 @@ export class Agent extends EventEmitter implements SessionHost {
       maxConcurrentTasks: this.maxConcurrentTasks, labels: this.labels, heldAttemptIds: held, sdk: SDK_NAME,
     });
     const channel = newClient(target, this.opts.channelOptions, this.opts.credentials);
-    this.session = new Session(this, channel, hello);
+    this.session = new Session(this, channel, hello, bearer(this.opts.token));
     try {
       const end = await this.session.run();
       if (end === "closed") this.log.warn(`agent ${this.agentId}: server closed the stream; reconnecting`);

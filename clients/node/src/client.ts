@@ -10,7 +10,7 @@ import type { DetectedIntent, WorkflowEvent, WorkflowSpecSchema, WorkflowStatus 
 import { EngineService, WorkflowService } from "./gen/dwe/v1/service_pb.js";
 import { DurationSchema } from "@bufbuild/protobuf/wkt";
 import { json } from "./payload.js";
-import { deserializer, newClient, path, serializer } from "./rpc.js";
+import { bearer, deserializer, newClient, path, serializer } from "./rpc.js";
 
 /** The event types that end a run. */
 export const TERMINAL_EVENTS: ReadonlySet<EventType> = new Set([
@@ -41,19 +41,23 @@ export interface WatchOptions {
 
 export class DweClient {
   private readonly channel: grpc.Client;
+  private readonly metadata: grpc.Metadata;
 
   /**
    * @param target e.g. "127.0.0.1:50051" (default $DWE_TARGET or 127.0.0.1:50051).
    * @param options extra gRPC channel options.
    * @param credentials channel credentials (default: TLS from DWE_TLS_CA/DWE_TLS_CERT/DWE_TLS_KEY
    *   when set, else plaintext); see tlsCredentials().
+   * @param token bearer token for a server with auth on (default $DWE_TOKEN).
    */
   constructor(
     target: string = process.env.DWE_TARGET || "127.0.0.1:50051",
     options: grpc.ChannelOptions = {},
     credentials?: grpc.ChannelCredentials,
+    token?: string,
   ) {
     this.channel = newClient(target, options, credentials);
+    this.metadata = bearer(token);
   }
 
   close(): void {
@@ -67,7 +71,7 @@ export class DweClient {
     const req = create(m.input, request);
     return new Promise((resolve, reject) => {
       this.channel.makeUnaryRequest(path(m as never), serializer(m.input), deserializer(m.output), req,
-        (err: grpc.ServiceError | null, res?: MessageShape<O>) => (err || !res ? reject(new DweError(err ?? {})) : resolve(res)));
+        this.metadata.clone(), (err: grpc.ServiceError | null, res?: MessageShape<O>) => (err || !res ? reject(new DweError(err ?? {})) : resolve(res)));
     });
   }
 
@@ -76,7 +80,7 @@ export class DweClient {
     request: MessageInitShape<I>,
   ): AsyncGenerator<WorkflowEvent> {
     const call = this.channel.makeServerStreamRequest(path(m as never), serializer(m.input), deserializer(m.output),
-      create(m.input, request));
+      create(m.input, request), this.metadata.clone());
     try {
       for await (const response of call as AsyncIterable<{ events: WorkflowEvent[] }>) {
         for (const event of response.events) yield event;

@@ -3,7 +3,7 @@ export { Agent, SDK_NAME, type AgentOptions, type HandlerFn, type RunOptions } f
 export { DweClient, TERMINAL_EVENTS, type SpecInput, type StepInput, type WatchOptions } from "./client.js";
 export { AgentConfigError, DweError, NonRetryableError, PayloadTooLarge } from "./errors.js";
 export { JSON_ENCODING, fromJson, json } from "./payload.js";
-export { tlsCredentials, tlsFromEnv, type TlsFiles } from "./rpc.js";
+export { bearer, tlsCredentials, tlsFromEnv, type TlsFiles } from "./rpc.js";
 export { Task, TaskCancelled } from "./task.js";
 export * from "./gen/dwe/v1/agent_pb.js";
 export * from "./gen/dwe/v1/common_pb.js";

@@ -49,6 +49,14 @@ export function tlsFromEnv(env: NodeJS.ProcessEnv = process.env): grpc.ChannelCr
   return files.ca || files.cert || files.key ? tlsCredentials(files) : undefined;
 }
 
+/** Call metadata carrying a bearer token (`token`, else DWE_TOKEN); empty without one. */
+export function bearer(token?: string): grpc.Metadata {
+  const metadata = new grpc.Metadata();
+  const value = token ?? process.env.DWE_TOKEN ?? "";
+  if (value) metadata.set("authorization", `Bearer ${value}`);
+  return metadata;
+}
+
 /** A channel to `target`: `credentials` when given, else TLS from the DWE_TLS_* variables when
  * any is set, else plaintext. */
 export function newClient(

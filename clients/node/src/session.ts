@@ -68,7 +68,12 @@ export class Session {
   private resolve!: (end: SessionEnd) => void;
   private reject!: (err: Error) => void;
 
-  constructor(private readonly host: SessionHost, private readonly channel: grpc.Client, private readonly hello: Hello) {}
+  constructor(
+    private readonly host: SessionHost,
+    private readonly channel: grpc.Client,
+    private readonly hello: Hello,
+    private readonly metadata: grpc.Metadata = new grpc.Metadata(),
+  ) {}
 
   /** Serve the stream until it ends; rejects with DweError or SessionLost on failure. */
   run(): Promise<SessionEnd> {
@@ -78,7 +83,7 @@ export class Session {
     });
     const m = AgentService.method.connect;
     this.call = this.channel.makeBidiStreamRequest(path(m), serializer(ConnectRequestSchema),
-      deserializer(ConnectResponseSchema));
+      deserializer(ConnectResponseSchema), this.metadata.clone());
     this.call.on("data", (msg: ConnectResponse) => this.onMessage(msg));
     this.call.on("error", (err: grpc.ServiceError) => this.finish(err));
     this.call.on("status", (s: grpc.StatusObject) => {

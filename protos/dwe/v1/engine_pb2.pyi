@@ -21,7 +21,7 @@ class MetricSeries(_message.Message):
     def __init__(self, values: _Optional[_Iterable[float]] = ...) -> None: ...
 
 class EngineMetrics(_message.Message):
-    __slots__ = ("active_workflows", "queued_workflows", "completed_workflows", "failed_workflows", "cancelled_workflows", "timed_out_workflows", "agent_load", "resource_usage", "performance_metrics", "completed_steps", "failed_steps", "connected_agents", "uptime_seconds", "sample_interval_seconds", "adaptation_rule_errors", "cancels_unanswered")
+    __slots__ = ("active_workflows", "queued_workflows", "completed_workflows", "failed_workflows", "cancelled_workflows", "timed_out_workflows", "agent_load", "resource_usage", "performance_metrics", "completed_steps", "failed_steps", "connected_agents", "uptime_seconds", "sample_interval_seconds", "adaptation_rule_errors", "cancels_unanswered", "auth_refused")
     class AgentLoadEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -52,6 +52,7 @@ class EngineMetrics(_message.Message):
     SAMPLE_INTERVAL_SECONDS_FIELD_NUMBER: _ClassVar[int]
     ADAPTATION_RULE_ERRORS_FIELD_NUMBER: _ClassVar[int]
     CANCELS_UNANSWERED_FIELD_NUMBER: _ClassVar[int]
+    AUTH_REFUSED_FIELD_NUMBER: _ClassVar[int]
     active_workflows: int
     queued_workflows: int
     completed_workflows: int
@@ -68,4 +69,5 @@ class EngineMetrics(_message.Message):
     sample_interval_seconds: float
     adaptation_rule_errors: int
     cancels_unanswered: int
-    def __init__(self, active_workflows: _Optional[int] = ..., queued_workflows: _Optional[int] = ..., completed_workflows: _Optional[int] = ..., failed_workflows: _Optional[int] = ..., cancelled_workflows: _Optional[int] = ..., timed_out_workflows: _Optional[int] = ..., agent_load: _Optional[_Mapping[str, int]] = ..., resource_usage: _Optional[_Union[ResourceUsage, _Mapping]] = ..., performance_metrics: _Optional[_Mapping[str, MetricSeries]] = ..., completed_steps: _Optional[int] = ..., failed_steps: _Optional[int] = ..., connected_agents: _Optional[int] = ..., uptime_seconds: _Optional[float] = ..., sample_interval_seconds: _Optional[float] = ..., adaptation_rule_errors: _Optional[int] = ..., cancels_unanswered: _Optional[int] = ...) -> None: ...
+    auth_refused: int
+    def __init__(self, active_workflows: _Optional[int] = ..., queued_workflows: _Optional[int] = ..., completed_workflows: _Optional[int] = ..., failed_workflows: _Optional[int] = ..., cancelled_workflows: _Optional[int] = ..., timed_out_workflows: _Optional[int] = ..., agent_load: _Optional[_Mapping[str, int]] = ..., resource_usage: _Optional[_Union[ResourceUsage, _Mapping]] = ..., performance_metrics: _Optional[_Mapping[str, MetricSeries]] = ..., completed_steps: _Optional[int] = ..., failed_steps: _Optional[int] = ..., connected_agents: _Optional[int] = ..., uptime_seconds: _Optional[float] = ..., sample_interval_seconds: _Optional[float] = ..., adaptation_rule_errors: _Optional[int] = ..., cancels_unanswered: _Optional[int] = ..., auth_refused: _Optional[int] = ...) -> None: ...
