@@ -60,6 +60,9 @@ _SERVER_FLAGS = {
     "insecure": "insecure",
     "auth_key": "auth_key",
     "auth_secret": "auth_secret",
+    "token_create_rate": "token_create_rate",
+    "token_create_burst": "token_create_burst",
+    "token_max_streams": "token_max_streams",
 }
 
 

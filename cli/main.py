@@ -281,6 +281,22 @@ def _add_server_tls(p: argparse.ArgumentParser) -> None:
         help="turn auth on with an HS256 secret (32+ bytes) in FILE; env DWE_AUTH_SECRET",
     )
     p.add_argument(
+        "--token-create-rate",
+        type=float,
+        help="with auth: creates per second per token (token bucket; 0 = no limit); "
+        "env DWE_TOKEN_CREATE_RATE",
+    )
+    p.add_argument(
+        "--token-create-burst",
+        type=int,
+        help="the bucket's size (0 = a second's worth); env DWE_TOKEN_CREATE_BURST",
+    )
+    p.add_argument(
+        "--token-max-streams",
+        type=int,
+        help="with auth: streams open at once per token (0 = no limit); env DWE_TOKEN_MAX_STREAMS",
+    )
+    p.add_argument(
         "--insecure",
         action="store_true",
         default=None,

@@ -25,6 +25,7 @@ from .api.event_codec import event_bytes
 from .api.guard import AuthGuard
 from .api.handlers import generic_handler
 from .api.legacy import upgrade_v2_event
+from .api.quotas import Quotas, TokenLimits
 from .api.workflow_service import WorkflowServicer
 from .auth import TokenKeys
 from .config import ServerConfig
@@ -104,7 +105,10 @@ class DweServer:
         self.health = health.aio.HealthServicer()
         auth_on = bool(config.auth_key or config.auth_secret)
         self.keys = TokenKeys(config.auth_key, config.auth_secret) if auth_on else None
-        self.guard = AuthGuard(self.keys) if self.keys is not None else None
+        limits = TokenLimits(
+            config.token_create_rate, config.token_create_burst, config.token_max_streams
+        )
+        self.guard = AuthGuard(self.keys, Quotas(limits)) if self.keys is not None else None
         self.grpc = grpc.aio.server(
             interceptors=[self.guard] if self.guard is not None else None,
             options=[

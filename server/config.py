@@ -71,6 +71,12 @@ class ServerConfig:
             (public); turns auth on (DWE_AUTH_KEY).
         auth_secret: File holding an HS256 secret (32 bytes or more) instead; turns
             auth on (DWE_AUTH_SECRET).
+        token_create_rate: With auth on, creates per second each token subject may
+            make (a token bucket; 0 = no limit) (DWE_TOKEN_CREATE_RATE).
+        token_create_burst: The bucket's size (0 = one second's worth)
+            (DWE_TOKEN_CREATE_BURST).
+        token_max_streams: With auth on, streams each token subject may hold open at
+            once (0 = no limit) (DWE_TOKEN_MAX_STREAMS).
     """
 
     host: str = "127.0.0.1"
@@ -103,6 +109,9 @@ class ServerConfig:
     insecure: bool = False
     auth_key: str = ""
     auth_secret: str = ""
+    token_create_rate: float = 0.0
+    token_create_burst: int = 0
+    token_max_streams: int = 0
 
     def __post_init__(self) -> None:
         SizeLimits(self.max_message_bytes, self.max_payload_bytes)  # raises when they clash

@@ -18,6 +18,7 @@ from dwe.v1 import service_pb2
 
 from ..auth import AuthError, Claims, TokenKeys, allowed, needed_role
 from .limits import quote
+from .quotas import STREAMS, Quotas, TokenLimits
 
 log = logging.getLogger("dwe.server.auth")
 
@@ -40,8 +41,9 @@ def authorization(metadata: Any) -> str:
 class AuthGuard(grpc.aio.ServerInterceptor):  # type: ignore[misc]
     """Refuses calls to dwe.v1 methods that the caller's token does not allow."""
 
-    def __init__(self, keys: TokenKeys) -> None:
+    def __init__(self, keys: TokenKeys, quotas: Quotas | None = None) -> None:
         self.keys = keys
+        self.quotas = quotas or Quotas(TokenLimits())
         self.refused = 0  # calls refused (metrics and tests)
 
     async def intercept_service(
@@ -62,7 +64,14 @@ class AuthGuard(grpc.aio.ServerInterceptor):  # type: ignore[misc]
                 f" {quote(claims.subject)} has the role {claims.role}"
             )
             return self._refuse(name, grpc.StatusCode.PERMISSION_DENIED, why, claims.subject)
-        return await continuation(details)
+        over = self.quotas.admit(claims.subject, name)
+        if over:
+            log.warning("%s refused (RESOURCE_EXHAUSTED): %s", name, over)
+            return _aborting(name, grpc.StatusCode.RESOURCE_EXHAUSTED, over)
+        handler = await continuation(details)
+        if name in STREAMS and self.quotas.limits.max_streams > 0 and handler is not None:
+            return self.quotas.counted(handler, claims.subject)
+        return handler
 
     def _refuse(
         self, name: str, code: grpc.StatusCode, why: str, subject: str

@@ -12,13 +12,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from dwe.clients.spec import build_workflow_spec
 from dwe.clients.typed import DweClient
+from dwe.common.tls import TlsFiles
 from dwe.server.app import DweServer
+from dwe.server.auth import Claims, TokenKeys
 from dwe.v1 import workflow_pb2
 
 from ..conftest import ROOT, WAIT, MakeServer, wait_agents, wait_for
 from ..server.helpers import TERMINAL
+from ..support.certs import Authority
 from ..support.procs import stop_process
 
 NODE_DIR = ROOT / "clients" / "node"
@@ -61,6 +67,38 @@ class AgentProc:
         self._log.close()
 
 
+class Secure:
+    """A CA, a server certificate and a token key for one scenario run; the client
+    uses an operator token, each agent a token bound to its id and capabilities."""
+
+    def __init__(self, folder: Path) -> None:
+        self.ca = Authority(folder / "ca")
+        self.cert = self.ca.issue("server", server=True)
+        self.key_file = folder / "auth.pem"
+        self.key_file.write_bytes(
+            Ed25519PrivateKey.generate().private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        self.keys = TokenKeys(str(self.key_file))
+
+    def server_settings(self) -> dict[str, str]:
+        return {
+            "tls_cert": self.cert.cert,
+            "tls_key": self.cert.key,
+            "auth_key": str(self.key_file),
+        }
+
+    def client(self) -> tuple[TlsFiles, str]:
+        return TlsFiles(self.ca.ca), self.keys.mint(Claims("conformance", "admin"), 3600)
+
+    def agent_env(self, agent_id: str, caps: list[str]) -> dict[str, str]:
+        claims = Claims(f"agent:{agent_id}", "agent", agent_id=agent_id, capabilities=tuple(caps))
+        return {"DWE_TLS_CA": self.ca.ca, "DWE_TOKEN": self.keys.mint(claims, 3600)}
+
+
 @dataclass
 class Ctx:
     """One scenario run: ``lang`` is the language of the agents it starts by default."""
@@ -74,12 +112,17 @@ class Ctx:
     agents: list[AgentProc] = field(default_factory=list)
     #: Server settings of this scenario (ServerConfig fields).
     settings: dict[str, Any] = field(default_factory=dict)
+    #: TLS and auth on (the "secure" runs of the suite), else None.
+    secure: Secure | None = None
 
     async def start_server(self) -> DweServer:
         settings = {"max_payload_bytes": MAX_PAYLOAD, **self.settings}
+        if self.secure is not None:
+            settings |= self.secure.server_settings()
         self.server = await self.make_server(port=self.port, **settings)
         if self.client is None:
-            self.client = DweClient(self.server.address)
+            tls, token = (None, None) if self.secure is None else self.secure.client()
+            self.client = DweClient(self.server.address, tls=tls or False, token=token)
         return self.server
 
     @property
@@ -93,6 +136,8 @@ class Ctx:
         """Start an agent process without waiting for it to connect."""
         assert self.server is not None
         env = {"DWE_TARGET": self.server.address, "CONF_MAX": str(max_tasks)}
+        if self.secure is not None:
+            env |= self.secure.agent_env(agent_id, caps)
         log = self.tmp_path / f"{agent_id}-{len(self.agents)}.log"
         proc = AgentProc(lang or self.lang, agent_id, caps, env, log)
         self.agents.append(proc)

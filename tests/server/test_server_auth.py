@@ -29,7 +29,7 @@ from dwe.server.app import DweServer
 from dwe.server.auth import Claims, TokenKeys
 from dwe.v1 import agent_pb2, service_pb2
 
-from ..conftest import ROOT, WAIT, MakeServer
+from ..conftest import ROOT, WAIT, MakeServer, wait_for
 from ..support.procs import run_cli
 from .helpers import name_of, serving
 
@@ -366,3 +366,45 @@ async def test_the_node_package_sends_its_tokens(
     text = out.decode()
     assert proc.returncode == 0, text
     assert "LAST 8" in text and "ANON UNAUTHENTICATED" in text, text
+
+
+async def test_per_token_create_rate_and_open_streams(
+    make_server: MakeServer, key_file: str, keys: TokenKeys
+) -> None:
+    server = await make_server(
+        auth_key=key_file, token_create_rate=0.001, token_create_burst=2, token_max_streams=2
+    )
+    spec = build_workflow_spec("limited", [{"step_id": "a", "agent_capability": "x"}])
+    auth = "Bearer " + token(keys, "operator", subject="busy")
+    async with DweClient(server.address, token=auth.split(" ", 1)[1]) as client:
+        for _ in range(2):
+            await client.create_workflow(spec)
+        with pytest.raises(Exception) as info:
+            await client.create_workflow(spec)
+    assert "RESOURCE_EXHAUSTED" in repr(info.value) or "over its limit" in str(info.value)
+    assert "create rate of 'busy' over its limit of 0.001/s (burst 2" in str(info.value)
+    async with grpc.aio.insecure_channel(server.address) as channel:
+        watch = channel.unary_stream(
+            "/dwe.v1.WorkflowService/WatchEvents", lambda b: b, lambda b: b
+        )
+        meta = (("authorization", auth),)
+        first, second = watch(b"", metadata=meta), watch(b"", metadata=meta)
+        await wait_for(lambda: server.coordinator.subscribers() == 2, what="two streams open")
+        with pytest.raises(grpc.aio.AioRpcError) as third:
+            async for _ in watch(b"", metadata=meta):
+                pass
+        assert third.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert "already has 2 streams open" in (third.value.details() or "")
+        first.cancel()
+        await wait_for(lambda: server.coordinator.subscribers() == 1, what="one stream closed")
+
+        streams = [watch(b"", metadata=meta)]
+
+        def a_stream_reopened() -> bool:
+            if streams[-1].done():  # refused while the closed one was still counted
+                streams.append(watch(b"", metadata=meta))
+            return server.coordinator.subscribers() == 2
+
+        await wait_for(a_stream_reopened, what="the freed stream slot")
+        for call in (second, *streams):
+            call.cancel()
