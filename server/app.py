@@ -181,7 +181,18 @@ class DweServer:
         self.sampler.start()
         if self.config.retention > 0:
             self.coordinator.start_retention(self.config.retention, self.config.prune_interval)
-        log.info("dwe server listening on %s (store %s)", self.address, self.config.db_path)
+        log.info(
+            "dwe server listening on %s (store %s; %s)",
+            self.address,
+            self.config.db_path,
+            self._security_summary(),
+        )
+
+    def _security_summary(self) -> str:
+        tls = (
+            "mTLS" if self.config.tls_client_ca else "TLS" if self.config.tls_cert else "plaintext"
+        )
+        return f"{tls}, auth {'on' if self.keys is not None else 'off'}"
 
     def _auth_refused(self) -> int:
         return self.guard.refused if self.guard is not None else 0
