@@ -60,6 +60,7 @@ _SERVER_FLAGS = {
     "insecure": "insecure",
     "auth_key": "auth_key",
     "auth_secret": "auth_secret",
+    "auth_deny": "auth_deny",
     "token_create_rate": "token_create_rate",
     "token_create_burst": "token_create_burst",
     "token_max_streams": "token_max_streams",

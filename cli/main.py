@@ -281,6 +281,12 @@ def _add_server_tls(p: argparse.ArgumentParser) -> None:
         help="turn auth on with an HS256 secret (32+ bytes) in FILE; env DWE_AUTH_SECRET",
     )
     p.add_argument(
+        "--auth-deny",
+        metavar="FILE",
+        help="revoked tokens: a token id (jti) or sub:SUBJECT per line; read again on "
+        "SIGHUP; env DWE_AUTH_DENY",
+    )
+    p.add_argument(
         "--token-create-rate",
         type=float,
         help="with auth: creates per second per token (token bucket; 0 = no limit); "

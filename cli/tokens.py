@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from dwe.clients.errors import ValidationError
 
@@ -24,4 +25,6 @@ def cmd_token_create(args: argparse.Namespace) -> int:
     except (ValueError, OSError) as err:
         raise ValidationError(str(err)) from err
     print(token, flush=True)
+    claims = keys.verify(f"Bearer {token}")
+    print(f"# token id {claims.token_id} (revoke: add it to the --auth-deny file)", file=sys.stderr)
     return 0

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ from .rules import load_rules
 from .runtime.coordinator import Coordinator
 from .runtime.metrics import MetricsSampler
 from .runtime.telemetry import Telemetry, configure_from_env
-from .security import InsecureBind, is_loopback, server_credentials
+from .security import Certificates, InsecureBind, is_loopback, server_credentials
 from .store.sqlite import SqliteStore
 
 log = logging.getLogger("dwe.server")
@@ -104,7 +105,10 @@ class DweServer:
         )
         self.health = health.aio.HealthServicer()
         auth_on = bool(config.auth_key or config.auth_secret)
-        self.keys = TokenKeys(config.auth_key, config.auth_secret) if auth_on else None
+        self.keys = (
+            TokenKeys(config.auth_key, config.auth_secret, config.auth_deny) if auth_on else None
+        )
+        self.certificates: Certificates | None = None
         limits = TokenLimits(
             config.token_create_rate, config.token_create_burst, config.token_max_streams
         )
@@ -188,6 +192,17 @@ class DweServer:
             self._security_summary(),
         )
 
+    def reload(self) -> None:
+        """SIGHUP: read the TLS files and the token deny-list again."""
+        if self.certificates is not None:
+            self.certificates.reload()
+        denied = self.keys.reload_denied() if self.keys is not None else 0
+        log.info(
+            "reloaded: %s%d deny-list entries",
+            "certificates, " if self.certificates is not None else "",
+            denied,
+        )
+
     def _security_summary(self) -> str:
         tls = (
             "mTLS" if self.config.tls_client_ca else "TLS" if self.config.tls_cert else "plaintext"
@@ -201,7 +216,7 @@ class DweServer:
         """Listen: TLS (and mTLS) when configured; plaintext beyond loopback only with
         ``insecure``, and then with a warning."""
         config = self.config
-        credentials = server_credentials(config)
+        credentials, self.certificates = server_credentials(config)
         if (credentials is None or self.keys is None) and not is_loopback(config.host):
             if not config.insecure:
                 raise InsecureBind(
@@ -268,10 +283,22 @@ async def _serve(config: ServerConfig) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
+    with contextlib.suppress(NotImplementedError):
+        loop.add_signal_handler(signal.SIGHUP, _reloading(server))
     print(f"dwe server listening on {server.address}", flush=True)
     await stop.wait()
     log.info("shutting down")
     await server.stop()
+
+
+def _reloading(server: DweServer) -> Callable[[], None]:
+    def reload() -> None:
+        try:
+            server.reload()
+        except (OSError, ValueError) as exc:  # keep serving with what was loaded
+            log.error("reload failed, keeping the previous files: %s", exc)
+
+    return reload
 
 
 def serve(config: ServerConfig) -> None:

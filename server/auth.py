@@ -17,6 +17,7 @@ Health checks and reflection need no token.
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,13 +83,17 @@ class Claims:
     agent_id: str = ""
     capabilities: tuple[str, ...] = ()
     expires: float = 0.0
+    token_id: str = ""  # the ``jti`` claim, for revocation
     extra: dict[str, Any] = field(default_factory=dict)
 
 
 class TokenKeys:
     """Verifies tokens, and mints them when it holds a private key or the secret."""
 
-    def __init__(self, key_file: str = "", secret_file: str = "") -> None:
+    def __init__(self, key_file: str = "", secret_file: str = "", deny_file: str = "") -> None:
+        self.deny_file = deny_file
+        self._denied: frozenset[str] = frozenset()
+        self.reload_denied()
         if bool(key_file) == bool(secret_file):
             raise ValueError("auth needs exactly one of --auth-key and --auth-secret")
         self._signing: Any = None
@@ -116,12 +121,28 @@ class TokenKeys:
         known = self._verified.get(authorization)
         if known is not None:
             if known.expires > time.time():
-                return known
+                return self._not_revoked(known)
             del self._verified[authorization]
-        claims = self._verify(authorization)
+        claims = self._not_revoked(self._verify(authorization))
         if len(self._verified) >= VERIFIED_CACHE:
             del self._verified[next(iter(self._verified))]
         self._verified[authorization] = claims
+        return claims
+
+    def reload_denied(self) -> int:
+        """Read the deny-list again (``--auth-deny``): one token id (``jti``) or
+        ``sub:SUBJECT`` per line, ``#`` comments; returns how many entries it has."""
+        if not self.deny_file:
+            return 0
+        lines = Path(self.deny_file).read_text().splitlines()
+        entries = [line.split("#", 1)[0].strip() for line in lines]
+        self._denied = frozenset(e for e in entries if e)
+        return len(self._denied)
+
+    def _not_revoked(self, claims: Claims) -> Claims:
+        denied = self._denied
+        if denied and (claims.token_id in denied or f"sub:{claims.subject}" in denied):
+            raise AuthError("token revoked")
         return claims
 
     def _verify(self, authorization: str) -> Claims:
@@ -160,6 +181,7 @@ class TokenKeys:
             "ns": list(claims.namespaces),
             "iat": now,
             "exp": now + int(ttl),
+            "jti": uuid.uuid4().hex,
         }
         if claims.agent_id:
             body["agent_id"] = claims.agent_id
@@ -200,4 +222,5 @@ def _claims(raw: dict[str, Any]) -> Claims:
         agent_id=agent_id,
         capabilities=_strings(raw.get("caps"), "caps"),
         expires=float(raw["exp"]),
+        token_id=str(raw.get("jti", ""))[:100],
     )

@@ -71,6 +71,8 @@ class ServerConfig:
             (public); turns auth on (DWE_AUTH_KEY).
         auth_secret: File holding an HS256 secret (32 bytes or more) instead; turns
             auth on (DWE_AUTH_SECRET).
+        auth_deny: A deny-list: one token id (``jti``) or ``sub:SUBJECT`` per line,
+            refused as revoked; read again on SIGHUP (DWE_AUTH_DENY).
         token_create_rate: With auth on, creates per second each token subject may
             make (a token bucket; 0 = no limit) (DWE_TOKEN_CREATE_RATE).
         token_create_burst: The bucket's size (0 = one second's worth)
@@ -109,6 +111,7 @@ class ServerConfig:
     insecure: bool = False
     auth_key: str = ""
     auth_secret: str = ""
+    auth_deny: str = ""
     token_create_rate: float = 0.0
     token_create_burst: int = 0
     token_max_streams: int = 0

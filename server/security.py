@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
+from typing import Any
 
 import grpc
 
@@ -31,13 +32,44 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def server_credentials(config: ServerConfig) -> grpc.ServerCredentials | None:
-    """TLS credentials from the configured PEM files (None: plaintext). With a client CA,
-    every client must present a certificate that CA signed."""
+class Certificates:
+    """The server's PEM files, read again after ``reload`` (SIGHUP): new connections
+    then use the new certificate and client CA; open ones keep theirs."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        self._config = config
+        self._pending = False
+        self.first = self.read()  # fails at start, not at the first handshake
+
+    def read(self) -> Any:
+        c = self._config
+        pair = (Path(c.tls_key).read_bytes(), Path(c.tls_cert).read_bytes())
+        client_ca = Path(c.tls_client_ca).read_bytes() if c.tls_client_ca else None
+        return grpc.ssl_server_certificate_configuration([pair], root_certificates=client_ca)
+
+    def reload(self) -> None:
+        self.read()  # a bad file is reported now; the old certificate stays meanwhile
+        self._pending = True
+
+    def fetch(self) -> Any:
+        """Called by gRPC before each handshake: the new configuration once, else None."""
+        if not self._pending:
+            return None
+        self._pending = False
+        return self.read()
+
+
+def server_credentials(
+    config: ServerConfig,
+) -> tuple[grpc.ServerCredentials | None, Certificates | None]:
+    """TLS credentials from the configured PEM files, reloadable (None: plaintext). With
+    a client CA, every client must present a certificate that CA signed."""
     if not config.tls_cert:
-        return None
-    pair = (Path(config.tls_key).read_bytes(), Path(config.tls_cert).read_bytes())
-    client_ca = Path(config.tls_client_ca).read_bytes() if config.tls_client_ca else None
-    return grpc.ssl_server_credentials(
-        [pair], root_certificates=client_ca, require_client_auth=client_ca is not None
+        return None, None
+    certificates = Certificates(config)
+    credentials = grpc.dynamic_ssl_server_credentials(
+        certificates.first,
+        certificates.fetch,
+        require_client_authentication=bool(config.tls_client_ca),
     )
+    return credentials, certificates

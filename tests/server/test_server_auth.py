@@ -11,6 +11,7 @@ import hmac
 import json
 import os
 import shutil
+import signal
 import time
 from asyncio.subprocess import PIPE, STDOUT
 from pathlib import Path
@@ -23,8 +24,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from dwe.agent_sdk import Agent, Task
+from dwe.clients import UnavailableError
 from dwe.clients.spec import build_workflow_spec
 from dwe.clients.typed import DweClient
+from dwe.common.tls import TlsFiles
 from dwe.server.app import DweServer
 from dwe.server.auth import Claims, TokenKeys
 from dwe.v1 import agent_pb2, service_pb2
@@ -408,3 +411,61 @@ async def test_per_token_create_rate_and_open_streams(
         await wait_for(a_stream_reopened, what="the freed stream slot")
         for call in (second, *streams):
             call.cancel()
+
+
+async def test_revoked_tokens_are_refused_after_a_reload(
+    make_server: MakeServer, key_file: str, keys: TokenKeys, tmp_path: Path
+) -> None:
+    deny = tmp_path / "deny.txt"
+    deny.write_text("# revoked tokens\n")
+    server = await make_server(auth_key=key_file, auth_deny=str(deny))
+    first, second = token(keys, "viewer"), token(keys, "viewer", subject="mallory")
+    async with (
+        DweClient(server.address, token=first) as a,
+        DweClient(server.address, token=second) as b,
+    ):
+        await a.get_server_info()  # verified, and cached
+        await b.get_server_info()
+        claims = keys.verify(f"Bearer {first}")
+        deny.write_text(f"{claims.token_id}  # leaked\nsub:mallory\n")
+        server.reload()
+        for client in (a, b):
+            with pytest.raises(Exception) as info:
+                await client.get_server_info()
+            assert "token revoked" in str(info.value)
+    async with DweClient(server.address, token=token(keys, "viewer")) as fresh:
+        assert (await fresh.get_server_info()).version
+
+
+async def test_sighup_reloads_the_certificate(tmp_path: Path) -> None:
+    """A server process swaps its certificate on SIGHUP: new connections need the new CA."""
+    from dwe.clients.local import ServerProcess
+
+    from ..support.certs import Authority
+
+    old, new = Authority(tmp_path / "old"), Authority(tmp_path / "new")
+    cert = old.issue("server", server=True)
+    proc = ServerProcess(
+        tmp_path / "d.db", "--tls-cert", cert.cert, "--tls-key", cert.key, cwd=ROOT
+    )
+    try:
+        async with DweClient(proc.address, tls=TlsFiles(old.ca)) as client:
+            assert (await client.get_server_info()).version
+        fresh = new.issue("server", server=True)
+        Path(cert.cert).write_bytes(Path(fresh.cert).read_bytes())
+        Path(cert.key).write_bytes(Path(fresh.key).read_bytes())
+        proc.proc.send_signal(signal.SIGHUP)
+
+        async def new_ca_works() -> bool:
+            async with DweClient(proc.address, tls=TlsFiles(new.ca), rpc_timeout=2) as c:
+                try:
+                    return bool((await c.get_server_info()).version)
+                except UnavailableError:
+                    return False
+
+        await wait_for(new_ca_works, what="the new certificate served")
+        async with DweClient(proc.address, tls=TlsFiles(old.ca), rpc_timeout=2) as client:
+            with pytest.raises(UnavailableError):
+                await client.get_server_info()
+    finally:
+        proc.stop()
