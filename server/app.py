@@ -119,6 +119,11 @@ class DweServer:
                 ("grpc.max_receive_message_length", config.max_message_bytes),
                 ("grpc.max_send_message_length", config.max_message_bytes),
                 ("grpc.so_reuseport", 0),
+                # Room for an oversized token to reach the auth check (refused there with
+                # UNAUTHENTICATED above 8 KiB), instead of gRPC's own random refusals
+                # between its default 8 KiB soft and 16 KiB hard metadata limits.
+                ("grpc.max_metadata_size", 32 * 1024),
+                ("grpc.absolute_max_metadata_size", 64 * 1024),
                 # Agents may ping to detect half-open connections.
                 ("grpc.http2.min_ping_interval_without_data_ms", 5000),
                 ("grpc.keepalive_permit_without_calls", 1),

@@ -278,6 +278,7 @@ def bad_tokens(keys: TokenKeys, key_file: str, tmp_path: Path) -> dict[str, str]
         "sub-not-string": signed({**claims, "sub": 7}),
         "exp-not-number": signed({**claims, "exp": "tomorrow"}),
         "oversized": "Bearer " + "a" * 9000,
+        "oversized-20k": "Bearer " + "b" * 20_000,
         "header-json-garbage": f"Bearer {_b64(b'{not json')}.{body}.{sig}",
         "header-not-utf8": f"Bearer {_b64(bytes([0xFF, 0xFE, 0x7B]))}.{body}.{sig}",
     }
