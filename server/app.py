@@ -27,6 +27,7 @@ from .api.guard import AuthGuard
 from .api.handlers import generic_handler
 from .api.legacy import upgrade_v2_event
 from .api.quotas import Quotas, TokenLimits
+from .api.scope import Scopes
 from .api.workflow_service import WorkflowServicer
 from .auth import TokenKeys
 from .config import ServerConfig
@@ -146,6 +147,7 @@ class DweServer:
             for reg in load_registry(self.config.agents_file):
                 await self.coordinator.register_agent(reg)
         sizes = self.config.sizes
+        scopes = Scopes(self.keys)
         # Generic handlers for all three services: their request decoders turn bytes
         # that do not decode into INVALID_ARGUMENT (see api/handlers.py).
         self.grpc.add_generic_rpc_handlers(
@@ -153,7 +155,7 @@ class DweServer:
                 generic_handler(
                     "WorkflowService",
                     WorkflowServicer(
-                        self.coordinator, self.config.default_timeout, self.intents, sizes
+                        self.coordinator, self.config.default_timeout, self.intents, sizes, scopes
                     ),
                 ),
                 generic_handler(
@@ -170,6 +172,7 @@ class DweServer:
                         sizes,
                         self.config.heartbeat_interval,
                         self._auth_refused,
+                        scopes,
                     ),
                 ),
             )

@@ -10,7 +10,7 @@ from google.protobuf.duration_pb2 import Duration
 from dwe.common.spec import DEFAULT_MAX_TASKS
 from dwe.v1 import agent_pb2
 
-from ..engine.model import AgentRegistration
+from ..engine.model import DEFAULT_NAMESPACE, AgentRegistration
 from ..runtime.directory import Hello
 from .limits import MAX_AGENT_TASKS, MAX_CAPABILITIES, MAX_DURATION, MAX_HELD_ATTEMPTS, quote
 from .validation import (
@@ -33,8 +33,11 @@ def _check_capabilities(capabilities: Sequence[str], field: str, where: str) -> 
         check_id(cap, f"{field}[{i}]", where)
 
 
-def hello_from_proto(hello: agent_pb2.Hello, registered: bool) -> Hello:
-    """A connecting agent's Hello; ``registered`` says whether a registry entry exists."""
+def hello_from_proto(
+    hello: agent_pb2.Hello, registered: bool, namespace: str = DEFAULT_NAMESPACE
+) -> Hello:
+    """A connecting agent's Hello, serving ``namespace``; ``registered`` says whether a
+    registry entry of that namespace exists."""
     if not hello.agent_id:
         raise ValidationError("the first message must carry hello.agent_id")
     check_id(hello.agent_id, "hello.agent_id")
@@ -57,6 +60,7 @@ def hello_from_proto(hello: agent_pb2.Hello, registered: bool) -> Hello:
         hello.max_concurrent_tasks,
         labels,
         list(held),
+        namespace,
     )
 
 
@@ -78,6 +82,7 @@ def registration_from_proto(a: agent_pb2.AgentInfo, max_payload: int = 0) -> Age
         capabilities=tuple(dict.fromkeys(a.capabilities)),
         max_concurrent_tasks=a.max_concurrent_tasks or DEFAULT_MAX_TASKS,
         config=config,
+        namespace=a.namespace or DEFAULT_NAMESPACE,
     )
 
 

@@ -22,6 +22,7 @@ from .guard import agent_grant_problem, authorization
 from .handlers import Undecodable
 from .limits import MAX_TEXT_LENGTH, SizeLimits, bounded, clip, quote, size_text
 from .links import StreamLink
+from .scope import BadNamespace, NamespaceDenied, Scopes
 from .validation import ValidationError
 from .wire import blob_of, json_payload
 
@@ -114,6 +115,7 @@ class AgentServicer(service_pb2_grpc.AgentServiceServicer):
         self._heartbeat = heartbeat_interval
         self._sizes = sizes or SizeLimits()
         self._keys = keys
+        self._scopes = Scopes(keys)
 
     async def _hello(
         self,
@@ -130,19 +132,27 @@ class AgentServicer(service_pb2_grpc.AgentServiceServicer):
             await context.abort(
                 grpc.StatusCode.INVALID_ARGUMENT, "the first message must carry hello.agent_id"
             )
+        scope = await self._scopes.of(context)
+        reg = self._c.registration(first.hello.agent_id)
+        wanted = first.hello.namespace
+        if not wanted and reg is not None and scope.sees(reg.namespace):
+            wanted = reg.namespace  # the registry entry says where the agent belongs
         try:
-            return hello_from_proto(
-                first.hello, self._c.registration(first.hello.agent_id) is not None
-            )
-        except ValidationError as exc:
+            namespace = scope.target(wanted, "hello.namespace")
+            registered = reg is not None and reg.namespace == namespace
+            return hello_from_proto(first.hello, registered, namespace)
+        except (ValidationError, BadNamespace) as exc:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, bounded(str(exc)))
-            raise  # unreachable: abort raises
+        except NamespaceDenied as exc:
+            await context.abort(grpc.StatusCode.PERMISSION_DENIED, bounded(str(exc)))
+        raise AssertionError("unreachable: abort raises")
 
     def _welcome(
-        self, agent_id: str, sid: str, resumed: list[str], dropped: list[str]
+        self, hello: Hello, sid: str, resumed: list[str], dropped: list[str]
     ) -> agent_pb2.Welcome:
         welcome = agent_pb2.Welcome(
             session_id=sid,
+            namespace=hello.namespace,
             resumed_attempt_ids=resumed,
             dropped_attempt_ids=dropped,
             max_message_bytes=self._sizes.max_message,
@@ -150,8 +160,8 @@ class AgentServicer(service_pb2_grpc.AgentServiceServicer):
             resumed_progress=self._c.progress_of(resumed),
         )
         welcome.heartbeat_interval.FromNanoseconds(int(self._heartbeat * 1e9))
-        registered = self._c.registration(agent_id)
-        if registered is not None and registered.config:
+        registered = self._c.registration(hello.agent_id)
+        if registered is not None and registered.namespace == hello.namespace and registered.config:
             welcome.config.CopyFrom(json_payload(registered.config))
         return welcome
 
@@ -175,7 +185,7 @@ class AgentServicer(service_pb2_grpc.AgentServiceServicer):
             await self._refuse_twin(exc, context)
             return
         link.too_large = lambda d, size: self._too_large_assignment(sid, d, size)
-        welcome = self._welcome(hello.agent_id, sid, resumed, dropped)
+        welcome = self._welcome(hello, sid, resumed, dropped)
         reader = asyncio.create_task(self._read(request_iterator, sid, link))
         watchdog = asyncio.create_task(self._watch(sid, link))
         try:

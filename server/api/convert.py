@@ -74,6 +74,7 @@ def status_to_proto(v: StatusView, budget: int = 0) -> workflow_pb2.WorkflowStat
     """
     msg = workflow_pb2.WorkflowStatus(
         workflow_id=v.workflow_id,
+        namespace=v.namespace,
         name=v.name,
         description=v.description,
         state=WORKFLOW_STATES[v.state],
@@ -152,6 +153,7 @@ def _add_step(steps: Any, s: StepStatusView) -> workflow_pb2.StepStatus:
 def summary_to_proto(v: StatusView) -> workflow_pb2.WorkflowSummary:
     msg = workflow_pb2.WorkflowSummary(
         workflow_id=v.workflow_id,
+        namespace=v.namespace,
         name=v.name,
         state=WORKFLOW_STATES[v.state],
         priority=PRIORITIES_OUT[v.priority],
@@ -169,6 +171,7 @@ def agent_to_proto(v: AgentView) -> agent_pb2.AgentInfo:
     """A registry entry and/or live session as AgentInfo."""
     info = agent_pb2.AgentInfo(
         agent_id=v.agent_id,
+        namespace=v.namespace,
         agent_type=v.agent_type,
         capabilities=v.capabilities,
         max_concurrent_tasks=v.max_concurrent_tasks,

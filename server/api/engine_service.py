@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from importlib import metadata
 
 import grpc
@@ -17,7 +18,8 @@ from ..runtime.metrics import MetricsSampler
 from .agent_checks import registration_from_proto
 from .convert import agent_to_proto
 from .errors import unary
-from .limits import SizeLimits
+from .limits import SizeLimits, quote
+from .scope import NamespaceDenied, Scopes
 from .validation import ValidationError, duration_seconds
 
 log = logging.getLogger("dwe.server.api")
@@ -31,7 +33,9 @@ class EngineServicer(service_pb2_grpc.EngineServiceServicer):
         sizes: SizeLimits | None = None,
         heartbeat_interval: float = 5.0,
         auth_refused: Callable[[], int] = lambda: 0,
+        scopes: Scopes | None = None,
     ) -> None:
+        self._scopes = scopes or Scopes(None)
         self._c = coordinator
         self.admission = coordinator.admission  # read by the unary wrapper
         self._sampler = sampler
@@ -43,7 +47,15 @@ class EngineServicer(service_pb2_grpc.EngineServiceServicer):
     async def RegisterAgent(
         self, request: rr.RegisterAgentRequest, context: grpc.aio.ServicerContext
     ) -> rr.RegisterAgentResponse:
+        scope = await self._scopes.of(context)
         reg = registration_from_proto(request.agent, self._sizes.max_payload)
+        reg = replace(reg, namespace=scope.target(request.agent.namespace, "agent.namespace"))
+        earlier = self._c.registration(reg.agent_id)
+        if earlier is not None and not scope.sees(earlier.namespace):
+            raise NamespaceDenied(
+                f"agent id {quote(reg.agent_id)} is registered in a namespace the caller may"
+                " not use; pick another id"
+            )
         await self._c.register_agent(reg)
         return rr.RegisterAgentResponse(agent=agent_to_proto(self._c.agent(reg.agent_id)))
 
@@ -53,7 +65,7 @@ class EngineServicer(service_pb2_grpc.EngineServiceServicer):
     ) -> rr.ListAgentsResponse:
         response = rr.ListAgentsResponse()
         budget = self._sizes.budget
-        views = self._c.agents()
+        views = self._c.agents((await self._scopes.of(context)).among(request.namespaces))
         for i, view in enumerate(views):
             info = agent_to_proto(view)
             size = info.ByteSize() + 8
@@ -72,10 +84,15 @@ class EngineServicer(service_pb2_grpc.EngineServiceServicer):
     async def GetServerInfo(
         self, request: rr.GetServerInfoRequest, context: grpc.aio.ServicerContext
     ) -> rr.GetServerInfoResponse:
+        scope = await self._scopes.of(context)
         info = rr.GetServerInfoResponse(
             version=_version(),
             max_message_bytes=self._sizes.max_message,
             max_payload_bytes=self._sizes.max_payload,
+            subject=scope.subject,
+            role=scope.role,
+            namespace=scope.home,
+            namespaces=scope.listed(),
         )
         info.heartbeat_interval.FromNanoseconds(int(self._heartbeat * 1e9))
         return info
@@ -84,8 +101,14 @@ class EngineServicer(service_pb2_grpc.EngineServiceServicer):
     async def GetEngineMetrics(
         self, request: rr.GetEngineMetricsRequest, context: grpc.aio.ServicerContext
     ) -> rr.GetEngineMetricsResponse:
+        scope = await self._scopes.of(context)
+        namespaces = scope.among(request.namespaces)
         snap = self._sampler.snapshot()
-        s = snap.stats
+        # Workflow and agent figures of the namespaces asked for; the process's own figures
+        # (resources, refused calls) as they are; the sampled series, which mix every
+        # namespace, only for callers who see them all.
+        whole = namespaces is None
+        s = snap.stats if whole else self._c.stats(namespaces)
         m = engine_pb2.EngineMetrics(
             active_workflows=s.active_workflows,
             queued_workflows=s.queued_workflows,
@@ -106,18 +129,20 @@ class EngineServicer(service_pb2_grpc.EngineServiceServicer):
                 cpu_percent=snap.cpu_percent, memory_mb=snap.memory_mb
             ),
         )
-        for name, values in snap.history.items():
-            m.performance_metrics[name].values.extend(values)
+        if whole:
+            for name, values in snap.history.items():
+                m.performance_metrics[name].values.extend(values)
         return rr.GetEngineMetricsResponse(metrics=m)
 
     @unary
     async def PruneWorkflows(
         self, request: rr.PruneWorkflowsRequest, context: grpc.aio.ServicerContext
     ) -> rr.PruneWorkflowsResponse:
+        namespaces = (await self._scopes.of(context)).among(request.namespaces)
         if not request.HasField("older_than"):
             raise ValidationError("older_than is required (0s prunes every ended workflow)")
         older_than = duration_seconds(request.older_than, "older_than", MAX_DURATION_SECONDS)
-        count = await self._c.prune(older_than, request.dry_run)
+        count = await self._c.prune(older_than, request.dry_run, namespaces)
         log.info(
             "PruneWorkflows from %s: %s %d workflows and %d events that ended over %s ago",
             context.peer(),

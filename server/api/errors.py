@@ -18,6 +18,7 @@ from ..runtime.commit import StoreUnavailable
 from ..runtime.hub import StreamEnded
 from .handlers import Undecodable
 from .limits import bounded, quote
+from .scope import BadNamespace, NamespaceDenied
 from .validation import TooLarge, ValidationError
 
 T = TypeVar("T")
@@ -45,7 +46,9 @@ def status_for(exc: BaseException) -> tuple[grpc.StatusCode, str] | None:
 def _status_for(exc: BaseException) -> tuple[grpc.StatusCode, str] | None:
     if isinstance(exc, TooLarge | ContextTooLarge):
         return grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc)
-    if isinstance(exc, ValidationError | SpecError):
+    if isinstance(exc, NamespaceDenied):
+        return grpc.StatusCode.PERMISSION_DENIED, str(exc)
+    if isinstance(exc, ValidationError | SpecError | BadNamespace):
         return grpc.StatusCode.INVALID_ARGUMENT, str(exc)
     if isinstance(exc, UnknownWorkflow):
         return grpc.StatusCode.NOT_FOUND, f"workflow {quote(str(exc.args[0]))} not found"

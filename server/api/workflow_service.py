@@ -12,6 +12,7 @@ from dwe.common.spec import workflow_spec_from_dict
 from dwe.v1 import request_response_pb2 as rr
 from dwe.v1 import service_pb2_grpc, workflow_pb2
 
+from ..engine.config import UnknownWorkflow
 from ..engine.events import Event
 from ..engine.model import WorkflowState
 from ..runtime.coordinator import Coordinator
@@ -32,6 +33,7 @@ from .limits import (
     SizeLimits,
     quote,
 )
+from .scope import Scopes
 from .validation import (
     ValidationError,
     check_count,
@@ -53,8 +55,10 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
         default_timeout: float = 0.0,
         intents: IntentDetectionEngine | None = None,
         sizes: SizeLimits | None = None,
+        scopes: Scopes | None = None,
     ) -> None:
         self._c = coordinator
+        self._scopes = scopes or Scopes(None)
         self.admission = coordinator.admission  # read by the unary/streaming wrappers
         self._default_timeout = default_timeout
         self._intents = intents or IntentDetectionEngine()
@@ -69,7 +73,8 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
             raise ValidationError("spec is required")
         check_id(request.request_id, "request_id")
         spec = spec_from_proto(request.spec, self._default_timeout, self._sizes.max_payload)
-        workflow_id, created = await self._c.create_workflow(spec, request.request_id)
+        namespace = (await self._scopes.of(context)).target(request.namespace)
+        workflow_id, created = await self._c.create_workflow(spec, request.request_id, namespace)
         status = await self._c.status(workflow_id)
         return rr.CreateWorkflowResponse(
             workflow_id=workflow_id,
@@ -81,7 +86,7 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
     async def StartWorkflow(
         self, request: rr.StartWorkflowRequest, context: grpc.aio.ServicerContext
     ) -> rr.StartWorkflowResponse:
-        _require_id(request.workflow_id)
+        await self._visible(request.workflow_id, context)
         check_id(request.session_id, "session_id")
         ctx = decode_json_object(request.context, "context", self._sizes.max_payload)
         state = await self._c.start_workflow(
@@ -93,7 +98,7 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
     async def ExecuteWorkflow(
         self, request: rr.ExecuteWorkflowRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[bytes]:  # encoded ExecuteWorkflowResponse (see handlers.py)
-        _require_id(request.workflow_id)
+        await self._visible(request.workflow_id, context)
         check_id(request.session_id, "session_id")
         ctx = decode_json_object(request.context, "context", self._sizes.max_payload)
         sub = self._c.subscribe([request.workflow_id])
@@ -112,7 +117,7 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
         self, request: rr.WatchWorkflowRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[bytes]:  # encoded WatchWorkflowResponse
         wid = request.workflow_id
-        _require_id(wid)
+        await self._visible(wid, context)
         check_count(request.after_seq, "after_seq", MAX_SEQ)
         sub = self._c.subscribe([wid])  # before the replay, so nothing falls in between
         try:
@@ -142,7 +147,8 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
             if t not in EVENT_TYPES_IN:
                 raise ValidationError(f"types: unknown EventType value {t}")
             types.append(EVENT_TYPES_IN[t])
-        sub = self._c.subscribe(request.workflow_ids, types)
+        namespaces = (await self._scopes.of(context)).among(request.namespaces)
+        sub = self._c.subscribe(request.workflow_ids, types, namespaces)
         try:
             async for batch in _batches(sub):
                 for chunk in joined([event_frame(e) for e in batch], self._budget):
@@ -154,7 +160,7 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
     async def GetWorkflowStatus(
         self, request: rr.GetWorkflowStatusRequest, context: grpc.aio.ServicerContext
     ) -> rr.GetWorkflowStatusResponse:
-        _require_id(request.workflow_id)
+        await self._visible(request.workflow_id, context)
         check_count(len(request.step_ids), "number of step_ids", MAX_STATUS_STEPS)
         for i, step_id in enumerate(request.step_ids):
             check_id(step_id, f"step_ids[{i}]")
@@ -176,7 +182,8 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
                 raise ValidationError(f"states: unknown WorkflowState value {s}")
             states.append(str(WORKFLOW_STATES_IN[s]))
         before = _decode_token(request.page_token) if request.page_token else None
-        views, nxt = await self._c.list_page(states, size, before)
+        namespaces = (await self._scopes.of(context)).among(request.namespaces)
+        views, nxt = await self._c.list_page(states, size, before, namespaces)
         response = rr.ListWorkflowsResponse()
         room = self._budget - 2 * MAX_PAGE_TOKEN_LENGTH
         for i, v in enumerate(views):
@@ -193,10 +200,21 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
     async def CancelWorkflow(
         self, request: rr.CancelWorkflowRequest, context: grpc.aio.ServicerContext
     ) -> rr.CancelWorkflowResponse:
-        _require_id(request.workflow_id)
+        await self._visible(request.workflow_id, context)
         check_length(request.reason, "reason", MAX_TEXT_LENGTH)
         cancelled, state = await self._c.cancel_workflow(request.workflow_id, request.reason)
         return rr.CancelWorkflowResponse(cancelled=cancelled, state=WORKFLOW_STATES[state])
+
+    async def _visible(self, workflow_id: str, context: grpc.aio.ServicerContext) -> None:
+        """A valid id of a workflow the caller may see; NOT_FOUND for one of another
+        namespace, as for one that does not exist."""
+        _require_id(workflow_id)
+        if self._scopes.enabled:
+            scope = await self._scopes.of(context)
+            if not scope.unrestricted:
+                namespace = await self._c.namespace_of(workflow_id)
+                if namespace is None or not scope.sees(namespace):
+                    raise UnknownWorkflow(workflow_id)
 
     # -- intents -------------------------------------------------------------------
 
@@ -227,6 +245,7 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
         check_length(request.message, "message", MAX_TEXT_LENGTH)
         check_id(request.request_id, "request_id")
         check_id(request.session_id, "session_id")
+        namespace = (await self._scopes.of(context)).target(request.namespace)
         extra = decode_json_object(request.context, "context", self._sizes.max_payload)
         intent, workflow = self._intents.workflow_for(request.message)
         try:
@@ -234,7 +253,7 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
         except ValueError as exc:
             raise ValidationError(f"template for {intent.primary_intent!r}: {exc}") from None
         spec = spec_from_proto(proto_spec, self._default_timeout, self._sizes.max_payload)
-        workflow_id, created = await self._c.create_workflow(spec, request.request_id)
+        workflow_id, created = await self._c.create_workflow(spec, request.request_id, namespace)
         state = (await self._c.status(workflow_id, with_steps=False)).state
         if created or state is WorkflowState.PENDING:
             state = await self._c.start_workflow(

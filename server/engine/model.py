@@ -7,6 +7,8 @@ from enum import IntEnum, StrEnum
 from typing import Any, NamedTuple, Protocol
 
 JSON_ENCODING = "json/plain"
+#: Where everything lives when nothing says otherwise (and everything, with auth off).
+DEFAULT_NAMESPACE = "default"
 
 
 class WorkflowState(StrEnum):
@@ -177,6 +179,7 @@ class AgentRegistration:
     capabilities: tuple[str, ...]
     max_concurrent_tasks: int
     config: dict[str, Any] = field(default_factory=dict)
+    namespace: str = DEFAULT_NAMESPACE
 
 
 class StoredStep(Protocol):
@@ -209,6 +212,7 @@ class StoredWorkflow(Protocol):
     session_id: str
     context: dict[str, Any]
     last_seq: int
+    namespace: str
     steps: list[Any]
     # PIPELINE: (step_id, "in" | "out", index, blob) of each stage's records and outputs.
     records: list[tuple[str, str, int, Blob | None]]

@@ -6,8 +6,13 @@ import itertools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from .model import DEFAULT_NAMESPACE
+
 if TYPE_CHECKING:
     from .runs import StepRun
+
+#: Where ready steps wait and agents take them: (namespace, capability).
+Lane = tuple[str, str]
 
 EWMA_ALPHA = 0.2
 # An agent failing at least this share of recent attempts is avoided by ADAPTIVE runs.
@@ -51,6 +56,12 @@ class AgentSession:
     failed: int = 0
     overall: Stats = field(default_factory=Stats)
     by_capability: dict[str, Stats] = field(default_factory=dict)
+    namespace: str = DEFAULT_NAMESPACE
+    # The (namespace, capability) lanes it takes steps from: only its namespace's.
+    lanes: frozenset[Lane] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.lanes = frozenset((self.namespace, cap) for cap in self.capabilities)
 
     @property
     def free(self) -> int:
@@ -90,7 +101,7 @@ class AgentPool:
     def __init__(self) -> None:
         self._sessions: dict[str, AgentSession] = {}
         self._by_id: dict[str, AgentSession] = {}
-        self._by_cap: dict[str, list[AgentSession]] = {}
+        self._by_cap: dict[Lane, list[AgentSession]] = {}
         # attempt_id -> (step, number of the lease that keeps it)
         self._orphans: dict[str, tuple[StepRun, int]] = {}
         self._lease_seq = itertools.count(1)
@@ -105,9 +116,10 @@ class AgentPool:
     def sessions(self) -> list[AgentSession]:
         return list(self._sessions.values())
 
-    def candidates(self, capability: str) -> list[AgentSession] | None:
-        """Connected agents with ``capability`` (the list itself: do not change it)."""
-        return self._by_cap.get(capability)
+    def candidates(self, lane: Lane) -> list[AgentSession] | None:
+        """Connected agents of a (namespace, capability) lane (the list itself: do not
+        change it)."""
+        return self._by_cap.get(lane)
 
     def __len__(self) -> int:
         return len(self._sessions)
@@ -117,8 +129,8 @@ class AgentPool:
         named that are no longer current (dropped)."""
         self._sessions[session.session_id] = session
         self._by_id[session.agent_id] = session
-        for cap in session.capabilities:
-            self._by_cap.setdefault(cap, []).append(session)
+        for lane in session.lanes:
+            self._by_cap.setdefault(lane, []).append(session)
         resumed: list[StepRun] = []
         dropped: list[str] = []
         for attempt_id in held:
@@ -137,8 +149,8 @@ class AgentPool:
             return None, []
         if self._by_id.get(agent.agent_id) is agent:
             del self._by_id[agent.agent_id]
-        for cap in agent.capabilities:
-            peers = self._by_cap.get(cap)
+        for lane in agent.lanes:
+            peers = self._by_cap.get(lane)
             if peers and agent in peers:
                 peers.remove(agent)
         lost = [step for step in agent.held.values() if step is not None]

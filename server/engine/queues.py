@@ -1,4 +1,5 @@
-"""Ready steps waiting for an agent: a queue per capability and the dispatcher over them."""
+"""Ready steps waiting for an agent: a queue per lane (namespace, capability) and the
+dispatcher over them. An agent only takes steps of its own namespace's lanes."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import heapq
 from collections.abc import Callable, Iterator
 
 from .model import Priority, StepState
-from .pool import AgentPool, AgentSession
+from .pool import AgentPool, AgentSession, Lane
 from .runs import StepRun
 
 # (aged priority, workflow start order, rank within the workflow, declaration index)
@@ -70,62 +71,62 @@ class ReadyQueue:
 
 
 class Dispatcher:
-    """The ready queues, and which capabilities changed since the last dispatch."""
+    """The ready queues by lane, and which lanes changed since the last dispatch."""
 
     __slots__ = ("_dirty", "_queues")
 
     def __init__(self) -> None:
-        self._queues: dict[str, ReadyQueue] = {}
-        self._dirty: set[str] = set()
+        self._queues: dict[Lane, ReadyQueue] = {}
+        self._dirty: set[Lane] = set()
 
     def enqueue(self, step: StepRun) -> None:
-        cap = step.spec.capability
-        queue = self._queues.get(cap)
+        lane = (step.wf.namespace, step.spec.capability)
+        queue = self._queues.get(lane)
         if queue is None:
-            queue = self._queues[cap] = ReadyQueue()
+            queue = self._queues[lane] = ReadyQueue()
         queue.push(step)
-        self._dirty.add(cap)
+        self._dirty.add(lane)
 
-    def touch(self, capabilities: frozenset[str]) -> None:
-        """Agent slots of these capabilities freed up or appeared."""
-        self._dirty.update(capabilities)
+    def touch(self, lanes: frozenset[Lane]) -> None:
+        """Agent slots of these lanes freed up or appeared."""
+        self._dirty.update(lanes)
 
-    def waiting(self, capability: str) -> int:
-        """Queue entries of a capability (stale ones included until they reach the head)."""
-        queue = self._queues.get(capability)
+    def waiting(self, lane: Lane) -> int:
+        """Queue entries of a lane (stale ones included until they reach the head)."""
+        queue = self._queues.get(lane)
         return len(queue) if queue else 0
 
     def pairs(
         self, now: float, aging: float, pool: AgentPool, choose: Chooser
     ) -> Iterator[tuple[StepRun, AgentSession]]:
-        """Pair queued steps of changed capabilities with free agents, most urgent first.
+        """Pair queued steps of changed lanes with free agents, most urgent first.
 
-        Capabilities compete by the (aged) priority of their head step, so an
-        agent with several capabilities takes the most urgent step first. The
-        caller must assign each pair before taking the next (agents fill up).
+        Lanes compete by the (aged) priority of their head step, so an agent with
+        several capabilities takes the most urgent step first. The caller must
+        assign each pair before taking the next (agents fill up).
         """
         if not self._dirty:
             return
-        caps, self._dirty = self._dirty, set()
-        heads: list[tuple[Key, str]] = []
-        for cap in caps:
-            queue = self._queues.get(cap)
-            if queue and pool.candidates(cap):
+        lanes, self._dirty = self._dirty, set()
+        heads: list[tuple[Key, Lane]] = []
+        for lane in lanes:
+            queue = self._queues.get(lane)
+            if queue and pool.candidates(lane):
                 key = queue.head_key(now, aging)
                 if key is not None:
-                    heads.append((key, cap))
+                    heads.append((key, lane))
         heapq.heapify(heads)
         while heads:
-            _, cap = heapq.heappop(heads)
-            queue = self._queues[cap]
+            _, lane = heapq.heappop(heads)
+            queue = self._queues[lane]
             step = queue.pop(now, aging)
             if step is None:
                 continue
-            agent = choose(step, pool.candidates(cap) or [])
+            agent = choose(step, pool.candidates(lane) or [])
             if agent is None:
-                queue.push(step)  # every agent of this capability is full
+                queue.push(step)  # every agent of this lane is full
                 continue
             yield step, agent
             key = queue.head_key(now, aging)
             if key is not None:
-                heapq.heappush(heads, (key, cap))
+                heapq.heappush(heads, (key, lane))

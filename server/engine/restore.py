@@ -20,7 +20,7 @@ _COUNTER = {
 
 def rebuild(row: StoredWorkflow) -> WorkflowRun:
     """The run as stored: states, attempts, outputs, counters and the next event seq."""
-    wf = WorkflowRun(row.workflow_id, row.spec, row.created_at, row.request_id)
+    wf = WorkflowRun(row.workflow_id, row.spec, row.created_at, row.request_id, row.namespace)
     wf.seq = row.last_seq
     wf.context = {}
     wf.merge_context(dict(row.context))

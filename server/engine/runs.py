@@ -7,7 +7,16 @@ import json
 from typing import Any
 
 from .config import ContextTooLarge
-from .model import JSON_ENCODING, Blob, ErrorInfo, ExecutionMode, StepSpec, StepState, WorkflowSpec
+from .model import (
+    DEFAULT_NAMESPACE,
+    JSON_ENCODING,
+    Blob,
+    ErrorInfo,
+    ExecutionMode,
+    StepSpec,
+    StepState,
+    WorkflowSpec,
+)
 from .model import WorkflowState as WS
 
 
@@ -91,10 +100,12 @@ class WorkflowRun:
         spec: WorkflowSpec,
         created_at: float,
         request_id: str = "",
+        namespace: str = DEFAULT_NAMESPACE,
     ) -> None:
         self.id = workflow_id
         self.spec = spec
         self.request_id = request_id
+        self.namespace = namespace
         self.state = WS.PENDING
         self.created_at = created_at
         self.started_at = 0.0

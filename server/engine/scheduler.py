@@ -12,7 +12,7 @@ agents and timers. Each part it uses owns its own state: ``StepMachine``
 
 Hot path, O(1) per step apart from the agent choice: result -> step completed
 -> dependents' counters drop -> ready ones queued -> dispatch pops the queues
-of changed capabilities -> assignment.
+of changed (namespace, capability) lanes -> assignment.
 """
 
 from __future__ import annotations
@@ -20,11 +20,12 @@ from __future__ import annotations
 import heapq
 import itertools
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from . import events as ev
 from .adaptive import AdaptivePolicy, Rule
+from .census import Census
 from .config import SchedulerConfig, SchedulerError, UnknownWorkflow
 from .gate import ReportGate
 from .model import (
@@ -65,6 +66,7 @@ class Scheduler:
         self._timers = TimerQueue()
         self._rec = Recorder()
         self._counters = Counters()
+        self._census = Census()
         self._waiting: list[tuple[int, int, WorkflowRun]] = []  # QUEUED runs
         self._order = itertools.count(1)  # start order of runs, ties of the queue
         self._active = 0
@@ -80,8 +82,7 @@ class Scheduler:
         self._steps = StepMachine(
             self.config, rand, self, self._rec, self._pool, self._timers, self._policies
         )
-        steps = self._steps
-        self._gate = ReportGate(steps, self._rec)
+        self._gate = ReportGate(steps := self._steps, self._rec)
         self._on_timer: dict[Timer, Callable[[Any, int, float], None]] = {
             Timer.DEADLINE: steps.on_deadline,
             Timer.RETRY: steps.on_retry,
@@ -132,12 +133,14 @@ class Scheduler:
         agent = self._pool.session(session_id)
         if step is None or agent is None or step.session_id != session_id:
             return None
-        if attempt_id not in agent.held:
+        if attempt_id not in agent.held:  # cancelled meanwhile
             return None
         return self._policies[step.wf.spec.mode].dispatch(step)
 
-    def stats(self) -> EngineStats:
-        """A snapshot of counters, load and memory use."""
+    def stats(self, namespaces: Collection[str] | None = None) -> EngineStats:
+        """A snapshot of counters, load and memory use (of ``namespaces`` only, if given)."""
+        if namespaces is not None:
+            return self._census.stats(namespaces, self._runs.values(), self._pool.sessions())
         c = self._counters
         sessions = self._pool.sessions()
         durations = [a.overall.duration for a in sessions if a.overall.samples]
@@ -266,7 +269,7 @@ class Scheduler:
         for session_id in set(held.values()):
             agent = self._pool.session(session_id)
             if agent is not None:
-                self._steps.touch(agent.capabilities)
+                self._steps.touch(agent.lanes)
         self._steps.forget_run(wf)
         if wf.state is WorkflowState.RUNNING:
             self._policies[wf.spec.mode].closed(wf)
@@ -343,6 +346,7 @@ class Scheduler:
         self._rec.ended(wf)
         name = _ENDED_COUNTER[state]
         setattr(self._counters, name, getattr(self._counters, name) + 1)
+        self._census.ended(wf, name)
         summary = run_summary(wf, now, self.config.inline_results_bytes)
         self._rec.emit(wf, ev.ENDED_BY_STATE[state](wf.id, 0, now, summary))
         if was is WorkflowState.QUEUED:
@@ -370,24 +374,20 @@ class Scheduler:
     def connect(
         self, session: AgentSession, held_attempts: list[str], now: float
     ) -> tuple[list[str], list[str]]:
-        """Open a session; returns (resumed, dropped) among the attempts it holds.
-
-        A second session of the same agent id replaces the first.
-        """
+        """Open a session; returns (resumed, dropped) among the attempts it holds. A
+        second session of the same agent id replaces the first."""
         old = self._pool.by_agent(session.agent_id)
         if old is not None:
             self.disconnect(old.session_id, now)
         resumed, dropped = self._pool.add(session, held_attempts)
         for step in resumed:
             step.session_id = session.session_id
-        self._steps.touch(session.capabilities)
+        self._steps.touch(session.lanes)
         return [s.attempt_id for s in resumed], dropped
 
     def disconnect(self, session_id: str, now: float) -> AgentSession | None:
-        """Close a session; its attempts wait out the agent lease or run again.
-
-        Returns the closed session (None when it was not open).
-        """
+        """Close a session (returned; None when not open); its attempts wait out the
+        agent lease or run again."""
         agent, lost = self._pool.remove(session_id)
         if agent is not None:
             reason = f"agent {agent.agent_id} disconnected"
@@ -395,7 +395,7 @@ class Scheduler:
         return agent
 
     def dispatch(self, now: float) -> None:
-        """Assign queued steps of the capabilities that changed to free agents."""
+        """Assign queued steps of the lanes that changed to free agents."""
         self._steps.dispatch(now)
 
     def on_started(self, session_id: str, attempt_id: str, now: float) -> bool:

@@ -18,7 +18,7 @@ from .host import RunHost
 from .model import Blob, ErrorInfo, ExecutionMode, StepState, WorkflowState
 from .modes import ModePolicy
 from .outcomes import transform_output
-from .pool import AgentPool, AgentSession
+from .pool import AgentPool, AgentSession, Lane
 from .queues import Dispatcher
 from .recorder import Recorder
 from .runs import StepRun, WorkflowRun
@@ -107,9 +107,9 @@ class StepMachine:
             step.released = False
             step.wf.released -= 1
 
-    def touch(self, capabilities: frozenset[str]) -> None:
-        """Agents of these capabilities appeared or freed a slot."""
-        self._dispatcher.touch(capabilities)
+    def touch(self, lanes: frozenset[Lane]) -> None:
+        """Agents of these (namespace, capability) lanes appeared or freed a slot."""
+        self._dispatcher.touch(lanes)
 
     def dispatch(self, now: float) -> None:
         """Assign queued steps of the capabilities that changed to free agents."""
@@ -189,7 +189,7 @@ class StepMachine:
         """Apply an attempt's outcome; False when it is late, duplicate or foreign."""
         agent = self._pool.session(session_id)
         if agent is not None and agent.held.pop(attempt_id, _MISSING) is not _MISSING:
-            self._dispatcher.touch(agent.capabilities)
+            self._dispatcher.touch(agent.lanes)
         step = self._reporting(session_id, attempt_id)
         if step is None:
             return False

@@ -15,7 +15,7 @@ from typing import Protocol
 
 from .config import SchedulerConfig
 from .model import StepState
-from .pool import AgentPool, AgentSession
+from .pool import AgentPool, AgentSession, Lane
 from .recorder import Recorder
 from .runs import StepRun
 from .timers import Timer, TimerQueue
@@ -28,7 +28,7 @@ class Steps(Protocol):
 
     def requeue_lost(self, step: StepRun, now: float, reason: str) -> None: ...
 
-    def touch(self, capabilities: frozenset[str]) -> None: ...
+    def touch(self, lanes: frozenset[Lane]) -> None: ...
 
 
 class AgentStops:
@@ -75,7 +75,7 @@ class AgentStops:
             return  # answered (or the session ended)
         del agent.held[attempt_id]
         self.grace_expired += 1
-        self._steps.touch(agent.capabilities)
+        self._steps.touch(agent.lanes)
 
     def on_ack(self, attempt_id: str, token: int, now: float) -> None:
         step = self._steps.current(attempt_id)

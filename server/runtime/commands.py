@@ -5,7 +5,8 @@ the store first: it inserts, and the store skips a row whose request_id is
 already stored (``CommitLoop.skipped``); only then is the earlier workflow
 looked up. The idempotency cache, bounded by size, answers recent repeats
 without a write. A create not committed yet stays in ``_pending`` (never
-evicted), and a concurrent repeat waits for its outcome.
+evicted), and a concurrent repeat waits for its outcome. Keys are unique within a
+namespace: the same request id in two namespaces makes two workflows.
 """
 
 from __future__ import annotations
@@ -17,13 +18,18 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..engine.config import SchedulerError, UnknownWorkflow
-from ..engine.model import WorkflowSpec, WorkflowState
+from ..engine.model import DEFAULT_NAMESPACE, WorkflowSpec, WorkflowState
 from ..engine.runs import WorkflowRun
 from ..engine.scheduler import Scheduler
 from .commit import CommitLoop
 
 #: Request ids remembered in memory; older ones are looked up in the store.
 IDEMPOTENCY_CACHE = 10_000
+
+
+def request_key(namespace: str, request_id: str) -> str:
+    """The cache key of a request id in a namespace (namespace names hold no NUL)."""
+    return f"{namespace}\0{request_id}"
 
 
 class IdempotencyCache:
@@ -64,7 +70,7 @@ class Commands:
         scheduler: Scheduler,
         commit: CommitLoop,
         settle: Callable[[], Awaitable[None]],
-        find_request: Callable[[str], Awaitable[str | None]],
+        find_request: Callable[[str, str], Awaitable[str | None]],
         stored_state: Callable[[str], Awaitable[str | None]],
         clock: Callable[[], float],
         cache_size: int = IDEMPOTENCY_CACHE,
@@ -79,34 +85,39 @@ class Commands:
         self.requests = IdempotencyCache(cache_size)
         self._pending: dict[str, asyncio.Future[str]] = {}
 
-    async def create(self, spec: WorkflowSpec, request_id: str = "") -> tuple[str, bool]:
-        """Store a validated workflow; returns (workflow_id, created)."""
-        if request_id:
-            known = self.requests.get(request_id)
-            if known is None and request_id in self._pending:
-                known = await asyncio.shield(self._pending[request_id])
-            if known is not None:
-                return known, False
-            outcome: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-            self._pending[request_id] = outcome
-            try:
-                wid, created = await self._insert(spec, request_id)
-                outcome.set_result(wid)
-            except BaseException as exc:
-                outcome.set_exception(exc)
-                outcome.exception()  # retrieved here: waiters re-raise it themselves
-                raise
-            finally:
-                del self._pending[request_id]
-            self.requests.put(request_id, wid)
-            return wid, created
-        return await self._insert(spec, "")
+    async def create(
+        self, spec: WorkflowSpec, request_id: str = "", namespace: str = DEFAULT_NAMESPACE
+    ) -> tuple[str, bool]:
+        """Store a validated workflow in ``namespace``; returns (workflow_id, created)."""
+        if not request_id:
+            return await self._insert(spec, "", namespace)
+        key = request_key(namespace, request_id)
+        known = self.requests.get(key)
+        if known is None and key in self._pending:
+            known = await asyncio.shield(self._pending[key])
+        if known is not None:
+            return known, False
+        outcome: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._pending[key] = outcome
+        try:
+            wid, created = await self._insert(spec, request_id, namespace)
+            outcome.set_result(wid)
+        except BaseException as exc:
+            outcome.set_exception(exc)
+            outcome.exception()  # retrieved here: waiters re-raise it themselves
+            raise
+        finally:
+            del self._pending[key]
+        self.requests.put(key, wid)
+        return wid, created
 
-    async def _insert(self, spec: WorkflowSpec, request_id: str) -> tuple[str, bool]:
+    async def _insert(
+        self, spec: WorkflowSpec, request_id: str, namespace: str
+    ) -> tuple[str, bool]:
         wid = uuid.uuid4().hex
-        now = self._clock()
-        self._scheduler.add_workflow(WorkflowRun(wid, spec, now, request_id))
-        self._commit.add_workflow(wid, request_id, spec, now)
+        run = WorkflowRun(wid, spec, self._clock(), request_id, namespace)
+        self._scheduler.add_workflow(run)
+        self._commit.add_workflow(run)
         try:
             await self._settle()
         except BaseException:
@@ -117,18 +128,18 @@ class Commands:
         # The key was stored before (a create this server no longer remembers).
         self._commit.skipped.discard(wid)
         self._scheduler.discard(wid)
-        earlier = await self._find_request(request_id)
+        earlier = await self._find_request(namespace, request_id)
         if earlier is None:  # pruned (retention) since the store refused it: the key is free
-            return await self._insert(spec, request_id)
+            return await self._insert(spec, request_id, namespace)
         return earlier, False
 
-    def remember(self, request_id: str, workflow_id: str) -> None:
+    def remember(self, namespace: str, request_id: str, workflow_id: str) -> None:
         """A workflow resumed from the store was created under ``request_id``."""
-        self.requests.put(request_id, workflow_id)
+        self.requests.put(request_key(namespace, request_id), workflow_id)
 
-    def forget(self, request_id: str, workflow_id: str) -> None:
+    def forget(self, namespace: str, request_id: str, workflow_id: str) -> None:
         """A pruned workflow: a repeat of its ``request_id`` creates a new one."""
-        self.requests.discard(request_id, workflow_id)
+        self.requests.discard(request_key(namespace, request_id), workflow_id)
 
     async def _live(self, workflow_id: str) -> None:
         """Raise UnknownWorkflow or SchedulerError unless the run is in memory."""

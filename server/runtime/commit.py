@@ -19,9 +19,12 @@ from dwe.common.backoff import backoff_delay
 from ..engine.events import Event, StepEvent
 from ..engine.model import AgentRegistration, WorkflowSpec
 from ..engine.recorder import Outbox
+from ..engine.runs import WorkflowRun
 from ..store import mapping
 from ..store.base import Store
 from ..store.rows import AgentRow, EventRow, WriteBatch
+
+NewWorkflow = tuple[str, str, WorkflowSpec, float, str]
 
 log = logging.getLogger("dwe.server")
 
@@ -67,7 +70,8 @@ class CommitLoop:
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="dwe-store-writer")
         self._loop: asyncio.AbstractEventLoop | None = None
         # New workflows, mapped to rows on the writer thread (encoding a spec is not free).
-        self._new: list[tuple[str, str, WorkflowSpec, float]] = []
+        # (id, request_id, spec, created_at, namespace): fields that never change
+        self._new: list[NewWorkflow] = []
         self._agents: list[AgentRow] = []
         # Ids of new workflows the store skipped: their request_id was stored already.
         self.skipped: set[str] = set()
@@ -84,11 +88,9 @@ class CommitLoop:
         """The event loop that runs commits and announcements."""
         self._loop = loop
 
-    def add_workflow(
-        self, workflow_id: str, request_id: str, spec: WorkflowSpec, created_at: float
-    ) -> None:
+    def add_workflow(self, run: WorkflowRun) -> None:
         """A new workflow's rows go into the next commit."""
-        self._new.append((workflow_id, request_id, spec, created_at))
+        self._new.append((run.id, run.request_id, run.spec, run.created_at, run.namespace))
 
     def add_agent(self, reg: AgentRegistration) -> None:
         """A registry entry goes into the next commit."""
@@ -141,12 +143,12 @@ class CommitLoop:
         fut = self._loop.run_in_executor(self._writer, self._write, batch, new)
         fut.add_done_callback(lambda f: self._committed(f, out, waiters))
 
-    def _write(
-        self, batch: WriteBatch, new: list[tuple[str, str, WorkflowSpec, float]]
-    ) -> list[str]:
+    def _write(self, batch: WriteBatch, new: list[NewWorkflow]) -> list[str]:
         """On the writer thread: map the new workflows, then write everything."""
-        for workflow_id, request_id, spec, created_at in new:
-            row, steps = mapping.workflow_insert(workflow_id, request_id, spec, created_at)
+        for workflow_id, request_id, spec, created_at, namespace in new:
+            row, steps = mapping.workflow_insert(
+                workflow_id, request_id, spec, created_at, namespace
+            )
             batch.new_workflows.append(row)
             batch.new_steps.extend(steps)
         return self._store.write(batch)

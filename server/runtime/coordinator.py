@@ -15,13 +15,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ..engine.config import SchedulerConfig, UnknownWorkflow
 from ..engine.events import TERMINAL_EVENTS, Event
 from ..engine.model import (
+    DEFAULT_NAMESPACE,
     AgentRegistration,
     Blob,
     ErrorInfo,
@@ -77,7 +78,7 @@ class Coordinator:
         self._clock = clock
         self._scheduler = sched = Scheduler(config)
         self.telemetry = telemetry or Telemetry()
-        self._hub = EventHub()
+        self._hub = EventHub(lambda wid: getattr(sched.run(wid), "namespace", ""))
         self._directory = AgentDirectory(sched)
         self._delivery = Delivery(sched, self._hub, self._directory, self.telemetry, keep_ended)
         self._commit = CommitLoop(
@@ -94,7 +95,7 @@ class Coordinator:
             sched,
             self._commit,
             self._settle,
-            lambda rid: self._read(store.find_request, rid),
+            lambda ns, rid: self._read(store.find_request, ns, rid),
             self._stored_state,
             clock,
             cache_size,
@@ -205,9 +206,19 @@ class Coordinator:
 
     # -- workflows --------------------------------------------------------------------
 
-    async def create_workflow(self, spec: WorkflowSpec, request_id: str = "") -> tuple[str, bool]:
-        """Store a validated workflow; returns (workflow_id, created)."""
-        return await self._commands.create(spec, request_id)
+    async def create_workflow(
+        self, spec: WorkflowSpec, request_id: str = "", namespace: str = DEFAULT_NAMESPACE
+    ) -> tuple[str, bool]:
+        """Store a validated workflow in ``namespace``; returns (workflow_id, created)."""
+        return await self._commands.create(spec, request_id, namespace)
+
+    async def namespace_of(self, workflow_id: str) -> str | None:
+        """The namespace of a live or stored workflow; None when there is no such one."""
+        run = self._scheduler.run(workflow_id)
+        if run is not None:
+            return run.namespace
+        row = await self._read(self._store.load_workflow, workflow_id, False)
+        return None if row is None else row.namespace
 
     async def start_workflow(
         self,
@@ -231,7 +242,9 @@ class Coordinator:
         """Cancel a run; returns (cancelled, its state). UnknownWorkflow when none."""
         return await self._commands.cancel(workflow_id, reason)
 
-    async def prune(self, older_than: float, dry_run: bool = False) -> PruneCount:
+    async def prune(
+        self, older_than: float, dry_run: bool = False, namespaces: Collection[str] | None = None
+    ) -> PruneCount:
         """Delete the workflows that ended more than ``older_than`` seconds ago, with
         their steps, events and pipeline records; with ``dry_run``, only count them.
 
@@ -242,18 +255,19 @@ class Coordinator:
             StoreUnavailable: The store failed; the batches before stay deleted.
         """
         cut = self._clock() - older_than
+        wanted = None if namespaces is None else sorted(namespaces)
         if dry_run:
-            return PruneCount(*await self._read(self._store.count_prunable, cut))
-        return await self._retention.prune(cut)
+            return PruneCount(*await self._read(self._store.count_prunable, cut, wanted))
+        return await self._retention.prune(cut, wanted)
 
     def start_retention(self, keep: float, interval: float = PRUNE_INTERVAL) -> None:
         """Prune what ended more than ``keep`` seconds ago at once, then every ``interval``."""
         self._retention.start(keep, interval)
 
-    def _forget(self, workflow_id: str, request_id: str) -> None:
+    def _forget(self, workflow_id: str, request_id: str, namespace: str) -> None:
         self._scheduler.forget(workflow_id)
         if request_id:
-            self._commands.forget(request_id, workflow_id)
+            self._commands.forget(namespace, request_id, workflow_id)
 
     def add_rule(self, rule: Rule) -> None:
         """An adaptation rule for ADAPTIVE runs (call on the server's loop)."""
@@ -353,10 +367,16 @@ class Coordinator:
         return status_of_row(row, now)
 
     async def list_page(
-        self, states: list[str], size: int, before: tuple[float, str] | None
+        self,
+        states: list[str],
+        size: int,
+        before: tuple[float, str] | None,
+        namespaces: Collection[str] | None = None,
     ) -> tuple[list[StatusView], tuple[float, str] | None]:
-        """Up to ``size`` runs newest first, and the cursor of the next page (None at the end)."""
-        rows = await self._read(self._store.list_workflows, states, size + 1, before)
+        """Up to ``size`` runs newest first (of ``namespaces`` only, when given), and the
+        cursor of the next page (None at the end)."""
+        wanted = None if namespaces is None else sorted(namespaces)
+        rows = await self._read(self._store.list_workflows, states, size + 1, before, wanted)
         now = self._clock()
         views = []
         for row in rows[:size]:
@@ -386,10 +406,14 @@ class Coordinator:
         return stored, follow
 
     def subscribe(
-        self, workflow_ids: Iterable[str] = (), types: Iterable[EventType] = ()
+        self,
+        workflow_ids: Iterable[str] = (),
+        types: Iterable[EventType] = (),
+        namespaces: Collection[str] | None = None,
     ) -> Subscription:
-        """Committed events of some workflows (or all), as they are published."""
-        return self._hub.subscribe(workflow_ids, types)
+        """Committed events of some workflows (or all; of ``namespaces`` only, when
+        given), as they are published."""
+        return self._hub.subscribe(workflow_ids, types, namespaces)
 
     def unsubscribe(self, sub: Subscription) -> None:
         self._hub.unsubscribe(sub)
@@ -398,16 +422,17 @@ class Coordinator:
         """Open event subscriptions routed to one workflow, or (None) to all workflows."""
         return self._hub.subscribers(workflow_id)
 
-    def agents(self) -> list[AgentView]:
-        """Registered and connected agents, by agent id."""
-        return self._directory.views()
+    def agents(self, namespaces: Collection[str] | None = None) -> list[AgentView]:
+        """Registered and connected agents (of ``namespaces`` only, when given), by id."""
+        views = self._directory.views()
+        return views if namespaces is None else [v for v in views if v.namespace in namespaces]
 
     def agent(self, agent_id: str) -> AgentView:
         return self._directory.view(agent_id)
 
-    def stats(self) -> EngineStats:
-        """Counters, load and memory use of the scheduler."""
-        return self._scheduler.stats()
+    def stats(self, namespaces: Collection[str] | None = None) -> EngineStats:
+        """Counters, load and memory use of the scheduler (of some namespaces only)."""
+        return self._scheduler.stats(namespaces)
 
     def cached_requests(self) -> int:
         """Idempotency keys held in memory (bounded; the store has the rest)."""

@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from ..engine.model import AgentRegistration, Dispatch
+from ..engine.model import DEFAULT_NAMESPACE, AgentRegistration, Dispatch
 from ..engine.pool import AgentSession
 from ..engine.scheduler import Scheduler
 from .views import AgentView, agent_view
@@ -56,6 +56,7 @@ class Hello:
     max_tasks: int = 0
     labels: dict[str, str] = field(default_factory=dict)
     held: list[str] = field(default_factory=list)
+    namespace: str = DEFAULT_NAMESPACE
 
 
 class AgentDirectory:
@@ -80,7 +81,8 @@ class AgentDirectory:
     def open(
         self, link: AgentLink, hello: Hello, now: float
     ) -> tuple[AgentSession, list[str], list[str]]:
-        """Open a session: registry entries fill in what the Hello left out.
+        """Open a session: registry entries of its namespace fill in what the Hello left
+        out.
 
         Returns the session and, among the attempts the agent holds, those
         resumed and those dropped.
@@ -95,7 +97,7 @@ class AgentDirectory:
             raise AgentIdInUse(hello.agent_id, live.connected_at)
         reg = self._registry.get(hello.agent_id)
         agent_type, capabilities, max_tasks = hello.agent_type, hello.capabilities, hello.max_tasks
-        if reg is not None:
+        if reg is not None and reg.namespace == hello.namespace:
             agent_type = agent_type or reg.agent_type
             capabilities = capabilities or list(reg.capabilities)
             max_tasks = max_tasks or reg.max_concurrent_tasks
@@ -107,13 +109,15 @@ class AgentDirectory:
             max_tasks=max(max_tasks, 1),
             connected_at=now,
             labels=dict(hello.labels),
+            namespace=hello.namespace,
         )
         self._links[session.session_id] = link
         resumed, dropped = self._scheduler.connect(session, list(hello.held), now)
         log.info(
-            "agent %s connected (session %s, capabilities %s, max %d)",
+            "agent %s connected (session %s, namespace %s, capabilities %s, max %d)",
             hello.agent_id,
             session.session_id,
+            session.namespace,
             ",".join(sorted(session.capabilities)),
             session.max_tasks,
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable
 
 from ..engine.events import Event
 from ..engine.model import EventType
@@ -29,6 +29,7 @@ class Subscription:
         "_wake",
         "closed",
         "ended",
+        "namespaces",
         "overflowed",
         "types",
         "workflow_ids",
@@ -39,9 +40,12 @@ class Subscription:
         workflow_ids: Iterable[str] = (),
         types: Iterable[EventType] = (),
         backlog: int = MAX_BACKLOG,
+        namespaces: Collection[str] | None = None,
     ) -> None:
         self.workflow_ids = frozenset(workflow_ids)
         self.types = frozenset(types)
+        # Only events of workflows in these namespaces (None: every namespace).
+        self.namespaces = None if namespaces is None else frozenset(namespaces)
         self._limit = backlog
         self._buffer: list[Event] = []
         self._wake = asyncio.Event()
@@ -50,9 +54,11 @@ class Subscription:
         # Why the server ended the stream; empty when the stream's own side closed it.
         self.ended = ""
 
-    def accepts(self, event: Event) -> bool:
-        return (not self.workflow_ids or event.workflow_id in self.workflow_ids) and (
-            not self.types or event.type in self.types
+    def accepts(self, event: Event, namespace_of: Callable[[str], str]) -> bool:
+        return (
+            (not self.workflow_ids or event.workflow_id in self.workflow_ids)
+            and (not self.types or event.type in self.types)
+            and (self.namespaces is None or namespace_of(event.workflow_id) in self.namespaces)
         )
 
     def push(self, event: Event) -> None:
@@ -90,19 +96,30 @@ class Subscription:
 
 
 class EventHub:
-    """Routes committed events to subscriptions: by workflow id, or to all-workflow ones."""
+    """Routes committed events to subscriptions: by workflow id, or to all-workflow ones.
 
-    def __init__(self, backlog: int = MAX_BACKLOG) -> None:
+    ``namespace_of`` names the namespace of a workflow whose events are being published
+    (its run is live then), for subscriptions restricted to some namespaces.
+    """
+
+    def __init__(
+        self, namespace_of: Callable[[str], str] = lambda _wid: "", backlog: int = MAX_BACKLOG
+    ) -> None:
+        self._namespace_of = namespace_of
         self._by_workflow: dict[str, set[Subscription]] = {}
         self._global: set[Subscription] = set()
         self._backlog = backlog
 
     def subscribe(
-        self, workflow_ids: Iterable[str] = (), types: Iterable[EventType] = ()
+        self,
+        workflow_ids: Iterable[str] = (),
+        types: Iterable[EventType] = (),
+        namespaces: Collection[str] | None = None,
     ) -> Subscription:
-        """Subscribe to some workflows (routed by id) or, with none given, to all."""
-        sub = Subscription(workflow_ids, types, self._backlog)
-        if sub.workflow_ids and not sub.types:
+        """Subscribe to some workflows (routed by id) or, with none given, to all; of
+        ``namespaces`` only when given."""
+        sub = Subscription(workflow_ids, types, self._backlog, namespaces)
+        if sub.workflow_ids and not sub.types and sub.namespaces is None:
             for wid in sub.workflow_ids:
                 self._by_workflow.setdefault(wid, set()).add(sub)
         else:
@@ -128,6 +145,7 @@ class EventHub:
     def publish(self, events: list[Event]) -> None:
         by_workflow = self._by_workflow
         glob = self._global
+        namespace_of = self._namespace_of
         if not by_workflow and not glob:
             return
         for event in events:
@@ -136,7 +154,7 @@ class EventHub:
                 for sub in subs:
                     sub.push(event)
             for sub in glob:
-                if sub.accepts(event):
+                if sub.accepts(event, namespace_of):
                     sub.push(event)
 
     def close_all(self, reason: str) -> None:

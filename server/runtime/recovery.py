@@ -27,7 +27,7 @@ async def recover(
     for row in rows:
         scheduler.restore(row, now)
         if row.request_id:
-            commands.remember(row.request_id, row.workflow_id)
+            commands.remember(row.namespace, row.request_id, row.workflow_id)
     if rows:
         log.info("resumed %d unfinished workflows from the store", len(rows))
     return len(rows)

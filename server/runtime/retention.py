@@ -46,7 +46,7 @@ class Retention:
     Args:
         store: The store (``prune`` and ``reclaim`` run on the writer thread).
         on_writer: ``await on_writer(fn, *args)`` runs ``fn`` on the writer thread.
-        forget: Called with (workflow_id, request_id) of every pruned workflow.
+        forget: Called with (workflow_id, request_id, namespace) of every pruned workflow.
         clock: Wall-clock seconds, the clock the runs' finished_at come from.
         batch: Workflows per transaction.
     """
@@ -55,7 +55,7 @@ class Retention:
         self,
         store: Store,
         on_writer: OnWriter,
-        forget: Callable[[str, str], None],
+        forget: Callable[[str, str, str], None],
         clock: Callable[[], float],
         batch: int = PRUNE_BATCH,
     ) -> None:
@@ -67,8 +67,9 @@ class Retention:
         self._lock = asyncio.Lock()  # one prune at a time, so each count is its own
         self._task: asyncio.Task[None] | None = None
 
-    async def prune(self, ended_before: float) -> PruneCount:
-        """Delete every workflow that ended before ``ended_before`` (epoch seconds).
+    async def prune(self, ended_before: float, namespaces: list[str] | None = None) -> PruneCount:
+        """Delete every workflow that ended before ``ended_before`` (epoch seconds), of
+        ``namespaces`` only when given.
 
         Raises:
             StoreUnavailable: A batch failed (the batches before it stay deleted).
@@ -76,9 +77,11 @@ class Retention:
         workflows = events = 0
         async with self._lock:
             while True:
-                pruned: Pruned = await self._writer(self._store.prune, ended_before, self._batch)
-                for workflow_id, request_id in pruned.workflows:
-                    self._forget(workflow_id, request_id)
+                pruned: Pruned = await self._writer(
+                    self._store.prune, ended_before, self._batch, namespaces
+                )
+                for workflow_id, request_id, namespace in pruned.workflows:
+                    self._forget(workflow_id, request_id, namespace)
                 workflows += len(pruned.workflows)
                 events += pruned.events
                 if len(pruned.workflows) < self._batch:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..engine.model import (
+    DEFAULT_NAMESPACE,
     AgentRegistration,
     Blob,
     ErrorInfo,
@@ -51,6 +52,7 @@ class StatusView:
     total_steps: int
     completed_steps: int
     steps: list[StepStatusView] = field(default_factory=list)
+    namespace: str = DEFAULT_NAMESPACE
 
 
 def _elapsed(started: float, finished: float, now: float) -> float:
@@ -77,6 +79,7 @@ def status_of_run(wf: WorkflowRun, now: float, with_steps: bool = True) -> Statu
         error_message=wf.error_message,
         total_steps=wf.total,
         completed_steps=wf.completed,
+        namespace=wf.namespace,
     )
     if with_steps:
         view.steps = [
@@ -137,6 +140,7 @@ def status_of_row(row: WorkflowRow, now: float) -> StatusView:
         total_steps=len(row.spec.steps),
         completed_steps=row.completed_steps,
         steps=steps,
+        namespace=row.namespace,
     )
 
 
@@ -156,19 +160,25 @@ class AgentView:
     completed_steps: int = 0
     failed_steps: int = 0
     connected_at: float = 0.0
+    namespace: str = DEFAULT_NAMESPACE
 
 
 def agent_view(
     agent_id: str, reg: AgentRegistration | None, session: AgentSession | None
 ) -> AgentView:
-    """The registry entry, overlaid with the live session's figures when connected."""
+    """The registry entry, overlaid with the live session's figures when connected. An
+    entry of another namespace than the session's is not shown with it."""
+    if reg is not None and session is not None and reg.namespace != session.namespace:
+        reg = None
     view = AgentView(agent_id=agent_id, registered=reg is not None)
     if reg is not None:
+        view.namespace = reg.namespace
         view.agent_type = reg.agent_type
         view.capabilities = list(reg.capabilities)
         view.max_concurrent_tasks = reg.max_concurrent_tasks
         view.config = dict(reg.config)
     if session is not None:
+        view.namespace = session.namespace
         view.connected = True
         view.agent_type = session.agent_type or view.agent_type
         view.capabilities = sorted(session.capabilities)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
-from ..engine.model import AgentRegistration, Blob, EventType, WorkflowSpec
+from ..engine.model import DEFAULT_NAMESPACE, AgentRegistration, Blob, EventType, WorkflowSpec
 from .rows import WriteBatch  # re-exported: it lived here before rows.py
 
 __all__ = ["Pruned", "StepRow", "Store", "StoredEvent", "WorkflowRow", "WriteBatch"]
@@ -59,6 +59,7 @@ class WorkflowRow:
     error_message: str
     completed_steps: int
     last_seq: int
+    namespace: str = DEFAULT_NAMESPACE
     steps: list[StepRow] = field(default_factory=list)
     records: list[PipeRecord] = field(default_factory=list)
 
@@ -66,7 +67,7 @@ class WorkflowRow:
 class Pruned(NamedTuple):
     """What one prune deleted (or, for a count, would delete)."""
 
-    workflows: list[tuple[str, str]]  # (workflow_id, request_id or '') of each one
+    workflows: list[tuple[str, str, str]]  # (workflow_id, request_id or '', namespace) of each
     events: int
 
 
@@ -80,30 +81,37 @@ class Store(Protocol):
 
     def load_workflow(self, workflow_id: str, with_steps: bool = True) -> WorkflowRow | None: ...
 
-    def find_request(self, request_id: str) -> str | None:
-        """The workflow id created under an idempotency key, if any."""
+    def find_request(self, namespace: str, request_id: str) -> str | None:
+        """The workflow id created under an idempotency key of a namespace, if any."""
 
     def load_events(self, workflow_id: str, after_seq: int = 0) -> list[StoredEvent]:
         """Events with seq > after_seq, in order, as they were encoded."""
 
     def list_workflows(
-        self, states: list[str], limit: int, before: tuple[float, str] | None
+        self,
+        states: list[str],
+        limit: int,
+        before: tuple[float, str] | None,
+        namespaces: list[str] | None = None,
     ) -> list[WorkflowRow]:
-        """Newest first, strictly older than ``before`` (created_at, id) when given."""
+        """Newest first, strictly older than ``before`` (created_at, id) when given, of
+        ``namespaces`` only when given."""
 
     def load_unfinished(self) -> list[WorkflowRow]:
         """Workflows not in a terminal state, with steps, for resuming after restart."""
 
     def load_agents(self) -> list[AgentRegistration]: ...
 
-    def prune(self, ended_before: float, limit: int) -> Pruned:
+    def prune(self, ended_before: float, limit: int, namespaces: list[str] | None = None) -> Pruned:
         """Delete up to ``limit`` workflows in a terminal state whose ``finished_at`` is
-        before ``ended_before`` (epoch seconds), oldest first, with their steps, events
-        and pipeline records, in one transaction. Called on the writer thread only;
-        a result of fewer than ``limit`` workflows means none is left.
+        before ``ended_before`` (epoch seconds), oldest first (of ``namespaces`` only, when
+        given), with their steps, events and pipeline records, in one transaction. Called
+        on the writer thread only; fewer than ``limit`` workflows means none is left.
         """
 
-    def count_prunable(self, ended_before: float) -> tuple[int, int]:
+    def count_prunable(
+        self, ended_before: float, namespaces: list[str] | None = None
+    ) -> tuple[int, int]:
         """(workflows, events) that ``prune`` with this cut would delete in all."""
 
     def reclaim(self, pages: int) -> int:

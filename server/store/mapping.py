@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from ..engine.model import AgentRegistration, Blob, ErrorInfo, WorkflowSpec
+from ..engine.model import DEFAULT_NAMESPACE, AgentRegistration, Blob, ErrorInfo, WorkflowSpec
 from .codec import dumps, metadata_to_json, spec_to_json
 from .rows import (
     AgentRow,
@@ -83,7 +83,11 @@ class StepView(Protocol):
 
 
 def workflow_insert(
-    workflow_id: str, request_id: str, spec: WorkflowSpec, created_at: float
+    workflow_id: str,
+    request_id: str,
+    spec: WorkflowSpec,
+    created_at: float,
+    namespace: str = DEFAULT_NAMESPACE,
 ) -> tuple[WorkflowInsert, list[StepInsert]]:
     """Rows for a new workflow and its steps.
 
@@ -92,6 +96,7 @@ def workflow_insert(
         request_id: Its idempotency key; '' for none (stored as NULL, the column is unique).
         spec: The validated spec.
         created_at: Creation time, seconds since the epoch.
+        namespace: The namespace it belongs to.
 
     Returns:
         The workflow row and one row per step, in declaration order.
@@ -106,6 +111,7 @@ def workflow_insert(
         created_at=created_at,
         context=dumps(spec.context),
         total_steps=len(spec.steps),
+        namespace=namespace,
     )
     return row, [StepInsert(workflow_id, s.step_id, i) for i, s in enumerate(spec.steps)]
 
@@ -176,4 +182,5 @@ def agent_row(reg: AgentRegistration) -> AgentRow:
         capabilities=dumps(list(reg.capabilities)).decode(),
         max_concurrent_tasks=reg.max_concurrent_tasks,
         config=dumps(reg.config),
+        namespace=reg.namespace,
     )

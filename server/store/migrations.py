@@ -87,6 +87,16 @@ _V5 = (f"CREATE INDEX idx_workflows_ended ON workflows (finished_at) WHERE {ENDE
 # an agent that reconnects after a restart re-sends only what the server lacks.
 _V6 = ("ALTER TABLE steps ADD COLUMN progress INTEGER NOT NULL DEFAULT 0",)
 
+# Version 7: namespaces. Workflows and registry entries belong to one ('default' for all
+# that came before); idempotency keys are unique within a namespace, not across them.
+_V7 = (
+    "ALTER TABLE workflows ADD COLUMN namespace TEXT NOT NULL DEFAULT 'default'",
+    "ALTER TABLE agents ADD COLUMN namespace TEXT NOT NULL DEFAULT 'default'",
+    "DROP INDEX idx_workflows_request_id",
+    "CREATE UNIQUE INDEX idx_workflows_request_id ON workflows (namespace, request_id)",
+    "CREATE INDEX idx_workflows_namespace ON workflows (namespace, created_at, id)",
+)
+
 
 def _upgrade_events(conn: sqlite3.Connection, upgrade_event: EventUpgrade | None) -> None:
     """Replace every stored event by ``upgrade_event(type, event)``, once each."""
@@ -113,6 +123,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, _V4),
     Migration(5, _V5),
     Migration(6, _V6),
+    Migration(7, _V7),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -16,7 +16,7 @@ from .migrations import ENDED_WHERE, rollback
 # The partial index of ended workflows (schema 5); INDEXED BY, since without statistics
 # the planner prefers the index on state and sorts every ended workflow.
 ENDED_BEFORE = (
-    "SELECT id, request_id FROM workflows INDEXED BY idx_workflows_ended"
+    "SELECT id, request_id, namespace FROM workflows INDEXED BY idx_workflows_ended"
     f" WHERE {ENDED_WHERE} AND finished_at < ?"
 )
 # Children first, the workflow row last: a crash between two batches leaves whole workflows.
@@ -28,18 +28,28 @@ _DELETES = (
 )
 
 
-def prune(conn: sqlite3.Connection, ended_before: float, limit: int) -> Pruned:
+def _ended_before(namespaces: list[str] | None) -> str:
+    if namespaces is None:
+        return ENDED_BEFORE
+    return f"{ENDED_BEFORE} AND namespace IN ({', '.join('?' * len(namespaces))})"
+
+
+def prune(
+    conn: sqlite3.Connection, ended_before: float, limit: int, namespaces: list[str] | None = None
+) -> Pruned:
     """Delete up to ``limit`` workflows that ended before ``ended_before``, in one transaction.
 
     Args:
         conn: The writer connection (autocommit, outside any transaction).
         ended_before: Epoch seconds; a workflow whose finished_at is earlier goes.
         limit: Most workflows this batch deletes.
+        namespaces: Only workflows of these namespaces (None: every namespace).
     """
     conn.execute("BEGIN IMMEDIATE")
     try:
         rows = conn.execute(
-            f"{ENDED_BEFORE} ORDER BY finished_at LIMIT ?", (ended_before, limit)
+            f"{_ended_before(namespaces)} ORDER BY finished_at LIMIT ?",
+            (ended_before, *(namespaces or ()), limit),
         ).fetchall()
         keys = [(r[0],) for r in rows]
         events = 0
@@ -52,15 +62,17 @@ def prune(conn: sqlite3.Connection, ended_before: float, limit: int) -> Pruned:
     except BaseException as exc:
         rollback(conn, exc)
         raise
-    return Pruned([(r[0], r[1] or "") for r in rows], events)
+    return Pruned([(r[0], r[1] or "", r[2]) for r in rows], events)
 
 
-def count_prunable(conn: sqlite3.Connection, ended_before: float) -> tuple[int, int]:
+def count_prunable(
+    conn: sqlite3.Connection, ended_before: float, namespaces: list[str] | None = None
+) -> tuple[int, int]:
     """(workflows, events) that pruning at ``ended_before`` would delete, from one snapshot."""
     row = conn.execute(
-        f"WITH gone AS ({ENDED_BEFORE}) SELECT (SELECT COUNT(*) FROM gone),"
+        f"WITH gone AS ({_ended_before(namespaces)}) SELECT (SELECT COUNT(*) FROM gone),"
         " (SELECT COUNT(*) FROM events WHERE workflow_id IN (SELECT id FROM gone))",
-        (ended_before,),
+        (ended_before, *(namespaces or ())),
     ).fetchone()
     return int(row[0]), int(row[1])
 

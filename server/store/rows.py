@@ -23,6 +23,7 @@ class WorkflowInsert(NamedTuple):
     created_at: float
     context: bytes  # JSON object
     total_steps: int
+    namespace: str
 
 
 class StepInsert(NamedTuple):
@@ -114,6 +115,7 @@ class AgentRow(NamedTuple):
     capabilities: str  # JSON array
     max_concurrent_tasks: int
     config: bytes  # JSON object
+    namespace: str
 
 
 # How many trailing fields of each update row form its WHERE key.

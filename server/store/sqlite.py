@@ -74,7 +74,7 @@ _INSERT_WORKFLOW = (
     )
     # The unique request_id is the idempotency key: a repeat is skipped, not an error
     # that would fail every other row of the group commit.
-    + " ON CONFLICT(request_id) DO NOTHING"
+    + " ON CONFLICT(namespace, request_id) DO NOTHING"
 )
 _INSERT_STEP = _insert_sql("steps", StepInsert._fields, {"state": "'pending'"})
 _UPDATE_WORKFLOW = _update_sql("workflows", WorkflowUpdate._fields, WORKFLOW_UPDATE_KEY)
@@ -204,19 +204,21 @@ class SqliteStore:
 
     # -- retention: prune and reclaim on the writer thread ----------------------------
 
-    def prune(self, ended_before: float, limit: int) -> Pruned:
+    def prune(self, ended_before: float, limit: int, namespaces: list[str] | None = None) -> Pruned:
         """See ``Store.prune``: one transaction on the writer connection."""
         try:
-            return prune.prune(self._w, ended_before, limit)
+            return prune.prune(self._w, ended_before, limit, namespaces)
         except BaseException as exc:
             if self._w.in_transaction:
                 self._replace_writer(exc)
             raise
 
-    def count_prunable(self, ended_before: float) -> tuple[int, int]:
+    def count_prunable(
+        self, ended_before: float, namespaces: list[str] | None = None
+    ) -> tuple[int, int]:
         """(workflows, events) a prune at ``ended_before`` would delete."""
         with self._snapshot() as conn:
-            return prune.count_prunable(conn, ended_before)
+            return prune.count_prunable(conn, ended_before, namespaces)
 
     def reclaim(self, pages: int) -> int:
         """Up to ``pages`` free pages back to the file system (auto_vacuum=INCREMENTAL only)."""
@@ -253,7 +255,7 @@ class SqliteStore:
     _WF_COLS = (
         "id, request_id, spec, state, created_at, started_at, finished_at, session_id, context,"
         " error_message, completed_steps,"
-        " (SELECT COALESCE(MAX(seq), 0) FROM events e WHERE e.workflow_id = w.id)"
+        " (SELECT COALESCE(MAX(seq), 0) FROM events e WHERE e.workflow_id = w.id), namespace"
     )
 
     @staticmethod
@@ -271,6 +273,7 @@ class SqliteStore:
             error_message=r[9],
             completed_steps=r[10],
             last_seq=r[11],
+            namespace=r[12],
         )
 
     @staticmethod
@@ -333,9 +336,11 @@ class SqliteStore:
             row.records = self._records(conn, workflow_id)
         return row
 
-    def find_request(self, request_id: str) -> str | None:
-        """The workflow id created under an idempotency key, if any."""
-        rows = self._query("SELECT id FROM workflows WHERE request_id=?", (request_id,))
+    def find_request(self, namespace: str, request_id: str) -> str | None:
+        """The workflow id created under an idempotency key of a namespace, if any."""
+        rows = self._query(
+            "SELECT id FROM workflows WHERE namespace=? AND request_id=?", (namespace, request_id)
+        )
         return rows[0][0] if rows else None
 
     def load_events(self, workflow_id: str, after_seq: int = 0) -> list[StoredEvent]:
@@ -347,11 +352,19 @@ class SqliteStore:
         return [StoredEvent(r[0], EventType(r[1]), r[2]) for r in rows]
 
     def list_workflows(
-        self, states: list[str], limit: int, before: tuple[float, str] | None
+        self,
+        states: list[str],
+        limit: int,
+        before: tuple[float, str] | None,
+        namespaces: list[str] | None = None,
     ) -> list[WorkflowRow]:
-        """Newest first, strictly older than ``before`` (created_at, id) when given."""
+        """Newest first, strictly older than ``before`` (created_at, id) when given, of
+        ``namespaces`` only when given."""
         where: list[str] = []
         params: list[Any] = []
+        if namespaces is not None:
+            where.append(f"namespace IN ({', '.join('?' * len(namespaces))})")
+            params.extend(namespaces)
         if states:
             where.append(f"state IN ({', '.join('?' * len(states))})")
             params.extend(states)
@@ -385,10 +398,13 @@ class SqliteStore:
     def load_agents(self) -> list[AgentRegistration]:
         """Every registered agent, as last registered."""
         rows = self._query(
-            "SELECT agent_id, agent_type, capabilities, max_concurrent_tasks, config FROM agents"
+            "SELECT agent_id, agent_type, capabilities, max_concurrent_tasks, config, namespace"
+            " FROM agents"
         )
         return [
-            AgentRegistration(r[0], r[1], tuple(loads(r[2])), r[3], loads(r[4]) if r[4] else {})
+            AgentRegistration(
+                r[0], r[1], tuple(loads(r[2])), r[3], loads(r[4]) if r[4] else {}, r[5]
+            )
             for r in rows
         ]
 

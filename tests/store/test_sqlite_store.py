@@ -268,9 +268,9 @@ def test_events_read_back_in_order_after_a_seq(filled: SqliteStore) -> None:
 
 
 def test_request_id_finds_its_workflow(filled: SqliteStore) -> None:
-    assert filled.find_request("req-1") == "w1"
-    assert filled.find_request("req-2") is None
-    assert filled.find_request("") is None  # no key is stored as NULL, never matched
+    assert filled.find_request("default", "req-1") == "w1"
+    assert filled.find_request("default", "req-2") is None
+    assert filled.find_request("default", "") is None  # no key is stored as NULL, never matched
 
 
 def test_listing_is_newest_first_and_pages_strictly_before(filled: SqliteStore) -> None:
@@ -342,7 +342,7 @@ def test_write_on_a_full_disk_raises_sqlite_full_and_commits_nothing(store: Sqli
 
     assert err.value.sqlite_errorname == "SQLITE_FULL"
     assert store.load_workflow("w2") is None
-    assert store.find_request("req-2") is None
+    assert store.find_request("default", "req-2") is None
     assert store.load_events("w2") == []
     run = WorkflowRun("w1", SPEC, 1.0)
     run.state = WorkflowState.RUNNING
@@ -415,7 +415,7 @@ def test_close_is_idempotent_and_ends_reads_in_every_thread(tmp_path: Path) -> N
         with pytest.raises(sqlite3.ProgrammingError):
             pool.submit(store.load_agents).result()
     with pytest.raises(sqlite3.ProgrammingError):
-        store.find_request("r")  # a thread that never read before
+        store.find_request("default", "r")  # a thread that never read before
 
 
 # -- schema versions ---------------------------------------------------------------
@@ -482,11 +482,17 @@ def test_version_2_database_is_upgraded_keeping_every_row(tmp_path: Path) -> Non
     assert user_version(path) == LATEST
     assert sorted(seen) == sorted(old_events)  # every event, exactly once
     steps_sql = "SELECT * FROM steps ORDER BY workflow_id, step_id"
-    after = {sql: table_rows(path, sql) for sql in before if sql != steps_sql}
-    assert after == {sql: rows for sql, rows in before.items() if sql != steps_sql}
     # v3 added output_metadata, v4 the PIPELINE counters, v6 the stored progress index:
-    # empty for old rows.
-    assert table_rows(path, steps_sql) == [(*row, "", "", 0) for row in before[steps_sql]]
+    # empty for old rows; v7 the namespace of workflows and registry entries: 'default'.
+    grown = {
+        steps_sql: ("", "", 0),
+        "SELECT * FROM workflows ORDER BY id": ("default",),
+        "SELECT * FROM agents": ("default",),
+    }
+    after = {sql: table_rows(path, sql) for sql in before}
+    assert after == {
+        sql: [(*row, *grown.get(sql, ())) for row in rows] for sql, rows in before.items()
+    }
     assert sorted(table_rows(path, "SELECT event FROM events")) == sorted(
         (b"new:" + event,) for _type, event in old_events
     )

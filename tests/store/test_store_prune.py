@@ -88,11 +88,11 @@ def test_prune_deletes_only_ended_workflows_older_than_the_cut_with_their_rows(
     assert store.count_prunable(200.0) == (4, 3 + 3 + 3 + 5)
     pruned = store.prune(200.0, 100)
 
-    assert sorted(w for w, _ in pruned.workflows) == sorted(
+    assert sorted(w for w, _, _ in pruned.workflows) == sorted(
         ["old-completed", "old-failed", "old-cancelled", "old-timed-out"]
     )
     assert pruned.events == 14
-    for workflow_id, _ in pruned.workflows:
+    for workflow_id, _, _ in pruned.workflows:
         assert counts(store.path, workflow_id) == NONE
         assert store.load_workflow(workflow_id) is None
     for kept in ("recent", "live-running", "live-queued", "live-pending"):
@@ -108,22 +108,22 @@ def test_prune_goes_in_batches_oldest_first_and_frees_request_ids(store: SqliteS
     batches = [store.prune(100.0, 2) for _ in range(4)]
 
     assert [b.workflows for b in batches] == [
-        [("w0", "req-0"), ("w1", "req-1")],
-        [("w2", "req-2"), ("w3", "req-3")],
-        [("w4", "req-4")],
+        [("w0", "req-0", "default"), ("w1", "req-1", "default")],
+        [("w2", "req-2", "default"), ("w3", "req-3", "default")],
+        [("w4", "req-4", "default")],
         [],
     ]
     assert [b.events for b in batches] == [6, 6, 3, 0]
-    assert store.find_request("req-0") is None
+    assert store.find_request("default", "req-0") is None
     add(store, "again", WorkflowState.PENDING, request_id="req-0")  # the key is free again
-    assert store.find_request("req-0") == "again"
+    assert store.find_request("default", "req-0") == "again"
 
 
 def test_the_cut_is_strictly_before(store: SqliteStore) -> None:
     add(store, "at-the-cut", WorkflowState.COMPLETED, finished_at=50.0)
     assert store.count_prunable(50.0) == (0, 0)
     assert store.prune(50.0, 10).workflows == []
-    assert store.prune(50.001, 10).workflows == [("at-the-cut", "")]
+    assert store.prune(50.001, 10).workflows == [("at-the-cut", "", "default")]
 
 
 def test_the_cut_reads_the_partial_index_of_ended_workflows(store: SqliteStore) -> None:

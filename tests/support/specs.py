@@ -89,6 +89,7 @@ class WorkflowRow:
     session_id: str = "sess"
     context: dict[str, Any] = field(default_factory=lambda: {"user": "u1"})
     last_seq: int = 7
+    namespace: str = "default"
     records: list[tuple[str, str, int, Blob | None]] = field(default_factory=list)
 
 

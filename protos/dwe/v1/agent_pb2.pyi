@@ -62,7 +62,7 @@ class ProgressAck(_message.Message):
     def __init__(self, attempt_id: _Optional[str] = ..., index: _Optional[int] = ..., resend: _Optional[bool] = ...) -> None: ...
 
 class Hello(_message.Message):
-    __slots__ = ("agent_id", "agent_type", "capabilities", "max_concurrent_tasks", "labels", "held_attempt_ids", "sdk")
+    __slots__ = ("agent_id", "agent_type", "capabilities", "max_concurrent_tasks", "labels", "held_attempt_ids", "sdk", "namespace")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -77,6 +77,7 @@ class Hello(_message.Message):
     LABELS_FIELD_NUMBER: _ClassVar[int]
     HELD_ATTEMPT_IDS_FIELD_NUMBER: _ClassVar[int]
     SDK_FIELD_NUMBER: _ClassVar[int]
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
     agent_id: str
     agent_type: str
     capabilities: _containers.RepeatedScalarFieldContainer[str]
@@ -84,10 +85,11 @@ class Hello(_message.Message):
     labels: _containers.ScalarMap[str, str]
     held_attempt_ids: _containers.RepeatedScalarFieldContainer[str]
     sdk: str
-    def __init__(self, agent_id: _Optional[str] = ..., agent_type: _Optional[str] = ..., capabilities: _Optional[_Iterable[str]] = ..., max_concurrent_tasks: _Optional[int] = ..., labels: _Optional[_Mapping[str, str]] = ..., held_attempt_ids: _Optional[_Iterable[str]] = ..., sdk: _Optional[str] = ...) -> None: ...
+    namespace: str
+    def __init__(self, agent_id: _Optional[str] = ..., agent_type: _Optional[str] = ..., capabilities: _Optional[_Iterable[str]] = ..., max_concurrent_tasks: _Optional[int] = ..., labels: _Optional[_Mapping[str, str]] = ..., held_attempt_ids: _Optional[_Iterable[str]] = ..., sdk: _Optional[str] = ..., namespace: _Optional[str] = ...) -> None: ...
 
 class Welcome(_message.Message):
-    __slots__ = ("session_id", "heartbeat_interval", "config", "resumed_attempt_ids", "dropped_attempt_ids", "max_message_bytes", "max_payload_bytes", "resumed_progress")
+    __slots__ = ("session_id", "heartbeat_interval", "config", "resumed_attempt_ids", "dropped_attempt_ids", "max_message_bytes", "max_payload_bytes", "resumed_progress", "namespace")
     class ResumedProgressEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -103,6 +105,7 @@ class Welcome(_message.Message):
     MAX_MESSAGE_BYTES_FIELD_NUMBER: _ClassVar[int]
     MAX_PAYLOAD_BYTES_FIELD_NUMBER: _ClassVar[int]
     RESUMED_PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
     session_id: str
     heartbeat_interval: _duration_pb2.Duration
     config: _common_pb2.Payload
@@ -111,7 +114,8 @@ class Welcome(_message.Message):
     max_message_bytes: int
     max_payload_bytes: int
     resumed_progress: _containers.ScalarMap[str, int]
-    def __init__(self, session_id: _Optional[str] = ..., heartbeat_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., config: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ..., resumed_attempt_ids: _Optional[_Iterable[str]] = ..., dropped_attempt_ids: _Optional[_Iterable[str]] = ..., max_message_bytes: _Optional[int] = ..., max_payload_bytes: _Optional[int] = ..., resumed_progress: _Optional[_Mapping[str, int]] = ...) -> None: ...
+    namespace: str
+    def __init__(self, session_id: _Optional[str] = ..., heartbeat_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., config: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ..., resumed_attempt_ids: _Optional[_Iterable[str]] = ..., dropped_attempt_ids: _Optional[_Iterable[str]] = ..., max_message_bytes: _Optional[int] = ..., max_payload_bytes: _Optional[int] = ..., resumed_progress: _Optional[_Mapping[str, int]] = ..., namespace: _Optional[str] = ...) -> None: ...
 
 class Assignment(_message.Message):
     __slots__ = ("attempt_id", "workflow_id", "step_id", "step_name", "description", "capability", "attempt", "context", "inputs", "deadline", "traceparent", "tracestate")
@@ -195,7 +199,7 @@ class Drain(_message.Message):
     def __init__(self, reason: _Optional[str] = ...) -> None: ...
 
 class AgentInfo(_message.Message):
-    __slots__ = ("agent_id", "agent_type", "capabilities", "max_concurrent_tasks", "config", "connected", "registered", "current_load", "labels", "completed_steps", "failed_steps", "connected_at", "config_omitted")
+    __slots__ = ("agent_id", "agent_type", "capabilities", "max_concurrent_tasks", "config", "connected", "registered", "current_load", "labels", "completed_steps", "failed_steps", "connected_at", "config_omitted", "namespace")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -216,6 +220,7 @@ class AgentInfo(_message.Message):
     FAILED_STEPS_FIELD_NUMBER: _ClassVar[int]
     CONNECTED_AT_FIELD_NUMBER: _ClassVar[int]
     CONFIG_OMITTED_FIELD_NUMBER: _ClassVar[int]
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
     agent_id: str
     agent_type: str
     capabilities: _containers.RepeatedScalarFieldContainer[str]
@@ -229,4 +234,5 @@ class AgentInfo(_message.Message):
     failed_steps: int
     connected_at: _timestamp_pb2.Timestamp
     config_omitted: bool
-    def __init__(self, agent_id: _Optional[str] = ..., agent_type: _Optional[str] = ..., capabilities: _Optional[_Iterable[str]] = ..., max_concurrent_tasks: _Optional[int] = ..., config: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ..., connected: _Optional[bool] = ..., registered: _Optional[bool] = ..., current_load: _Optional[int] = ..., labels: _Optional[_Mapping[str, str]] = ..., completed_steps: _Optional[int] = ..., failed_steps: _Optional[int] = ..., connected_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., config_omitted: _Optional[bool] = ...) -> None: ...
+    namespace: str
+    def __init__(self, agent_id: _Optional[str] = ..., agent_type: _Optional[str] = ..., capabilities: _Optional[_Iterable[str]] = ..., max_concurrent_tasks: _Optional[int] = ..., config: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ..., connected: _Optional[bool] = ..., registered: _Optional[bool] = ..., current_load: _Optional[int] = ..., labels: _Optional[_Mapping[str, str]] = ..., completed_steps: _Optional[int] = ..., failed_steps: _Optional[int] = ..., connected_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., config_omitted: _Optional[bool] = ..., namespace: _Optional[str] = ...) -> None: ...

@@ -15,12 +15,14 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class CreateWorkflowRequest(_message.Message):
-    __slots__ = ("request_id", "spec")
+    __slots__ = ("request_id", "spec", "namespace")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     SPEC_FIELD_NUMBER: _ClassVar[int]
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     spec: _workflow_pb2.WorkflowSpec
-    def __init__(self, request_id: _Optional[str] = ..., spec: _Optional[_Union[_workflow_pb2.WorkflowSpec, _Mapping]] = ...) -> None: ...
+    namespace: str
+    def __init__(self, request_id: _Optional[str] = ..., spec: _Optional[_Union[_workflow_pb2.WorkflowSpec, _Mapping]] = ..., namespace: _Optional[str] = ...) -> None: ...
 
 class CreateWorkflowResponse(_message.Message):
     __slots__ = ("workflow_id", "created", "status")
@@ -79,12 +81,14 @@ class WatchWorkflowResponse(_message.Message):
     def __init__(self, events: _Optional[_Iterable[_Union[_workflow_pb2.WorkflowEvent, _Mapping]]] = ...) -> None: ...
 
 class WatchEventsRequest(_message.Message):
-    __slots__ = ("types", "workflow_ids")
+    __slots__ = ("types", "workflow_ids", "namespaces")
     TYPES_FIELD_NUMBER: _ClassVar[int]
     WORKFLOW_IDS_FIELD_NUMBER: _ClassVar[int]
+    NAMESPACES_FIELD_NUMBER: _ClassVar[int]
     types: _containers.RepeatedScalarFieldContainer[_enums_pb2.EventType]
     workflow_ids: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, types: _Optional[_Iterable[_Union[_enums_pb2.EventType, str]]] = ..., workflow_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+    namespaces: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, types: _Optional[_Iterable[_Union[_enums_pb2.EventType, str]]] = ..., workflow_ids: _Optional[_Iterable[str]] = ..., namespaces: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class WatchEventsResponse(_message.Message):
     __slots__ = ("events",)
@@ -107,14 +111,16 @@ class GetWorkflowStatusResponse(_message.Message):
     def __init__(self, status: _Optional[_Union[_workflow_pb2.WorkflowStatus, _Mapping]] = ...) -> None: ...
 
 class ListWorkflowsRequest(_message.Message):
-    __slots__ = ("page_size", "page_token", "states")
+    __slots__ = ("page_size", "page_token", "states", "namespaces")
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     STATES_FIELD_NUMBER: _ClassVar[int]
+    NAMESPACES_FIELD_NUMBER: _ClassVar[int]
     page_size: int
     page_token: str
     states: _containers.RepeatedScalarFieldContainer[_enums_pb2.WorkflowState]
-    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., states: _Optional[_Iterable[_Union[_enums_pb2.WorkflowState, str]]] = ...) -> None: ...
+    namespaces: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., states: _Optional[_Iterable[_Union[_enums_pb2.WorkflowState, str]]] = ..., namespaces: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ListWorkflowsResponse(_message.Message):
     __slots__ = ("workflows", "next_page_token")
@@ -153,16 +159,18 @@ class AnalyzeIntentResponse(_message.Message):
     def __init__(self, intent: _Optional[_Union[_workflow_pb2.DetectedIntent, _Mapping]] = ...) -> None: ...
 
 class StartIntentRequest(_message.Message):
-    __slots__ = ("message", "context", "session_id", "request_id")
+    __slots__ = ("message", "context", "session_id", "request_id", "namespace")
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     CONTEXT_FIELD_NUMBER: _ClassVar[int]
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
     message: str
     context: _common_pb2.Payload
     session_id: str
     request_id: str
-    def __init__(self, message: _Optional[str] = ..., context: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ..., session_id: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+    namespace: str
+    def __init__(self, message: _Optional[str] = ..., context: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ..., session_id: _Optional[str] = ..., request_id: _Optional[str] = ..., namespace: _Optional[str] = ...) -> None: ...
 
 class StartIntentResponse(_message.Message):
     __slots__ = ("intent", "workflow_id", "state")
@@ -187,8 +195,10 @@ class RegisterAgentResponse(_message.Message):
     def __init__(self, agent: _Optional[_Union[_agent_pb2.AgentInfo, _Mapping]] = ...) -> None: ...
 
 class ListAgentsRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("namespaces",)
+    NAMESPACES_FIELD_NUMBER: _ClassVar[int]
+    namespaces: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, namespaces: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ListAgentsResponse(_message.Message):
     __slots__ = ("agents", "omitted_agents")
@@ -199,8 +209,10 @@ class ListAgentsResponse(_message.Message):
     def __init__(self, agents: _Optional[_Iterable[_Union[_agent_pb2.AgentInfo, _Mapping]]] = ..., omitted_agents: _Optional[int] = ...) -> None: ...
 
 class GetEngineMetricsRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("namespaces",)
+    NAMESPACES_FIELD_NUMBER: _ClassVar[int]
+    namespaces: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, namespaces: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class GetEngineMetricsResponse(_message.Message):
     __slots__ = ("metrics",)
@@ -213,24 +225,34 @@ class GetServerInfoRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetServerInfoResponse(_message.Message):
-    __slots__ = ("version", "max_message_bytes", "max_payload_bytes", "heartbeat_interval")
+    __slots__ = ("version", "max_message_bytes", "max_payload_bytes", "heartbeat_interval", "subject", "role", "namespace", "namespaces")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     MAX_MESSAGE_BYTES_FIELD_NUMBER: _ClassVar[int]
     MAX_PAYLOAD_BYTES_FIELD_NUMBER: _ClassVar[int]
     HEARTBEAT_INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    NAMESPACES_FIELD_NUMBER: _ClassVar[int]
     version: str
     max_message_bytes: int
     max_payload_bytes: int
     heartbeat_interval: _duration_pb2.Duration
-    def __init__(self, version: _Optional[str] = ..., max_message_bytes: _Optional[int] = ..., max_payload_bytes: _Optional[int] = ..., heartbeat_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+    subject: str
+    role: str
+    namespace: str
+    namespaces: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, version: _Optional[str] = ..., max_message_bytes: _Optional[int] = ..., max_payload_bytes: _Optional[int] = ..., heartbeat_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., subject: _Optional[str] = ..., role: _Optional[str] = ..., namespace: _Optional[str] = ..., namespaces: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class PruneWorkflowsRequest(_message.Message):
-    __slots__ = ("older_than", "dry_run")
+    __slots__ = ("older_than", "dry_run", "namespaces")
     OLDER_THAN_FIELD_NUMBER: _ClassVar[int]
     DRY_RUN_FIELD_NUMBER: _ClassVar[int]
+    NAMESPACES_FIELD_NUMBER: _ClassVar[int]
     older_than: _duration_pb2.Duration
     dry_run: bool
-    def __init__(self, older_than: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., dry_run: _Optional[bool] = ...) -> None: ...
+    namespaces: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, older_than: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., dry_run: _Optional[bool] = ..., namespaces: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class PruneWorkflowsResponse(_message.Message):
     __slots__ = ("workflows", "events")

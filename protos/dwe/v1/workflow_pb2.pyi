@@ -305,7 +305,7 @@ class StepStatus(_message.Message):
     def __init__(self, step_id: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[_Union[_enums_pb2.StepState, str]] = ..., attempts: _Optional[int] = ..., agent_id: _Optional[str] = ..., execution_time: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., output: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ..., error: _Optional[_Union[_common_pb2.ErrorInfo, _Mapping]] = ..., capability: _Optional[str] = ..., output_omitted: _Optional[bool] = ...) -> None: ...
 
 class WorkflowStatus(_message.Message):
-    __slots__ = ("workflow_id", "name", "state", "progress", "current_step", "total_execution_time", "steps", "created_at", "started_at", "finished_at", "priority", "execution_mode", "last_seq", "error_message", "description", "omitted_steps")
+    __slots__ = ("workflow_id", "name", "state", "progress", "current_step", "total_execution_time", "steps", "created_at", "started_at", "finished_at", "priority", "execution_mode", "last_seq", "error_message", "description", "omitted_steps", "namespace")
     WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -322,6 +322,7 @@ class WorkflowStatus(_message.Message):
     ERROR_MESSAGE_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     OMITTED_STEPS_FIELD_NUMBER: _ClassVar[int]
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
     workflow_id: str
     name: str
     state: _enums_pb2.WorkflowState
@@ -338,10 +339,11 @@ class WorkflowStatus(_message.Message):
     error_message: str
     description: str
     omitted_steps: int
-    def __init__(self, workflow_id: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[_Union[_enums_pb2.WorkflowState, str]] = ..., progress: _Optional[float] = ..., current_step: _Optional[str] = ..., total_execution_time: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., steps: _Optional[_Iterable[_Union[StepStatus, _Mapping]]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., priority: _Optional[_Union[_enums_pb2.WorkflowPriority, str]] = ..., execution_mode: _Optional[_Union[_enums_pb2.ExecutionMode, str]] = ..., last_seq: _Optional[int] = ..., error_message: _Optional[str] = ..., description: _Optional[str] = ..., omitted_steps: _Optional[int] = ...) -> None: ...
+    namespace: str
+    def __init__(self, workflow_id: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[_Union[_enums_pb2.WorkflowState, str]] = ..., progress: _Optional[float] = ..., current_step: _Optional[str] = ..., total_execution_time: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., steps: _Optional[_Iterable[_Union[StepStatus, _Mapping]]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., priority: _Optional[_Union[_enums_pb2.WorkflowPriority, str]] = ..., execution_mode: _Optional[_Union[_enums_pb2.ExecutionMode, str]] = ..., last_seq: _Optional[int] = ..., error_message: _Optional[str] = ..., description: _Optional[str] = ..., omitted_steps: _Optional[int] = ..., namespace: _Optional[str] = ...) -> None: ...
 
 class WorkflowSummary(_message.Message):
-    __slots__ = ("workflow_id", "name", "state", "priority", "execution_mode", "total_steps", "completed_steps", "created_at", "finished_at")
+    __slots__ = ("workflow_id", "name", "state", "priority", "execution_mode", "total_steps", "completed_steps", "created_at", "finished_at", "namespace")
     WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -351,6 +353,7 @@ class WorkflowSummary(_message.Message):
     COMPLETED_STEPS_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     FINISHED_AT_FIELD_NUMBER: _ClassVar[int]
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
     workflow_id: str
     name: str
     state: _enums_pb2.WorkflowState
@@ -360,7 +363,8 @@ class WorkflowSummary(_message.Message):
     completed_steps: int
     created_at: _timestamp_pb2.Timestamp
     finished_at: _timestamp_pb2.Timestamp
-    def __init__(self, workflow_id: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[_Union[_enums_pb2.WorkflowState, str]] = ..., priority: _Optional[_Union[_enums_pb2.WorkflowPriority, str]] = ..., execution_mode: _Optional[_Union[_enums_pb2.ExecutionMode, str]] = ..., total_steps: _Optional[int] = ..., completed_steps: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    namespace: str
+    def __init__(self, workflow_id: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[_Union[_enums_pb2.WorkflowState, str]] = ..., priority: _Optional[_Union[_enums_pb2.WorkflowPriority, str]] = ..., execution_mode: _Optional[_Union[_enums_pb2.ExecutionMode, str]] = ..., total_steps: _Optional[int] = ..., completed_steps: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., namespace: _Optional[str] = ...) -> None: ...
 
 class DetectedIntent(_message.Message):
     __slots__ = ("primary_intent", "confidence", "entities", "candidate", "threshold")

@@ -22,7 +22,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file dwe/v1/request_response.proto.
  */
 export const file_dwe_v1_request_response: GenFile = /*@__PURE__*/
-  fileDesc("Ch1kd2UvdjEvcmVxdWVzdF9yZXNwb25zZS5wcm90bxIGZHdlLnYxIk8KFUNyZWF0ZVdvcmtmbG93UmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEiIKBHNwZWMYAiABKAsyFC5kd2UudjEuV29ya2Zsb3dTcGVjImYKFkNyZWF0ZVdvcmtmbG93UmVzcG9uc2USEwoLd29ya2Zsb3dfaWQYASABKAkSDwoHY3JlYXRlZBgCIAEoCBImCgZzdGF0dXMYAyABKAsyFi5kd2UudjEuV29ya2Zsb3dTdGF0dXMiYQoUU3RhcnRXb3JrZmxvd1JlcXVlc3QSEwoLd29ya2Zsb3dfaWQYASABKAkSIAoHY29udGV4dBgCIAEoCzIPLmR3ZS52MS5QYXlsb2FkEhIKCnNlc3Npb25faWQYAyABKAkiPQoVU3RhcnRXb3JrZmxvd1Jlc3BvbnNlEiQKBXN0YXRlGAEgASgOMhUuZHdlLnYxLldvcmtmbG93U3RhdGUiYwoWRXhlY3V0ZVdvcmtmbG93UmVxdWVzdBITCgt3b3JrZmxvd19pZBgBIAEoCRIgCgdjb250ZXh0GAIgASgLMg8uZHdlLnYxLlBheWxvYWQSEgoKc2Vzc2lvbl9pZBgDIAEoCSJAChdFeGVjdXRlV29ya2Zsb3dSZXNwb25zZRIlCgZldmVudHMYASADKAsyFS5kd2UudjEuV29ya2Zsb3dFdmVudCI+ChRXYXRjaFdvcmtmbG93UmVxdWVzdBITCgt3b3JrZmxvd19pZBgBIAEoCRIRCglhZnRlcl9zZXEYAiABKAMiPgoVV2F0Y2hXb3JrZmxvd1Jlc3BvbnNlEiUKBmV2ZW50cxgBIAMoCzIVLmR3ZS52MS5Xb3JrZmxvd0V2ZW50IkwKEldhdGNoRXZlbnRzUmVxdWVzdBIgCgV0eXBlcxgBIAMoDjIRLmR3ZS52MS5FdmVudFR5cGUSFAoMd29ya2Zsb3dfaWRzGAIgAygJIjwKE1dhdGNoRXZlbnRzUmVzcG9uc2USJQoGZXZlbnRzGAEgAygLMhUuZHdlLnYxLldvcmtmbG93RXZlbnQiQQoYR2V0V29ya2Zsb3dTdGF0dXNSZXF1ZXN0EhMKC3dvcmtmbG93X2lkGAEgASgJEhAKCHN0ZXBfaWRzGAIgAygJIkMKGUdldFdvcmtmbG93U3RhdHVzUmVzcG9uc2USJgoGc3RhdHVzGAEgASgLMhYuZHdlLnYxLldvcmtmbG93U3RhdHVzImQKFExpc3RXb3JrZmxvd3NSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJEiUKBnN0YXRlcxgDIAMoDjIVLmR3ZS52MS5Xb3JrZmxvd1N0YXRlIlwKFUxpc3RXb3JrZmxvd3NSZXNwb25zZRIqCgl3b3JrZmxvd3MYASADKAsyFy5kd2UudjEuV29ya2Zsb3dTdW1tYXJ5EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSI8ChVDYW5jZWxXb3JrZmxvd1JlcXVlc3QSEwoLd29ya2Zsb3dfaWQYASABKAkSDgoGcmVhc29uGAIgASgJIlEKFkNhbmNlbFdvcmtmbG93UmVzcG9uc2USEQoJY2FuY2VsbGVkGAEgASgIEiQKBXN0YXRlGAIgASgOMhUuZHdlLnYxLldvcmtmbG93U3RhdGUiJwoUQW5hbHl6ZUludGVudFJlcXVlc3QSDwoHbWVzc2FnZRgBIAEoCSI/ChVBbmFseXplSW50ZW50UmVzcG9uc2USJgoGaW50ZW50GAEgASgLMhYuZHdlLnYxLkRldGVjdGVkSW50ZW50Im8KElN0YXJ0SW50ZW50UmVxdWVzdBIPCgdtZXNzYWdlGAEgASgJEiAKB2NvbnRleHQYAiABKAsyDy5kd2UudjEuUGF5bG9hZBISCgpzZXNzaW9uX2lkGAMgASgJEhIKCnJlcXVlc3RfaWQYBCABKAkieAoTU3RhcnRJbnRlbnRSZXNwb25zZRImCgZpbnRlbnQYASABKAsyFi5kd2UudjEuRGV0ZWN0ZWRJbnRlbnQSEwoLd29ya2Zsb3dfaWQYAiABKAkSJAoFc3RhdGUYAyABKA4yFS5kd2UudjEuV29ya2Zsb3dTdGF0ZSI4ChRSZWdpc3RlckFnZW50UmVxdWVzdBIgCgVhZ2VudBgBIAEoCzIRLmR3ZS52MS5BZ2VudEluZm8iOQoVUmVnaXN0ZXJBZ2VudFJlc3BvbnNlEiAKBWFnZW50GAEgASgLMhEuZHdlLnYxLkFnZW50SW5mbyITChFMaXN0QWdlbnRzUmVxdWVzdCJPChJMaXN0QWdlbnRzUmVzcG9uc2USIQoGYWdlbnRzGAEgAygLMhEuZHdlLnYxLkFnZW50SW5mbxIWCg5vbWl0dGVkX2FnZW50cxgCIAEoBSIZChdHZXRFbmdpbmVNZXRyaWNzUmVxdWVzdCJCChhHZXRFbmdpbmVNZXRyaWNzUmVzcG9uc2USJgoHbWV0cmljcxgBIAEoCzIVLmR3ZS52MS5FbmdpbmVNZXRyaWNzIhYKFEdldFNlcnZlckluZm9SZXF1ZXN0IpUBChVHZXRTZXJ2ZXJJbmZvUmVzcG9uc2USDwoHdmVyc2lvbhgBIAEoCRIZChFtYXhfbWVzc2FnZV9ieXRlcxgCIAEoAxIZChFtYXhfcGF5bG9hZF9ieXRlcxgDIAEoAxI1ChJoZWFydGJlYXRfaW50ZXJ2YWwYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iVwoVUHJ1bmVXb3JrZmxvd3NSZXF1ZXN0Ei0KCm9sZGVyX3RoYW4YASABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SDwoHZHJ5X3J1bhgCIAEoCCI7ChZQcnVuZVdvcmtmbG93c1Jlc3BvbnNlEhEKCXdvcmtmbG93cxgBIAEoAxIOCgZldmVudHMYAiABKANCSgoKZGV2LmR3ZS52MUIUUmVxdWVzdFJlc3BvbnNlUHJvdG9QAVobZHdlLmRldi9nZW4vZ28vZHdlL3YxO2R3ZXYxqgIGRHdlLlYxYgZwcm90bzM", [file_dwe_v1_agent, file_dwe_v1_common, file_dwe_v1_engine, file_dwe_v1_enums, file_dwe_v1_workflow, file_google_protobuf_duration]);
+  fileDesc("Ch1kd2UvdjEvcmVxdWVzdF9yZXNwb25zZS5wcm90bxIGZHdlLnYxImIKFUNyZWF0ZVdvcmtmbG93UmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEiIKBHNwZWMYAiABKAsyFC5kd2UudjEuV29ya2Zsb3dTcGVjEhEKCW5hbWVzcGFjZRgDIAEoCSJmChZDcmVhdGVXb3JrZmxvd1Jlc3BvbnNlEhMKC3dvcmtmbG93X2lkGAEgASgJEg8KB2NyZWF0ZWQYAiABKAgSJgoGc3RhdHVzGAMgASgLMhYuZHdlLnYxLldvcmtmbG93U3RhdHVzImEKFFN0YXJ0V29ya2Zsb3dSZXF1ZXN0EhMKC3dvcmtmbG93X2lkGAEgASgJEiAKB2NvbnRleHQYAiABKAsyDy5kd2UudjEuUGF5bG9hZBISCgpzZXNzaW9uX2lkGAMgASgJIj0KFVN0YXJ0V29ya2Zsb3dSZXNwb25zZRIkCgVzdGF0ZRgBIAEoDjIVLmR3ZS52MS5Xb3JrZmxvd1N0YXRlImMKFkV4ZWN1dGVXb3JrZmxvd1JlcXVlc3QSEwoLd29ya2Zsb3dfaWQYASABKAkSIAoHY29udGV4dBgCIAEoCzIPLmR3ZS52MS5QYXlsb2FkEhIKCnNlc3Npb25faWQYAyABKAkiQAoXRXhlY3V0ZVdvcmtmbG93UmVzcG9uc2USJQoGZXZlbnRzGAEgAygLMhUuZHdlLnYxLldvcmtmbG93RXZlbnQiPgoUV2F0Y2hXb3JrZmxvd1JlcXVlc3QSEwoLd29ya2Zsb3dfaWQYASABKAkSEQoJYWZ0ZXJfc2VxGAIgASgDIj4KFVdhdGNoV29ya2Zsb3dSZXNwb25zZRIlCgZldmVudHMYASADKAsyFS5kd2UudjEuV29ya2Zsb3dFdmVudCJgChJXYXRjaEV2ZW50c1JlcXVlc3QSIAoFdHlwZXMYASADKA4yES5kd2UudjEuRXZlbnRUeXBlEhQKDHdvcmtmbG93X2lkcxgCIAMoCRISCgpuYW1lc3BhY2VzGAMgAygJIjwKE1dhdGNoRXZlbnRzUmVzcG9uc2USJQoGZXZlbnRzGAEgAygLMhUuZHdlLnYxLldvcmtmbG93RXZlbnQiQQoYR2V0V29ya2Zsb3dTdGF0dXNSZXF1ZXN0EhMKC3dvcmtmbG93X2lkGAEgASgJEhAKCHN0ZXBfaWRzGAIgAygJIkMKGUdldFdvcmtmbG93U3RhdHVzUmVzcG9uc2USJgoGc3RhdHVzGAEgASgLMhYuZHdlLnYxLldvcmtmbG93U3RhdHVzIngKFExpc3RXb3JrZmxvd3NSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJEiUKBnN0YXRlcxgDIAMoDjIVLmR3ZS52MS5Xb3JrZmxvd1N0YXRlEhIKCm5hbWVzcGFjZXMYBCADKAkiXAoVTGlzdFdvcmtmbG93c1Jlc3BvbnNlEioKCXdvcmtmbG93cxgBIAMoCzIXLmR3ZS52MS5Xb3JrZmxvd1N1bW1hcnkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjwKFUNhbmNlbFdvcmtmbG93UmVxdWVzdBITCgt3b3JrZmxvd19pZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiUQoWQ2FuY2VsV29ya2Zsb3dSZXNwb25zZRIRCgljYW5jZWxsZWQYASABKAgSJAoFc3RhdGUYAiABKA4yFS5kd2UudjEuV29ya2Zsb3dTdGF0ZSInChRBbmFseXplSW50ZW50UmVxdWVzdBIPCgdtZXNzYWdlGAEgASgJIj8KFUFuYWx5emVJbnRlbnRSZXNwb25zZRImCgZpbnRlbnQYASABKAsyFi5kd2UudjEuRGV0ZWN0ZWRJbnRlbnQiggEKElN0YXJ0SW50ZW50UmVxdWVzdBIPCgdtZXNzYWdlGAEgASgJEiAKB2NvbnRleHQYAiABKAsyDy5kd2UudjEuUGF5bG9hZBISCgpzZXNzaW9uX2lkGAMgASgJEhIKCnJlcXVlc3RfaWQYBCABKAkSEQoJbmFtZXNwYWNlGAUgASgJIngKE1N0YXJ0SW50ZW50UmVzcG9uc2USJgoGaW50ZW50GAEgASgLMhYuZHdlLnYxLkRldGVjdGVkSW50ZW50EhMKC3dvcmtmbG93X2lkGAIgASgJEiQKBXN0YXRlGAMgASgOMhUuZHdlLnYxLldvcmtmbG93U3RhdGUiOAoUUmVnaXN0ZXJBZ2VudFJlcXVlc3QSIAoFYWdlbnQYASABKAsyES5kd2UudjEuQWdlbnRJbmZvIjkKFVJlZ2lzdGVyQWdlbnRSZXNwb25zZRIgCgVhZ2VudBgBIAEoCzIRLmR3ZS52MS5BZ2VudEluZm8iJwoRTGlzdEFnZW50c1JlcXVlc3QSEgoKbmFtZXNwYWNlcxgBIAMoCSJPChJMaXN0QWdlbnRzUmVzcG9uc2USIQoGYWdlbnRzGAEgAygLMhEuZHdlLnYxLkFnZW50SW5mbxIWCg5vbWl0dGVkX2FnZW50cxgCIAEoBSItChdHZXRFbmdpbmVNZXRyaWNzUmVxdWVzdBISCgpuYW1lc3BhY2VzGAEgAygJIkIKGEdldEVuZ2luZU1ldHJpY3NSZXNwb25zZRImCgdtZXRyaWNzGAEgASgLMhUuZHdlLnYxLkVuZ2luZU1ldHJpY3MiFgoUR2V0U2VydmVySW5mb1JlcXVlc3Qi2wEKFUdldFNlcnZlckluZm9SZXNwb25zZRIPCgd2ZXJzaW9uGAEgASgJEhkKEW1heF9tZXNzYWdlX2J5dGVzGAIgASgDEhkKEW1heF9wYXlsb2FkX2J5dGVzGAMgASgDEjUKEmhlYXJ0YmVhdF9pbnRlcnZhbBgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIPCgdzdWJqZWN0GAUgASgJEgwKBHJvbGUYBiABKAkSEQoJbmFtZXNwYWNlGAcgASgJEhIKCm5hbWVzcGFjZXMYCCADKAkiawoVUHJ1bmVXb3JrZmxvd3NSZXF1ZXN0Ei0KCm9sZGVyX3RoYW4YASABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SDwoHZHJ5X3J1bhgCIAEoCBISCgpuYW1lc3BhY2VzGAMgAygJIjsKFlBydW5lV29ya2Zsb3dzUmVzcG9uc2USEQoJd29ya2Zsb3dzGAEgASgDEg4KBmV2ZW50cxgCIAEoA0JKCgpkZXYuZHdlLnYxQhRSZXF1ZXN0UmVzcG9uc2VQcm90b1ABWhtkd2UuZGV2L2dlbi9nby9kd2UvdjE7ZHdldjGqAgZEd2UuVjFiBnByb3RvMw", [file_dwe_v1_agent, file_dwe_v1_common, file_dwe_v1_engine, file_dwe_v1_enums, file_dwe_v1_workflow, file_google_protobuf_duration]);
 
 /**
  * Input of WorkflowService.CreateWorkflow.
@@ -46,6 +46,15 @@ export type CreateWorkflowRequest = Message<"dwe.v1.CreateWorkflowRequest"> & {
    * @generated from field: dwe.v1.WorkflowSpec spec = 2;
    */
   spec?: WorkflowSpec | undefined;
+
+  /**
+   * The namespace to create it in; empty: the caller's namespace ("default" with
+   * auth off, else the first namespace of the token). A namespace the token does
+   * not grant gets PERMISSION_DENIED.
+   *
+   * @generated from field: string namespace = 3;
+   */
+  namespace: string;
 };
 
 /**
@@ -272,6 +281,14 @@ export type WatchEventsRequest = Message<"dwe.v1.WatchEventsRequest"> & {
    * @generated from field: repeated string workflow_ids = 2;
    */
   workflowIds: string[];
+
+  /**
+   * Only these namespaces (each must be one the token grants); empty: every
+   * namespace the caller may see.
+   *
+   * @generated from field: repeated string namespaces = 3;
+   */
+  namespaces: string[];
 };
 
 /**
@@ -378,6 +395,14 @@ export type ListWorkflowsRequest = Message<"dwe.v1.ListWorkflowsRequest"> & {
    * @generated from field: repeated dwe.v1.WorkflowState states = 3;
    */
   states: WorkflowState[];
+
+  /**
+   * Only these namespaces (each must be one the token grants); empty: every
+   * namespace the caller may see.
+   *
+   * @generated from field: repeated string namespaces = 4;
+   */
+  namespaces: string[];
 };
 
 /**
@@ -546,6 +571,13 @@ export type StartIntentRequest = Message<"dwe.v1.StartIntentRequest"> & {
    * @generated from field: string request_id = 4;
    */
   requestId: string;
+
+  /**
+   * The namespace to create the workflow in, as in CreateWorkflowRequest.
+   *
+   * @generated from field: string namespace = 5;
+   */
+  namespace: string;
 };
 
 /**
@@ -639,6 +671,13 @@ export const RegisterAgentResponseSchema: GenMessage<RegisterAgentResponse> = /*
  * @generated from message dwe.v1.ListAgentsRequest
  */
 export type ListAgentsRequest = Message<"dwe.v1.ListAgentsRequest"> & {
+  /**
+   * Only these namespaces (each must be one the token grants); empty: every
+   * namespace the caller may see.
+   *
+   * @generated from field: repeated string namespaces = 1;
+   */
+  namespaces: string[];
 };
 
 /**
@@ -683,6 +722,14 @@ export const ListAgentsResponseSchema: GenMessage<ListAgentsResponse> = /*@__PUR
  * @generated from message dwe.v1.GetEngineMetricsRequest
  */
 export type GetEngineMetricsRequest = Message<"dwe.v1.GetEngineMetricsRequest"> & {
+  /**
+   * Only these namespaces (each must be one the token grants); empty: every
+   * namespace the caller may see. The sampled series, which mix every namespace,
+   * are given only to callers who may see every namespace.
+   *
+   * @generated from field: repeated string namespaces = 1;
+   */
+  namespaces: string[];
 };
 
 /**
@@ -763,6 +810,34 @@ export type GetServerInfoResponse = Message<"dwe.v1.GetServerInfoResponse"> & {
    * @generated from field: google.protobuf.Duration heartbeat_interval = 4;
    */
   heartbeatInterval?: Duration | undefined;
+
+  /**
+   * Who the server takes the caller for: the token's subject (empty with auth off).
+   *
+   * @generated from field: string subject = 5;
+   */
+  subject: string;
+
+  /**
+   * The token's role (empty with auth off).
+   *
+   * @generated from field: string role = 6;
+   */
+  role: string;
+
+  /**
+   * Where the caller's creates go when they name no namespace.
+   *
+   * @generated from field: string namespace = 7;
+   */
+  namespace: string;
+
+  /**
+   * The namespaces the caller may see; ["*"] for every namespace.
+   *
+   * @generated from field: repeated string namespaces = 8;
+   */
+  namespaces: string[];
 };
 
 /**
@@ -792,6 +867,14 @@ export type PruneWorkflowsRequest = Message<"dwe.v1.PruneWorkflowsRequest"> & {
    * @generated from field: bool dry_run = 2;
    */
   dryRun: boolean;
+
+  /**
+   * Only these namespaces (each must be one the token grants); empty: every
+   * namespace the caller may see.
+   *
+   * @generated from field: repeated string namespaces = 3;
+   */
+  namespaces: string[];
 };
 
 /**
