@@ -18,6 +18,7 @@ from dwe.clients.errors import (
     PermissionDeniedError,
     ResourceExhaustedError,
     RpcCancelledError,
+    UnauthenticatedError,
     UnavailableError,
     ValidationError,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "RpcCancelledError",
     "StepState",
     "SyncDweClient",
+    "UnauthenticatedError",
     "UnavailableError",
     "ValidationError",
     "Workflow",

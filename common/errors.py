@@ -23,6 +23,7 @@ __all__ = [
     "PermissionDeniedError",
     "ResourceExhaustedError",
     "RpcCancelledError",
+    "UnauthenticatedError",
     "UnavailableError",
     "ValidationError",
     "from_rpc_error",
@@ -111,6 +112,13 @@ class PermissionDeniedError(DweError):
     default_code = grpc.StatusCode.PERMISSION_DENIED
 
 
+class UnauthenticatedError(PermissionDeniedError):
+    """No valid identity: the token is missing, expired, forged or revoked, or the
+    client certificate is unknown (UNAUTHENTICATED)."""
+
+    default_code = grpc.StatusCode.UNAUTHENTICATED
+
+
 class InternalError(DweError):
     """The server failed (INTERNAL, UNKNOWN, DATA_LOSS, UNIMPLEMENTED, ...)."""
 
@@ -129,7 +137,7 @@ _BY_CODE: dict[grpc.StatusCode, type[DweError]] = {
     grpc.StatusCode.DEADLINE_EXCEEDED: DeadlineExceededError,
     grpc.StatusCode.CANCELLED: RpcCancelledError,
     grpc.StatusCode.PERMISSION_DENIED: PermissionDeniedError,
-    grpc.StatusCode.UNAUTHENTICATED: PermissionDeniedError,
+    grpc.StatusCode.UNAUTHENTICATED: UnauthenticatedError,
 }
 
 

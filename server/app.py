@@ -107,7 +107,9 @@ class DweServer:
         self.health = health.aio.HealthServicer()
         auth_on = bool(config.auth_key or config.auth_secret)
         self.keys = (
-            TokenKeys(config.auth_key, config.auth_secret, config.auth_deny) if auth_on else None
+            TokenKeys(config.auth_key, config.auth_secret, config.auth_deny, config.auth_cert_map)
+            if auth_on
+            else None
         )
         self.certificates: Certificates | None = None
         limits = TokenLimits(

@@ -11,11 +11,14 @@ with Ed25519 (``--auth-key``: a PEM key; the private key also mints) or HS256
 - admin: everything, including the registry, metrics and pruning;
 - agent: ``AgentService.Connect`` only, as the agent id and capabilities it grants.
 
-Health checks and reflection need no token.
+Health checks and reflection need no token. With mTLS, a client certificate may stand
+in for a token: ``--auth-cert-map`` names, by the certificate subject's common name, the
+claims such a caller gets (``CertificateMap``).
 """
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -90,8 +93,11 @@ class Claims:
 class TokenKeys:
     """Verifies tokens, and mints them when it holds a private key or the secret."""
 
-    def __init__(self, key_file: str = "", secret_file: str = "", deny_file: str = "") -> None:
+    def __init__(
+        self, key_file: str = "", secret_file: str = "", deny_file: str = "", cert_map: str = ""
+    ) -> None:
         self.deny_file = deny_file
+        self.certificates = CertificateMap(cert_map) if cert_map else None
         self._denied: frozenset[str] = frozenset()
         self.reload_denied()
         if bool(key_file) == bool(secret_file):
@@ -128,6 +134,12 @@ class TokenKeys:
             del self._verified[next(iter(self._verified))]
         self._verified[authorization] = claims
         return claims
+
+    def for_certificate(self, common_name: str) -> Claims:
+        """The claims the certificate map gives a client certificate's common name."""
+        if self.certificates is None:
+            raise AuthError("no token: send 'authorization: Bearer <token>'")
+        return self._not_revoked(self.certificates.claims(common_name))
 
     def reload_denied(self) -> int:
         """Read the deny-list again (``--auth-deny``): one token id (``jti``) or
@@ -224,3 +236,40 @@ def _claims(raw: dict[str, Any]) -> Claims:
         expires=float(raw["exp"]),
         token_id=str(raw.get("jti", ""))[:100],
     )
+
+
+class CertificateMap:
+    """Client certificates that stand in for tokens (``--auth-cert-map``, mTLS only).
+
+    The file is a JSON object keyed by the certificate subject's common name (CN); each
+    value holds the claims a token would: ``role``, ``ns``, and for agents ``agent_id``
+    and ``caps``. The subject of such a caller is ``cert:<CN>``, for logs, limits and
+    the deny-list (``sub:cert:<CN>``).
+    """
+
+    def __init__(self, path: str) -> None:
+        try:
+            raw = json.loads(Path(path).read_text())
+            if not isinstance(raw, dict):
+                raise ValueError("the top level must be an object keyed by common name")
+            self._claims = {str(cn): _mapped(str(cn), entry) for cn, entry in raw.items()}
+        except (ValueError, AuthError) as exc:
+            raise ValueError(f"--auth-cert-map {path}: {exc}") from None
+
+    def claims(self, common_name: str) -> Claims:
+        if not common_name:
+            raise AuthError("no token, and no client certificate the certificate map knows")
+        found = self._claims.get(common_name)
+        if found is None:
+            raise AuthError(f"the client certificate {common_name[:80]!r} is not in the map")
+        return found
+
+    def __len__(self) -> int:
+        return len(self._claims)
+
+
+def _mapped(common_name: str, entry: Any) -> Claims:
+    if not isinstance(entry, dict):
+        raise ValueError(f"{common_name!r}: each entry must be an object")
+    raw = {**entry, "sub": f"cert:{common_name}", "exp": float("inf")}
+    return _claims(raw)

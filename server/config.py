@@ -73,6 +73,9 @@ class ServerConfig:
             auth on (DWE_AUTH_SECRET).
         auth_deny: A deny-list: one token id (``jti``) or ``sub:SUBJECT`` per line,
             refused as revoked; read again on SIGHUP (DWE_AUTH_DENY).
+        auth_cert_map: JSON map from client certificate common names to the claims
+            they stand for (role, ns, agent_id, caps); needs mTLS and auth
+            (DWE_AUTH_CERT_MAP).
         token_create_rate: With auth on, creates per second each token subject may
             make (a token bucket; 0 = no limit) (DWE_TOKEN_CREATE_RATE).
         token_create_burst: The bucket's size (0 = one second's worth)
@@ -112,6 +115,7 @@ class ServerConfig:
     auth_key: str = ""
     auth_secret: str = ""
     auth_deny: str = ""
+    auth_cert_map: str = ""
     token_create_rate: float = 0.0
     token_create_burst: int = 0
     token_max_streams: int = 0
@@ -128,6 +132,11 @@ class ServerConfig:
             raise ValueError("--auth-key and --auth-secret: give one, not both")
         if self.tls_client_ca and not self.tls_cert:
             raise ValueError("--tls-client-ca needs --tls-cert and --tls-key")
+        if self.auth_cert_map and not (self.tls_client_ca and (self.auth_key or self.auth_secret)):
+            raise ValueError(
+                "--auth-cert-map needs mTLS (--tls-client-ca) and auth"
+                " (--auth-key or --auth-secret)"
+            )
         if self.ack_timeout < 0 or self.cancel_grace < 0:
             raise ValueError("ack_timeout and cancel_grace must not be negative (0 = off)")
 

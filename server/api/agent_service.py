@@ -18,7 +18,7 @@ from ..runtime.coordinator import Coordinator, Progress, Result
 from ..runtime.directory import AgentIdInUse, Hello
 from .agent_checks import hello_from_proto, result_seconds
 from .errors import refuse_undecodable
-from .guard import agent_grant_problem, authorization
+from .guard import agent_grant_problem, claims_of
 from .handlers import Undecodable
 from .limits import MAX_TEXT_LENGTH, SizeLimits, bounded, clip, quote, size_text
 from .links import StreamLink
@@ -207,7 +207,7 @@ class AgentServicer(service_pb2_grpc.AgentServiceServicer):
         grants (the guard has verified the token already)."""
         assert self._keys is not None
         try:
-            claims = self._keys.verify(authorization(context.invocation_metadata()))
+            claims = claims_of(self._keys, context)
         except AuthError as exc:  # expired since the guard looked
             await context.abort(grpc.StatusCode.UNAUTHENTICATED, str(exc))
             raise  # unreachable: abort raises

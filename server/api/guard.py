@@ -17,6 +17,7 @@ import grpc
 from dwe.v1 import service_pb2
 
 from ..auth import AuthError, Claims, TokenKeys, allowed, needed_role
+from .deferred import Check, checked
 from .limits import quote
 from .quotas import STREAMS, Quotas, TokenLimits
 
@@ -38,6 +39,21 @@ def authorization(metadata: Any) -> str:
     return ""
 
 
+def peer_common_name(context: grpc.aio.ServicerContext) -> str:
+    """The subject common name of the client's certificate ('' without mTLS)."""
+    names = (context.auth_context() or {}).get("x509_common_name") or []
+    return names[0].decode("utf-8", "replace") if names else ""
+
+
+def claims_of(keys: TokenKeys, context: grpc.aio.ServicerContext) -> Claims:
+    """Who the caller is: its token, or else its client certificate when the server has
+    a certificate map. AuthError when neither holds."""
+    auth = authorization(context.invocation_metadata())
+    if not auth and keys.certificates is not None:
+        return keys.for_certificate(peer_common_name(context))
+    return keys.verify(auth)
+
+
 class AuthGuard(grpc.aio.ServerInterceptor):  # type: ignore[misc]
     """Refuses calls to dwe.v1 methods that the caller's token does not allow."""
 
@@ -54,24 +70,59 @@ class AuthGuard(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         service, _, name = details.method.rpartition("/")
         if not service.startswith("/dwe.v1.") or name not in _KINDS:
             return await continuation(details)  # health, reflection
+        auth = authorization(details.invocation_metadata)
+        if not auth and self.keys.certificates is not None:
+            handler = await continuation(details)  # the peer's certificate decides, inside
+            return None if handler is None else checked(handler, self._certificate_check(name))
         try:
-            claims = self.keys.verify(authorization(details.invocation_metadata))
+            claims = self.keys.verify(auth)
         except AuthError as exc:
             return self._refuse(name, grpc.StatusCode.UNAUTHENTICATED, str(exc), "")
+        refused = self._refusal(name, claims)
+        if refused is not None:
+            return _aborting(name, *refused)
+        handler = await continuation(details)
+        if name in STREAMS and self.quotas.limits.max_streams > 0 and handler is not None:
+            return self.quotas.counted(handler, claims.subject)
+        return handler
+
+    def _refusal(self, name: str, claims: Claims) -> tuple[grpc.StatusCode, str] | None:
+        """Why a verified caller may not call ``name`` now (its role, or a limit)."""
         if not allowed(claims.role, name):
             why = (
                 f"{name} needs the role {needed_role(name)}; the token of"
                 f" {quote(claims.subject)} has the role {claims.role}"
             )
-            return self._refuse(name, grpc.StatusCode.PERMISSION_DENIED, why, claims.subject)
+            self.refused += 1
+            log.warning("%s refused (PERMISSION_DENIED): %s", name, why)
+            return grpc.StatusCode.PERMISSION_DENIED, why
         over = self.quotas.admit(claims.subject, name)
         if over:
             log.warning("%s refused (RESOURCE_EXHAUSTED): %s", name, over)
-            return _aborting(name, grpc.StatusCode.RESOURCE_EXHAUSTED, over)
-        handler = await continuation(details)
-        if name in STREAMS and self.quotas.limits.max_streams > 0 and handler is not None:
-            return self.quotas.counted(handler, claims.subject)
-        return handler
+            return grpc.StatusCode.RESOURCE_EXHAUSTED, over
+        return None
+
+    def _certificate_check(self, name: str) -> Check:
+        """The guard's decision for a caller with no token, taken inside the call, where
+        its client certificate is known."""
+        limits = self.quotas.limits
+
+        async def check(context: grpc.aio.ServicerContext) -> Callable[[], None] | None:
+            try:
+                claims = claims_of(self.keys, context)
+            except AuthError as exc:
+                self.refused += 1
+                log.warning("%s refused (UNAUTHENTICATED): %s", name, exc)
+                await context.abort(grpc.StatusCode.UNAUTHENTICATED, str(exc))
+                raise  # unreachable: abort raises
+            refused = self._refusal(name, claims)
+            if refused is not None:
+                await context.abort(*refused)
+            if name in STREAMS and limits.max_streams > 0:
+                return lambda: self.quotas.closed(claims.subject)
+            return None
+
+        return check
 
     def _refuse(
         self, name: str, code: grpc.StatusCode, why: str, subject: str

@@ -20,7 +20,7 @@ import grpc
 
 from ..auth import AuthError, Claims, TokenKeys
 from ..engine.model import DEFAULT_NAMESPACE
-from .guard import authorization
+from .guard import claims_of
 from .limits import quote
 
 #: Every namespace, in a token's ``ns`` claim.
@@ -121,7 +121,7 @@ class Scopes:
         if self._keys is None:
             return OPEN
         try:
-            claims = self._keys.verify(authorization(context.invocation_metadata()))
+            claims = claims_of(self._keys, context)
         except AuthError as exc:
             await context.abort(grpc.StatusCode.UNAUTHENTICATED, str(exc))
             raise  # unreachable: abort raises

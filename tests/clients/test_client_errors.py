@@ -31,7 +31,7 @@ class FakeRpcError(grpc.RpcError):
         (grpc.StatusCode.DEADLINE_EXCEEDED, e.DeadlineExceededError),
         (grpc.StatusCode.CANCELLED, e.RpcCancelledError),
         (grpc.StatusCode.PERMISSION_DENIED, e.PermissionDeniedError),
-        (grpc.StatusCode.UNAUTHENTICATED, e.PermissionDeniedError),
+        (grpc.StatusCode.UNAUTHENTICATED, e.UnauthenticatedError),
         (grpc.StatusCode.INTERNAL, e.InternalError),
         (grpc.StatusCode.UNKNOWN, e.InternalError),
         (grpc.StatusCode.UNIMPLEMENTED, e.InternalError),
