@@ -21,6 +21,7 @@ from dwe.agent_sdk.outbox import Outbox
 from dwe.agent_sdk.reconnect import DEFAULT_BASE, DEFAULT_CAP, FATAL_CODES, ConnectionState
 from dwe.agent_sdk.running import RunningRegistry
 from dwe.agent_sdk.session import Session, SessionEnd, SessionInfo, SessionLost
+from dwe.common.namespaces import default as default_namespace
 from dwe.common.tls import TlsFiles, bearer, open_channel
 from dwe.common.tls import resolve as resolve_tls
 from dwe.v1 import agent_pb2
@@ -70,10 +71,15 @@ class Agent:
             DWE_TLS_CERT and DWE_TLS_KEY when any is set, else plaintext.
         token: Bearer token (an agent token from ``dwe token create``); None
             takes DWE_TOKEN when set.
+        namespace: The namespace whose steps the agent takes, sent in Hello; None
+            takes DWE_NAMESPACE when set; empty: the server picks (the agent's
+            registry entry's namespace, else the token's first, else "default").
 
     Attributes:
         connected: Set while a session is established (after Welcome).
         session_id: Id of the current (or last) session, None before the first.
+        served_namespace: The namespace the current (or last) session serves, from
+            Welcome; None before the first.
     """
 
     def __init__(
@@ -90,6 +96,7 @@ class Agent:
         channel_options: Sequence[tuple[str, Any]] = (),
         tls: TlsFiles | bool | None = None,
         token: str | None = None,
+        namespace: str | None = None,
     ) -> None:
         if not agent_id:
             raise AgentConfigError("agent_id must not be empty")
@@ -107,10 +114,13 @@ class Agent:
         self.tls = tls
         # Bearer token for a server with auth on; None: DWE_TOKEN when set.
         self.token = token
+        # Namespace asked for in Hello; None: DWE_NAMESPACE when set, else the server's choice.
+        self.namespace = namespace
         self._declared = list(capabilities) if capabilities is not None else None
         self._handlers: dict[str, Handler] = {}
         self.connected = asyncio.Event()
         self.session_id: str | None = None
+        self.served_namespace: str | None = None
         self._stop: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
@@ -364,6 +374,7 @@ class Agent:
             labels=self.labels,
             held_attempt_ids=list(dict.fromkeys(run.registry.ids() + run.outbox.result_ids())),
             sdk=SDK_NAME,
+            namespace=default_namespace(self.namespace),
         )
 
     def _channel_options(self) -> list[tuple[str, Any]]:
@@ -383,12 +394,15 @@ class Agent:
         def on_welcome(info: SessionInfo) -> None:
             state.on_connected(loop.time())
             self.session_id = info.session_id
+            self.served_namespace = info.namespace
             self.connected.set()
             logger.info(
-                "agent %s connected to %s (session %s, held=%d, resumed=%d, dropped=%d)",
+                "agent %s connected to %s (session %s, namespace %s, held=%d, resumed=%d,"
+                " dropped=%d)",
                 self.agent_id,
                 target,
                 info.session_id,
+                info.namespace or "default",
                 len(hello.held_attempt_ids),
                 len(info.resumed),
                 len(info.dropped),

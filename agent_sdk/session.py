@@ -42,6 +42,7 @@ class SessionInfo:
     """What the server told us in Welcome."""
 
     session_id: str = ""
+    namespace: str = ""
     heartbeat_interval: float = DEFAULT_HEARTBEAT_INTERVAL
     resumed: list[str] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
@@ -166,6 +167,7 @@ class Session:
     def _welcome(self, welcome: agent_pb2.Welcome) -> None:
         info = self.info
         info.session_id = welcome.session_id
+        info.namespace = welcome.namespace
         if welcome.HasField("heartbeat_interval"):
             seconds = welcome.heartbeat_interval.ToTimedelta().total_seconds()
             if seconds > 0:

@@ -21,16 +21,18 @@ def _out(args: argparse.Namespace, obj: object, human: str) -> None:
 def cmd_prune(args: argparse.Namespace) -> int:
     """PruneWorkflows on the running server at ``--target``."""
     with SyncDweClient(args.target, tls=client_tls(args), token=args.token) as client:
-        response = client.prune_workflows(args.older_than, args.dry_run)
+        response = client.prune_workflows(args.older_than, args.dry_run, args.namespaces)
     result = {
         "workflows": response.workflows,
         "events": response.events,
         "older_than_seconds": args.older_than,
         "dry_run": args.dry_run,
+        "namespaces": args.namespaces,
     }
     verb = "would prune" if args.dry_run else "pruned"
+    where = f" in {', '.join(args.namespaces)}" if args.namespaces else ""
     human = (
-        f"{verb} {response.workflows} workflows and {response.events} events"
+        f"{verb} {response.workflows} workflows and {response.events} events{where}"
         f" that ended over {format_duration(args.older_than)} ago"
     )
     _out(args, result, human)
@@ -44,6 +46,11 @@ def cmd_backup(args: argparse.Namespace) -> int:
     from dwe.server.store.backup import backup
 
     source = args.db or os.environ.get("DWE_DB") or "./dwe.db"
+    if source.startswith(("postgresql://", "postgres://")):
+        raise ValidationError(
+            "dwe admin backup copies a SQLite file; back a PostgreSQL store up with"
+            " pg_dump (docs/operations.md)"
+        )
     try:
         info = backup(source, args.path)
     except (FileNotFoundError, FileExistsError, ValueError) as err:

@@ -61,6 +61,7 @@ _SERVER_FLAGS = {
     "auth_key": "auth_key",
     "auth_secret": "auth_secret",
     "auth_deny": "auth_deny",
+    "auth_cert_map": "auth_cert_map",
     "token_create_rate": "token_create_rate",
     "token_create_burst": "token_create_burst",
     "token_max_streams": "token_max_streams",
@@ -78,7 +79,12 @@ def client_tls(args: argparse.Namespace) -> TlsFiles | None:
 
 
 def _client(args: argparse.Namespace) -> SyncDweClient:
-    return SyncDweClient(args.target, tls=client_tls(args), token=getattr(args, "token", None))
+    return SyncDweClient(
+        args.target,
+        tls=client_tls(args),
+        token=getattr(args, "token", None),
+        namespace=getattr(args, "namespace", None),  # None: DWE_NAMESPACE
+    )
 
 
 def _follow(args: argparse.Namespace, events: Iterator[Any]) -> int:
@@ -158,6 +164,8 @@ def cmd_agent(args: argparse.Namespace) -> int:
         agent.tls = tls
     if getattr(args, "token", None):
         agent.token = args.token
+    if args.namespace is not None:
+        agent.namespace = args.namespace
     agent.run(args.target)
     return 0
 
@@ -174,7 +182,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     with _client(args) as client:
         created = client.create_workflow(spec, args.request_id)
         wid = created.workflow_id
-        _out(args, {"workflow_id": wid, "created": created.created}, wid)
+        row = {
+            "workflow_id": wid,
+            "created": created.created,
+            "namespace": created.status.namespace,
+        }
+        _out(args, row, wid)
         if not created.created and created.status.state != enums_pb2.WORKFLOW_STATE_PENDING:
             # A retry of an earlier run with this request id: follow it, don't start it again.
             if args.watch:
@@ -260,7 +273,7 @@ def cmd_agents(args: argparse.Namespace) -> int:
     from dwe.clients.events import agent_to_dict
 
     with _client(args) as client:
-        agents = [agent_to_dict(a) for a in client.list_agents()]
+        agents = [agent_to_dict(a) for a in client.list_agents(args.namespaces)]
     if args.json:
         for agent in agents:
             print(render.to_json_line(agent))
@@ -273,7 +286,7 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     from dwe.clients.events import metrics_to_dict
 
     with _client(args) as client:
-        metrics = metrics_to_dict(client.get_engine_metrics())
+        metrics = metrics_to_dict(client.get_engine_metrics(args.namespaces))
     _out(args, metrics, render.format_metrics(metrics))
     return 0
 
@@ -282,7 +295,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     from dwe.clients.events import summary_to_dict
 
     with _client(args) as client:
-        page = client.list_workflows(args.limit, args.page_token, args.state or ())
+        page = client.list_workflows(args.limit, args.page_token, args.state or (), args.namespaces)
     rows = [summary_to_dict(w) for w in page.workflows]
     if args.json:
         for row in rows:

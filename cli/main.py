@@ -28,6 +28,8 @@ from dwe.cli.commands import (
     cmd_status,
     cmd_watch,
 )
+from dwe.cli.namespaces import add_filter, add_target
+from dwe.cli.server_options import add_security_options
 from dwe.cli.tokens import cmd_token_create
 from dwe.clients._common import DEFAULT_TARGET
 from dwe.clients.errors import DweError, ValidationError
@@ -94,13 +96,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_client_tls(parser, None)
     commands = _Commands(parser)
     server = commands.add("server", cmd_server, "run the dwe server (blocks)", client=False)
-    _add_server_tls(server)
+    add_security_options(server)
     _add_server_basics(server)
     _add_server_tuning(server)
     _add_server_retention(server)
     _add_server_sizes(server)
     agent = commands.add("agent", cmd_agent, "run an agent defined in Python as module:attr")
     agent.add_argument("spec", help="module:attr naming an Agent or a factory of one")
+    add_target(agent, "the steps it takes", "its registry entry's, else ")
     _add_run(
         commands.add("run", cmd_run, "create and start a workflow from a file, or from an intent")
     )
@@ -114,7 +117,7 @@ def _add_server_basics(p: argparse.ArgumentParser) -> None:
     """Where the server listens, stores and logs, and what it loads at start."""
     p.add_argument("--host", help="listen address, env DWE_HOST (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="listen port, env DWE_PORT (default 50051)")
-    p.add_argument("--db", help="SQLite file, env DWE_DB (default ./dwe.db)")
+    p.add_argument("--db", help="SQLite file or postgresql:// URL, env DWE_DB (default ./dwe.db)")
     p.add_argument("--log-level", help="env DWE_LOG_LEVEL (default INFO)")
     p.add_argument(
         "--log-format", choices=("text", "json"), help="env DWE_LOG_FORMAT (default text)"
@@ -252,70 +255,17 @@ def _add_client_tls(p: argparse.ArgumentParser, default: Any) -> None:
     )
 
 
-def _add_server_tls(p: argparse.ArgumentParser) -> None:
-    """The server's certificate, the clients' CA for mTLS, and plaintext beyond loopback."""
-    p.add_argument(
-        "--tls-cert",
-        dest="server_tls_cert",
-        metavar="PEM",
-        help="serve TLS with this certificate (chain); env DWE_SERVER_TLS_CERT",
-    )
-    p.add_argument(
-        "--tls-key", dest="server_tls_key", metavar="PEM", help="its key; env DWE_SERVER_TLS_KEY"
-    )
-    p.add_argument(
-        "--tls-client-ca",
-        dest="server_tls_client_ca",
-        metavar="PEM",
-        help="require client certificates signed by this CA (mTLS); env DWE_SERVER_TLS_CLIENT_CA",
-    )
-    p.add_argument(
-        "--auth-key",
-        metavar="PEM",
-        help="turn auth on: an Ed25519 key (private: also mints; public: checks only); "
-        "env DWE_AUTH_KEY",
-    )
-    p.add_argument(
-        "--auth-secret",
-        metavar="FILE",
-        help="turn auth on with an HS256 secret (32+ bytes) in FILE; env DWE_AUTH_SECRET",
-    )
-    p.add_argument(
-        "--auth-deny",
-        metavar="FILE",
-        help="revoked tokens: a token id (jti) or sub:SUBJECT per line; read again on "
-        "SIGHUP; env DWE_AUTH_DENY",
-    )
-    p.add_argument(
-        "--token-create-rate",
-        type=float,
-        help="with auth: creates per second per token (token bucket; 0 = no limit); "
-        "env DWE_TOKEN_CREATE_RATE",
-    )
-    p.add_argument(
-        "--token-create-burst",
-        type=int,
-        help="the bucket's size (0 = a second's worth); env DWE_TOKEN_CREATE_BURST",
-    )
-    p.add_argument(
-        "--token-max-streams",
-        type=int,
-        help="with auth: streams open at once per token (0 = no limit); env DWE_TOKEN_MAX_STREAMS",
-    )
-    p.add_argument(
-        "--insecure",
-        action="store_true",
-        default=None,
-        help="allow listening beyond loopback without TLS and auth (logs a warning); "
-        "env DWE_INSECURE",
-    )
-
-
 def _add_token_commands(commands: _Commands) -> None:
     p = commands.add("create", cmd_token_create, "print a new signed token", client=False)
     p.add_argument("--role", required=True, choices=["viewer", "operator", "agent", "admin"])
     p.add_argument("--subject", default="", help="who it is for (default: role and agent id)")
-    p.add_argument("--namespace", action="append", default=[], help="repeatable; default default")
+    p.add_argument(
+        "--namespace",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a namespace it may use, or '*' for all (repeatable; default default)",
+    )
     p.add_argument("--agent-id", default="", help="agent tokens: the agent id it may connect as")
     p.add_argument(
         "--capabilities", default="", help="agent tokens: comma-separated capabilities granted"
@@ -357,6 +307,7 @@ def _add_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("--context", help="JSON object merged over the workflow's context")
     p.add_argument("--session-id", help="carried into events for correlation")
     p.add_argument("--request-id", help="idempotency key of the create")
+    add_target(p, "the workflow")
 
 
 def _add_workflow_commands(commands: _Commands) -> None:
@@ -375,13 +326,14 @@ def _add_workflow_commands(commands: _Commands) -> None:
     p.add_argument("workflow_id")
     p.add_argument("--reason", default="", help="recorded with the cancellation")
 
-    commands.add("agents", cmd_agents, "list registered and connected agents")
-    commands.add("metrics", cmd_metrics, "show engine metrics")
+    add_filter(commands.add("agents", cmd_agents, "list registered and connected agents"))
+    add_filter(commands.add("metrics", cmd_metrics, "show engine metrics"))
 
     p = commands.add("list", cmd_list, "list workflows, newest first")
     p.add_argument("--state", action="append", help="only this state (repeatable)")
     p.add_argument("--limit", type=int, default=50, help="rows per page, at most 1,000")
     p.add_argument("--page-token", default="", help="from a previous page")
+    add_filter(p)
 
 
 def _add_admin_commands(admin: _Commands) -> None:
@@ -399,6 +351,7 @@ def _add_admin_commands(admin: _Commands) -> None:
         help="7d, 12h, 30m, 1h30m or seconds; 0 prunes every ended workflow",
     )
     p.add_argument("--dry-run", action="store_true", help="count only; delete nothing")
+    add_filter(p)
 
     p = admin.add(
         "backup",

@@ -97,6 +97,7 @@ def format_status(status: dict[str, Any]) -> str:
         f"time       {_seconds(status.get('total_execution_time'))}"
         f"  created {_when(status.get('created_at'))}"
         f"  finished {_when(status.get('finished_at'))}  last seq {status.get('last_seq', 0)}",
+        f"namespace  {status.get('namespace') or '-'}",
     ]
     if status.get("error_message"):
         lines.append(f"error      {status['error_message']}")
@@ -136,24 +137,24 @@ def format_metrics(metrics: dict[str, Any]) -> str:
 
 def format_agents(agents: Iterable[dict[str, Any]]) -> str:
     """A table of agents."""
-    lines = [f"{'AGENT':<24} {'TYPE':<20} {'STATE':<12} {'LOAD':<7} CAPABILITIES"]
+    lines = [f"{'AGENT':<24} {'TYPE':<20} {'NAMESPACE':<12} {'STATE':<12} {'LOAD':<7} CAPABILITIES"]
     for a in agents:
         state = "connected" if a["connected"] else "registered"
         load = f"{a['current_load']}/{a['max_concurrent_tasks']}"
         lines.append(
-            f"{a['agent_id']:<24} {a['agent_type']:<20} {state:<12} {load:<7} "
-            f"{', '.join(a['capabilities'])}"
+            f"{a['agent_id']:<24} {a['agent_type']:<20} {a.get('namespace') or '-':<12} "
+            f"{state:<12} {load:<7} {', '.join(a['capabilities'])}"
         )
     return "\n".join(lines)
 
 
 def format_workflows(rows: Iterable[dict[str, Any]]) -> str:
     """A table of workflow summaries."""
-    lines = [f"{'WORKFLOW':<36} {'STATE':<10} {'STEPS':<7} {'CREATED':<19} NAME"]
+    lines = [f"{'WORKFLOW':<36} {'NAMESPACE':<12} {'STATE':<10} {'STEPS':<7} {'CREATED':<19} NAME"]
     for w in rows:
         steps = f"{w['completed_steps']}/{w['total_steps']}"
         lines.append(
-            f"{w['workflow_id']:<36} {w['state'] or '-':<10} {steps:<7} "
-            f"{_when(w.get('created_at')):<19} {w['name']}"
+            f"{w['workflow_id']:<36} {w.get('namespace') or '-':<12} {w['state'] or '-':<10} "
+            f"{steps:<7} {_when(w.get('created_at')):<19} {w['name']}"
         )
     return "\n".join(lines)

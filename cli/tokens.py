@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from dwe.cli.namespaces import token_namespaces
 from dwe.clients.errors import ValidationError
 
 
@@ -16,12 +17,10 @@ def cmd_token_create(args: argparse.Namespace) -> int:
         raise ValidationError("an agent token needs --agent-id (the id it may connect as)")
     caps = tuple(c.strip() for c in args.capabilities.split(",") if c.strip())
     subject = args.subject or (f"agent:{args.agent_id}" if args.agent_id else args.role)
+    namespaces = token_namespaces(args.namespace)
     try:
         keys = TokenKeys(args.key, args.secret)
-        token = keys.mint(
-            Claims(subject, args.role, tuple(args.namespace) or ("default",), args.agent_id, caps),
-            args.ttl,
-        )
+        token = keys.mint(Claims(subject, args.role, namespaces, args.agent_id, caps), args.ttl)
     except (ValueError, OSError) as err:
         raise ValidationError(str(err)) from err
     print(token, flush=True)

@@ -8,6 +8,7 @@ from typing import Any, TypeAlias, cast
 
 from dwe.clients.errors import ValidationError
 from dwe.common.enums import WorkflowState
+from dwe.common.namespaces import names
 from dwe.common.wire import encode_json
 from dwe.v1 import common_pb2, enums_pb2, workflow_pb2
 from dwe.v1 import request_response_pb2 as rr
@@ -20,6 +21,8 @@ Metadata: TypeAlias = tuple[tuple[str, str], ...]
 Context: TypeAlias = Mapping[str, Any] | common_pb2.Payload | None
 #: A workflow state filter: a member, its name (any case) or its proto number.
 StateFilter: TypeAlias = WorkflowState | str | int
+#: A namespace filter: names (empty: every namespace the caller may see), or one name.
+Namespaces: TypeAlias = Iterable[str] | str
 
 
 def trace_metadata() -> Metadata:
@@ -46,10 +49,12 @@ def context_payload(context: Context) -> common_pb2.Payload | None:
 
 
 def create_request(
-    spec: workflow_pb2.WorkflowSpec, request_id: str | None
+    spec: workflow_pb2.WorkflowSpec, request_id: str | None, namespace: str = ""
 ) -> rr.CreateWorkflowRequest:
     """CreateWorkflowRequest with a fresh request_id when none is given."""
-    return rr.CreateWorkflowRequest(request_id=request_id or uuid.uuid4().hex, spec=spec)
+    return rr.CreateWorkflowRequest(
+        request_id=request_id or uuid.uuid4().hex, spec=spec, namespace=namespace
+    )
 
 
 def _set_context(field: common_pb2.Payload, context: Context) -> None:
@@ -77,18 +82,25 @@ def execute_request(
 
 
 def intent_request(
-    message: str, context: Context, session_id: str | None, request_id: str | None
+    message: str,
+    context: Context,
+    session_id: str | None,
+    request_id: str | None,
+    namespace: str = "",
 ) -> rr.StartIntentRequest:
     """StartIntentRequest with a fresh request_id when none is given."""
     request = rr.StartIntentRequest(
-        message=message, session_id=session_id or "", request_id=request_id or uuid.uuid4().hex
+        message=message,
+        session_id=session_id or "",
+        request_id=request_id or uuid.uuid4().hex,
+        namespace=namespace,
     )
     _set_context(request.context, context)
     return request
 
 
 def watch_events_request(
-    types: Iterable[int | str], workflow_ids: Iterable[str]
+    types: Iterable[int | str], workflow_ids: Iterable[str], namespaces: Namespaces = ()
 ) -> rr.WatchEventsRequest:
     """WatchEventsRequest; types as EventType numbers or guide names (``"agent_started"``)."""
     numbers = []
@@ -107,12 +119,14 @@ def watch_events_request(
             raise ValidationError(f"unknown event type {t!r}") from None
     # Enum fields take plain numbers at run time; the generated stubs only name the enum type.
     return rr.WatchEventsRequest(
-        types=cast(list[enums_pb2.EventType], numbers), workflow_ids=list(workflow_ids)
+        types=cast(list[enums_pb2.EventType], numbers),
+        workflow_ids=list(workflow_ids),
+        namespaces=names(namespaces),
     )
 
 
 def list_request(
-    page_size: int, page_token: str, states: Iterable[StateFilter]
+    page_size: int, page_token: str, states: Iterable[StateFilter], namespaces: Namespaces = ()
 ) -> rr.ListWorkflowsRequest:
     """ListWorkflowsRequest; states as WorkflowState members, names or numbers."""
     numbers = [WorkflowState.parse(s).to_proto() for s in states]
@@ -120,4 +134,5 @@ def list_request(
         page_size=page_size,
         page_token=page_token,
         states=cast(list[enums_pb2.WorkflowState], numbers),
+        namespaces=names(namespaces),
     )

@@ -7,6 +7,7 @@ from typing import Any
 
 from dwe.clients.sync import SyncDweClient
 from dwe.clients.typed import ChannelOptions, DweClient
+from dwe.common.namespaces import default as default_namespace
 from dwe.common.tls import TlsFiles
 
 __all__ = ["Connections"]
@@ -23,6 +24,8 @@ class Connections:
         options: gRPC channel options.
         rpc_timeout: Deadline in seconds of each unary call.
         trace_context: Send the caller's OpenTelemetry context with each call.
+        tls: TLS to the server, as for :class:`DweClient`.
+        namespace: The clients' default namespace (None: DWE_NAMESPACE).
     """
 
     def __init__(
@@ -33,6 +36,7 @@ class Connections:
         rpc_timeout: float | None,
         trace_context: bool,
         tls: TlsFiles | bool | None = None,
+        namespace: str | None = None,
     ) -> None:
         self.target = target
         self._settings: dict[str, Any] = {
@@ -40,6 +44,7 @@ class Connections:
             "rpc_timeout": rpc_timeout,
             "trace_context": trace_context,
             "tls": tls,
+            "namespace": default_namespace(namespace),  # DWE_NAMESPACE read once
         }
         self.blocking = SyncDweClient(target, **self._settings)
         self._client: DweClient | None = None

@@ -27,6 +27,7 @@ from dwe.clients.models import Workflow
 from dwe.clients.spec import DEFAULT_MAX_TASKS, build_workflow_spec
 from dwe.clients.typed import ChannelOptions, DweClient
 from dwe.common.enums import ExecutionMode, WorkflowPriority, WorkflowState
+from dwe.common.namespaces import default as default_namespace
 from dwe.common.tls import TlsFiles
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DynamicWorkflowEngine"]
 
+_id, _applied = guide.workflow_id, guide.applied
 DEFAULT_DB_PATH = "./dwe.db"
 #: Running workflows at once on the embedded server when the caller gives no limit.
 DEFAULT_MAX_CONCURRENT_WORKFLOWS = 10
@@ -61,7 +63,7 @@ class DynamicWorkflowEngine:
             ``create_workflow_from_intent`` and ``execute_intent`` use its rules
             and templates (without one, ``analyze_intent`` asks the server).
         agent_registry: Agents to register at start, as ``{agent_id: {"type",
-            "capabilities", "max_tasks", "config"}}`` or a list of such dicts
+            "capabilities", "max_tasks", "config", "namespace"}}`` or a list of such dicts
             with an ``"id"``; ``max_tasks`` defaults to 5.
         max_concurrent_workflows: Embedded server only: running workflows at
             once (default 10). For a server you run, use
@@ -77,6 +79,8 @@ class DynamicWorkflowEngine:
         options, rpc_timeout: gRPC channel options; the deadline of each unary call (s).
         reconnect: How event streams resume after the connection breaks.
         tls: TLS to a remote server, as for ``DweClient``; the embedded one is plaintext.
+        namespace: Where ``create_workflow`` creates workflows and registry entries
+            go; None takes DWE_NAMESPACE; empty: the caller's ("default" with auth off).
 
     Raises:
         ValidationError: ``max_concurrent_workflows`` or ``db_path`` given with a target.
@@ -97,8 +101,10 @@ class DynamicWorkflowEngine:
         rpc_timeout: float | None = DEFAULT_RPC_TIMEOUT,
         reconnect: ReconnectPolicy | None = None,
         tls: TlsFiles | bool | None = None,
+        namespace: str | None = None,
     ) -> None:
-        registry = guide.registry_entries(agent_registry)  # checked before anything starts
+        self.namespace = namespace = default_namespace(namespace)  # DWE_NAMESPACE read once
+        registry = guide.registry_entries(agent_registry, namespace)  # checked before anything
         self.intent_engine = intent_engine
         self.default_timeout = default_timeout
         self.enable_adaptation = enable_adaptation
@@ -123,6 +129,7 @@ class DynamicWorkflowEngine:
             rpc_timeout=rpc_timeout,
             trace_context=enable_monitoring,
             tls=False if self._server is not None else tls,  # the embedded server is local
+            namespace=namespace,
         )
         self._sync = self._connections.blocking
         for info in registry:
@@ -198,6 +205,7 @@ class DynamicWorkflowEngine:
             ValidationError: No capabilities, or a bad value.
         """
         info = guide.agent_info(agent_id, agent_type, capabilities, max_concurrent_tasks, config)
+        info.namespace = self.namespace
         self._sync.register_agent(info)
 
     async def register_agent_async(
@@ -210,6 +218,7 @@ class DynamicWorkflowEngine:
     ) -> None:
         """Awaitable :meth:`register_agent`."""
         info = guide.agent_info(agent_id, agent_type, capabilities, max_concurrent_tasks, config)
+        info.namespace = self.namespace
         await self._client().register_agent(info)
 
     def list_agents(self) -> list[dict[str, Any]]:
@@ -293,7 +302,7 @@ class DynamicWorkflowEngine:
             labels=labels,
         )
         response = await self._client().create_workflow(spec, request_id)
-        workflow = Workflow.from_spec(response.workflow_id, spec)
+        workflow = Workflow.from_spec(response.workflow_id, spec, response.status.namespace)
         workflow.state = WorkflowState.from_proto(response.status.state) or workflow.state
         return workflow
 
@@ -433,16 +442,6 @@ class DynamicWorkflowEngine:
         if isinstance(workflow_id, Workflow) and response.cancelled:
             workflow_id.state = WorkflowState.CANCELLED
         return response.cancelled
-
-
-def _id(workflow: Workflow | str) -> str:
-    return workflow.workflow_id if isinstance(workflow, Workflow) else str(workflow)
-
-
-def _applied(workflow: Workflow | str, event: dict[str, Any]) -> dict[str, Any]:
-    if isinstance(workflow, Workflow):
-        workflow.apply_event(event)
-    return event
 
 
 def _release(server: EmbeddedServer | None) -> None:

@@ -203,6 +203,7 @@ def status_to_dict(status: workflow_pb2.WorkflowStatus) -> dict[str, Any]:
     """Converts a ``WorkflowStatus`` to the guide's status dict."""
     return {
         "workflow_id": status.workflow_id,
+        "namespace": status.namespace,
         "name": status.name,
         "description": status.description,
         "state": _value(WorkflowState.from_proto(status.state)),
@@ -224,6 +225,7 @@ def summary_to_dict(summary: workflow_pb2.WorkflowSummary) -> dict[str, Any]:
     """Converts a ``WorkflowSummary`` (a ListWorkflows row) to a dict."""
     return {
         "workflow_id": summary.workflow_id,
+        "namespace": summary.namespace,
         "name": summary.name,
         "state": _value(WorkflowState.from_proto(summary.state)),
         "priority": _value(WorkflowPriority.from_proto(summary.priority)),
@@ -273,6 +275,7 @@ def agent_to_dict(agent: agent_pb2.AgentInfo) -> dict[str, Any]:
     return {
         "agent_id": agent.agent_id,
         "agent_type": agent.agent_type,
+        "namespace": agent.namespace,
         "capabilities": list(agent.capabilities),
         "max_concurrent_tasks": agent.max_concurrent_tasks,
         "config": decode_payload(agent.config) if agent.HasField("config") else None,

@@ -17,6 +17,7 @@ from dwe.clients._common import StateFilter
 from dwe.clients.errors import NotFoundError, ValidationError
 from dwe.clients.events import agent_to_dict, metrics_to_dict, status_to_dict, summary_to_dict
 from dwe.clients.intents import Intent
+from dwe.clients.models import Workflow
 from dwe.clients.typed import DweClient
 from dwe.common.enums import capability_value
 from dwe.common.spec import DEFAULT_MAX_TASKS
@@ -27,11 +28,13 @@ __all__ = [
     "AgentRegistry",
     "agent_info",
     "agents",
+    "applied",
     "complete_results",
     "engine_metrics",
     "refuse_embedded_settings",
     "registry_entries",
     "server_intent",
+    "workflow_id",
     "workflow_rows",
     "workflow_status",
 ]
@@ -50,6 +53,8 @@ def agent_info(
     capabilities: Iterable[Any] | None = None,
     max_concurrent_tasks: int = DEFAULT_MAX_TASKS,
     config: Mapping[str, Any] | None = None,
+    *,
+    namespace: str = "",
 ) -> agent_pb2.AgentInfo:
     """``register_agent``'s arguments as a registry entry, checked before any RPC.
 
@@ -71,14 +76,18 @@ def agent_info(
         agent_type=str(agent_type or agent_id),
         capabilities=caps,
         max_concurrent_tasks=tasks,
+        namespace=namespace,
     )
     if config is not None:
         info.config.CopyFrom(encode_json(dict(config), where=f"agent {agent_id!r} config"))
     return info
 
 
-def registry_entries(registry: AgentRegistry | None) -> list[agent_pb2.AgentInfo]:
-    """The engine's ``agent_registry`` argument as registry entries."""
+def registry_entries(
+    registry: AgentRegistry | None, namespace: str = ""
+) -> list[agent_pb2.AgentInfo]:
+    """The engine's ``agent_registry`` argument as registry entries of ``namespace``
+    (empty: the caller's); an entry's own ``"namespace"`` wins."""
     if not registry:
         return []
     items: Iterable[tuple[Any, Mapping[str, Any]]] = (
@@ -93,6 +102,7 @@ def registry_entries(registry: AgentRegistry | None) -> list[agent_pb2.AgentInfo
             entry.get("capabilities") or (),
             int(entry.get("max_tasks") or entry.get("max_concurrent_tasks") or DEFAULT_MAX_TASKS),
             entry.get("config"),
+            namespace=str(entry.get("namespace") or namespace),
         )
         for agent_id, entry in items
     ]
@@ -173,4 +183,16 @@ async def complete_results(client: DweClient, event: dict[str, Any]) -> dict[str
             if step.step_id in omitted:
                 output = decode_payload(step.output) if step.HasField("output") else None
                 final["results"][step.step_id] = output
+    return event
+
+
+def workflow_id(workflow: Workflow | str) -> str:
+    """The id of a ``Workflow`` or the id itself."""
+    return workflow.workflow_id if isinstance(workflow, Workflow) else str(workflow)
+
+
+def applied(workflow: Workflow | str, event: dict[str, Any]) -> dict[str, Any]:
+    """``event``, after applying it to ``workflow`` when that is a ``Workflow``."""
+    if isinstance(workflow, Workflow):
+        workflow.apply_event(event)
     return event

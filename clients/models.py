@@ -74,6 +74,7 @@ class Workflow:
         results: Outputs of completed steps by step_id.
         last_seq: Highest event seq applied; resume watching after it.
         error_message: Why the run did not complete, when it did not.
+        namespace: The namespace it belongs to, as the server reported it.
     """
 
     workflow_id: str
@@ -87,6 +88,7 @@ class Workflow:
     results: dict[str, Any] = field(default_factory=dict)
     last_seq: int = 0
     error_message: str = ""
+    namespace: str = ""
 
     def get_step(self, step_id: str) -> WorkflowStep | None:
         """Returns the step with this id, or None."""
@@ -108,7 +110,9 @@ class Workflow:
         return [by_id[i] for i in path]
 
     @classmethod
-    def from_spec(cls, workflow_id: str, spec: workflow_pb2.WorkflowSpec) -> Workflow:
+    def from_spec(
+        cls, workflow_id: str, spec: workflow_pb2.WorkflowSpec, namespace: str = ""
+    ) -> Workflow:
         """Builds the client-side view of a freshly created workflow."""
         mode = ExecutionMode.from_proto(spec.execution_mode) or ExecutionMode.PARALLEL
         context = decode_payload(spec.context) if spec.HasField("context") else None
@@ -136,6 +140,7 @@ class Workflow:
             priority=WorkflowPriority.from_proto(spec.priority) or WorkflowPriority.MEDIUM,
             execution_mode=mode,
             context=context if isinstance(context, dict) else {},
+            namespace=namespace,
         )
 
     def apply_event(self, event: dict[str, Any]) -> None:

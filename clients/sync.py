@@ -86,6 +86,8 @@ class SyncDweClient:
         wait_for_ready: Queue calls while the server is unreachable instead of
             failing at once with UnavailableError (bounded by ``rpc_timeout``).
         trace_context: Send the caller's OpenTelemetry context with each call.
+        tls, token, namespace: As for :class:`DweClient` (None takes DWE_TLS_*,
+            DWE_TOKEN and DWE_NAMESPACE).
     """
 
     def __init__(
@@ -98,6 +100,7 @@ class SyncDweClient:
         trace_context: bool = True,
         tls: TlsFiles | bool | None = None,
         token: str | None = None,
+        namespace: str | None = None,
     ) -> None:
         self.target = target
         self._client = DweClient(
@@ -108,6 +111,7 @@ class SyncDweClient:
             trace_context=trace_context,
             tls=tls,
             token=token,
+            namespace=namespace,
         )
         # Guards starting, submitting and closing: nothing is submitted after close().
         self._lock = threading.Lock()
@@ -115,6 +119,11 @@ class SyncDweClient:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._shutdown: weakref.finalize[Any, Any] | None = None
+
+    @property
+    def namespace(self) -> str:
+        """The default namespace of creates ("": the caller's), as on :class:`DweClient`."""
+        return self._client.namespace
 
     def __enter__(self) -> Self:
         return self

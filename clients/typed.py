@@ -26,6 +26,8 @@ from google.protobuf.message import Message
 from dwe.clients import _common as c
 from dwe.clients import rpcs
 from dwe.clients.errors import translate_errors
+from dwe.common.namespaces import default as default_namespace
+from dwe.common.namespaces import names
 from dwe.common.tls import TlsFiles, bearer, open_channel
 from dwe.common.tls import resolve as resolve_tls
 from dwe.v1 import agent_pb2, engine_pb2, workflow_pb2
@@ -57,6 +59,12 @@ class DweClient:
             ``DWE_TLS_CA``/``DWE_TLS_CERT``/``DWE_TLS_KEY`` when any is set, else
             plaintext; True is TLS with those or the system's roots; False plaintext.
         token: Bearer token for a server with auth on; None takes DWE_TOKEN.
+        namespace: Where ``create_workflow`` and ``start_intent`` create workflows
+            when the call names no namespace; None takes DWE_NAMESPACE; empty:
+            the caller's namespace ("default" with auth off, else the token's first).
+
+    Attributes:
+        namespace: That default namespace ("" for the caller's).
     """
 
     def __init__(
@@ -69,8 +77,10 @@ class DweClient:
         trace_context: bool = True,
         tls: TlsFiles | bool | None = None,
         token: str | None = None,
+        namespace: str | None = None,
     ) -> None:
         self.target = target
+        self.namespace = default_namespace(namespace)
         self._auth = bearer(token)
         self._tls = resolve_tls(tls)
         self._hint = (
@@ -141,18 +151,21 @@ class DweClient:
     # WorkflowService
 
     async def create_workflow(
-        self, spec: workflow_pb2.WorkflowSpec, request_id: str | None = None
+        self, spec: workflow_pb2.WorkflowSpec, request_id: str | None = None, namespace: str = ""
     ) -> rr.CreateWorkflowResponse:
         """CreateWorkflow: validates and stores ``spec``; idempotent by ``request_id``.
 
         Args:
             spec: The workflow (see :func:`dwe.clients.spec.build_workflow_spec`).
-            request_id: Idempotency key; a fresh one when None.
+            request_id: Idempotency key (unique per namespace); a fresh one when None.
+            namespace: Where to create it; empty: the client's ``namespace``.
 
         Raises:
-            ValidationError: The spec is invalid (nothing was stored).
+            ValidationError: The spec or the namespace name is invalid (nothing was stored).
+            PermissionDeniedError: The token does not grant the namespace.
         """
-        return await self._unary(rpcs.CREATE_WORKFLOW, c.create_request(spec, request_id))
+        request = c.create_request(spec, request_id, namespace or self.namespace)
+        return await self._unary(rpcs.CREATE_WORKFLOW, request)
 
     async def start_workflow(
         self, workflow_id: str, context: c.Context = None, session_id: str | None = None
@@ -189,10 +202,14 @@ class DweClient:
         return self._stream(rpcs.WATCH_WORKFLOW, request)
 
     def watch_events(
-        self, types: Iterable[int | str] = (), workflow_ids: Iterable[str] = ()
+        self,
+        types: Iterable[int | str] = (),
+        workflow_ids: Iterable[str] = (),
+        namespaces: c.Namespaces = (),
     ) -> AsyncGenerator[workflow_pb2.WorkflowEvent, None]:
-        """WatchEvents: live events of all workflows, filtered by type names/numbers and ids."""
-        request = c.watch_events_request(types, workflow_ids)
+        """WatchEvents: live events of all workflows, filtered by type names/numbers, ids
+        and namespaces (empty: every namespace the caller may see)."""
+        request = c.watch_events_request(types, workflow_ids, namespaces)
         return self._stream(rpcs.WATCH_EVENTS, request)
 
     async def get_workflow_status(
@@ -208,10 +225,18 @@ class DweClient:
         return (await self._unary(rpcs.GET_WORKFLOW_STATUS, request)).status
 
     async def list_workflows(
-        self, page_size: int = 0, page_token: str = "", states: Iterable[c.StateFilter] = ()
+        self,
+        page_size: int = 0,
+        page_token: str = "",
+        states: Iterable[c.StateFilter] = (),
+        namespaces: c.Namespaces = (),
     ) -> rr.ListWorkflowsResponse:
-        """ListWorkflows: one page, newest first; follow ``next_page_token``."""
-        request = c.list_request(page_size, page_token, states)
+        """ListWorkflows: one page, newest first; follow ``next_page_token``.
+
+        ``namespaces`` keeps those namespaces' workflows only (empty: every namespace
+        the caller may see); one the token does not grant is PermissionDeniedError.
+        """
+        request = c.list_request(page_size, page_token, states, namespaces)
         return await self._unary(rpcs.LIST_WORKFLOWS, request)
 
     async def cancel_workflow(
@@ -232,48 +257,63 @@ class DweClient:
         context: c.Context = None,
         session_id: str | None = None,
         request_id: str | None = None,
+        namespace: str = "",
     ) -> rr.StartIntentResponse:
-        """StartIntent: create and start the workflow the message's intent maps to.
+        """StartIntent: create and start the workflow the message's intent maps to,
+        in ``namespace`` (empty: the client's ``namespace``).
 
         Raises:
             FailedPreconditionError: No confident intent, or no template for it.
         """
-        request = c.intent_request(message, context, session_id, request_id)
+        namespace = namespace or self.namespace
+        request = c.intent_request(message, context, session_id, request_id, namespace)
         return await self._unary(rpcs.START_INTENT, request)
 
     # EngineService
 
     async def register_agent(self, agent: agent_pb2.AgentInfo) -> agent_pb2.AgentInfo:
-        """RegisterAgent: adds or replaces a registry entry."""
+        """RegisterAgent: adds or replaces a registry entry, in ``agent.namespace``
+        (empty: the caller's namespace)."""
         request = rr.RegisterAgentRequest(agent=agent)
         return (await self._unary(rpcs.REGISTER_AGENT, request)).agent
 
-    async def list_agents(self) -> list[agent_pb2.AgentInfo]:
-        """ListAgents: registered and connected agents with their load."""
-        return list((await self._unary(rpcs.LIST_AGENTS, rr.ListAgentsRequest())).agents)
+    async def list_agents(self, namespaces: c.Namespaces = ()) -> list[agent_pb2.AgentInfo]:
+        """ListAgents: registered and connected agents with their load, of ``namespaces``
+        (empty: every namespace the caller may see)."""
+        request = rr.ListAgentsRequest(namespaces=names(namespaces))
+        return list((await self._unary(rpcs.LIST_AGENTS, request)).agents)
 
-    async def get_engine_metrics(self) -> engine_pb2.EngineMetrics:
-        """GetEngineMetrics: counters, agent load, resource use and history."""
-        request = rr.GetEngineMetricsRequest()
+    async def get_engine_metrics(self, namespaces: c.Namespaces = ()) -> engine_pb2.EngineMetrics:
+        """GetEngineMetrics: counters, agent load, resource use and history.
+
+        With ``namespaces`` (or a token that sees only some namespaces) the workflow and
+        agent figures are those namespaces'; the history series are left out then.
+        """
+        request = rr.GetEngineMetricsRequest(namespaces=names(namespaces))
         return (await self._unary(rpcs.GET_ENGINE_METRICS, request)).metrics
 
     async def get_server_info(self) -> rr.GetServerInfoResponse:
-        """GetServerInfo: the server's version and its message and payload limits."""
+        """GetServerInfo: the server's version and its message and payload limits, and who
+        the caller is: ``subject``, ``role``, ``namespace`` (where its creates go) and
+        ``namespaces`` (what it may see; ``["*"]``: every namespace)."""
         return await self._unary(rpcs.GET_SERVER_INFO, rr.GetServerInfoRequest())
 
     async def prune_workflows(
-        self, older_than: float, dry_run: bool = False
+        self, older_than: float, dry_run: bool = False, namespaces: c.Namespaces = ()
     ) -> rr.PruneWorkflowsResponse:
         """PruneWorkflows: deletes workflows that ended over ``older_than`` seconds ago.
 
         Their steps, events and pipeline records go with them; running, queued and
         pending workflows stay. ``workflows`` and ``events`` of the response count
         what was deleted, or with ``dry_run`` what would be (nothing is deleted).
+        Only ``namespaces``' workflows (empty: every namespace the caller may see).
 
         Raises:
             ValidationError: ``older_than`` is negative or over 100 years.
         """
         older = Duration()
         older.FromNanoseconds(round(older_than * 1e9))
-        request = rr.PruneWorkflowsRequest(older_than=older, dry_run=dry_run)
+        request = rr.PruneWorkflowsRequest(
+            older_than=older, dry_run=dry_run, namespaces=names(namespaces)
+        )
         return await self._unary(rpcs.PRUNE_WORKFLOWS, request)

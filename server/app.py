@@ -15,6 +15,7 @@ import orjson
 import yaml
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
+from dwe.common import namespaces
 from dwe.common.intents import IntentDetectionEngine
 from dwe.common.spec import DEFAULT_MAX_TASKS
 from dwe.v1 import service_pb2
@@ -32,14 +33,14 @@ from .api.workflow_service import WorkflowServicer
 from .auth import TokenKeys
 from .config import ServerConfig
 from .engine.config import SchedulerConfig
-from .engine.model import AgentRegistration
+from .engine.model import DEFAULT_NAMESPACE, AgentRegistration
 from .logs import configure_logging
 from .rules import load_rules
 from .runtime.coordinator import Coordinator
 from .runtime.metrics import MetricsSampler
 from .runtime.telemetry import Telemetry, configure_from_env
 from .security import Certificates, InsecureBind, is_loopback, server_credentials
-from .store.sqlite import SqliteStore
+from .store.opening import open_store
 
 log = logging.getLogger("dwe.server")
 
@@ -71,6 +72,7 @@ def load_registry(path: str) -> list[AgentRegistration]:
                     entry.get("max_tasks") or entry.get("max_concurrent_tasks") or DEFAULT_MAX_TASKS
                 ),
                 config=dict(entry.get("config") or {}),
+                namespace=namespaces.check(str(entry.get("namespace") or DEFAULT_NAMESPACE)),
             )
         )
     return out
@@ -83,9 +85,7 @@ class DweServer:
         self, config: ServerConfig, tracer_provider: Any = None, meter_provider: Any = None
     ) -> None:
         self.config = config
-        self.store = SqliteStore(
-            config.db_path, config.sqlite_synchronous, upgrade_event=upgrade_v2_event
-        )
+        self.store = open_store(config.db_path, config.sqlite_synchronous, upgrade_v2_event)
         self.coordinator = Coordinator(
             self.store,
             event_bytes,
@@ -198,7 +198,7 @@ class DweServer:
         log.info(
             "dwe server listening on %s (store %s; %s)",
             self.address,
-            self.config.db_path,
+            getattr(self.store, "path", self.config.db_path),
             self._security_summary(),
         )
 

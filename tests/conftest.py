@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from dwe.clients.typed import DweClient
 from dwe.server.app import DweServer, create_server
 from dwe.server.config import ServerConfig
+from tests.support import postgres
 from tests.support.procs import stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,11 +42,35 @@ async def wait_for(predicate: Callable[[], Any], timeout: float = WAIT, what: st
         await asyncio.sleep(0.02)
 
 
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[postgres.Cluster]:
+    """A private PostgreSQL cluster for the session (skipped, loudly, without one)."""
+    bin_dir = postgres.binaries()
+    if bin_dir is None:
+        message = "PostgreSQL is not installed (no initdb): PostgreSQL tests SKIPPED"
+        print(f"\n*** {message} ***", file=sys.stderr)
+        pytest.skip(message)
+    cluster = postgres.Cluster(bin_dir)
+    yield cluster
+    cluster.stop()
+
+
 @pytest.fixture
-def server_config(tmp_path: Path) -> ServerConfig:
-    return ServerConfig(
-        host="127.0.0.1", port=0, db_path=str(tmp_path / "dwe.db"), metrics_interval=0.2, grace=0.5
-    )
+def pg_url(pg_cluster: postgres.Cluster) -> str:
+    """The URL of a fresh, empty database on the session's cluster."""
+    return pg_cluster.database()
+
+
+#: DWE_TEST_STORE=postgres runs every server of the suite on PostgreSQL.
+TEST_STORE = os.environ.get("DWE_TEST_STORE", "sqlite")
+
+
+@pytest.fixture
+def server_config(tmp_path: Path, request: pytest.FixtureRequest) -> ServerConfig:
+    db = str(tmp_path / "dwe.db")
+    if TEST_STORE == "postgres":
+        db = request.getfixturevalue("pg_url")
+    return ServerConfig(host="127.0.0.1", port=0, db_path=db, metrics_interval=0.2, grace=0.5)
 
 
 @pytest.fixture

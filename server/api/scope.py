@@ -12,24 +12,18 @@ does not exist, so ids do not reveal what other namespaces hold.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import grpc
 
+from dwe.common import namespaces
+from dwe.common.namespaces import ALL
+
 from ..auth import AuthError, Claims, TokenKeys
 from ..engine.model import DEFAULT_NAMESPACE
 from .guard import claims_of
 from .limits import quote
-
-#: Every namespace, in a token's ``ns`` claim.
-ALL = "*"
-NAME = re.compile(r"[a-z0-9](?:[a-z0-9._-]{0,61}[a-z0-9])?")
-RULE = (
-    "1 to 63 lower-case letters, digits, '.', '_' or '-', starting and ending with a"
-    " letter or digit"
-)
 
 
 class NamespaceDenied(PermissionError):
@@ -42,9 +36,12 @@ class BadNamespace(ValueError):
 
 def check_name(name: str, where: str = "namespace") -> str:
     """``name`` when it is a valid namespace name; BadNamespace saying why otherwise."""
-    if not NAME.fullmatch(name):
-        raise BadNamespace(f"{where}: {quote(name)} is not a namespace name ({RULE})")
-    return name
+    try:
+        return namespaces.check(name)
+    except ValueError:
+        raise BadNamespace(
+            f"{where}: {quote(name)} is not a namespace name ({namespaces.RULE})"
+        ) from None
 
 
 @dataclass(frozen=True, slots=True)

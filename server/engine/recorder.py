@@ -34,6 +34,8 @@ class Outbox:
     # Steps whose numbered progress came: (session id, attempt id, index to store and
     # then acknowledge, as it was when recorded; whether to ask for what follows again).
     progress: dict[StepRun, tuple[str, str, int, bool]] = field(default_factory=dict)
+    # The seq of each run's last event here: once committed, the run's ``stored_seq``.
+    last_seq: dict[WorkflowRun, int] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(
@@ -88,6 +90,7 @@ class Recorder:
         wf.seq += 1
         event.seq = wf.seq
         self._out.events.append(event)
+        self._out.last_seq[wf] = wf.seq
 
     def step(self, step: StepRun) -> None:
         """The step's row changed."""

@@ -21,7 +21,7 @@ _COUNTER = {
 def rebuild(row: StoredWorkflow) -> WorkflowRun:
     """The run as stored: states, attempts, outputs, counters and the next event seq."""
     wf = WorkflowRun(row.workflow_id, row.spec, row.created_at, row.request_id, row.namespace)
-    wf.seq = row.last_seq
+    wf.seq = wf.stored_seq = row.last_seq
     wf.context = {}
     wf.merge_context(dict(row.context))
     wf.session_id = row.session_id

@@ -114,6 +114,9 @@ class WorkflowRun:
         self.context: dict[str, Any] = dict(spec.context)
         self._context_blob: Blob | None = None
         self.seq = 0
+        # The seq of the run's last committed event: memory is not ahead of the store
+        # while it equals ``seq`` (every change a status shows comes with an event).
+        self.stored_seq = 0
         self.error_message = ""
         self.steps: dict[str, StepRun] = {}
         self.order: list[StepRun] = []

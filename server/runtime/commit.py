@@ -196,12 +196,16 @@ class CommitLoop:
             log.error("store commit failed; %d events withheld", len(out.events), exc_info=exc)
             self._failures += 1
             self._roll_back(out)
-            error = StoreUnavailable(f"the store could not commit: {exc}")
+            # The first line: PostgreSQL adds CONTEXT and DETAIL lines callers need not see.
+            cause = (str(exc).strip().splitlines() or [repr(exc)])[0]
+            error = StoreUnavailable(f"the store could not commit: {cause}")
             for w in waiters:
                 if not w.done():
                     w.set_exception(error)
         else:
             self._failures = 0
+            for wf, seq in out.last_seq.items():
+                wf.stored_seq = seq
             self.skipped.update(fut.result())
             self.events_committed += len(out.events)
             self._done(out, waiters)

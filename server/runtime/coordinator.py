@@ -352,14 +352,15 @@ class Coordinator:
         return None if row is None else str(row.state)
 
     async def status(self, workflow_id: str, with_steps: bool = True) -> StatusView:
-        """A run's status, live or stored. Raises UnknownWorkflow.
+        """A run's status, never ahead of the store. Raises UnknownWorkflow.
 
-        While commits fail, memory holds decisions the store may never get (each
-        failure rolls them back): the status then comes from the store.
+        It comes from memory when the run's last event is committed, else from the
+        store: decisions not committed yet (a commit in flight, or failing: each
+        failure rolls them back) may never be stored, so no caller sees them.
         """
         now = self._clock()
         run = self._scheduler.run(workflow_id)
-        if run is not None and not self._commit.failing:
+        if run is not None and run.stored_seq == run.seq and not self._commit.failing:
             return status_of_run(run, now, with_steps)
         row = await self._read(self._store.load_workflow, workflow_id)
         if row is None:

@@ -298,7 +298,7 @@ async def test_list_pages_and_filters(client: DweClient, cli: Cli, py_agent: PyA
     res = await cli("list", "--limit", "2")
     assert res.code == 0, res.err
     lines = res.out.splitlines()
-    assert lines[0].split() == ["WORKFLOW", "STATE", "STEPS", "CREATED", "NAME"]
+    assert lines[0].split() == ["WORKFLOW", "NAMESPACE", "STATE", "STEPS", "CREATED", "NAME"]
     assert [line.split()[0] for line in lines[1:3]] == [pending[1], pending[0]]
     assert lines[3].startswith("more: --page-token ")
     token = lines[3].removeprefix("more: --page-token ")
@@ -341,9 +341,11 @@ async def test_agents_human_and_json(client: DweClient, cli: Cli, py_agent: PyAg
     assert res.code == 0, res.err
     rows = {line.split()[0]: line for line in res.out.splitlines()[1:]}
     assert re.fullmatch(
-        r"py-agent\s+py\s+connected\s+0/8\s+block, fail, stream, work", rows["py-agent"]
+        r"py-agent\s+py\s+default\s+connected\s+0/8\s+block, fail, stream, work", rows["py-agent"]
     )
-    assert re.fullmatch(r"offline\s+scout\s+registered\s+0/3\s+data_fetch", rows["offline"])
+    assert re.fullmatch(
+        r"offline\s+scout\s+default\s+registered\s+0/3\s+data_fetch", rows["offline"]
+    )
 
 
 async def test_metrics_human_and_json(
@@ -488,12 +490,12 @@ async def test_run_twice_with_the_same_request_id(
 
     again = await cli("run", path, "--request-id", "req-1", "--json")
     # A retried run is idempotent: same workflow, not started twice, not an error.
-    assert again.json_lines() == [{"workflow_id": wid, "created": False}]
+    assert again.json_lines() == [{"workflow_id": wid, "created": False, "namespace": "default"}]
     assert (again.code, again.err) == (0, "")
     watched = await cli("run", path, "--request-id", "req-1", "--watch", "--json")
     lines = watched.json_lines()
     assert watched.code == 0, watched.err
-    assert lines[0] == {"workflow_id": wid, "created": False}
+    assert lines[0] == {"workflow_id": wid, "created": False, "namespace": "default"}
     # With --watch it replays that run's events instead of starting it again.
     assert [e["event"] for e in lines[1:]][-1] == "workflow_completed"
     assert [e["seq"] for e in lines[1:]] == list(range(1, len(lines)))

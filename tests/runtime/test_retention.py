@@ -3,7 +3,6 @@ of a running server. The cut is driven through ``ended_before``, never by waitin
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from dwe.server.runtime.retention import PruneCount
 from dwe.server.store.sqlite import SqliteStore
 
 from ..conftest import MakeServer, wait_for
+from ..support import db
 
 SPEC = WorkflowSpec("w", (StepSpec("a", capability="nobody-has-it"),))
 
@@ -33,14 +33,9 @@ async def coordinator(tmp_path: Path) -> AsyncIterator[Coordinator]:
     store.close()
 
 
-def rows(path: Path, table: str, workflow_id: str) -> int:
-    db = sqlite3.connect(path)
-    try:
-        key = "id" if table == "workflows" else "workflow_id"
-        sql = f"SELECT COUNT(*) FROM {table} WHERE {key}=?"
-        return int(db.execute(sql, (workflow_id,)).fetchone()[0])
-    finally:
-        db.close()
+def rows(path: Path | str, table: str, workflow_id: str) -> int:
+    key = "id" if table == "workflows" else "workflow_id"
+    return db.count(str(path), table, f"{key}=?", (workflow_id,))
 
 
 async def ended(coordinator: Coordinator, request_id: str = "") -> str:
@@ -113,9 +108,9 @@ async def test_retention_prunes_a_running_server_periodically(make_server: MakeS
         return False
 
     await wait_for(gone, what="the ended workflow pruned by retention")
-    assert rows(Path(server.config.db_path), "events", workflow_id) == 0
+    assert rows(server.config.db_path, "events", workflow_id) == 0
     assert (await c.status(running)).state is WorkflowState.RUNNING
-    assert rows(Path(server.config.db_path), "events", running) > 0
+    assert rows(server.config.db_path, "events", running) > 0
 
 
 async def test_a_prune_interval_of_zero_is_refused(make_server: MakeServer) -> None:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from dwe.server.app import DweServer
 from dwe.v1 import service_pb2
+from tests.support import db
 
 from ..conftest import WAIT
 
@@ -80,8 +80,4 @@ async def writer_idle(server: DweServer) -> None:
 
 def row_counts(db_path: str) -> dict[str, int]:
     """Rows per table, read through a read-only connection to the test's database."""
-    con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    try:
-        return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
-    finally:
-        con.close()
+    return {t: db.count(db_path, t) for t in TABLES}

@@ -3,7 +3,6 @@ with every row they own; live ones and their events stay; pruned ids are NOT_FOU
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 import grpc
@@ -16,6 +15,7 @@ from dwe.clients.typed import DweClient
 from dwe.server.app import DweServer
 from dwe.v1 import enums_pb2
 from dwe.v1 import request_response_pb2 as rr
+from tests.support import db
 
 from ..conftest import MakeServer
 from .helpers import serving
@@ -25,17 +25,15 @@ S = enums_pb2
 
 
 def rows_of(server: DweServer, workflow_id: str) -> dict[str, int]:
-    db = sqlite3.connect(server.config.db_path)
-    try:
-        return {
-            t: db.execute(
-                f"SELECT COUNT(*) FROM {t} WHERE {'id' if t == 'workflows' else 'workflow_id'}=?",
-                (workflow_id,),
-            ).fetchone()[0]
-            for t in TABLES
-        }
-    finally:
-        db.close()
+    return {
+        t: db.count(
+            server.config.db_path,
+            t,
+            f"{'id' if t == 'workflows' else 'workflow_id'}=?",
+            (workflow_id,),
+        )
+        for t in TABLES
+    }
 
 
 def agent() -> Agent:

@@ -1,6 +1,6 @@
-"""A commit that fails for real (the SQLite file cannot grow): its callers get UNAVAILABLE,
-watchers hear nothing of it, nothing of it is stored, and the server commits again once
-the store can."""
+"""A commit that fails for real (the SQLite file cannot grow; PostgreSQL refuses writes):
+its callers get UNAVAILABLE, watchers hear nothing of it, nothing of it is stored, and the
+server commits again once the store can."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ STEPS = [{"step_id": "a", "agent_capability": "nobody-has-it"}]
 BIG = {"blob": "x" * 256 * 1024}
 
 
-async def on_writer(server: DweServer, fn: Callable[[sqlite3.Connection], Any]) -> Any:
+async def on_writer(server: DweServer, fn: Callable[[Any], Any]) -> Any:
     """Run ``fn`` on the store's writer connection, on the writer thread, between commits."""
     writer_thread = server.coordinator._commit._writer
     return await asyncio.get_running_loop().run_in_executor(
@@ -37,14 +37,39 @@ async def on_writer(server: DweServer, fn: Callable[[sqlite3.Connection], Any]) 
     )
 
 
-def freeze(conn: sqlite3.Connection) -> None:
-    """The file may not grow past the pages it has now (as on a full disk)."""
-    pages = conn.execute("PRAGMA page_count").fetchone()[0]
-    assert conn.execute(f"PRAGMA max_page_count={pages}").fetchone()[0] == pages
+#: How each store says it is full.
+FULL = "(database or disk is full|No space left on device)"
+# PostgreSQL's stand-in for a full disk: every write to these tables raises, for real,
+# inside the server's own transaction, until thawed.
+_PG_TABLES = ("workflows", "steps", "events", "pipe_records", "agents")
+_PG_FREEZE = (
+    "CREATE OR REPLACE FUNCTION dwe_test_full() RETURNS trigger LANGUAGE plpgsql AS"
+    " $$ BEGIN RAISE EXCEPTION 'No space left on device (test)'"
+    " USING ERRCODE = 'disk_full'; END $$"
+)
 
 
-def thaw(conn: sqlite3.Connection) -> None:
-    conn.execute("PRAGMA max_page_count=4294967294")
+def freeze(conn: Any) -> None:
+    """The store cannot grow (as on a full disk): a SQLite file may not get more pages;
+    PostgreSQL refuses every insert and update."""
+    if isinstance(conn, sqlite3.Connection):
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        assert conn.execute(f"PRAGMA max_page_count={pages}").fetchone()[0] == pages
+        return
+    conn.execute(_PG_FREEZE)
+    for table in _PG_TABLES:
+        conn.execute(
+            f"CREATE TRIGGER dwe_test_full BEFORE INSERT OR UPDATE ON {table}"
+            " FOR EACH STATEMENT EXECUTE FUNCTION dwe_test_full()"
+        )
+
+
+def thaw(conn: Any) -> None:
+    if isinstance(conn, sqlite3.Connection):
+        conn.execute("PRAGMA max_page_count=4294967294")
+        return
+    for table in _PG_TABLES:
+        conn.execute(f"DROP TRIGGER IF EXISTS dwe_test_full ON {table}")
 
 
 def failed_writes(server: DweServer) -> list[WriteBatch]:
@@ -86,9 +111,7 @@ async def test_failed_commit_withholds_its_events_and_stores_nothing(
     await on_writer(server, freeze)
 
     # A create that needs new pages.
-    with pytest.raises(
-        UnavailableError, match="the store could not commit: database or disk is full"
-    ) as err:
+    with pytest.raises(UnavailableError, match=f"the store could not commit: {FULL}") as err:
         await client.create_workflow(
             build_workflow_spec("big", STEPS, context=BIG), request_id="req-big"
         )
@@ -158,10 +181,13 @@ async def test_events_after_a_failed_commit_keep_seq_without_gaps(
     assert [e.seq for e in events] == list(range(1, len(events) + 1))  # today: [2]
 
 
-def _stored(wid: str, conn: sqlite3.Connection) -> tuple[int, list[str]]:
+def _stored(wid: str, conn: Any) -> tuple[int, list[str]]:
     """The run's last stored seq and step states, read on the writer connection."""
-    (seq,) = conn.execute("SELECT max(seq) FROM events WHERE workflow_id=?", (wid,)).fetchone()
-    rows = conn.execute("SELECT state FROM steps WHERE workflow_id=? ORDER BY idx", (wid,))
+    mark = "?" if isinstance(conn, sqlite3.Connection) else "%s"
+    (seq,) = conn.execute(
+        f"SELECT max(seq) FROM events WHERE workflow_id={mark}", (wid,)
+    ).fetchone()
+    rows = conn.execute(f"SELECT state FROM steps WHERE workflow_id={mark} ORDER BY idx", (wid,))
     return seq, [state for (state,) in rows]
 
 

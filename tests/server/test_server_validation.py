@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import grpc
 import pytest
 
 from dwe.server.app import DweServer
 from dwe.v1 import common_pb2, service_pb2_grpc, workflow_pb2
 from dwe.v1 import request_response_pb2 as rr
+from tests.support import db
 
 S = workflow_pb2.StepSpec
 
@@ -121,9 +120,8 @@ async def test_invalid_workflow_is_rejected_and_nothing_stored(
         assert message in info.value.details()
         listed = await stub.ListWorkflows(rr.ListWorkflowsRequest())
         assert list(listed.workflows) == []
-    with sqlite3.connect(server.config.db_path) as db:
-        assert db.execute("SELECT COUNT(*) FROM workflows").fetchone() == (0,)
-        assert db.execute("SELECT COUNT(*) FROM steps").fetchone() == (0,)
+    assert db.count(server.config.db_path, "workflows") == 0
+    assert db.count(server.config.db_path, "steps") == 0
 
 
 async def test_missing_spec_and_unknown_ids(server: DweServer) -> None:

@@ -45,6 +45,10 @@ export interface AgentOptions {
   /** Bearer token (an agent token from `dwe token create`) for a server with auth on;
    * default $DWE_TOKEN. */
   token?: string;
+  /** The namespace whose steps the agent takes, sent in Hello; default $DWE_NAMESPACE; empty:
+   * the server picks (the agent's registry entry's namespace, else the token's first, else
+   * "default"). */
+  namespace?: string;
   /** Where the agent logs (default: console, debug lines only with DWE_DEBUG set). */
   logger?: Pick<Console, "info" | "warn" | "error" | "debug">;
 }
@@ -72,6 +76,8 @@ export class Agent extends EventEmitter implements SessionHost {
   connected = false;
   /** The current (or last) session's id. */
   sessionId: string | undefined;
+  /** The namespace the current (or last) session serves (from Welcome). */
+  servedNamespace: string | undefined;
   readonly outbox = new Outbox();
   private readonly opts: AgentOptions;
   private readonly handlers = new Map<string, HandlerFn>();
@@ -113,6 +119,11 @@ export class Agent extends EventEmitter implements SessionHost {
   /** Capabilities announced in Hello. */
   get capabilities(): string[] {
     return this.opts.capabilities ? [...this.opts.capabilities] : [...this.handlers.keys()];
+  }
+
+  /** The namespace asked for in Hello, as given (undefined: $DWE_NAMESPACE, else the server's choice). */
+  get namespace(): string | undefined {
+    return this.opts.namespace;
   }
 
   get stopping(): boolean {
@@ -202,6 +213,7 @@ export class Agent extends EventEmitter implements SessionHost {
     const hello = create(HelloSchema, {
       agentId: this.agentId, agentType: this.agentType, capabilities: caps,
       maxConcurrentTasks: this.maxConcurrentTasks, labels: this.labels, heldAttemptIds: held, sdk: SDK_NAME,
+      namespace: this.opts.namespace ?? process.env.DWE_NAMESPACE ?? "",
     });
     const channel = newClient(target, this.opts.channelOptions, this.opts.credentials);
     this.session = new Session(this, channel, hello, bearer(this.opts.token));
@@ -270,7 +282,8 @@ export class Agent extends EventEmitter implements SessionHost {
     this.connected = true;
     this.connectedAt = Date.now();
     this.sessionId = welcome.sessionId;
-    this.log.info(`agent ${this.agentId} connected (session ${welcome.sessionId}, resumed=${welcome.resumedAttemptIds.length}, dropped=${welcome.droppedAttemptIds.length})`);
+    this.servedNamespace = welcome.namespace;
+    this.log.info(`agent ${this.agentId} connected (session ${welcome.sessionId}, namespace ${welcome.namespace || "default"}, resumed=${welcome.resumedAttemptIds.length}, dropped=${welcome.droppedAttemptIds.length})`);
     this.emit("connected", welcome.sessionId);
   }
 

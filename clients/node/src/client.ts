@@ -33,6 +33,14 @@ export type StepInput = StepInit & { agentCapability?: string };
 /** A workflow spec; steps may use `agentCapability`. */
 export type SpecInput = Omit<MessageInitShape<typeof WorkflowSpecSchema>, "steps"> & { steps?: StepInput[] };
 
+/** A namespace filter: names (empty: every namespace the caller may see), or one name. */
+export type Namespaces = string[] | string;
+
+function names(namespaces: Namespaces): string[] {
+  if (typeof namespaces === "string") return namespaces ? [namespaces] : [];
+  return [...namespaces];
+}
+
 /** Options of watch streams: how often a broken stream is resumed (UNAVAILABLE only). */
 export interface WatchOptions {
   /** Resumes in a row before giving up (default 10). */
@@ -40,6 +48,9 @@ export interface WatchOptions {
 }
 
 export class DweClient {
+  /** Where createWorkflow and startIntent create workflows when the call names no namespace
+   * ("": the caller's namespace, "default" with auth off, else the token's first). */
+  namespace: string;
   private readonly channel: grpc.Client;
   private readonly metadata: grpc.Metadata;
 
@@ -49,15 +60,18 @@ export class DweClient {
    * @param credentials channel credentials (default: TLS from DWE_TLS_CA/DWE_TLS_CERT/DWE_TLS_KEY
    *   when set, else plaintext); see tlsCredentials().
    * @param token bearer token for a server with auth on (default $DWE_TOKEN).
+   * @param namespace the default namespace of creates (default $DWE_NAMESPACE, else "").
    */
   constructor(
     target: string = process.env.DWE_TARGET || "127.0.0.1:50051",
     options: grpc.ChannelOptions = {},
     credentials?: grpc.ChannelCredentials,
     token?: string,
+    namespace?: string,
   ) {
     this.channel = newClient(target, options, credentials);
     this.metadata = bearer(token);
+    this.namespace = namespace ?? process.env.DWE_NAMESPACE ?? "";
   }
 
   close(): void {
@@ -92,14 +106,20 @@ export class DweClient {
     }
   }
 
-  /** Validates and stores a workflow; steps may name `capability` or `agentCapability`. */
-  createWorkflow(spec: SpecInput, requestId = "") {
+  /**
+   * Validates and stores a workflow; steps may name `capability` or `agentCapability`.
+   * `namespace`: where to create it (default: the client's `namespace`); a name the token
+   * does not grant is PERMISSION_DENIED, a malformed one INVALID_ARGUMENT.
+   */
+  createWorkflow(spec: SpecInput, requestId = "", namespace = "") {
     const steps = (spec.steps ?? []).map(({ agentCapability, ...step }) => ({
       ...step,
       capability: step.capability || agentCapability || "",
     }));
     const full = { ...spec, steps } as MessageInitShape<typeof WorkflowSpecSchema>;
-    return this.unary(WorkflowService.method.createWorkflow, { spec: full, requestId });
+    return this.unary(WorkflowService.method.createWorkflow, {
+      spec: full, requestId, namespace: namespace || this.namespace,
+    });
   }
 
   startWorkflow(workflowId: string, context?: unknown, sessionId = "") {
@@ -149,9 +169,12 @@ export class DweClient {
     }
   }
 
-  /** Events of all (or the given) workflows as they happen; does not end by itself. */
-  watchEvents(types: EventType[] = [], workflowIds: string[] = []) {
-    return this.serverStream(WorkflowService.method.watchEvents, { types, workflowIds });
+  /** Events of all (or the given) workflows of the given namespaces (default: every one the
+   * caller may see) as they happen; does not end by itself. */
+  watchEvents(types: EventType[] = [], workflowIds: string[] = [], namespaces: Namespaces = []) {
+    return this.serverStream(WorkflowService.method.watchEvents, {
+      types, workflowIds, namespaces: names(namespaces),
+    });
   }
 
   async getWorkflowStatus(workflowId: string): Promise<WorkflowStatus> {
@@ -160,8 +183,11 @@ export class DweClient {
     return res.status;
   }
 
-  listWorkflows(pageSize = 0, pageToken = "", states: WorkflowState[] = []) {
-    return this.unary(WorkflowService.method.listWorkflows, { pageSize, pageToken, states });
+  /** One page of workflows, newest first; only those of `namespaces` when given. */
+  listWorkflows(pageSize = 0, pageToken = "", states: WorkflowState[] = [], namespaces: Namespaces = []) {
+    return this.unary(WorkflowService.method.listWorkflows, {
+      pageSize, pageToken, states, namespaces: names(namespaces),
+    });
   }
 
   cancelWorkflow(workflowId: string, reason = "") {
@@ -172,9 +198,12 @@ export class DweClient {
     return (await this.unary(WorkflowService.method.analyzeIntent, { message })).intent;
   }
 
-  startIntent(message: string, context?: unknown, sessionId = "") {
+  /** Creates and starts the workflow the message's intent maps to, in `namespace` (default:
+   * the client's `namespace`). */
+  startIntent(message: string, context?: unknown, sessionId = "", requestId = "", namespace = "") {
     return this.unary(WorkflowService.method.startIntent, {
-      message, context: context === undefined ? undefined : json(context), sessionId,
+      message, context: context === undefined ? undefined : json(context), sessionId, requestId,
+      namespace: namespace || this.namespace,
     });
   }
 
@@ -182,15 +211,18 @@ export class DweClient {
     return (await this.unary(EngineService.method.registerAgent, { agent })).agent;
   }
 
-  async listAgents(): Promise<AgentInfo[]> {
-    return (await this.unary(EngineService.method.listAgents, {})).agents;
+  /** Registered and connected agents, of `namespaces` only when given. */
+  async listAgents(namespaces: Namespaces = []): Promise<AgentInfo[]> {
+    return (await this.unary(EngineService.method.listAgents, { namespaces: names(namespaces) })).agents;
   }
 
-  async getEngineMetrics(): Promise<EngineMetrics | undefined> {
-    return (await this.unary(EngineService.method.getEngineMetrics, {})).metrics;
+  /** Engine metrics; with `namespaces`, those namespaces' workflow and agent figures. */
+  async getEngineMetrics(namespaces: Namespaces = []): Promise<EngineMetrics | undefined> {
+    return (await this.unary(EngineService.method.getEngineMetrics, { namespaces: names(namespaces) })).metrics;
   }
 
-  /** The server's version and limits: maxMessageBytes, maxPayloadBytes, heartbeatInterval. */
+  /** The server's version and limits (maxMessageBytes, maxPayloadBytes, heartbeatInterval) and
+   * the caller: subject, role, namespace (where its creates go), namespaces (["*"]: all). */
   getServerInfo() {
     return this.unary(EngineService.method.getServerInfo, {});
   }
@@ -200,12 +232,14 @@ export class DweClient {
     return this.getServerInfo();
   }
 
-  /** Deletes workflows that ended more than `olderThanSeconds` ago (`dryRun`: only counts). */
-  pruneWorkflows(olderThanSeconds: number, dryRun = false) {
+  /** Deletes workflows that ended more than `olderThanSeconds` ago (`dryRun`: only counts),
+   * of `namespaces` only when given. */
+  pruneWorkflows(olderThanSeconds: number, dryRun = false, namespaces: Namespaces = []) {
     const seconds = Math.floor(olderThanSeconds);
     const nanos = Math.round((olderThanSeconds - seconds) * 1e9);
     return this.unary(EngineService.method.pruneWorkflows, {
       olderThan: create(DurationSchema, { seconds: BigInt(seconds), nanos }), dryRun,
+      namespaces: names(namespaces),
     });
   }
 }

@@ -267,9 +267,10 @@ export type Hello = Message<"dwe.v1.Hello"> & {
   sdk: string;
 
   /**
-   * The namespace whose steps this agent takes; empty: the token's first namespace
-   * ("default" with auth off). A namespace the token does not grant is refused
-   * with PERMISSION_DENIED.
+   * The namespace whose steps this agent takes; empty: its registry entry's namespace
+   * when the caller may use it, else the token's first namespace ("default" with
+   * auth off). A namespace the token does not grant is refused with
+   * PERMISSION_DENIED.
    *
    * @generated from field: string namespace = 8;
    */

@@ -1,0 +1,19 @@
+"""Which store ``--db`` names: a PostgreSQL URL, or else a SQLite file (the default)."""
+
+from __future__ import annotations
+
+from .base import Store
+from .migrations import EventUpgrade
+from .sqlite import SqliteStore
+
+
+def open_store(
+    db: str, sqlite_synchronous: str = "NORMAL", upgrade_event: EventUpgrade | None = None
+) -> Store:
+    """``postgresql://...`` or ``postgres://...`` opens a PostgreSQL store; anything else
+    is the path of a SQLite file."""
+    if db.startswith(("postgresql://", "postgres://")):
+        from .postgres import PostgresStore  # imported only when used: SQLite needs no driver
+
+        return PostgresStore(db)
+    return SqliteStore(db, sqlite_synchronous, upgrade_event=upgrade_event)
