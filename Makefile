@@ -8,7 +8,7 @@ BUF := tools/buf/node_modules/.bin/buf
 
 .PHONY: demo run test lint layers fmt typecheck proto check-proto proto-lint proto-breaking \
 	proto-release buf-deps bench bench-quick bench-idempotency bench-retention clean node-deps \
-	faults faults-secure node-proto check-node-proto
+	faults faults-secure node-proto check-node-proto test-postgres
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ run: $(STAMP)
 
 test: $(STAMP) check-proto proto-lint proto-breaking lint typecheck node-deps check-node-proto
 	$(PY) -m pytest -q
+
+# The same suite with every server on PostgreSQL (a private cluster: tests/support/postgres.py).
+test-postgres: $(STAMP) node-deps
+	DWE_TEST_STORE=postgres $(PY) -m pytest -q
 
 # The fault suite, full length (issue 7): kill -9 of server and agents under W2 load, a disk
 # that fills, and the bad-input tables. `make test` runs a short version of tests/faults.

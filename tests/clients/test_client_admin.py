@@ -13,7 +13,7 @@ from dwe.clients.errors import NotFoundError
 from dwe.clients.spec import build_workflow_spec
 from dwe.server.app import DweServer
 from dwe.server.store.migrations import LATEST
-from tests.conftest import MakeServer
+from tests.conftest import TEST_STORE, MakeServer
 
 STEPS = [
     {"step_id": "a", "agent_capability": "work"},
@@ -62,6 +62,7 @@ async def test_prune_needs_a_duration(cli: Cli) -> None:
     assert bad.code == 2 and "'a week' is not a duration" in bad.err
 
 
+@pytest.mark.skipif(TEST_STORE == "postgres", reason="copies a SQLite file (pg_dump's job)")
 async def test_backup_of_a_live_server_opens_with_the_same_workflows(
     server: DweServer, client: DweClient, cli: Cli, py_agent: PyAgent, make_server: MakeServer
 ) -> None:
@@ -145,3 +146,14 @@ async def test_server_refuses_a_database_it_cannot_open_in_one_line(tmp_path: Pa
         f"error: cannot open the database {path}: unable to open database file"
     )
     assert "Traceback" not in res.err
+
+
+async def test_backup_of_a_postgresql_store_points_to_pg_dump(tmp_path: Path) -> None:
+    made = await run_cli(
+        "admin", "backup", str(tmp_path / "b.db"), "--db", "postgresql://dwe@127.0.0.1/dwe"
+    )
+    assert made.code == 2
+    assert made.err.strip() == (
+        "error: dwe admin backup copies a SQLite file; back a PostgreSQL store up with"
+        " pg_dump (docs/operations.md)"
+    )

@@ -50,8 +50,13 @@ class Cluster:
         self.port = _free_port()
         self._bin = bin_dir
         self._as_root = os.geteuid() == 0
+        self._user = "postgres"
         if self._as_root:
-            user = pwd.getpwnam("postgres")
+            try:
+                user = pwd.getpwnam("postgres")
+            except KeyError:  # no PostgreSQL package made its user: any unprivileged one
+                user = pwd.getpwnam("nobody")
+                self._user = "nobody"
             os.chown(folder, user.pw_uid, user.pw_gid)
         self._run("initdb", "-D", str(self.data), "-U", "dwe", "--auth=trust", "-E", "UTF8")
         options = (
@@ -66,7 +71,7 @@ class Cluster:
     def _run(self, tool: str, *args: str) -> None:
         cmd = [str(self._bin / tool), *args]
         if self._as_root:
-            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+            cmd = ["runuser", "-u", self._user, "--", *cmd]
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
         if done.returncode:
             raise RuntimeError(f"{tool} failed: {done.stdout}{done.stderr}")
