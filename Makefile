@@ -8,7 +8,7 @@ BUF := tools/buf/node_modules/.bin/buf
 
 .PHONY: demo run test lint layers fmt typecheck proto check-proto proto-lint proto-breaking \
 	proto-release buf-deps bench bench-quick bench-idempotency bench-retention clean node-deps \
-	faults faults-secure node-proto check-node-proto test-postgres
+	faults faults-secure node-proto check-node-proto test-postgres bench-postgres
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -132,6 +132,10 @@ check-proto: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench.run
+
+# The same workloads with the server on a private PostgreSQL cluster (durable defaults).
+bench-postgres: $(STAMP)
+	BENCH_STORE=postgres $(PY) -m bench.run
 
 # Idempotency keys in memory after 100,000 creates with distinct request ids.
 bench-idempotency: $(STAMP)

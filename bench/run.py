@@ -15,7 +15,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -270,14 +270,33 @@ def _summary(runs: list[dict[str, float]]) -> dict[str, Any]:
     return out
 
 
+@contextlib.contextmanager
+def _database(tmp: str) -> Iterator[str]:
+    """A SQLite file, or with BENCH_STORE=postgres a database on a private PostgreSQL
+    cluster with PostgreSQL's durable defaults (fsync and synchronous commit on)."""
+    if os.environ.get("BENCH_STORE") != "postgres":
+        yield os.path.join(tmp, "bench.db")
+        return
+    from tests.support import postgres
+
+    bin_dir = postgres.binaries()
+    if bin_dir is None:
+        raise SystemExit("BENCH_STORE=postgres needs PostgreSQL (initdb) installed")
+    pg = postgres.Cluster(bin_dir, durable=True)
+    try:
+        yield pg.database()
+    finally:
+        pg.stop()
+
+
 async def main() -> dict[str, Any]:
     quick = os.environ.get("BENCH_QUICK") == "1"
     reps = 1 if quick else 3
     only = [w for w in os.environ.get("BENCH_ONLY", "").split(",") if w]
     results: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory(prefix="dwe-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="dwe-bench-") as tmp, _database(tmp) as db:
         args = secure(Path(tmp)) if os.environ.get("BENCH_SECURE") == "1" else ()
-        cluster = Cluster(os.path.join(tmp, "bench.db"), args)
+        cluster = Cluster(db, args)
         try:
             async with DweClient(cluster.address) as client:
                 agent_wait = await cluster.wait_agents(client)

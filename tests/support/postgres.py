@@ -41,7 +41,9 @@ def _free_port() -> int:
 class Cluster:
     """One running cluster; ``database()`` makes a fresh database and returns its URL."""
 
-    def __init__(self, bin_dir: Path) -> None:
+    def __init__(self, bin_dir: Path, durable: bool = False) -> None:
+        """``durable``: PostgreSQL's defaults (fsync, full page writes), for benchmarks;
+        tests relax them, since they kill dwe, never PostgreSQL."""
         # Its own folder under /tmp, not pytest's: as root, pytest's folders are closed
         # to the postgres user the cluster runs as.
         folder = Path(tempfile.mkdtemp(prefix="dwe-pg-"))
@@ -59,10 +61,9 @@ class Cluster:
                 self._user = "nobody"
             os.chown(folder, user.pw_uid, user.pw_gid)
         self._run("initdb", "-D", str(self.data), "-U", "dwe", "--auth=trust", "-E", "UTF8")
-        options = (
-            f"-p {self.port} -k {folder} -c listen_addresses=127.0.0.1"
-            " -c fsync=off -c full_page_writes=off -c max_connections=300"
-        )
+        options = f"-p {self.port} -k {folder} -c listen_addresses=127.0.0.1 -c max_connections=300"
+        if not durable:
+            options += " -c fsync=off -c full_page_writes=off"
         self._run(
             "pg_ctl", "-D", str(self.data), "-l", str(folder / "log"), "-o", options, "-w", "start"
         )
