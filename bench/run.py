@@ -289,6 +289,27 @@ def _database(tmp: str) -> Iterator[str]:
         pg.stop()
 
 
+def _commits(db: str) -> int | None:
+    """PostgreSQL: transactions committed in the database so far (None on SQLite)."""
+    if not db.startswith("postgresql://"):
+        return None
+    import psycopg
+
+    with psycopg.connect(db, autocommit=True) as conn:
+        conn.execute("SELECT pg_stat_force_next_flush()")
+        row = conn.execute(
+            "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _steps(name: str, run: dict[str, float]) -> float:
+    """Steps one run of a workload executed."""
+    if "steps_per_s" in run:
+        return run["steps_per_s"] * run["wall_s"]
+    return 100.0 if name == "W3" else 1.0
+
+
 async def main() -> dict[str, Any]:
     quick = os.environ.get("BENCH_QUICK") == "1"
     reps = 1 if quick else 3
@@ -307,10 +328,14 @@ async def main() -> dict[str, Any]:
                     await fn(client, cluster)  # warm-up
                     cluster.sample_rss()
                     runs = []
+                    before = _commits(db)
                     for _ in range(reps):
                         runs.append(await fn(client, cluster))
                         cluster.sample_rss()
                     results[name] = _summary(runs)
+                    if before is not None:
+                        steps = sum(_steps(name, r) for r in runs)
+                        results[name]["pg_xacts_per_step"] = ((_commits(db) or 0) - before) / steps
                     print(f"  {name} done: {results[name]}", file=sys.stderr, flush=True)
             results["server_peak_rss_mb"] = cluster.peak_rss
         finally:
@@ -341,6 +366,8 @@ def report(results: dict[str, Any]) -> None:
         if not r:
             continue
         other = " ".join(f"{k}={_fmt(r, k)}" for k in (a, b) if k)
+        if "pg_xacts_per_step" in r:
+            other += f" pg_xacts_per_step={r['pg_xacts_per_step']:.3f}"
         print(f"{name:<9} {_fmt(r, 'wall_s'):<22} {_fmt(r, 'steps_per_s'):<26} {other}")
     for name, label in (("M1", "ADAPTIVE vs PARALLEL"), ("M2", "PIPELINE vs PARALLEL")):
         r = results.get(name)

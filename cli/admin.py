@@ -11,7 +11,7 @@ from dwe.clients.errors import DweError, ValidationError
 from dwe.clients.sync import SyncDweClient
 from dwe.common.durations import format_duration
 
-__all__ = ["cmd_backup", "cmd_prune"]
+__all__ = ["cmd_backup", "cmd_prune", "cmd_replicas"]
 
 
 def _out(args: argparse.Namespace, obj: object, human: str) -> None:
@@ -69,4 +69,38 @@ def cmd_backup(args: argparse.Namespace) -> int:
         f" schema version {info.schema_version}, {info.size_bytes:,} bytes"
     )
     _out(args, result, human)
+    return 0
+
+
+def cmd_replicas(args: argparse.Namespace) -> int:
+    """The replicas on a PostgreSQL database, read from it directly."""
+    import psycopg
+
+    from dwe.server.store.pg_lease import replicas
+
+    db = args.db or os.environ.get("DWE_DB") or ""
+    if not db.startswith(("postgresql://", "postgres://")):
+        raise ValidationError("dwe admin replicas needs --db postgresql://... (replicas share one)")
+    try:
+        found = replicas(db)
+    except psycopg.Error as err:
+        raise DweError(f"reading the replicas failed: {str(err).strip().splitlines()[0]}") from err
+    rows = [
+        {
+            "replica_id": r.replica_id,
+            "address": r.address,
+            "role": "owner" if r.owner else "standby",
+            "heartbeat_age_s": round(r.heartbeat_age, 1),
+            "epoch": r.epoch,
+        }
+        for r in found
+    ]
+    owner = next((r["replica_id"] for r in rows if r["role"] == "owner"), "")
+    lines = [
+        f"{r['replica_id']:<28} {r['address']:<22} {r['role']:<8}"
+        f" {r['heartbeat_age_s']:>6}s ago  epoch {r['epoch']}"
+        for r in rows
+    ]
+    lines.append(f"owner of every workflow: {owner or 'none (the lease is free)'}")
+    _out(args, {"replicas": rows, "owner": owner}, "\n".join(lines))
     return 0

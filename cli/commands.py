@@ -65,6 +65,8 @@ _SERVER_FLAGS = {
     "token_create_rate": "token_create_rate",
     "token_create_burst": "token_create_burst",
     "token_max_streams": "token_max_streams",
+    "replica_id": "replica_id",
+    "lease_seconds": "lease_seconds",
 }
 
 

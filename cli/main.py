@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from dwe.cli.admin import cmd_backup, cmd_prune
+from dwe.cli.admin import cmd_backup, cmd_prune, cmd_replicas
 from dwe.cli.commands import (
     cmd_agent,
     cmd_agents,
@@ -108,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
         commands.add("run", cmd_run, "create and start a workflow from a file, or from an intent")
     )
     _add_workflow_commands(commands)
-    _add_admin_commands(commands.group("admin", "operate a server: prune, backup"))
+    _add_admin_commands(commands.group("admin", "operate a server: prune, backup, replicas"))
     _add_token_commands(commands.group("token", "mint bearer tokens for a server with auth on"))
     return parser
 
@@ -123,6 +123,16 @@ def _add_server_basics(p: argparse.ArgumentParser) -> None:
         "--log-format", choices=("text", "json"), help="env DWE_LOG_FORMAT (default text)"
     )
     p.add_argument("--agents", help="agent registry file (YAML/JSON); env DWE_AGENTS")
+    p.add_argument(
+        "--replica-id",
+        help="on PostgreSQL: this replica's name (default host-pid); env DWE_REPLICA_ID",
+    )
+    p.add_argument(
+        "--lease-seconds",
+        type=float,
+        help="on PostgreSQL: how long the owner's lease outlives its last renewal before a"
+        " standby takes over (default 10); env DWE_LEASE_SECONDS",
+    )
     p.add_argument(
         "--intents",
         help="intent rules and workflow templates (YAML/JSON) for StartIntent and "
@@ -361,6 +371,13 @@ def _add_admin_commands(admin: _Commands) -> None:
     )
     p.add_argument("path", metavar="PATH", help="the new file; an existing one is refused")
     p.add_argument("--db", help="the server's SQLite file, env DWE_DB (default ./dwe.db)")
+
+    p = admin.add(
+        "replicas",
+        cmd_replicas,
+        "the replicas on a PostgreSQL database and which one owns the workflows",
+    )
+    p.add_argument("--db", help="the postgresql:// URL the replicas share, env DWE_DB")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -40,7 +40,7 @@ from .runtime.coordinator import Coordinator
 from .runtime.metrics import MetricsSampler
 from .runtime.telemetry import Telemetry, configure_from_env
 from .security import Certificates, InsecureBind, is_loopback, server_credentials
-from .store.opening import open_store
+from .store.opening import is_postgres, open_store
 
 log = logging.getLogger("dwe.server")
 
@@ -112,6 +112,7 @@ class DweServer:
             else None
         )
         self.certificates: Certificates | None = None
+        self.replica: Any = None  # a Replica on PostgreSQL
         limits = TokenLimits(
             config.token_create_rate, config.token_create_burst, config.token_max_streams
         )
@@ -144,14 +145,49 @@ class DweServer:
     async def start(self) -> None:
         for rule in load_rules(self.config.rules) if self.config.rules else ():
             self.coordinator.add_rule(rule)
+        if is_postgres(self.config.db_path):
+            from .replica import Replica  # psycopg is imported only on PostgreSQL
+
+            # A standby does not even bind its port (gRPC accepts connections from the
+            # bind on): clients given every replica's address find the owner alone.
+            self.replica = Replica(self.store, self.config.replica_id, self.config.lease_seconds)
+            await self.replica.acquire(f"{self.config.host}:{self.config.port}")
+        self.port = self._bind()
+        if self.replica is not None:
+            self.replica.lease.address = self.address  # the next heartbeat stores it
+            self.replica.start()
         await self.coordinator.open()
         if self.config.agents_file:
             for reg in load_registry(self.config.agents_file):
                 await self.coordinator.register_agent(reg)
+        self._add_services()
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc)
+        names = (
+            *(
+                service_pb2.DESCRIPTOR.services_by_name[n.split(".")[-1]].full_name
+                for n in SERVICES
+            ),
+            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+        )
+        reflection.enable(self.grpc, names)
+        await self.grpc.start()
+        for name in ("", *SERVICES):
+            await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        self.sampler.start()
+        if self.config.retention > 0:
+            self.coordinator.start_retention(self.config.retention, self.config.prune_interval)
+        log.info(
+            "dwe server listening on %s (store %s; %s)",
+            self.address,
+            getattr(self.store, "path", self.config.db_path),
+            self._security_summary(),
+        )
+
+    def _add_services(self) -> None:
+        """The three dwe.v1 services, as generic handlers: their request decoders turn
+        bytes that do not decode into INVALID_ARGUMENT (see api/handlers.py)."""
         sizes = self.config.sizes
         scopes = Scopes(self.keys)
-        # Generic handlers for all three services: their request decoders turn bytes
-        # that do not decode into INVALID_ARGUMENT (see api/handlers.py).
         self.grpc.add_generic_rpc_handlers(
             (
                 generic_handler(
@@ -178,28 +214,6 @@ class DweServer:
                     ),
                 ),
             )
-        )
-        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc)
-        names = (
-            *(
-                service_pb2.DESCRIPTOR.services_by_name[n.split(".")[-1]].full_name
-                for n in SERVICES
-            ),
-            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-        )
-        reflection.enable(self.grpc, names)
-        self.port = self._bind()
-        await self.grpc.start()
-        for name in ("", *SERVICES):
-            await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
-        self.sampler.start()
-        if self.config.retention > 0:
-            self.coordinator.start_retention(self.config.retention, self.config.prune_interval)
-        log.info(
-            "dwe server listening on %s (store %s; %s)",
-            self.address,
-            getattr(self.store, "path", self.config.db_path),
-            self._security_summary(),
         )
 
     def reload(self) -> None:
@@ -270,6 +284,8 @@ class DweServer:
         await admission.quiet(grace)
         await self.grpc.stop(grace)
         await self.coordinator.close()
+        if self.replica is not None:
+            await self.replica.stop()
         self.store.close()
         log.info("dwe server stopped")
 

@@ -73,6 +73,10 @@ class ServerConfig:
             auth on (DWE_AUTH_SECRET).
         auth_deny: A deny-list: one token id (``jti``) or ``sub:SUBJECT`` per line,
             refused as revoked; read again on SIGHUP (DWE_AUTH_DENY).
+        replica_id: On PostgreSQL, this replica's name among those on the database
+            (default host-pid) (DWE_REPLICA_ID).
+        lease_seconds: On PostgreSQL, how long the scheduler lease outlives its
+            holder's last renewal before a standby takes it over (DWE_LEASE_SECONDS).
         auth_cert_map: JSON map from client certificate common names to the claims
             they stand for (role, ns, agent_id, caps); needs mTLS and auth
             (DWE_AUTH_CERT_MAP).
@@ -119,6 +123,8 @@ class ServerConfig:
     token_create_rate: float = 0.0
     token_create_burst: int = 0
     token_max_streams: int = 0
+    replica_id: str = ""
+    lease_seconds: float = 10.0
 
     def __post_init__(self) -> None:
         SizeLimits(self.max_message_bytes, self.max_payload_bytes)  # raises when they clash
@@ -137,6 +143,8 @@ class ServerConfig:
                 "--auth-cert-map needs mTLS (--tls-client-ca) and auth"
                 " (--auth-key or --auth-secret)"
             )
+        if self.lease_seconds <= 0:
+            raise ValueError("lease_seconds must be more than 0")
         if self.ack_timeout < 0 or self.cancel_grace < 0:
             raise ValueError("ack_timeout and cancel_grace must not be negative (0 = off)")
 

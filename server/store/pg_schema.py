@@ -52,6 +52,14 @@ _V7 = (
     """CREATE TABLE agents (
         agent_id TEXT PRIMARY KEY, agent_type TEXT, capabilities TEXT,
         max_concurrent_tasks INTEGER, config BYTEA, namespace TEXT NOT NULL DEFAULT 'default')""",
+    # Replicas on one database (pg_lease.py): the scheduler lease with its epoch, and
+    # every replica's heartbeat.
+    """CREATE TABLE dwe_leases (
+        name TEXT PRIMARY KEY, owner TEXT NOT NULL, epoch BIGINT NOT NULL,
+        expires_at TIMESTAMPTZ NOT NULL)""",
+    """CREATE TABLE dwe_replicas (
+        id TEXT PRIMARY KEY, address TEXT NOT NULL, started_at TIMESTAMPTZ NOT NULL,
+        heartbeat_at TIMESTAMPTZ NOT NULL)""",
 )
 
 MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = ((7, _V7),)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import psycopg
@@ -19,6 +19,7 @@ from psycopg_pool import ConnectionPool
 
 from .base import Pruned
 from .migrations import StoreOpenError
+from .pg_lease import LeaseLost, SchedulerLease
 from .pg_schema import migrate
 from .reads import TERMINAL, SqlReads
 from .rows import (
@@ -104,6 +105,9 @@ class PostgresStore(SqlReads):
         """
         self.url = url
         self.path = _redacted(url)
+        # Replicas: the lease every write checks, and what to do when it is lost.
+        self.lease: SchedulerLease | None = None
+        self.on_lease_lost: Callable[[BaseException], None] | None = None
         try:
             self._w = self._connect()
             migrate(self._w, self.path)
@@ -136,6 +140,7 @@ class PostgresStore(SqlReads):
         ids of new workflows skipped because their request id was already stored."""
         conn = self._writer()
         with conn.transaction(), conn.cursor() as cur:
+            self._fence(conn)
             skipped: list[str] = []
             if batch.new_workflows:
                 cur.executemany(_INSERT_WORKFLOW, batch.new_workflows, returning=True)
@@ -154,6 +159,17 @@ class PostgresStore(SqlReads):
                     cur.executemany(sql, rows)
         return skipped
 
+    def _fence(self, conn: psycopg.Connection[Any]) -> None:
+        """With replicas: nothing is written unless this replica still holds the lease."""
+        if self.lease is None:
+            return
+        try:
+            self.lease.fence(conn)
+        except LeaseLost as exc:
+            if self.on_lease_lost is not None:
+                self.on_lease_lost(exc)
+            raise
+
     # -- retention ----------------------------------------------------------------
 
     def prune(self, ended_before: float, limit: int, namespaces: list[str] | None = None) -> Pruned:
@@ -162,6 +178,7 @@ class PostgresStore(SqlReads):
         where, params = _ended(ended_before, namespaces)
         conn = self._writer()
         with conn.transaction():
+            self._fence(conn)
             rows = conn.execute(
                 f"SELECT id, request_id, namespace FROM workflows WHERE {where}"
                 " ORDER BY finished_at LIMIT %s FOR UPDATE SKIP LOCKED",

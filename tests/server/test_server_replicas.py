@@ -1,0 +1,123 @@
+"""Replicas on one PostgreSQL database (issue 10, first part): the scheduler lease with its
+epoch, checked in every commit; a replica paused past its lease cannot commit anything
+once another took over, and stops; ``dwe admin replicas`` shows who owns the workflows."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+from collections.abc import Iterator
+
+import pytest
+
+from dwe.clients import DweError
+from dwe.clients.local import ServerProcess
+from dwe.clients.spec import build_workflow_spec
+from dwe.clients.typed import DweClient
+from dwe.server.replica import LOST_EXIT
+from dwe.server.store.mapping import workflow_insert
+from dwe.server.store.pg_lease import LeaseLost, SchedulerLease
+from dwe.server.store.postgres import PostgresStore
+from dwe.server.store.rows import WriteBatch
+from dwe.v1 import enums_pb2
+
+from ..conftest import ROOT, WAIT, wait_for
+from ..support import db
+from ..support.procs import run_cli
+from ..support.specs import S
+
+WAITING = [{"step_id": "a", "agent_capability": "nobody-has-it"}]
+
+
+@pytest.fixture
+def stores(pg_url: str) -> Iterator[tuple[PostgresStore, PostgresStore]]:
+    a, b = PostgresStore(pg_url), PostgresStore(pg_url)
+    yield a, b
+    a.close()
+    b.close()
+
+
+def _batch(workflow_id: str) -> WriteBatch:
+    from dwe.server.engine.model import WorkflowSpec
+
+    row, steps = workflow_insert(workflow_id, "", WorkflowSpec("w", (S("a"),)), 1.0)
+    return WriteBatch(new_workflows=[row], new_steps=steps)
+
+
+async def test_a_replica_that_lost_the_lease_cannot_write(
+    pg_url: str, stores: tuple[PostgresStore, PostgresStore]
+) -> None:
+    store_a, store_b = stores
+    lost: list[BaseException] = []
+    store_a.lease = SchedulerLease(pg_url, "a", "127.0.0.1:1", ttl=0.5)
+    store_a.on_lease_lost = lost.append
+    lease_b = store_b.lease = SchedulerLease(pg_url, "b", "127.0.0.1:2", ttl=0.5)
+    assert store_a.lease.beat() == 1 and lease_b.beat() == 0  # b waits: a owns
+    store_a.write(_batch("before"))
+
+    # a stops renewing (paused); once its lease ran out, b takes it over.
+    assert await wait_for(lambda: lease_b.beat(), what="b takes the lease") == 2
+    with pytest.raises(LeaseLost, match="lost the scheduler lease"):
+        store_a.write(_batch("after"))
+    with pytest.raises(LeaseLost):
+        store_a.prune(1e12, 10)
+    with pytest.raises(LeaseLost):
+        store_a.lease.beat()  # renewing now says so too
+    store_b.write(_batch("by-b"))
+    assert [r[0] for r in db.query(pg_url, "SELECT id FROM workflows ORDER BY id")] == [
+        "before",
+        "by-b",
+    ]
+    assert len(lost) == 2
+
+
+def _server(url: str, replica: str, *extra: str) -> ServerProcess:
+    return ServerProcess(
+        url, "--replica-id", replica, "--lease-seconds", "1.5", *extra, cwd=ROOT, env={}
+    )
+
+
+async def test_a_paused_owner_is_replaced_and_commits_nothing_when_it_resumes(
+    pg_url: str,
+) -> None:
+    """kill -STOP the owner past its lease, start another replica: it takes over and
+    resumes the workflow; the old owner, resumed with a cancel waiting for it, stops
+    (exit 75) without storing the cancel."""
+    first = await asyncio.to_thread(_server, pg_url, "first")
+    second: ServerProcess | None = None
+    try:
+        async with DweClient(first.address) as client:
+            created = await client.create_workflow(build_workflow_spec("held", WAITING))
+            await client.start_workflow(created.workflow_id)
+        wid = created.workflow_id
+        os.kill(first.pid, signal.SIGSTOP)
+        second = await asyncio.to_thread(_server, pg_url, "second")  # waits for the lease
+        shown = await run_cli("admin", "replicas", "--db", pg_url, "--json")
+        assert shown.code == 0, shown.err
+        assert '"owner":"second"' in shown.out.replace(" ", ""), shown.out
+        async with DweClient(second.address) as client:
+            status = await client.get_workflow_status(wid)
+        assert status.state == enums_pb2.WORKFLOW_STATE_RUNNING
+
+        async with DweClient(first.address, rpc_timeout=WAIT) as old:
+            cancel = asyncio.create_task(old.cancel_workflow(wid, "from the old owner"))
+            await asyncio.sleep(0)  # the request is on its way to the stopped process
+            os.kill(first.pid, signal.SIGCONT)
+            code = await asyncio.to_thread(first.proc.wait, WAIT)
+            with contextlib.suppress(DweError):
+                await cancel
+        assert code == LOST_EXIT
+        stored = db.query(pg_url, "SELECT state FROM workflows WHERE id = ?", (wid,))
+        assert stored == [("running",)]
+        async with DweClient(second.address) as client:
+            assert (await client.get_workflow_status(wid)).state == (
+                enums_pb2.WORKFLOW_STATE_RUNNING
+            )
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(first.pid, signal.SIGCONT)
+        first.stop()
+        if second is not None:
+            second.stop()
