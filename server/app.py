@@ -24,6 +24,7 @@ from .api import reflection
 from .api.agent_service import AgentServicer
 from .api.engine_service import EngineServicer
 from .api.event_codec import event_bytes
+from .api.forward import Forwarder, Router
 from .api.guard import AuthGuard
 from .api.handlers import generic_handler
 from .api.legacy import upgrade_v2_event
@@ -113,6 +114,10 @@ class DweServer:
         )
         self.certificates: Certificates | None = None
         self.replica: Any = None  # a Replica on PostgreSQL
+        # The dwe.v1 handlers: this server's own once it owns the workflows, else forwards.
+        self.router = Router()
+        self._promotion: asyncio.Task[None] | None = None
+        self._owning = False
         limits = TokenLimits(
             config.token_create_rate, config.token_create_burst, config.token_max_streams
         )
@@ -145,22 +150,20 @@ class DweServer:
     async def start(self) -> None:
         for rule in load_rules(self.config.rules) if self.config.rules else ():
             self.coordinator.add_rule(rule)
-        if is_postgres(self.config.db_path):
-            from .replica import Replica  # psycopg is imported only on PostgreSQL
-
-            # A standby does not even bind its port (gRPC accepts connections from the
-            # bind on): clients given every replica's address find the owner alone.
-            self.replica = Replica(self.store, self.config.replica_id, self.config.lease_seconds)
-            await self.replica.acquire(f"{self.config.host}:{self.config.port}")
+        owner = await self._claim()
         self.port = self._bind()
         if self.replica is not None:
-            self.replica.lease.address = self.address  # the next heartbeat stores it
-            self.replica.start()
-        await self.coordinator.open()
-        if self.config.agents_file:
-            for reg in load_registry(self.config.agents_file):
-                await self.coordinator.register_agent(reg)
-        self._add_services()
+            self.replica.lease.address = self.address
+            if owner:  # store the address now: standbys forward calls to it
+                await asyncio.to_thread(self.replica.lease.beat)
+        if owner:
+            await self._own()
+        else:  # a standby: forwards every call to the owner until it takes over
+            self.router.forward = Forwarder(
+                lambda: self.replica.owner_address, self.config.max_message_bytes
+            )
+            self._promotion = asyncio.get_running_loop().create_task(self._stand_by())
+        self.grpc.add_generic_rpc_handlers((self.router,))
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc)
         names = (
             *(
@@ -174,8 +177,6 @@ class DweServer:
         for name in ("", *SERVICES):
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         self.sampler.start()
-        if self.config.retention > 0:
-            self.coordinator.start_retention(self.config.retention, self.config.prune_interval)
         log.info(
             "dwe server listening on %s (store %s; %s)",
             self.address,
@@ -183,37 +184,68 @@ class DweServer:
             self._security_summary(),
         )
 
+    async def _claim(self) -> bool:
+        """Whether this server owns the workflows now: always on SQLite; on PostgreSQL,
+        when it holds the scheduler lease. With TLS a standby cannot forward (it has no
+        client identity of its own), so it waits for the lease before it listens."""
+        if not is_postgres(self.config.db_path):
+            return True
+        from .replica import Replica  # psycopg is imported only on PostgreSQL
+
+        self.replica = Replica(self.store, self.config.replica_id, self.config.lease_seconds)
+        address = f"{self.config.host}:{self.config.port}"
+        if await self.replica.try_now(address):
+            return True
+        if self.config.tls_cert:
+            await self.replica.acquire(address)
+            return True
+        return False
+
+    async def _stand_by(self) -> None:
+        """Wait for the lease, then take the workflows over and serve them here."""
+        await self.replica.acquire(self.address)
+        await self._own()
+
+    async def _own(self) -> None:
+        """Resume the workflows (as a restart does) and serve calls here, not forwarded."""
+        self._owning = True
+        if self.replica is not None:
+            self.replica.start()
+        await self.coordinator.open()
+        if self.config.agents_file:
+            for reg in load_registry(self.config.agents_file):
+                await self.coordinator.register_agent(reg)
+        self._add_services()
+        if self.config.retention > 0:
+            self.coordinator.start_retention(self.config.retention, self.config.prune_interval)
+
     def _add_services(self) -> None:
         """The three dwe.v1 services, as generic handlers: their request decoders turn
         bytes that do not decode into INVALID_ARGUMENT (see api/handlers.py)."""
         sizes = self.config.sizes
         scopes = Scopes(self.keys)
-        self.grpc.add_generic_rpc_handlers(
-            (
-                generic_handler(
-                    "WorkflowService",
-                    WorkflowServicer(
-                        self.coordinator, self.config.default_timeout, self.intents, sizes, scopes
-                    ),
+        self.router.local = (
+            generic_handler(
+                "WorkflowService",
+                WorkflowServicer(
+                    self.coordinator, self.config.default_timeout, self.intents, sizes, scopes
                 ),
-                generic_handler(
-                    "AgentService",
-                    AgentServicer(
-                        self.coordinator, self.config.heartbeat_interval, sizes, self.keys
-                    ),
+            ),
+            generic_handler(
+                "AgentService",
+                AgentServicer(self.coordinator, self.config.heartbeat_interval, sizes, self.keys),
+            ),
+            generic_handler(
+                "EngineService",
+                EngineServicer(
+                    self.coordinator,
+                    self.sampler,
+                    sizes,
+                    self.config.heartbeat_interval,
+                    self._auth_refused,
+                    scopes,
                 ),
-                generic_handler(
-                    "EngineService",
-                    EngineServicer(
-                        self.coordinator,
-                        self.sampler,
-                        sizes,
-                        self.config.heartbeat_interval,
-                        self._auth_refused,
-                        scopes,
-                    ),
-                ),
-            )
+            ),
         )
 
     def reload(self) -> None:
@@ -275,6 +307,8 @@ class DweServer:
             return
         self._stopped = True
         grace = self.config.grace if grace is None else grace
+        if not await self._stop_standby(grace):
+            return
         await self.health.enter_graceful_shutdown()
         admission = self.coordinator.admission
         admission.refuse()  # new calls: UNAVAILABLE, never cut off by gRPC's stop
@@ -288,6 +322,23 @@ class DweServer:
             await self.replica.stop()
         self.store.close()
         log.info("dwe server stopped")
+
+    async def _stop_standby(self, grace: float) -> bool:
+        """A standby has no workflows to close: stop forwarding and leave. False when it
+        was one; True when the owner's stop goes on."""
+        if self._promotion is not None:
+            self._promotion.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._promotion
+        if self._owning:
+            return True
+        await self.grpc.stop(grace)
+        if isinstance(self.router.forward, Forwarder):
+            await self.router.forward.close()
+        await self.replica.stop()
+        self.store.close()
+        log.info("dwe server (standby) stopped")
+        return False
 
 
 async def create_server(

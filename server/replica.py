@@ -45,21 +45,38 @@ class Replica:
         store.on_lease_lost = self.lost
         self._task: asyncio.Task[None] | None = None
         self._renewed = time.monotonic()
+        # While a standby: where the owner listens, for forwarded calls ('' unknown).
+        self.owner_address = ""
 
     @property
     def replica_id(self) -> str:
         return self.lease.replica_id
+
+    async def try_now(self, address: str) -> bool:
+        """One attempt at the lease: True when this replica now owns the workflows."""
+        self.lease.address = address
+        epoch = await self._beat()
+        if epoch:
+            self._renewed = time.monotonic()
+            log.info("replica %s owns the workflows (lease epoch %d)", self.replica_id, epoch)
+        return bool(epoch)
+
+    async def _beat(self) -> int:
+        try:
+            epoch = await asyncio.to_thread(self.lease.beat)
+            if not epoch:
+                self.owner_address = await asyncio.to_thread(self.lease.owner_address)
+            return epoch
+        except psycopg.Error as exc:
+            log.warning("replica %s: the lease cannot be read: %s", self.replica_id, exc)
+            return 0
 
     async def acquire(self, address: str) -> int:
         """Wait until this replica holds the lease; its epoch."""
         self.lease.address = address
         waiting = False
         while True:
-            try:
-                epoch = await asyncio.to_thread(self.lease.beat)
-            except psycopg.Error as exc:
-                log.warning("replica %s: the lease cannot be read: %s", self.replica_id, exc)
-                epoch = 0
+            epoch = await self._beat()
             if epoch:
                 self._renewed = time.monotonic()
                 log.info("replica %s owns the workflows (lease epoch %d)", self.replica_id, epoch)

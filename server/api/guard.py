@@ -24,7 +24,7 @@ from .quotas import STREAMS, Quotas, TokenLimits
 log = logging.getLogger("dwe.server.auth")
 
 #: (client streaming, server streaming) of every dwe.v1 method, by name.
-_KINDS = {
+KINDS = {
     m.name: (m.client_streaming, m.server_streaming)
     for s in service_pb2.DESCRIPTOR.services_by_name.values()
     for m in s.methods
@@ -68,7 +68,7 @@ class AuthGuard(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler:
         service, _, name = details.method.rpartition("/")
-        if not service.startswith("/dwe.v1.") or name not in _KINDS:
+        if not service.startswith("/dwe.v1.") or name not in KINDS:
             return await continuation(details)  # health, reflection
         auth = authorization(details.invocation_metadata)
         if not auth and self.keys.certificates is not None:
@@ -142,7 +142,7 @@ def _aborting(name: str, code: grpc.StatusCode, why: str) -> grpc.RpcMethodHandl
         await context.abort(code, why)
         yield  # unreachable: makes this an async generator
 
-    client_streaming, server_streaming = _KINDS[name]
+    client_streaming, server_streaming = KINDS[name]
     if client_streaming and server_streaming:
         return grpc.stream_stream_rpc_method_handler(streaming)
     if server_streaming:

@@ -84,6 +84,19 @@ class SchedulerLease:
         self.epoch = epoch
         return epoch
 
+    def owner_address(self) -> str:
+        """Where the replica that holds an unexpired lease listens ('' when none does)."""
+        row = (
+            self._connection()
+            .execute(
+                "SELECT r.address FROM dwe_leases l JOIN dwe_replicas r ON r.id = l.owner"
+                " WHERE l.name = %s AND l.expires_at > now()",
+                (LEASE,),
+            )
+            .fetchone()
+        )
+        return str(row[0]) if row else ""
+
     def fence(self, conn: Any) -> None:
         """Inside a write transaction on ``conn``: LeaseLost unless the lease still names
         this replica with its epoch (the row stays share-locked until the commit)."""

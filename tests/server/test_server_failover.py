@@ -1,7 +1,8 @@
 """Replica failover on PostgreSQL (issue 10): three replicas, the owner killed with
 ``kill -9`` five times under load, a replacement started each time. Clients and agents
-are given every replica's address; only the owner listens. Every workflow completes,
-none is lost, and each takeover is measured against the lease."""
+are given every replica's address (standbys forward calls to the owner). Every
+workflow completes, none is lost, and each takeover (from the kill until calls are
+answered again) is measured against the lease."""
 
 from __future__ import annotations
 
@@ -49,9 +50,6 @@ class ReplicaProcess:
         cmd += ["--replica-id", name, "--lease-seconds", str(LEASE), "--restart-lease", "3"]
         with open(log, "wb") as out:
             self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-
-    def listening(self) -> bool:
-        return b"dwe server listening" in self.log.read_bytes()
 
     def kill(self) -> None:
         with contextlib.suppress(ProcessLookupError):
@@ -119,10 +117,9 @@ async def test_the_owner_dies_five_times_and_nothing_is_lost(
             victim.kill()
             start(f"r{kill + 3}", port)  # the replacement, on the dead one's address
             await wait_for(
-                lambda: any(r.listening() for r in replicas.values() if _owner(pg_url) == r.name),
-                LEASE + 30,
-                f"a new owner after kill {kill + 1}",
+                lambda old=owner: _owner(pg_url) not in ("", old), LEASE + 30, "a new owner"
             )
+            await _retrying(lambda: client.get_workflow_status(ids[-1]))  # served again
             takeovers.append(time.monotonic() - killed_at)
         await submit(WORKFLOWS - len(ids))
 

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from dwe.agent_sdk import Agent, Task
 from dwe.clients import DweError
 from dwe.clients.local import ServerProcess
 from dwe.clients.spec import build_workflow_spec
@@ -27,6 +28,7 @@ from ..conftest import ROOT, WAIT, wait_for
 from ..support import db
 from ..support.procs import run_cli
 from ..support.specs import S
+from .helpers import name_of, serving
 
 WAITING = [{"step_id": "a", "agent_capability": "nobody-has-it"}]
 
@@ -73,6 +75,11 @@ async def test_a_replica_that_lost_the_lease_cannot_write(
     assert len(lost) == 2
 
 
+def _owner(url: str) -> str:
+    rows = db.query(url, "SELECT owner FROM dwe_leases WHERE expires_at > now()")
+    return str(rows[0][0]) if rows else ""
+
+
 def _server(url: str, replica: str, *extra: str) -> ServerProcess:
     return ServerProcess(
         url, "--replica-id", replica, "--lease-seconds", "1.5", *extra, cwd=ROOT, env={}
@@ -93,7 +100,8 @@ async def test_a_paused_owner_is_replaced_and_commits_nothing_when_it_resumes(
             await client.start_workflow(created.workflow_id)
         wid = created.workflow_id
         os.kill(first.pid, signal.SIGSTOP)
-        second = await asyncio.to_thread(_server, pg_url, "second")  # waits for the lease
+        second = await asyncio.to_thread(_server, pg_url, "second")  # a standby at first
+        await wait_for(lambda: _owner(pg_url) == "second", WAIT, "the standby takes over")
         shown = await run_cli("admin", "replicas", "--db", pg_url, "--json")
         assert shown.code == 0, shown.err
         assert '"owner":"second"' in shown.out.replace(" ", ""), shown.out
@@ -121,3 +129,32 @@ async def test_a_paused_owner_is_replaced_and_commits_nothing_when_it_resumes(
         first.stop()
         if second is not None:
             second.stop()
+
+
+async def test_a_standby_forwards_calls_agents_and_streams_to_the_owner(pg_url: str) -> None:
+    owner = await asyncio.to_thread(_server, pg_url, "owner")
+    standby = await asyncio.to_thread(_server, pg_url, "standby")
+    agent = Agent("via-standby", capabilities=["work"])
+
+    @agent.handler("work")
+    async def work(task: Task) -> str:
+        return "forwarded"
+
+    try:
+        assert _owner(pg_url) == "owner"
+        one = [{"step_id": "a", "agent_capability": "work"}]
+        async with serving(standby.address, agent), DweClient(standby.address) as client:
+            created = await client.create_workflow(build_workflow_spec("fwd", one), "r-1")
+            again = await client.create_workflow(build_workflow_spec("fwd", one), "r-1")
+            events = [e async for e in client.execute_workflow(created.workflow_id)]
+            async with DweClient(owner.address) as direct:
+                agents = await direct.list_agents()
+        assert [a.agent_id for a in agents] == ["via-standby"]  # its session is on the owner
+        assert again.workflow_id == created.workflow_id and not again.created
+        assert name_of(events[-1]) == "workflow_completed"
+        async with DweClient(owner.address) as client:
+            status = await client.get_workflow_status(created.workflow_id)
+        assert status.state == enums_pb2.WORKFLOW_STATE_COMPLETED
+    finally:
+        standby.stop()
+        owner.stop()
