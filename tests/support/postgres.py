@@ -77,6 +77,28 @@ class Cluster:
         if done.returncode:
             raise RuntimeError(f"{tool} failed: {done.stdout}{done.stderr}")
 
+    def listen_also(self, address: str, cidr: str) -> str:
+        """Listen on ``address`` too and trust clients of ``cidr`` (a test network of the
+        test's own); returns the cluster's URL there. Restarts the cluster."""
+        with open(self.data / "pg_hba.conf", "a") as hba:
+            hba.write(f"host all all {cidr} trust\n")
+        options = (
+            f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1,{address}"
+            " -c max_connections=300 -c fsync=off -c full_page_writes=off"
+        )
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.folder / "log"),
+            "-o",
+            options,
+            "-w",
+            "restart",
+        )
+        return f"postgresql://dwe@{address}:{self.port}"
+
     def database(self) -> str:
         """A new, empty database; its URL."""
         name = f"dwe_{uuid.uuid4().hex[:12]}"
