@@ -8,7 +8,7 @@ BUF := tools/buf/node_modules/.bin/buf
 
 .PHONY: demo run test lint layers fmt typecheck proto check-proto proto-lint proto-breaking \
 	proto-release buf-deps bench bench-quick bench-idempotency bench-retention clean node-deps \
-	faults faults-secure node-proto check-node-proto test-postgres bench-postgres
+	faults faults-secure node-proto check-node-proto test-postgres bench-postgres faults-postgres
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,12 @@ faults: $(STAMP)
 faults-secure: $(STAMP)
 	@run=$$(date +%s); \
 	DWE_FAULTS_SECURE=1 DWE_FAULTS=full DWE_FAULTS_RUN=$$run $(PY) -m pytest -q tests/faults; \
+	code=$$?; $(PY) -m tests.faults.report $$run; exit $$code
+
+# The same on PostgreSQL (each fault cluster gets a database on a private cluster).
+faults-postgres: $(STAMP)
+	@run=$$(date +%s); \
+	DWE_TEST_STORE=postgres DWE_FAULTS=full DWE_FAULTS_RUN=$$run $(PY) -m pytest -q $(FAULT_TESTS); \
 	code=$$?; $(PY) -m tests.faults.report $$run; exit $$code
 
 # The Node.js SDK (clients/node, @dwe/sdk): its dependencies and its build (dist/), when

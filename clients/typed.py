@@ -206,10 +206,15 @@ class DweClient:
         types: Iterable[int | str] = (),
         workflow_ids: Iterable[str] = (),
         namespaces: c.Namespaces = (),
+        after_position: int | None = None,
     ) -> AsyncGenerator[workflow_pb2.WorkflowEvent, None]:
         """WatchEvents: live events of all workflows, filtered by type names/numbers, ids
-        and namespaces (empty: every namespace the caller may see)."""
+        and namespaces (empty: every namespace the caller may see). With
+        ``after_position``, stored events after it come first (0: from the start): pass
+        the last ``event.position`` seen to resume a broken stream without a gap."""
         request = c.watch_events_request(types, workflow_ids, namespaces)
+        if after_position is not None:
+            request.after_position = after_position
         return self._stream(rpcs.WATCH_EVENTS, request)
 
     async def get_workflow_status(

@@ -134,7 +134,9 @@ WRITERS: dict[type[ev.Event], Writer] = {
 
 def event_to_proto(e: ev.Event) -> workflow_pb2.WorkflowEvent:
     """The event as a protobuf message."""
-    msg = workflow_pb2.WorkflowEvent(workflow_id=e.workflow_id, seq=e.seq, type=EVENT_TYPES[e.type])
+    msg = workflow_pb2.WorkflowEvent(
+        workflow_id=e.workflow_id, seq=e.seq, type=EVENT_TYPES[e.type], position=e.position
+    )
     set_time(msg.time, e.time)
     if isinstance(e, ev.StepEvent):
         msg.step_id = e.step_id

@@ -148,10 +148,21 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
                 raise ValidationError(f"types: unknown EventType value {t}")
             types.append(EVENT_TYPES_IN[t])
         namespaces = (await self._scopes.of(context)).among(request.namespaces)
-        sub = self._c.subscribe(request.workflow_ids, types, namespaces)
+        sub = self._c.subscribe(request.workflow_ids, types, namespaces)  # before the replay
         try:
+            last = -1
+            if request.HasField("after_position"):
+                check_count(request.after_position, "after_position", MAX_SEQ)
+                filters = ([str(t) for t in types] or None, list(request.workflow_ids) or None)
+                scope = None if namespaces is None else sorted(namespaces)
+                last = request.after_position
+                while stored := await self._c.events_after(last, REPLAY_CHUNK, *filters, scope):
+                    last = stored[-1][0]
+                    for chunk in joined([frame(data) for _, data in stored], self._budget):
+                        yield chunk
             async for batch in _batches(sub):
-                for chunk in joined([event_frame(e) for e in batch], self._budget):
+                fresh = [event_frame(e) for e in batch if e.position > last]
+                for chunk in joined(fresh, self._budget):
                     yield chunk
         finally:
             self._c.unsubscribe(sub)

@@ -27,6 +27,8 @@ class Event:
     time: float
     # The transport's encoding, filled once and reused for storage and every stream.
     wire: bytes | None = field(default=None, kw_only=True, repr=False, compare=False)
+    # Its place in the commit order across workflows, set by the commit that stores it.
+    position: int = field(default=0, kw_only=True, compare=False)
 
 
 @dataclass(slots=True)

@@ -83,6 +83,9 @@ class CommitLoop:
         self._failures = 0
         self.commits = 0
         self.events_committed = 0
+        # The last event position handed out (read from the store at open): commits are
+        # serial, so positions grow in commit order; a failed commit leaves a gap.
+        self.position = 0
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         """The event loop that runs commits and announcements."""
@@ -156,7 +159,10 @@ class CommitLoop:
     def _batch(self, out: Outbox) -> WriteBatch:
         encode = self._encode
         events = []
+        position = self.position
         for e in out.events:
+            position += 1
+            e.position = position  # before the encoding, which carries it
             if isinstance(e, StepEvent):
                 step_id, attempt, agent_id = e.step_id, e.attempt, e.agent_id
             else:
@@ -171,8 +177,10 @@ class CommitLoop:
                     attempt,
                     agent_id,
                     encode(e),
+                    position,
                 )
             )
+        self.position = position
         batch = WriteBatch(
             workflow_updates=[mapping.workflow_update(wf) for wf in out.workflows],
             step_updates=[mapping.step_update(s) for s in out.steps],

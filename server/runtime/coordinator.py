@@ -116,6 +116,7 @@ class Coordinator:
         self._alarm.bind(self._loop)
         for reg in await self._read(self._store.load_agents):
             self._directory.register(reg)
+        self._commit.position = await self._read(self._store.last_position)
         store = self._store
         resumed = await recover(
             lambda: self._read(store.load_unfinished),
@@ -245,15 +246,9 @@ class Coordinator:
     async def prune(
         self, older_than: float, dry_run: bool = False, namespaces: Collection[str] | None = None
     ) -> PruneCount:
-        """Delete the workflows that ended more than ``older_than`` seconds ago, with
-        their steps, events and pipeline records; with ``dry_run``, only count them.
-
-        Running, queued and pending workflows are never touched. Pruned runs are
-        forgotten in memory too, and so are their idempotency keys.
-
-        Raises:
-            StoreUnavailable: The store failed; the batches before stay deleted.
-        """
+        """Delete (``dry_run``: count) the workflows that ended over ``older_than`` s ago
+        with their rows; they and their idempotency keys are forgotten in memory too.
+        StoreUnavailable when the store fails (the batches before stay deleted)."""
         cut = self._clock() - older_than
         wanted = None if namespaces is None else sorted(namespaces)
         if dry_run:
@@ -405,6 +400,11 @@ class Coordinator:
         run = self._scheduler.run(workflow_id)
         follow = run is not None and not (run.state.terminal and run.seq <= last)
         return stored, follow
+
+    async def events_after(self, position: int, limit: int, *filters: Any) -> list[Any]:
+        """Stored (position, event) after ``position`` in position order, for WatchEvents
+        resuming; ``filters``: types, workflow ids and namespaces (``Store.events_after``)."""
+        return await self._read(self._store.events_after, position, limit, *filters)
 
     def subscribe(
         self,

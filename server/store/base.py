@@ -87,6 +87,19 @@ class Store(Protocol):
     def load_events(self, workflow_id: str, after_seq: int = 0) -> list[StoredEvent]:
         """Events with seq > after_seq, in order, as they were encoded."""
 
+    def last_position(self) -> int:
+        """The largest event position stored (0 for none)."""
+
+    def events_after(
+        self,
+        position: int,
+        limit: int,
+        types: list[str] | None = None,
+        workflow_ids: list[str] | None = None,
+        namespaces: list[str] | None = None,
+    ) -> list[tuple[int, bytes]]:
+        """(position, encoded event) after ``position`` in position order, filtered."""
+
     def list_workflows(
         self,
         states: list[str],

@@ -87,6 +87,13 @@ _V5 = (f"CREATE INDEX idx_workflows_ended ON workflows (finished_at) WHERE {ENDE
 # an agent that reconnects after a restart re-sends only what the server lacks.
 _V6 = ("ALTER TABLE steps ADD COLUMN progress INTEGER NOT NULL DEFAULT 0",)
 
+# Version 8: each event's position in the commit order across workflows, so a
+# WatchEvents stream can resume where it broke (0 for events stored before).
+_V8 = (
+    "ALTER TABLE events ADD COLUMN position INTEGER NOT NULL DEFAULT 0",
+    "CREATE INDEX idx_events_position ON events (position)",
+)
+
 # Version 7: namespaces. Workflows and registry entries belong to one ('default' for all
 # that came before); idempotency keys are unique within a namespace, not across them.
 _V7 = (
@@ -124,6 +131,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, _V5),
     Migration(6, _V6),
     Migration(7, _V7),
+    Migration(8, _V8),
 )
 LATEST = MIGRATIONS[-1].version
 

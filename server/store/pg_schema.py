@@ -62,7 +62,13 @@ _V7 = (
         heartbeat_at TIMESTAMPTZ NOT NULL)""",
 )
 
-MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = ((7, _V7),)
+# Version 8, as on SQLite: each event's position in the commit order.
+_V8 = (
+    "ALTER TABLE events ADD COLUMN position BIGINT NOT NULL DEFAULT 0",
+    "CREATE INDEX idx_events_position ON events (position)",
+)
+
+MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = ((7, _V7), (8, _V8))
 LATEST = MIGRATIONS[-1][0]
 
 

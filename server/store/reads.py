@@ -138,6 +138,35 @@ class SqlReads:
         )
         return [StoredEvent(r[0], EventType(r[1]), r[2]) for r in rows]
 
+    def last_position(self) -> int:
+        """The largest event position stored (0 for none)."""
+        return int(self._query("SELECT COALESCE(MAX(position), 0) FROM events")[0][0])
+
+    def events_after(
+        self,
+        position: int,
+        limit: int,
+        types: list[str] | None = None,
+        workflow_ids: list[str] | None = None,
+        namespaces: list[str] | None = None,
+    ) -> list[tuple[int, bytes]]:
+        """(position, encoded event) of up to ``limit`` events after ``position``, in
+        position order, of these types, workflows and namespaces only when given."""
+        where: list[str] = ["e.position > ?"]
+        params: list[Any] = [position]
+        for column, values in (("e.type", types), ("e.workflow_id", workflow_ids)):
+            if values:
+                where.append(f"{column} IN ({', '.join('?' * len(values))})")
+                params.extend(values)
+        join = ""
+        if namespaces is not None:
+            join = " JOIN workflows w ON w.id = e.workflow_id"
+            where.append(f"w.namespace IN ({', '.join('?' * len(namespaces))})")
+            params.extend(namespaces)
+        sql = f"SELECT e.position, e.event FROM events e{join} WHERE {' AND '.join(where)}"
+        rows = self._query(sql + " ORDER BY e.position LIMIT ?", (*params, limit))
+        return [(int(r[0]), bytes(r[1])) for r in rows]
+
     def list_workflows(
         self,
         states: list[str],

@@ -105,6 +105,7 @@ class EventRow(NamedTuple):
     attempt: int
     agent_id: str
     event: bytes
+    position: int  # the commit order across workflows (WatchEvents resumes after one)
 
 
 class AgentRow(NamedTuple):

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sqlite3
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -32,6 +31,7 @@ from dwe.clients.typed import DweClient
 from dwe.v1 import enums_pb2, workflow_pb2
 
 from ..conftest import ROOT
+from ..support.db import query
 from .callers import STEPS, Caller, diamond_spec
 
 RESULTS = ROOT / ".faults" / "results.jsonl"
@@ -124,17 +124,14 @@ async def replay(client: DweClient, workflow_id: str) -> list[workflow_pb2.Workf
     return await asyncio.wait_for(collect(), 20)
 
 
-def store_view(db: Path) -> dict[str, tuple[str, int, int]]:
-    """Workflow id -> (state, number of stored events, highest seq), read from the file."""
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        rows = conn.execute(
-            "SELECT w.id, w.state, COUNT(e.seq), COALESCE(MAX(e.seq), 0) FROM workflows w "
-            "LEFT JOIN events e ON e.workflow_id = w.id GROUP BY w.id"
-        ).fetchall()
-    finally:
-        conn.close()
-    return {wid: (state, count, last) for wid, state, count, last in rows}
+def store_view(db: Path | str) -> dict[str, tuple[str, int, int]]:
+    """Workflow id -> (state, number of stored events, highest seq), read from the store."""
+    rows = query(
+        str(db),
+        "SELECT w.id, w.state, COUNT(e.seq), COALESCE(MAX(e.seq), 0) FROM workflows w "
+        "LEFT JOIN events e ON e.workflow_id = w.id GROUP BY w.id",
+    )
+    return {wid: (state, int(count), int(last)) for wid, state, count, last in rows}
 
 
 def run_twice(runs: Iterable[Sequence[str]], workflow_ids: set[str]) -> int:

@@ -17,11 +17,15 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from dwe.clients.typed import DweClient
+from dwe.server.store.opening import is_postgres
 
 from ..conftest import ROOT, AgentProcess, free_port, wait_for
 
+#: With DWE_TEST_STORE=postgres, the session's PostgreSQL cluster (set by conftest.py).
+STORES: Any = None
 #: Seconds a process gets to start listening or connecting.
 START_TIMEOUT = 30.0
 AGENT_SPEC = "tests.faults.agent:recorder"
@@ -33,10 +37,12 @@ SERVER_FLAGS = ("--restart-lease", "1", "--grace", "1", "--log-level", "INFO")
 class ServerProc:
     """``dwe server --port PORT --db DB`` in a subprocess, restartable on the same port."""
 
-    def __init__(self, db: Path, logs: Path, flags: Sequence[str] = SERVER_FLAGS) -> None:
+    def __init__(self, db: Path | str, logs: Path, flags: Sequence[str] = SERVER_FLAGS) -> None:
         self.db = db
         self.logs = logs
         self.flags = list(flags)
+        if is_postgres(str(db)):  # the same replica each time: it takes its lease back at once
+            self.flags += ["--replica-id", "faults-server"]
         self.port = free_port()
         self.address = f"127.0.0.1:{self.port}"
         self.starts = 0
@@ -124,10 +130,12 @@ class Cluster:
     and runs files go to ``work``, the database to ``db`` (default ``work/dwe.db``)."""
 
     def __init__(
-        self, work: Path, agents: int, seed: int, step_ms: float = 20, db: Path | None = None
+        self, work: Path, agents: int, seed: int, step_ms: float = 20, db: Path | str | None = None
     ) -> None:
         self.work = work
-        self.server = ServerProc(db or work / "dwe.db", work)
+        if db is None:
+            db = STORES.database() if STORES is not None else work / "dwe.db"
+        self.server = ServerProc(db, work)
         self.seed = seed
         self.step_ms = step_ms
         self.agent_ids = [f"faulty-{i}" for i in range(agents)]

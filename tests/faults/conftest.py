@@ -47,3 +47,14 @@ def secure_everything(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None
         patch.setenv("DWE_TLS_CA", ca.ca)
         patch.setenv("DWE_TOKEN", token)
         yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def stores_on_postgres(request: pytest.FixtureRequest) -> None:
+    """DWE_TEST_STORE=postgres: every fault cluster gets its own database on the
+    session's PostgreSQL cluster."""
+    from ..conftest import TEST_STORE
+    from . import cluster
+
+    if TEST_STORE == "postgres":
+        cluster.STORES = request.getfixturevalue("pg_cluster")

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -25,6 +26,8 @@ from dwe.clients.typed import DweClient
 from dwe.v1 import enums_pb2
 
 from ..conftest import ROOT, AgentProcess, free_port, wait_for
+from ..faults.checks import run_twice
+from ..faults.cluster import RunLog
 from ..support import db
 from ..support.specs import DIAMOND
 
@@ -92,13 +95,21 @@ async def test_the_owner_dies_five_times_and_nothing_is_lost(
 
     for i, port in enumerate(ports):
         start(f"r{i}", port)
-    caps = ",".join(sorted({s["agent_capability"] for s in DIAMOND}))
-    for i in range(2):
-        spawn_agent(target, DWE_TEST_AGENT_ID=f"a{i}", DWE_TEST_CAPS=caps, DWE_TEST_MAX=4)
+    runs = [RunLog(tmp_path / f"runs-{i}.txt") for i in range(2)]
+    for i, log in enumerate(runs):
+        spawn_agent(
+            target,
+            "tests.faults.agent:recorder",
+            DWE_FAULTS_AGENT_ID=f"a{i}",
+            DWE_FAULTS_RUNS=log.path,
+            DWE_FAULTS_MAX=4,
+        )
     takeovers: list[float] = []
     ids: list[str] = []
+    seen: Counter[tuple[str, int]] = Counter()
     async with DweClient(target, rpc_timeout=5) as client:
         spec = build_workflow_spec("diamond", DIAMOND)
+        watching = asyncio.create_task(_watch_everything(client, seen))
 
         async def submit(n: int) -> None:
             for i in range(n):
@@ -135,12 +146,41 @@ async def test_the_owner_dies_five_times_and_nothing_is_lost(
             (await _retrying(lambda wid=wid: client.get_workflow_status(wid))).state  # type: ignore[misc]
             for wid in ids
         ]
+        last = {
+            wid: (await _retrying(lambda wid=wid: client.get_workflow_status(wid))).last_seq  # type: ignore[misc]
+            for wid in ids
+        }
+        await wait_for(
+            lambda: all(seen[(w, n)] for w, n in last.items()), 60, "the watcher caught up"
+        )
+        watching.cancel()
     for r in replicas.values():
         r.kill()
-    print(f"\nfailover: takeovers after kill -9 (s): {[round(t, 2) for t in takeovers]}")
+    twice = run_twice([line for log in runs for line in log.refresh()], set(ids))
+    print(
+        f"\nfailover: takeovers after kill -9 (s): {[round(t, 2) for t in takeovers]};"
+        f" {len(ids)} workflows, 0 lost; handlers run twice: {twice}"
+    )
     assert len(ids) == WORKFLOWS and len(set(ids)) == WORKFLOWS
     assert states == [enums_pb2.WORKFLOW_STATE_COMPLETED] * WORKFLOWS
     assert all(t <= LEASE + 5 for t in takeovers), takeovers
+    # The watcher, resuming after each failover, saw every seq of every workflow once.
+    expected = {(w, s) for w, n in last.items() for s in range(1, n + 1)}
+    assert {k for k in seen if k[0] in last} == expected
+    assert {n for k, n in seen.items() if k[0] in last} == {1}
+
+
+async def _watch_everything(client: DweClient, seen: Counter[tuple[str, int]]) -> None:
+    """Every event from the first, resumed after the last position seen whenever a
+    failover breaks the stream."""
+    position = 0
+    while True:
+        try:
+            async for event in client.watch_events(after_position=position):
+                seen[(event.workflow_id, event.seq)] += 1
+                position = event.position
+        except (UnavailableError, DeadlineExceededError):
+            await asyncio.sleep(0.2)  # a backoff before watching again
 
 
 async def _start(client: DweClient, workflow_id: str) -> Any:

@@ -33,7 +33,7 @@ def _new(
 def test_a_workflow_round_trips_with_steps_and_events(store: PostgresStore) -> None:
     assert _new(store, "w1", "req-1") == []
     events = [
-        EventRow("w1", seq, str(EventType.WORKFLOW_STARTED), 1.0, "", 0, "", b"e%d" % seq)
+        EventRow("w1", seq, str(EventType.WORKFLOW_STARTED), 1.0, "", 0, "", b"e%d" % seq, seq)
         for seq in (1, 2)
     ]
     update = WorkflowUpdate("running", 11.0, 0.0, "s", b"{}", "", 0, "w1")

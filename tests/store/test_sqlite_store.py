@@ -67,6 +67,7 @@ def event(workflow_id: str, seq: int, type_: EventType = EventType.AGENT_STREAM)
         attempt=1,
         agent_id="ag-1",
         event=b"wire-%d" % seq,
+        position=seq,
     )
 
 

@@ -81,14 +81,16 @@ class WatchWorkflowResponse(_message.Message):
     def __init__(self, events: _Optional[_Iterable[_Union[_workflow_pb2.WorkflowEvent, _Mapping]]] = ...) -> None: ...
 
 class WatchEventsRequest(_message.Message):
-    __slots__ = ("types", "workflow_ids", "namespaces")
+    __slots__ = ("types", "workflow_ids", "namespaces", "after_position")
     TYPES_FIELD_NUMBER: _ClassVar[int]
     WORKFLOW_IDS_FIELD_NUMBER: _ClassVar[int]
     NAMESPACES_FIELD_NUMBER: _ClassVar[int]
+    AFTER_POSITION_FIELD_NUMBER: _ClassVar[int]
     types: _containers.RepeatedScalarFieldContainer[_enums_pb2.EventType]
     workflow_ids: _containers.RepeatedScalarFieldContainer[str]
     namespaces: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, types: _Optional[_Iterable[_Union[_enums_pb2.EventType, str]]] = ..., workflow_ids: _Optional[_Iterable[str]] = ..., namespaces: _Optional[_Iterable[str]] = ...) -> None: ...
+    after_position: int
+    def __init__(self, types: _Optional[_Iterable[_Union[_enums_pb2.EventType, str]]] = ..., workflow_ids: _Optional[_Iterable[str]] = ..., namespaces: _Optional[_Iterable[str]] = ..., after_position: _Optional[int] = ...) -> None: ...
 
 class WatchEventsResponse(_message.Message):
     __slots__ = ("events",)

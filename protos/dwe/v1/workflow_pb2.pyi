@@ -86,11 +86,12 @@ class WorkflowSpec(_message.Message):
     def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., steps: _Optional[_Iterable[_Union[StepSpec, _Mapping]]] = ..., priority: _Optional[_Union[_enums_pb2.WorkflowPriority, str]] = ..., execution_mode: _Optional[_Union[_enums_pb2.ExecutionMode, str]] = ..., context: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ..., max_parallel_steps: _Optional[int] = ..., default_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class WorkflowEvent(_message.Message):
-    __slots__ = ("workflow_id", "seq", "type", "time", "step_id", "step_name", "attempt", "agent_id", "workflow_started", "step_assigned", "step_streamed", "step_completed", "step_attempt_failed", "step_retrying", "workflow_adapted", "workflow_queued", "step_skipped", "workflow_completed", "workflow_failed", "workflow_cancelled", "workflow_timed_out")
+    __slots__ = ("workflow_id", "seq", "type", "time", "position", "step_id", "step_name", "attempt", "agent_id", "workflow_started", "step_assigned", "step_streamed", "step_completed", "step_attempt_failed", "step_retrying", "workflow_adapted", "workflow_queued", "step_skipped", "workflow_completed", "workflow_failed", "workflow_cancelled", "workflow_timed_out")
     WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
     SEQ_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
+    POSITION_FIELD_NUMBER: _ClassVar[int]
     STEP_ID_FIELD_NUMBER: _ClassVar[int]
     STEP_NAME_FIELD_NUMBER: _ClassVar[int]
     ATTEMPT_FIELD_NUMBER: _ClassVar[int]
@@ -112,6 +113,7 @@ class WorkflowEvent(_message.Message):
     seq: int
     type: _enums_pb2.EventType
     time: _timestamp_pb2.Timestamp
+    position: int
     step_id: str
     step_name: str
     attempt: int
@@ -129,7 +131,7 @@ class WorkflowEvent(_message.Message):
     workflow_failed: WorkflowFailed
     workflow_cancelled: WorkflowCancelled
     workflow_timed_out: WorkflowTimedOut
-    def __init__(self, workflow_id: _Optional[str] = ..., seq: _Optional[int] = ..., type: _Optional[_Union[_enums_pb2.EventType, str]] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., step_id: _Optional[str] = ..., step_name: _Optional[str] = ..., attempt: _Optional[int] = ..., agent_id: _Optional[str] = ..., workflow_started: _Optional[_Union[WorkflowStarted, _Mapping]] = ..., step_assigned: _Optional[_Union[StepAssigned, _Mapping]] = ..., step_streamed: _Optional[_Union[StepStreamed, _Mapping]] = ..., step_completed: _Optional[_Union[StepCompleted, _Mapping]] = ..., step_attempt_failed: _Optional[_Union[StepAttemptFailed, _Mapping]] = ..., step_retrying: _Optional[_Union[StepRetrying, _Mapping]] = ..., workflow_adapted: _Optional[_Union[WorkflowAdapted, _Mapping]] = ..., workflow_queued: _Optional[_Union[WorkflowQueued, _Mapping]] = ..., step_skipped: _Optional[_Union[StepSkipped, _Mapping]] = ..., workflow_completed: _Optional[_Union[WorkflowCompleted, _Mapping]] = ..., workflow_failed: _Optional[_Union[WorkflowFailed, _Mapping]] = ..., workflow_cancelled: _Optional[_Union[WorkflowCancelled, _Mapping]] = ..., workflow_timed_out: _Optional[_Union[WorkflowTimedOut, _Mapping]] = ...) -> None: ...
+    def __init__(self, workflow_id: _Optional[str] = ..., seq: _Optional[int] = ..., type: _Optional[_Union[_enums_pb2.EventType, str]] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., position: _Optional[int] = ..., step_id: _Optional[str] = ..., step_name: _Optional[str] = ..., attempt: _Optional[int] = ..., agent_id: _Optional[str] = ..., workflow_started: _Optional[_Union[WorkflowStarted, _Mapping]] = ..., step_assigned: _Optional[_Union[StepAssigned, _Mapping]] = ..., step_streamed: _Optional[_Union[StepStreamed, _Mapping]] = ..., step_completed: _Optional[_Union[StepCompleted, _Mapping]] = ..., step_attempt_failed: _Optional[_Union[StepAttemptFailed, _Mapping]] = ..., step_retrying: _Optional[_Union[StepRetrying, _Mapping]] = ..., workflow_adapted: _Optional[_Union[WorkflowAdapted, _Mapping]] = ..., workflow_queued: _Optional[_Union[WorkflowQueued, _Mapping]] = ..., step_skipped: _Optional[_Union[StepSkipped, _Mapping]] = ..., workflow_completed: _Optional[_Union[WorkflowCompleted, _Mapping]] = ..., workflow_failed: _Optional[_Union[WorkflowFailed, _Mapping]] = ..., workflow_cancelled: _Optional[_Union[WorkflowCancelled, _Mapping]] = ..., workflow_timed_out: _Optional[_Union[WorkflowTimedOut, _Mapping]] = ...) -> None: ...
 
 class WorkflowStarted(_message.Message):
     __slots__ = ("name", "session_id", "context", "total_steps", "execution_mode", "priority")
