@@ -47,7 +47,9 @@ def add(
             new_steps=steps,
             workflow_updates=[workflow_update(run)],
             events=[
-                EventRow(workflow_id, seq, str(EventType.AGENT_STREAM), 1.0, "a", 1, "", payload, seq)
+                EventRow(
+                    workflow_id, seq, str(EventType.AGENT_STREAM), 1.0, "a", 1, "", payload, seq
+                )
                 for seq in range(1, events + 1)
             ],
             pipe_records=[PipeRecordRow(workflow_id, "a", "in", 0, "json/plain", b"1", "")],
