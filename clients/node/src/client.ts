@@ -171,9 +171,17 @@ export class DweClient {
 
   /** Events of all (or the given) workflows of the given namespaces (default: every one the
    * caller may see) as they happen; does not end by itself. */
-  watchEvents(types: EventType[] = [], workflowIds: string[] = [], namespaces: Namespaces = []) {
+  /**
+   * Live events of every workflow. With `afterPosition`, the stored events after it come
+   * first (0: from the start): pass the last `event.position` seen to resume a broken
+   * stream, on any replica, without a gap or a repeat.
+   */
+  watchEvents(
+    types: EventType[] = [], workflowIds: string[] = [], namespaces: Namespaces = [],
+    afterPosition?: bigint,
+  ) {
     return this.serverStream(WorkflowService.method.watchEvents, {
-      types, workflowIds, namespaces: names(namespaces),
+      types, workflowIds, namespaces: names(namespaces), afterPosition,
     });
   }
 
