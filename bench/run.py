@@ -67,6 +67,13 @@ class Cluster:
             env = {"DWE_BENCH_AGENT_ID": agent_id, "DWE_BENCH_CAPS": caps}
             self.agents.append(start_agent("bench.agents:slot", self.address, env, cwd=ROOT))
         self.proc = psutil.Process(self.server.pid)
+        # BENCH_REPLICAS=3 on PostgreSQL: two standbys more, and the client calls one of
+        # them, so every call and stream of the client is forwarded to the owner.
+        self.standbys = [
+            ServerProcess(db, *server_args, "--replica-id", f"standby-{i}", cwd=ROOT)
+            for i in range(int(os.environ.get("BENCH_REPLICAS", "1")) - 1)
+        ]
+        self.client_address = self.standbys[0].address if self.standbys else self.address
         self.peak_rss = 0.0
 
     def sample_rss(self) -> None:
@@ -83,6 +90,8 @@ class Cluster:
 
     def stop(self) -> None:
         stop(self.agents)  # agents first, so none of them tries to reconnect
+        for standby in self.standbys:
+            standby.stop()
         self.server_process.stop()
 
 
@@ -319,7 +328,7 @@ async def main() -> dict[str, Any]:
         args = secure(Path(tmp)) if os.environ.get("BENCH_SECURE") == "1" else ()
         cluster = Cluster(db, args)
         try:
-            async with DweClient(cluster.address) as client:
+            async with DweClient(cluster.client_address) as client:
                 agent_wait = await cluster.wait_agents(client)
                 results["startup"] = {"server_s": cluster.server_start_s, "agents_s": agent_wait}
                 for name, fn in WORKLOADS.items():
