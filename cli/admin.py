@@ -73,27 +73,26 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_replicas(args: argparse.Namespace) -> int:
-    """The replicas on a PostgreSQL database, read from it directly."""
-    import psycopg
-
-    from dwe.server.store.pg_lease import replicas
-
+    """The replicas and the owner of the workflows: read from a PostgreSQL ``--db``
+    directly, else asked of the server at ``--target`` (GetServerInfo)."""
     db = args.db or os.environ.get("DWE_DB") or ""
-    if not db.startswith(("postgresql://", "postgres://")):
-        raise ValidationError("dwe admin replicas needs --db postgresql://... (replicas share one)")
-    try:
-        found = replicas(db)
-    except psycopg.Error as err:
-        raise DweError(f"reading the replicas failed: {str(err).strip().splitlines()[0]}") from err
+    found = _replicas_in(db) if db.startswith(("postgresql://", "postgres://")) else None
+    if found is None:
+        with SyncDweClient(args.target, tls=client_tls(args), token=args.token) as client:
+            info = client.get_server_info()
+        found = [
+            (r.replica_id, r.address, r.owner, r.heartbeat_age_seconds, r.epoch)
+            for r in info.replicas
+        ]
     rows = [
         {
-            "replica_id": r.replica_id,
-            "address": r.address,
-            "role": "owner" if r.owner else "standby",
-            "heartbeat_age_s": round(r.heartbeat_age, 1),
-            "epoch": r.epoch,
+            "replica_id": replica_id,
+            "address": address,
+            "role": "owner" if owner else "standby",
+            "heartbeat_age_s": round(age, 1),
+            "epoch": epoch,
         }
-        for r in found
+        for replica_id, address, owner, age, epoch in found
     ]
     owner = next((r["replica_id"] for r in rows if r["role"] == "owner"), "")
     lines = [
@@ -104,3 +103,15 @@ def cmd_replicas(args: argparse.Namespace) -> int:
     lines.append(f"owner of every workflow: {owner or 'none (the lease is free)'}")
     _out(args, {"replicas": rows, "owner": owner}, "\n".join(lines))
     return 0
+
+
+def _replicas_in(db: str) -> list[tuple[str, str, bool, float, int]]:
+    """(id, address, owner, heartbeat age, epoch) of every replica on ``db``."""
+    import psycopg
+
+    from dwe.server.store.pg_lease import replicas
+
+    try:
+        return [(r.replica_id, r.address, r.owner, r.heartbeat_age, r.epoch) for r in replicas(db)]
+    except psycopg.Error as err:
+        raise DweError(f"reading the replicas failed: {str(err).strip().splitlines()[0]}") from err

@@ -377,7 +377,11 @@ def _add_admin_commands(admin: _Commands) -> None:
         cmd_replicas,
         "the replicas on a PostgreSQL database and which one owns the workflows",
     )
-    p.add_argument("--db", help="the postgresql:// URL the replicas share, env DWE_DB")
+    p.add_argument(
+        "--db",
+        help="read the postgresql:// database the replicas share (env DWE_DB); without"
+        " it, ask the server at --target",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -8,6 +8,7 @@ import logging
 import signal
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import grpc
@@ -219,6 +220,17 @@ class DweServer:
         if self.config.retention > 0:
             self.coordinator.start_retention(self.config.retention, self.config.prune_interval)
 
+    async def _replicas(self) -> tuple[str, list[Any]]:
+        """This replica's id and every replica on the database (on SQLite: this server)."""
+        if self.replica is None:
+            me = SimpleNamespace(
+                replica_id="", address=self.address, heartbeat_age=0.0, owner=True, epoch=0
+            )
+            return "", [me]
+        from .store.pg_lease import replicas  # psycopg is imported only on PostgreSQL
+
+        return self.replica.replica_id, await asyncio.to_thread(replicas, self.replica.lease.url)
+
     def _add_services(self) -> None:
         """The three dwe.v1 services, as generic handlers: their request decoders turn
         bytes that do not decode into INVALID_ARGUMENT (see api/handlers.py)."""
@@ -244,6 +256,7 @@ class DweServer:
                     self.config.heartbeat_interval,
                     self._auth_refused,
                     scopes,
+                    self._replicas,
                 ),
             ),
         )

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from importlib import metadata
+from typing import Any
 
 import grpc
 
@@ -34,8 +35,11 @@ class EngineServicer(service_pb2_grpc.EngineServiceServicer):
         heartbeat_interval: float = 5.0,
         auth_refused: Callable[[], int] = lambda: 0,
         scopes: Scopes | None = None,
+        replicas: Callable[[], Awaitable[tuple[str, list[Any]]]] | None = None,
     ) -> None:
         self._scopes = scopes or Scopes(None)
+        # (this replica's id, every replica: pg_lease.Replica rows) for GetServerInfo.
+        self._replicas = replicas
         self._c = coordinator
         self.admission = coordinator.admission  # read by the unary wrapper
         self._sampler = sampler
@@ -95,6 +99,16 @@ class EngineServicer(service_pb2_grpc.EngineServiceServicer):
             namespaces=scope.listed(),
         )
         info.heartbeat_interval.FromNanoseconds(int(self._heartbeat * 1e9))
+        if self._replicas is not None:
+            info.replica_id, found = await self._replicas()
+            for r in found:
+                info.replicas.add(
+                    replica_id=r.replica_id,
+                    address=r.address,
+                    owner=r.owner,
+                    heartbeat_age_seconds=r.heartbeat_age,
+                    epoch=r.epoch,
+                )
         return info
 
     @unary

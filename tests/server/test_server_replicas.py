@@ -10,6 +10,7 @@ import os
 import signal
 from collections.abc import Iterator
 
+import orjson
 import pytest
 
 from dwe.agent_sdk import Agent, Task
@@ -150,6 +151,14 @@ async def test_a_standby_forwards_calls_agents_and_streams_to_the_owner(pg_url: 
             async with DweClient(owner.address) as direct:
                 agents = await direct.list_agents()
         assert [a.agent_id for a in agents] == ["via-standby"]  # its session is on the owner
+        asked = await run_cli("admin", "replicas", "--target", standby.address, "--json")
+        assert asked.code == 0, asked.err
+        table = orjson.loads(asked.out)
+        assert table["owner"] == "owner"
+        assert {r["replica_id"]: r["role"] for r in table["replicas"]} == {
+            "owner": "owner",
+            "standby": "standby",
+        }
         assert again.workflow_id == created.workflow_id and not again.created
         assert name_of(events[-1]) == "workflow_completed"
         async with DweClient(owner.address) as client:

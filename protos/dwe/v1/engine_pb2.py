@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13\x64we/v1/engine.proto\x12\x06\x64we.v1\"7\n\rResourceUsage\x12\x13\n\x0b\x63pu_percent\x18\x01 \x01(\x01\x12\x11\n\tmemory_mb\x18\x02 \x01(\x01\"\x1e\n\x0cMetricSeries\x12\x0e\n\x06values\x18\x01 \x03(\x01\"\xc0\x05\n\rEngineMetrics\x12\x18\n\x10\x61\x63tive_workflows\x18\x01 \x01(\x05\x12\x18\n\x10queued_workflows\x18\x02 \x01(\x05\x12\x1b\n\x13\x63ompleted_workflows\x18\x03 \x01(\x03\x12\x18\n\x10\x66\x61iled_workflows\x18\x04 \x01(\x03\x12\x1b\n\x13\x63\x61ncelled_workflows\x18\x05 \x01(\x03\x12\x1b\n\x13timed_out_workflows\x18\x06 \x01(\x03\x12\x38\n\nagent_load\x18\x07 \x03(\x0b\x32$.dwe.v1.EngineMetrics.AgentLoadEntry\x12-\n\x0eresource_usage\x18\x08 \x01(\x0b\x32\x15.dwe.v1.ResourceUsage\x12J\n\x13performance_metrics\x18\t \x03(\x0b\x32-.dwe.v1.EngineMetrics.PerformanceMetricsEntry\x12\x17\n\x0f\x63ompleted_steps\x18\n \x01(\x03\x12\x14\n\x0c\x66\x61iled_steps\x18\x0b \x01(\x03\x12\x18\n\x10\x63onnected_agents\x18\x0c \x01(\x05\x12\x16\n\x0euptime_seconds\x18\r \x01(\x01\x12\x1f\n\x17sample_interval_seconds\x18\x0e \x01(\x01\x12\x1e\n\x16\x61\x64\x61ptation_rule_errors\x18\x0f \x01(\x03\x12\x1a\n\x12\x63\x61ncels_unanswered\x18\x10 \x01(\x03\x12\x14\n\x0c\x61uth_refused\x18\x11 \x01(\x03\x1a\x30\n\x0e\x41gentLoadEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01\x1aO\n\x17PerformanceMetricsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12#\n\x05value\x18\x02 \x01(\x0b\x32\x14.dwe.v1.MetricSeries:\x02\x38\x01\x42\x41\n\ndev.dwe.v1B\x0b\x45ngineProtoP\x01Z\x1b\x64we.dev/gen/go/dwe/v1;dwev1\xaa\x02\x06\x44we.V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13\x64we/v1/engine.proto\x12\x06\x64we.v1\"7\n\rResourceUsage\x12\x13\n\x0b\x63pu_percent\x18\x01 \x01(\x01\x12\x11\n\tmemory_mb\x18\x02 \x01(\x01\"o\n\x0bReplicaInfo\x12\x12\n\nreplica_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x02 \x01(\t\x12\r\n\x05owner\x18\x03 \x01(\x08\x12\x1d\n\x15heartbeat_age_seconds\x18\x04 \x01(\x01\x12\r\n\x05\x65poch\x18\x05 \x01(\x03\"\x1e\n\x0cMetricSeries\x12\x0e\n\x06values\x18\x01 \x03(\x01\"\xc0\x05\n\rEngineMetrics\x12\x18\n\x10\x61\x63tive_workflows\x18\x01 \x01(\x05\x12\x18\n\x10queued_workflows\x18\x02 \x01(\x05\x12\x1b\n\x13\x63ompleted_workflows\x18\x03 \x01(\x03\x12\x18\n\x10\x66\x61iled_workflows\x18\x04 \x01(\x03\x12\x1b\n\x13\x63\x61ncelled_workflows\x18\x05 \x01(\x03\x12\x1b\n\x13timed_out_workflows\x18\x06 \x01(\x03\x12\x38\n\nagent_load\x18\x07 \x03(\x0b\x32$.dwe.v1.EngineMetrics.AgentLoadEntry\x12-\n\x0eresource_usage\x18\x08 \x01(\x0b\x32\x15.dwe.v1.ResourceUsage\x12J\n\x13performance_metrics\x18\t \x03(\x0b\x32-.dwe.v1.EngineMetrics.PerformanceMetricsEntry\x12\x17\n\x0f\x63ompleted_steps\x18\n \x01(\x03\x12\x14\n\x0c\x66\x61iled_steps\x18\x0b \x01(\x03\x12\x18\n\x10\x63onnected_agents\x18\x0c \x01(\x05\x12\x16\n\x0euptime_seconds\x18\r \x01(\x01\x12\x1f\n\x17sample_interval_seconds\x18\x0e \x01(\x01\x12\x1e\n\x16\x61\x64\x61ptation_rule_errors\x18\x0f \x01(\x03\x12\x1a\n\x12\x63\x61ncels_unanswered\x18\x10 \x01(\x03\x12\x14\n\x0c\x61uth_refused\x18\x11 \x01(\x03\x1a\x30\n\x0e\x41gentLoadEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01\x1aO\n\x17PerformanceMetricsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12#\n\x05value\x18\x02 \x01(\x0b\x32\x14.dwe.v1.MetricSeries:\x02\x38\x01\x42\x41\n\ndev.dwe.v1B\x0b\x45ngineProtoP\x01Z\x1b\x64we.dev/gen/go/dwe/v1;dwev1\xaa\x02\x06\x44we.V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,12 +38,14 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ENGINEMETRICS_PERFORMANCEMETRICSENTRY']._serialized_options = b'8\001'
   _globals['_RESOURCEUSAGE']._serialized_start=31
   _globals['_RESOURCEUSAGE']._serialized_end=86
-  _globals['_METRICSERIES']._serialized_start=88
-  _globals['_METRICSERIES']._serialized_end=118
-  _globals['_ENGINEMETRICS']._serialized_start=121
-  _globals['_ENGINEMETRICS']._serialized_end=825
-  _globals['_ENGINEMETRICS_AGENTLOADENTRY']._serialized_start=696
-  _globals['_ENGINEMETRICS_AGENTLOADENTRY']._serialized_end=744
-  _globals['_ENGINEMETRICS_PERFORMANCEMETRICSENTRY']._serialized_start=746
-  _globals['_ENGINEMETRICS_PERFORMANCEMETRICSENTRY']._serialized_end=825
+  _globals['_REPLICAINFO']._serialized_start=88
+  _globals['_REPLICAINFO']._serialized_end=199
+  _globals['_METRICSERIES']._serialized_start=201
+  _globals['_METRICSERIES']._serialized_end=231
+  _globals['_ENGINEMETRICS']._serialized_start=234
+  _globals['_ENGINEMETRICS']._serialized_end=938
+  _globals['_ENGINEMETRICS_AGENTLOADENTRY']._serialized_start=809
+  _globals['_ENGINEMETRICS_AGENTLOADENTRY']._serialized_end=857
+  _globals['_ENGINEMETRICS_PERFORMANCEMETRICSENTRY']._serialized_start=859
+  _globals['_ENGINEMETRICS_PERFORMANCEMETRICSENTRY']._serialized_end=938
 # @@protoc_insertion_point(module_scope)

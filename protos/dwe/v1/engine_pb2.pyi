@@ -14,6 +14,20 @@ class ResourceUsage(_message.Message):
     memory_mb: float
     def __init__(self, cpu_percent: _Optional[float] = ..., memory_mb: _Optional[float] = ...) -> None: ...
 
+class ReplicaInfo(_message.Message):
+    __slots__ = ("replica_id", "address", "owner", "heartbeat_age_seconds", "epoch")
+    REPLICA_ID_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    HEARTBEAT_AGE_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    EPOCH_FIELD_NUMBER: _ClassVar[int]
+    replica_id: str
+    address: str
+    owner: bool
+    heartbeat_age_seconds: float
+    epoch: int
+    def __init__(self, replica_id: _Optional[str] = ..., address: _Optional[str] = ..., owner: _Optional[bool] = ..., heartbeat_age_seconds: _Optional[float] = ..., epoch: _Optional[int] = ...) -> None: ...
+
 class MetricSeries(_message.Message):
     __slots__ = ("values",)
     VALUES_FIELD_NUMBER: _ClassVar[int]

@@ -227,7 +227,7 @@ class GetServerInfoRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetServerInfoResponse(_message.Message):
-    __slots__ = ("version", "max_message_bytes", "max_payload_bytes", "heartbeat_interval", "subject", "role", "namespace", "namespaces")
+    __slots__ = ("version", "max_message_bytes", "max_payload_bytes", "heartbeat_interval", "subject", "role", "namespace", "namespaces", "replica_id", "replicas")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     MAX_MESSAGE_BYTES_FIELD_NUMBER: _ClassVar[int]
     MAX_PAYLOAD_BYTES_FIELD_NUMBER: _ClassVar[int]
@@ -236,6 +236,8 @@ class GetServerInfoResponse(_message.Message):
     ROLE_FIELD_NUMBER: _ClassVar[int]
     NAMESPACE_FIELD_NUMBER: _ClassVar[int]
     NAMESPACES_FIELD_NUMBER: _ClassVar[int]
+    REPLICA_ID_FIELD_NUMBER: _ClassVar[int]
+    REPLICAS_FIELD_NUMBER: _ClassVar[int]
     version: str
     max_message_bytes: int
     max_payload_bytes: int
@@ -244,7 +246,9 @@ class GetServerInfoResponse(_message.Message):
     role: str
     namespace: str
     namespaces: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, version: _Optional[str] = ..., max_message_bytes: _Optional[int] = ..., max_payload_bytes: _Optional[int] = ..., heartbeat_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., subject: _Optional[str] = ..., role: _Optional[str] = ..., namespace: _Optional[str] = ..., namespaces: _Optional[_Iterable[str]] = ...) -> None: ...
+    replica_id: str
+    replicas: _containers.RepeatedCompositeFieldContainer[_engine_pb2.ReplicaInfo]
+    def __init__(self, version: _Optional[str] = ..., max_message_bytes: _Optional[int] = ..., max_payload_bytes: _Optional[int] = ..., heartbeat_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., subject: _Optional[str] = ..., role: _Optional[str] = ..., namespace: _Optional[str] = ..., namespaces: _Optional[_Iterable[str]] = ..., replica_id: _Optional[str] = ..., replicas: _Optional[_Iterable[_Union[_engine_pb2.ReplicaInfo, _Mapping]]] = ...) -> None: ...
 
 class PruneWorkflowsRequest(_message.Message):
     __slots__ = ("older_than", "dry_run", "namespaces")

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file dwe/v1/engine.proto.
  */
 export const file_dwe_v1_engine: GenFile = /*@__PURE__*/
-  fileDesc("ChNkd2UvdjEvZW5naW5lLnByb3RvEgZkd2UudjEiNwoNUmVzb3VyY2VVc2FnZRITCgtjcHVfcGVyY2VudBgBIAEoARIRCgltZW1vcnlfbWIYAiABKAEiHgoMTWV0cmljU2VyaWVzEg4KBnZhbHVlcxgBIAMoASLABQoNRW5naW5lTWV0cmljcxIYChBhY3RpdmVfd29ya2Zsb3dzGAEgASgFEhgKEHF1ZXVlZF93b3JrZmxvd3MYAiABKAUSGwoTY29tcGxldGVkX3dvcmtmbG93cxgDIAEoAxIYChBmYWlsZWRfd29ya2Zsb3dzGAQgASgDEhsKE2NhbmNlbGxlZF93b3JrZmxvd3MYBSABKAMSGwoTdGltZWRfb3V0X3dvcmtmbG93cxgGIAEoAxI4CgphZ2VudF9sb2FkGAcgAygLMiQuZHdlLnYxLkVuZ2luZU1ldHJpY3MuQWdlbnRMb2FkRW50cnkSLQoOcmVzb3VyY2VfdXNhZ2UYCCABKAsyFS5kd2UudjEuUmVzb3VyY2VVc2FnZRJKChNwZXJmb3JtYW5jZV9tZXRyaWNzGAkgAygLMi0uZHdlLnYxLkVuZ2luZU1ldHJpY3MuUGVyZm9ybWFuY2VNZXRyaWNzRW50cnkSFwoPY29tcGxldGVkX3N0ZXBzGAogASgDEhQKDGZhaWxlZF9zdGVwcxgLIAEoAxIYChBjb25uZWN0ZWRfYWdlbnRzGAwgASgFEhYKDnVwdGltZV9zZWNvbmRzGA0gASgBEh8KF3NhbXBsZV9pbnRlcnZhbF9zZWNvbmRzGA4gASgBEh4KFmFkYXB0YXRpb25fcnVsZV9lcnJvcnMYDyABKAMSGgoSY2FuY2Vsc191bmFuc3dlcmVkGBAgASgDEhQKDGF1dGhfcmVmdXNlZBgRIAEoAxowCg5BZ2VudExvYWRFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAU6AjgBGk8KF1BlcmZvcm1hbmNlTWV0cmljc0VudHJ5EgsKA2tleRgBIAEoCRIjCgV2YWx1ZRgCIAEoCzIULmR3ZS52MS5NZXRyaWNTZXJpZXM6AjgBQkEKCmRldi5kd2UudjFCC0VuZ2luZVByb3RvUAFaG2R3ZS5kZXYvZ2VuL2dvL2R3ZS92MTtkd2V2MaoCBkR3ZS5WMWIGcHJvdG8z");
+  fileDesc("ChNkd2UvdjEvZW5naW5lLnByb3RvEgZkd2UudjEiNwoNUmVzb3VyY2VVc2FnZRITCgtjcHVfcGVyY2VudBgBIAEoARIRCgltZW1vcnlfbWIYAiABKAEibwoLUmVwbGljYUluZm8SEgoKcmVwbGljYV9pZBgBIAEoCRIPCgdhZGRyZXNzGAIgASgJEg0KBW93bmVyGAMgASgIEh0KFWhlYXJ0YmVhdF9hZ2Vfc2Vjb25kcxgEIAEoARINCgVlcG9jaBgFIAEoAyIeCgxNZXRyaWNTZXJpZXMSDgoGdmFsdWVzGAEgAygBIsAFCg1FbmdpbmVNZXRyaWNzEhgKEGFjdGl2ZV93b3JrZmxvd3MYASABKAUSGAoQcXVldWVkX3dvcmtmbG93cxgCIAEoBRIbChNjb21wbGV0ZWRfd29ya2Zsb3dzGAMgASgDEhgKEGZhaWxlZF93b3JrZmxvd3MYBCABKAMSGwoTY2FuY2VsbGVkX3dvcmtmbG93cxgFIAEoAxIbChN0aW1lZF9vdXRfd29ya2Zsb3dzGAYgASgDEjgKCmFnZW50X2xvYWQYByADKAsyJC5kd2UudjEuRW5naW5lTWV0cmljcy5BZ2VudExvYWRFbnRyeRItCg5yZXNvdXJjZV91c2FnZRgIIAEoCzIVLmR3ZS52MS5SZXNvdXJjZVVzYWdlEkoKE3BlcmZvcm1hbmNlX21ldHJpY3MYCSADKAsyLS5kd2UudjEuRW5naW5lTWV0cmljcy5QZXJmb3JtYW5jZU1ldHJpY3NFbnRyeRIXCg9jb21wbGV0ZWRfc3RlcHMYCiABKAMSFAoMZmFpbGVkX3N0ZXBzGAsgASgDEhgKEGNvbm5lY3RlZF9hZ2VudHMYDCABKAUSFgoOdXB0aW1lX3NlY29uZHMYDSABKAESHwoXc2FtcGxlX2ludGVydmFsX3NlY29uZHMYDiABKAESHgoWYWRhcHRhdGlvbl9ydWxlX2Vycm9ycxgPIAEoAxIaChJjYW5jZWxzX3VuYW5zd2VyZWQYECABKAMSFAoMYXV0aF9yZWZ1c2VkGBEgASgDGjAKDkFnZW50TG9hZEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoBToCOAEaTwoXUGVyZm9ybWFuY2VNZXRyaWNzRW50cnkSCwoDa2V5GAEgASgJEiMKBXZhbHVlGAIgASgLMhQuZHdlLnYxLk1ldHJpY1NlcmllczoCOAFCQQoKZGV2LmR3ZS52MUILRW5naW5lUHJvdG9QAVobZHdlLmRldi9nZW4vZ28vZHdlL3YxO2R3ZXYxqgIGRHdlLlYxYgZwcm90bzM");
 
 /**
  * Process resources of the server.
@@ -41,6 +41,55 @@ export const ResourceUsageSchema: GenMessage<ResourceUsage> = /*@__PURE__*/
   messageDesc(file_dwe_v1_engine, 0);
 
 /**
+ * A server replica on a shared PostgreSQL database (on SQLite: the one server).
+ *
+ * @generated from message dwe.v1.ReplicaInfo
+ */
+export type ReplicaInfo = Message<"dwe.v1.ReplicaInfo"> & {
+  /**
+   * Its --replica-id.
+   *
+   * @generated from field: string replica_id = 1;
+   */
+  replicaId: string;
+
+  /**
+   * Where it listens.
+   *
+   * @generated from field: string address = 2;
+   */
+  address: string;
+
+  /**
+   * It holds the scheduler lease: it owns every workflow, the others forward.
+   *
+   * @generated from field: bool owner = 3;
+   */
+  owner: boolean;
+
+  /**
+   * Seconds since its last heartbeat.
+   *
+   * @generated from field: double heartbeat_age_seconds = 4;
+   */
+  heartbeatAgeSeconds: number;
+
+  /**
+   * The lease's epoch while it is the owner, else 0.
+   *
+   * @generated from field: int64 epoch = 5;
+   */
+  epoch: bigint;
+};
+
+/**
+ * Describes the message dwe.v1.ReplicaInfo.
+ * Use `create(ReplicaInfoSchema)` to create a new message.
+ */
+export const ReplicaInfoSchema: GenMessage<ReplicaInfo> = /*@__PURE__*/
+  messageDesc(file_dwe_v1_engine, 1);
+
+/**
  * A metric's recent history, oldest first, one sample per interval.
  *
  * @generated from message dwe.v1.MetricSeries
@@ -59,7 +108,7 @@ export type MetricSeries = Message<"dwe.v1.MetricSeries"> & {
  * Use `create(MetricSeriesSchema)` to create a new message.
  */
 export const MetricSeriesSchema: GenMessage<MetricSeries> = /*@__PURE__*/
-  messageDesc(file_dwe_v1_engine, 1);
+  messageDesc(file_dwe_v1_engine, 2);
 
 /**
  * Engine-wide counters and history.
@@ -195,5 +244,5 @@ export type EngineMetrics = Message<"dwe.v1.EngineMetrics"> & {
  * Use `create(EngineMetricsSchema)` to create a new message.
  */
 export const EngineMetricsSchema: GenMessage<EngineMetrics> = /*@__PURE__*/
-  messageDesc(file_dwe_v1_engine, 2);
+  messageDesc(file_dwe_v1_engine, 3);
 
