@@ -25,6 +25,7 @@ import psutil
 from dwe.clients.local import ServerProcess, start_agent, stop
 from dwe.clients.spec import build_workflow_spec
 from dwe.clients.typed import DweClient
+from dwe.server.store.opening import is_postgres
 from dwe.v1 import enums_pb2
 
 from .secure import secure
@@ -300,7 +301,7 @@ def _database(tmp: str) -> Iterator[str]:
 
 def _commits(db: str) -> int | None:
     """PostgreSQL: transactions committed in the database so far (None on SQLite)."""
-    if not db.startswith("postgresql://"):
+    if not is_postgres(db):
         return None
     import psycopg
 

@@ -10,6 +10,7 @@ from dwe.cli.commands import client_tls
 from dwe.clients.errors import DweError, ValidationError
 from dwe.clients.sync import SyncDweClient
 from dwe.common.durations import format_duration
+from dwe.server.store.opening import is_postgres
 
 __all__ = ["cmd_backup", "cmd_prune", "cmd_replicas"]
 
@@ -46,7 +47,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
     from dwe.server.store.backup import backup
 
     source = args.db or os.environ.get("DWE_DB") or "./dwe.db"
-    if source.startswith(("postgresql://", "postgres://")):
+    if is_postgres(source):
         raise ValidationError(
             "dwe admin backup copies a SQLite file; back a PostgreSQL store up with"
             " pg_dump (docs/operations.md)"
@@ -76,7 +77,7 @@ def cmd_replicas(args: argparse.Namespace) -> int:
     """The replicas and the owner of the workflows: read from a PostgreSQL ``--db``
     directly, else asked of the server at ``--target`` (GetServerInfo)."""
     db = args.db or os.environ.get("DWE_DB") or ""
-    found = _replicas_in(db) if db.startswith(("postgresql://", "postgres://")) else None
+    found = _replicas_in(db) if is_postgres(db) else None
     if found is None:
         with SyncDweClient(args.target, tls=client_tls(args), token=args.token) as client:
             info = client.get_server_info()

@@ -34,33 +34,28 @@ def checked(handler: grpc.RpcMethodHandler, check: Check) -> grpc.RpcMethodHandl
             unary, handler.request_deserializer, handler.response_serializer
         )
     if handler.unary_stream is not None:
-        inner_us = handler.unary_stream
-
-        async def server_stream(
-            request: Any, context: grpc.aio.ServicerContext
-        ) -> AsyncIterator[Any]:
-            done = await check(context)
-            try:
-                async for item in inner_us(request, context):
-                    yield item
-            finally:
-                if done is not None:
-                    done()
-
         return grpc.unary_stream_rpc_method_handler(
-            server_stream, handler.request_deserializer, handler.response_serializer
+            _streaming(handler.unary_stream, check),
+            handler.request_deserializer,
+            handler.response_serializer,
         )
-    inner_ss = handler.stream_stream
+    return grpc.stream_stream_rpc_method_handler(
+        _streaming(handler.stream_stream, check),
+        handler.request_deserializer,
+        handler.response_serializer,
+    )
 
-    async def bidi(requests: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+
+def _streaming(inner: Any, check: Check) -> Any:
+    """A streaming behaviour (one request or a request iterator first) with ``check``."""
+
+    async def behaviour(first: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
         done = await check(context)
         try:
-            async for item in inner_ss(requests, context):
+            async for item in inner(first, context):
                 yield item
         finally:
             if done is not None:
                 done()
 
-    return grpc.stream_stream_rpc_method_handler(
-        bidi, handler.request_deserializer, handler.response_serializer
-    )
+    return behaviour

@@ -23,6 +23,8 @@ from .pg_lease import LeaseLost, SchedulerLease
 from .pg_schema import migrate
 from .reads import TERMINAL, SqlReads
 from .rows import (
+    NEW_STEP,
+    NEW_WORKFLOW,
     PIPE_UPDATE_KEY,
     STEP_UPDATE_KEY,
     WORKFLOW_UPDATE_KEY,
@@ -36,6 +38,8 @@ from .rows import (
     WorkflowInsert,
     WorkflowUpdate,
     WriteBatch,
+    insert_sql,
+    update_sql,
 )
 
 __all__ = ["PostgresStore"]
@@ -47,40 +51,24 @@ _ENDED = f"state IN ({', '.join(repr(s) for s in TERMINAL)})"
 
 
 def _insert(table: str, fields: tuple[str, ...], fixed: dict[str, str] | None = None) -> str:
-    fixed = fixed or {}
-    columns = ", ".join([*fields, *fixed])
-    values = ", ".join(["%s"] * len(fields) + list(fixed.values()))
-    return f"INSERT INTO {table} ({columns}) VALUES ({values})"
+    return insert_sql(table, fields, fixed, mark="%s")
 
 
 def _update(table: str, fields: tuple[str, ...], key: int) -> str:
-    sets = ", ".join(f"{f}=%s" for f in fields[:-key])
-    where = " AND ".join(f"{f}=%s" for f in fields[-key:])
-    return f"UPDATE {table} SET {sets} WHERE {where}"
+    return update_sql(table, fields, key, mark="%s")
 
 
 _INSERT_WORKFLOW = (
-    _insert(
-        "workflows",
-        WorkflowInsert._fields,
-        {
-            "state": "'pending'",
-            "started_at": "0",
-            "finished_at": "0",
-            "session_id": "''",
-            "error_message": "''",
-            "completed_steps": "0",
-        },
-    )
+    _insert("workflows", WorkflowInsert._fields, NEW_WORKFLOW)
     + " ON CONFLICT (namespace, request_id) DO NOTHING RETURNING id"
 )
 _WRITES = (
-    ("new_steps", _insert("steps", StepInsert._fields, {"state": "'pending'"})),
+    ("new_steps", _insert("steps", StepInsert._fields, NEW_STEP)),
     ("workflow_updates", _update("workflows", WorkflowUpdate._fields, WORKFLOW_UPDATE_KEY)),
     ("step_updates", _update("steps", StepUpdate._fields, STEP_UPDATE_KEY)),
     ("events", _insert("events", EventRow._fields)),
     ("pipe_updates", _update("steps", PipeUpdate._fields, PIPE_UPDATE_KEY)),
-    ("progress_updates", _update("steps", ProgressUpdate._fields, 2)),
+    ("progress_updates", _update("steps", ProgressUpdate._fields, PIPE_UPDATE_KEY)),
     ("pipe_records", _insert("pipe_records", PipeRecordRow._fields)),
     (
         "agents",

@@ -119,6 +119,40 @@ class AgentRow(NamedTuple):
     namespace: str
 
 
+def insert_sql(
+    table: str,
+    fields: tuple[str, ...],
+    fixed: dict[str, str] | None = None,
+    verb: str = "INSERT",
+    mark: str = "?",
+) -> str:
+    """An INSERT binding ``fields`` in order with the driver's placeholder ``mark``;
+    ``fixed`` columns get SQL literals."""
+    fixed = fixed or {}
+    columns = ", ".join([*fields, *fixed])
+    values = ", ".join([mark] * len(fields) + list(fixed.values()))
+    return f"{verb} INTO {table} ({columns}) VALUES ({values})"
+
+
+def update_sql(table: str, fields: tuple[str, ...], key: int, mark: str = "?") -> str:
+    """An UPDATE setting all but the last ``key`` fields, matched on those."""
+    sets = ", ".join(f"{f}={mark}" for f in fields[:-key])
+    where = " AND ".join(f"{f}={mark}" for f in fields[-key:])
+    return f"UPDATE {table} SET {sets} WHERE {where}"
+
+
+#: The columns a new workflow row starts with besides ``WorkflowInsert``'s (literals:
+#: the SQLite schema 2 gave them no defaults).
+NEW_WORKFLOW = {
+    "state": "'pending'",
+    "started_at": "0",
+    "finished_at": "0",
+    "session_id": "''",
+    "error_message": "''",
+    "completed_steps": "0",
+}
+NEW_STEP = {"state": "'pending'"}
+
 # How many trailing fields of each update row form its WHERE key.
 WORKFLOW_UPDATE_KEY = 1
 STEP_UPDATE_KEY = 2

@@ -18,6 +18,8 @@ from .base import Pruned
 from .migrations import EventUpgrade, SchemaError, StoreOpenError, migrate, rollback
 from .reads import SqlReads
 from .rows import (
+    NEW_STEP,
+    NEW_WORKFLOW,
     PIPE_UPDATE_KEY,
     STEP_UPDATE_KEY,
     WORKFLOW_UPDATE_KEY,
@@ -31,6 +33,8 @@ from .rows import (
     WorkflowInsert,
     WorkflowUpdate,
     WriteBatch,
+    insert_sql,
+    update_sql,
 )
 
 __all__ = ["SchemaError", "SqliteStore"]
@@ -38,50 +42,21 @@ __all__ = ["SchemaError", "SqliteStore"]
 _SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 
 
-def _insert_sql(
-    table: str, fields: tuple[str, ...], fixed: dict[str, str] | None = None, verb: str = "INSERT"
-) -> str:
-    """An INSERT binding ``fields`` in order; ``fixed`` columns get SQL literals."""
-    fixed = fixed or {}
-    columns = ", ".join([*fields, *fixed])
-    values = ", ".join(["?"] * len(fields) + list(fixed.values()))
-    return f"{verb} INTO {table} ({columns}) VALUES ({values})"
-
-
-def _update_sql(table: str, fields: tuple[str, ...], key: int) -> str:
-    """An UPDATE setting all but the last ``key`` fields, matched on those."""
-    sets = ", ".join(f"{f}=?" for f in fields[:-key])
-    where = " AND ".join(f"{f}=?" for f in fields[-key:])
-    return f"UPDATE {table} SET {sets} WHERE {where}"
-
-
 # Generated once from the row types, so column order cannot drift from the rows.
-# The workflows columns have no SQL defaults (schema 2), hence the literals.
 _INSERT_WORKFLOW = (
-    _insert_sql(
-        "workflows",
-        WorkflowInsert._fields,
-        {
-            "state": "'pending'",
-            "started_at": "0",
-            "finished_at": "0",
-            "session_id": "''",
-            "error_message": "''",
-            "completed_steps": "0",
-        },
-    )
+    insert_sql("workflows", WorkflowInsert._fields, NEW_WORKFLOW)
     # The unique request_id is the idempotency key: a repeat is skipped, not an error
     # that would fail every other row of the group commit.
     + " ON CONFLICT(namespace, request_id) DO NOTHING"
 )
-_INSERT_STEP = _insert_sql("steps", StepInsert._fields, {"state": "'pending'"})
-_UPDATE_WORKFLOW = _update_sql("workflows", WorkflowUpdate._fields, WORKFLOW_UPDATE_KEY)
-_UPDATE_STEP = _update_sql("steps", StepUpdate._fields, STEP_UPDATE_KEY)
-_INSERT_EVENT = _insert_sql("events", EventRow._fields)
-_UPDATE_PIPE = _update_sql("steps", PipeUpdate._fields, PIPE_UPDATE_KEY)
-_UPDATE_PROGRESS = _update_sql("steps", ProgressUpdate._fields, PIPE_UPDATE_KEY)
-_INSERT_PIPE_RECORD = _insert_sql("pipe_records", PipeRecordRow._fields)
-_UPSERT_AGENT = _insert_sql("agents", AgentRow._fields, verb="INSERT OR REPLACE")
+_INSERT_STEP = insert_sql("steps", StepInsert._fields, NEW_STEP)
+_UPDATE_WORKFLOW = update_sql("workflows", WorkflowUpdate._fields, WORKFLOW_UPDATE_KEY)
+_UPDATE_STEP = update_sql("steps", StepUpdate._fields, STEP_UPDATE_KEY)
+_INSERT_EVENT = insert_sql("events", EventRow._fields)
+_UPDATE_PIPE = update_sql("steps", PipeUpdate._fields, PIPE_UPDATE_KEY)
+_UPDATE_PROGRESS = update_sql("steps", ProgressUpdate._fields, PIPE_UPDATE_KEY)
+_INSERT_PIPE_RECORD = insert_sql("pipe_records", PipeRecordRow._fields)
+_UPSERT_AGENT = insert_sql("agents", AgentRow._fields, verb="INSERT OR REPLACE")
 
 
 def _connect(path: str, writer: bool = False) -> sqlite3.Connection:
