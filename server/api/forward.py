@@ -21,15 +21,34 @@ from .guard import KINDS
 
 #: Call metadata that belongs to this hop, not the caller's request.
 _HOP = ("user-agent", "content-type", "te")
+#: Marks a forwarded call: a replica that is not the owner either does not forward it
+#: again (right after a failover, a new standby may listen where the dead owner did).
+FORWARDED = "dwe-forwarded"
 _NO_OWNER = "this replica is a standby and knows no owner yet; call again shortly"
 
 
 def _metadata(context: grpc.aio.ServicerContext) -> tuple[tuple[str, Any], ...]:
-    return tuple(
+    kept = tuple(
         (k, v)
         for k, v in context.invocation_metadata() or ()
         if not k.startswith((":", "grpc-")) and k not in _HOP
     )
+    return (*kept, (FORWARDED, "1"))
+
+
+def _forwarded(context: grpc.aio.ServicerContext) -> bool:
+    return any(k == FORWARDED for k, _ in context.invocation_metadata() or ())
+
+
+async def _relay(call: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
+    """The owner's replies of a stream, its error as this call's, the call ended after."""
+    try:
+        async for reply in call:
+            yield reply
+    except grpc.aio.AioRpcError as exc:
+        await context.abort(exc.code(), exc.details() or "")
+    finally:
+        call.cancel()
 
 
 class Forwarder(grpc.GenericRpcHandler):  # type: ignore[misc]
@@ -66,7 +85,7 @@ class Forwarder(grpc.GenericRpcHandler):  # type: ignore[misc]
         return grpc.unary_unary_rpc_method_handler(self._unary(path))
 
     async def _open(self, context: grpc.aio.ServicerContext) -> grpc.aio.Channel:
-        channel = self._channel()
+        channel = None if _forwarded(context) else self._channel()
         if channel is None:
             await context.abort(grpc.StatusCode.UNAVAILABLE, _NO_OWNER)
             raise AssertionError("unreachable: abort raises")
@@ -94,13 +113,8 @@ class Forwarder(grpc.GenericRpcHandler):  # type: ignore[misc]
             call = channel.unary_stream(path)(
                 request, metadata=_metadata(context), timeout=context.time_remaining()
             )
-            try:
-                async for reply in call:
-                    yield reply
-            except grpc.aio.AioRpcError as exc:
-                await context.abort(exc.code(), exc.details() or "")
-            finally:
-                call.cancel()
+            async for reply in _relay(call, context):
+                yield reply
 
         return server_stream
 
@@ -119,13 +133,10 @@ class Forwarder(grpc.GenericRpcHandler):  # type: ignore[misc]
 
             pumping = asyncio.create_task(pump())
             try:
-                async for reply in call:
+                async for reply in _relay(call, context):
                     yield reply
-            except grpc.aio.AioRpcError as exc:
-                await context.abort(exc.code(), exc.details() or "")
             finally:
                 pumping.cancel()
-                call.cancel()
 
         return bidi
 
