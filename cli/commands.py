@@ -33,6 +33,8 @@ __all__ = [
 _SERVER_FLAGS = {
     "host": "host",
     "port": "port",
+    "http_host": "http_host",
+    "http_port": "http_port",
     "db": "db_path",
     "log_level": "log_level",
     "log_format": "log_format",

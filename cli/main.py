@@ -117,6 +117,16 @@ def _add_server_basics(p: argparse.ArgumentParser) -> None:
     """Where the server listens, stores and logs, and what it loads at start."""
     p.add_argument("--host", help="listen address, env DWE_HOST (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="listen port, env DWE_PORT (default 50051)")
+    p.add_argument(
+        "--http-host",
+        help="the dashboard's and /metrics' address, env DWE_HTTP_HOST (default 127.0.0.1)",
+    )
+    p.add_argument(
+        "--http-port",
+        type=int,
+        help="the dashboard's port, 0 = any free port, -1 = no HTTP; env DWE_HTTP_PORT "
+        "(default 8080, or a free port when 8080 is taken)",
+    )
     p.add_argument("--db", help="SQLite file or postgresql:// URL, env DWE_DB (default ./dwe.db)")
     p.add_argument("--log-level", help="env DWE_LOG_LEVEL (default INFO)")
     p.add_argument(

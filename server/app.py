@@ -36,6 +36,7 @@ from .auth import TokenKeys
 from .config import ServerConfig
 from .engine.config import SchedulerConfig
 from .engine.model import DEFAULT_NAMESPACE, AgentRegistration
+from .http.front import HttpFront
 from .logs import configure_logging
 from .rules import load_rules
 from .runtime.coordinator import Coordinator
@@ -89,19 +90,7 @@ class DweServer:
         self.config = config
         self.store = open_store(config.db_path, config.sqlite_synchronous, upgrade_v2_event)
         self.coordinator = Coordinator(
-            self.store,
-            event_bytes,
-            SchedulerConfig(
-                max_concurrent_workflows=config.max_concurrent_workflows,
-                default_workflow_timeout=config.default_timeout,
-                agent_lease=config.agent_lease,
-                restart_lease=config.restart_lease,
-                priority_aging=config.priority_aging,
-                max_context_bytes=config.max_payload_bytes,
-                ack_timeout=config.ack_timeout,
-                cancel_grace=config.cancel_grace,
-            ),
-            Telemetry(tracer_provider),
+            self.store, event_bytes, _scheduler_config(config), Telemetry(tracer_provider)
         )
         self.sampler = MetricsSampler(
             self.coordinator.stats, config.metrics_interval, meter_provider
@@ -118,6 +107,7 @@ class DweServer:
         # The dwe.v1 handlers: this server's own once it owns the workflows, else forwards.
         self.router = Router()
         self._promotion: asyncio.Task[None] | None = None
+        self.http = HttpFront(config) if config.http_port >= 0 else None
         self._owning = False
         limits = TokenLimits(
             config.token_create_rate, config.token_create_burst, config.token_max_streams
@@ -153,6 +143,14 @@ class DweServer:
             self.coordinator.add_rule(rule)
         owner = await self._claim()
         self.port = self._bind()
+        if self.http is not None:  # before anything runs: a port it cannot have stops us here
+            try:
+                self.http.prepare(self.grpc)
+                await self.http.start(self.config.max_message_bytes)
+            except BaseException:
+                await self.http.stop()
+                await self.grpc.stop(None)
+                raise
         if self.replica is not None:
             self.replica.lease.address = self.address
             if owner:  # store the address now: standbys forward calls to it
@@ -178,6 +176,8 @@ class DweServer:
         for name in ("", *SERVICES):
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         self.sampler.start()
+        if self.http is not None:
+            log.info("dwe dashboard at %s", self.http.url)
         log.info(
             "dwe server listening on %s (store %s; %s)",
             self.address,
@@ -320,6 +320,8 @@ class DweServer:
             return
         self._stopped = True
         grace = self.config.grace if grace is None else grace
+        if self.http is not None:  # its event streams end; its calls are ours to refuse
+            await self.http.stop()
         if not await self._stop_standby(grace):
             return
         await self.health.enter_graceful_shutdown()
@@ -352,6 +354,19 @@ class DweServer:
         self.store.close()
         log.info("dwe server (standby) stopped")
         return False
+
+
+def _scheduler_config(config: ServerConfig) -> SchedulerConfig:
+    return SchedulerConfig(
+        max_concurrent_workflows=config.max_concurrent_workflows,
+        default_workflow_timeout=config.default_timeout,
+        agent_lease=config.agent_lease,
+        restart_lease=config.restart_lease,
+        priority_aging=config.priority_aging,
+        max_context_bytes=config.max_payload_bytes,
+        ack_timeout=config.ack_timeout,
+        cancel_grace=config.cancel_grace,
+    )
 
 
 async def create_server(

@@ -73,6 +73,9 @@ class ServerConfig:
             auth on (DWE_AUTH_SECRET).
         auth_deny: A deny-list: one token id (``jti``) or ``sub:SUBJECT`` per line,
             refused as revoked; read again on SIGHUP (DWE_AUTH_DENY).
+        http_host, http_port: Where the dashboard, its HTTP API and /metrics are
+            served (DWE_HTTP_HOST, DWE_HTTP_PORT); port 0 picks a free one, -1 turns
+            HTTP off; when 8080 (the default) is taken, a free port is used.
         replica_id: On PostgreSQL, this replica's name among those on the database
             (default host-pid) (DWE_REPLICA_ID).
         lease_seconds: On PostgreSQL, how long the scheduler lease outlives its
@@ -90,6 +93,8 @@ class ServerConfig:
 
     host: str = "127.0.0.1"
     port: int = 50051
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
     db_path: str = "./dwe.db"
     log_level: str = "INFO"
     log_format: str = "text"
@@ -143,6 +148,8 @@ class ServerConfig:
                 "--auth-cert-map needs mTLS (--tls-client-ca) and auth"
                 " (--auth-key or --auth-secret)"
             )
+        if not -1 <= self.http_port <= 65535:
+            raise ValueError("http_port must be a port number, 0 (any free port) or -1 (off)")
         if self.lease_seconds <= 0:
             raise ValueError("lease_seconds must be more than 0")
         if self.ack_timeout < 0 or self.cancel_grace < 0:

@@ -70,7 +70,9 @@ def server_config(tmp_path: Path, request: pytest.FixtureRequest) -> ServerConfi
     db = str(tmp_path / "dwe.db")
     if TEST_STORE == "postgres":
         db = request.getfixturevalue("pg_url")
-    return ServerConfig(host="127.0.0.1", port=0, db_path=db, metrics_interval=0.2, grace=0.5)
+    return ServerConfig(
+        host="127.0.0.1", port=0, http_port=0, db_path=db, metrics_interval=0.2, grace=0.5
+    )
 
 
 @pytest.fixture

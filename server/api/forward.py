@@ -43,6 +43,9 @@ def _forwarded(context: grpc.aio.ServicerContext) -> bool:
 async def _relay(call: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
     """The owner's replies of a stream, its error as this call's, the call ended after."""
     try:
+        sent = await call.initial_metadata()  # passed on at once, as the owner sent them
+        if sent is not None and not call.done():
+            await context.send_initial_metadata(())
         async for reply in call:
             yield reply
     except grpc.aio.AioRpcError as exc:

@@ -154,6 +154,9 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
         namespaces = (await self._scopes.of(context)).among(request.namespaces)
         sub = self._c.subscribe(request.workflow_ids, types, namespaces)  # before the replay
         try:
+            # Headers now, before any event: a caller (the HTTP gateway) learns the watch
+            # was accepted without waiting for the first event.
+            await context.send_initial_metadata(())
             last = -1
             if request.HasField("after_position"):
                 check_count(request.after_position, "after_position", MAX_SEQ)

@@ -1,0 +1,114 @@
+"""GET /api/v1/events: WatchEvents as Server-Sent Events.
+
+Each event is one SSE message whose id is the event's position, so a browser's
+EventSource that reconnects sends Last-Event-ID and the stream resumes from the
+store with no gap and no repeat. The watch is accepted or refused (with the HTTP
+status of its gRPC error) before the response starts; an error later in the stream
+is sent as an ``error`` event, after which the stream ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import grpc
+import orjson
+from aiohttp import web
+
+from dwe.v1 import request_response_pb2 as rr
+
+from .gateway import error, metadata, rpc_error, status_error, to_json
+from .params import BadParam, watch_request
+
+#: A comment line this often keeps proxies from closing an idle stream.
+KEEPALIVE_SECONDS = 15.0
+_PATH = "/dwe.v1.WorkflowService/WatchEvents"
+
+
+def _message(event: rr.WatchEventsResponse) -> bytes:
+    out = bytearray()
+    for one in event.events:
+        data = orjson.dumps(to_json(one))
+        out += b"id: %d\ndata: %s\n\n" % (one.position, data)
+    return bytes(out)
+
+
+class EventStream:
+    """The SSE route over a channel to this server's own handlers."""
+
+    def __init__(self, channel: grpc.aio.Channel, closing: asyncio.Event) -> None:
+        self._channel = channel
+        self._closing = closing
+
+    def route(self) -> web.RouteDef:
+        return web.get("/api/v1/events", self.handle)
+
+    async def handle(self, http: web.Request) -> web.StreamResponse:
+        try:
+            request = watch_request(http.query, http.headers)
+        except BadParam as exc:
+            return error("INVALID_ARGUMENT", str(exc), 400)
+        call = self._channel.unary_stream(
+            _PATH,
+            request_serializer=rr.WatchEventsRequest.SerializeToString,
+            response_deserializer=rr.WatchEventsResponse.FromString,
+        )(request, metadata=metadata(http))
+        try:
+            await call.initial_metadata()  # sent once the server accepted the watch
+            if call.done() and (code := await call.code()) != grpc.StatusCode.OK:
+                return status_error(code, await call.details() or "")
+        except grpc.aio.AioRpcError as exc:
+            return rpc_error(exc)
+        return await self._pump(http, call)
+
+    async def _pump(self, http: web.Request, call: grpc.aio.UnaryStreamCall) -> web.StreamResponse:
+        response = web.StreamResponse(
+            headers={
+                "Content-Type": "text/event-stream",
+                "Cache-Control": "no-cache",
+                "X-Accel-Buffering": "no",  # nginx: do not hold events back
+            }
+        )
+        await response.prepare(http)
+        try:
+            await response.write(b"retry: 1000\n\n")
+            await self._forward(call, response)
+        except grpc.aio.AioRpcError as exc:
+            body = orjson.dumps({"code": exc.code().name, "message": exc.details() or ""})
+            with contextlib.suppress(ConnectionError):
+                await response.write(b"event: error\ndata: %s\n\n" % body)
+        except ConnectionError:
+            pass  # the browser went away
+        finally:
+            call.cancel()
+        return response
+
+    async def _forward(self, call: grpc.aio.UnaryStreamCall, response: web.StreamResponse) -> None:
+        """Events as they come, a keepalive comment when there are none, until the call
+        ends or the server closes."""
+        closing = asyncio.ensure_future(self._closing.wait())
+        reading: asyncio.Future[object] | None = None
+        try:
+            while True:
+                # One read stays pending across keepalives: cancelling it would end the call.
+                reading = reading or asyncio.ensure_future(call.read())
+                done, _ = await asyncio.wait(
+                    (reading, closing),
+                    timeout=KEEPALIVE_SECONDS,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                if closing in done:
+                    return
+                if reading not in done:
+                    await response.write(b": keepalive\n\n")
+                    continue
+                message, reading = reading.result(), None
+                if message is grpc.aio.EOF:
+                    return
+                assert isinstance(message, rr.WatchEventsResponse)
+                await response.write(_message(message))
+        finally:
+            closing.cancel()
+            if reading is not None:
+                reading.cancel()
