@@ -68,9 +68,14 @@ def _header(board: Board, now: float) -> RenderableType:
         (board.name or "workflow", "bold"),
         f"  {board.workflow_id}  ",
         _state(board.state),
-        f"  elapsed {_clock(board.elapsed(now))}  {done}/{total} steps completed",
+        f"  elapsed {_clock(board.elapsed(now))}",
     )
-    return Group(line, ProgressBar(total=max(total, 1), completed=done, width=40))
+    bar = Table.grid(padding=(0, 1))  # a grid ends its line, a bare ProgressBar does not
+    bar.add_row(
+        ProgressBar(total=max(total, 1), completed=done, width=30),
+        f"{done}/{total} steps completed",
+    )
+    return Group(line, bar)
 
 
 def render_board(board: Board, now: float) -> RenderableType:
