@@ -80,6 +80,8 @@ class Agent:
         session_id: Id of the current (or last) session, None before the first.
         served_namespace: The namespace the current (or last) session serves, from
             Welcome; None before the first.
+        on_connected: Called on every Welcome with (target, session info, True on a
+            reconnect), on the serving loop; e.g. ``dwe agent`` prints a line.
     """
 
     def __init__(
@@ -121,6 +123,7 @@ class Agent:
         self.connected = asyncio.Event()
         self.session_id: str | None = None
         self.served_namespace: str | None = None
+        self.on_connected: Callable[[str, SessionInfo, bool], None] | None = None
         self._stop: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
@@ -407,6 +410,8 @@ class Agent:
                 len(info.resumed),
                 len(info.dropped),
             )
+            if self.on_connected is not None:
+                self.on_connected(target, info, state.sessions > 1)
 
         return on_welcome
 

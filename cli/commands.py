@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import argparse
-import sys
-from collections.abc import Iterator
+import socket
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import grpc
 import orjson
 
+from dwe.agent_sdk.errors import AgentConfigError
+from dwe.agent_sdk.session import SessionInfo
 from dwe.cli import render
-from dwe.clients.errors import DweError, ValidationError
-from dwe.clients.events import TERMINAL_EVENTS, event_to_dict
+from dwe.clients.errors import DweError, ValidationError, from_rpc_error
 from dwe.clients.sync import SyncDweClient
 from dwe.common.tls import TlsFiles
-from dwe.v1 import enums_pb2
 
 __all__ = [
     "cmd_agent",
@@ -24,10 +25,12 @@ __all__ = [
     "cmd_intent",
     "cmd_list",
     "cmd_metrics",
-    "cmd_run",
     "cmd_server",
     "cmd_status",
-    "cmd_watch",
+    "json_object",
+    "load_workflow_file",
+    "open_client",
+    "out",
 ]
 
 _SERVER_FLAGS = {
@@ -72,7 +75,7 @@ _SERVER_FLAGS = {
 }
 
 
-def _out(args: argparse.Namespace, obj: Any, human: str) -> None:
+def out(args: argparse.Namespace, obj: Any, human: str) -> None:
     print(render.to_json_line(obj) if args.json else human, flush=True)
 
 
@@ -82,7 +85,7 @@ def client_tls(args: argparse.Namespace) -> TlsFiles | None:
     return TlsFiles(*files) if any(files) else None
 
 
-def _client(args: argparse.Namespace) -> SyncDweClient:
+def open_client(args: argparse.Namespace) -> SyncDweClient:
     return SyncDweClient(
         args.target,
         tls=client_tls(args),
@@ -91,18 +94,7 @@ def _client(args: argparse.Namespace) -> SyncDweClient:
     )
 
 
-def _follow(args: argparse.Namespace, events: Iterator[Any]) -> int:
-    """Prints events to the terminal one; 0 when the workflow completed, else 1."""
-    for proto in events:
-        event = event_to_dict(proto)
-        _out(args, event, render.format_event(event))
-        if event["event"] in TERMINAL_EVENTS:
-            return 0 if event["event"] == "workflow_completed" else 1
-    print("error: event stream ended before the workflow did", file=sys.stderr)
-    return 1
-
-
-def _load_workflow_file(path: str) -> Any:
+def load_workflow_file(path: str) -> Any:
     try:
         text = Path(path).read_bytes()
     except OSError as err:
@@ -119,7 +111,7 @@ def _load_workflow_file(path: str) -> Any:
         raise ValidationError(f"{path} is not valid {kind}: {err}") from err
 
 
-def _json_object(text: str | None, flag: str) -> dict[str, Any] | None:
+def json_object(text: str | None, flag: str) -> dict[str, Any] | None:
     if text is None:
         return None
     try:
@@ -149,11 +141,33 @@ def cmd_server(args: argparse.Namespace) -> int:
         config = ServerConfig.from_env(**overrides)
     except ValueError as err:  # a DWE_* variable that does not parse
         raise ValidationError(str(err)) from err
+    _check_port_free(config.host, config.port)
     try:
         serve(config)
     except (SchemaError, StoreOpenError, InsecureBind, OSError) as err:  # one line
         raise DweError(str(err)) from err
+    except RuntimeError as err:  # gRPC's "Failed to bind", should the port go meanwhile
+        raise DweError(f"cannot listen on {config.address}: {err}") from err
     return 0
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Refuses a taken port with one line naming the address, before gRPC tries it
+    (whose failure is a RuntimeError after a log line of its own on stderr)."""
+    if port == 0:
+        return
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except OSError as err:
+        raise DweError(f"cannot listen on {host}:{port}: {err}") from err
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gRPC binds
+        try:
+            probe.bind(address)
+        except OSError as err:
+            reason = err.strerror or str(err)
+            raise DweError(f"cannot listen on {host}:{port}: {reason.lower()}") from err
 
 
 def cmd_agent(args: argparse.Namespace) -> int:
@@ -170,60 +184,42 @@ def cmd_agent(args: argparse.Namespace) -> int:
         agent.token = args.token
     if args.namespace is not None:
         agent.namespace = args.namespace
-    agent.run(args.target)
+    agent.on_connected = _connected_line(args, agent.agent_id, agent.capabilities)
+    try:
+        agent.run(args.target)
+    except AgentConfigError as err:
+        raise ValidationError(str(err)) from err
+    except grpc.RpcError as err:  # a refusal no reconnect can fix (FATAL_CODES)
+        raise from_rpc_error(err, target=args.target) from err
     return 0
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from dwe.clients.spec import workflow_spec_from_dict
+def _connected_line(
+    args: argparse.Namespace, agent_id: str, capabilities: list[str]
+) -> Callable[[str, SessionInfo, bool], None]:
+    """Prints a line on every (re)connect of ``dwe agent``, so a terminal shows it is up."""
 
-    if (args.file is None) == (args.intent is None):
-        raise ValidationError("give a workflow FILE or --intent MESSAGE (exactly one)")
-    context = _json_object(args.context, "--context")
-    if args.intent is not None:
-        return _run_intent(args, context)
-    spec = workflow_spec_from_dict(_load_workflow_file(args.file))
-    with _client(args) as client:
-        created = client.create_workflow(spec, args.request_id)
-        wid = created.workflow_id
+    def connected(target: str, info: SessionInfo, again: bool) -> None:
+        verb = "reconnected" if again else "connected"
         row = {
-            "workflow_id": wid,
-            "created": created.created,
-            "namespace": created.status.namespace,
+            "event": f"agent_{verb}",
+            "agent_id": agent_id,
+            "target": target,
+            "capabilities": capabilities,
+            "namespace": info.namespace or "default",
+            "session_id": info.session_id,
         }
-        _out(args, row, wid)
-        if not created.created and created.status.state != enums_pb2.WORKFLOW_STATE_PENDING:
-            # A retry of an earlier run with this request id: follow it, don't start it again.
-            if args.watch:
-                return _follow(args, client.watch_workflow(wid, 0))
-            return 0
-        if args.watch:
-            return _follow(args, client.execute_workflow(wid, context, args.session_id))
-        client.start_workflow(wid, context, args.session_id)
-    return 0
+        human = (
+            f"agent {agent_id} {verb} to {target} (capabilities {', '.join(capabilities)};"
+            f" namespace {row['namespace']}; session {info.session_id})"
+        )
+        out(args, row, human)
 
-
-def _run_intent(args: argparse.Namespace, context: Any) -> int:
-    with _client(args) as client:
-        started = client.start_intent(args.intent, context, args.session_id, args.request_id)
-        intent = started.intent
-        wid = started.workflow_id
-        summary = {
-            "workflow_id": wid,
-            "intent": intent.primary_intent,
-            "confidence": intent.confidence,
-            "entities": dict(intent.entities),
-        }
-        entities = ", ".join(f"{k}={v}" for k, v in sorted(intent.entities.items()))
-        human = f"{wid}  (intent {intent.primary_intent} at {intent.confidence:.2f}; {entities})"
-        _out(args, summary, human)
-        if args.watch:
-            return _follow(args, client.watch_workflow(wid, 0))
-    return 0
+    return connected
 
 
 def cmd_intent(args: argparse.Namespace) -> int:
-    with _client(args) as client:
+    with open_client(args) as client:
         intent = client.analyze_intent(args.message)
     result = {
         "primary_intent": intent.primary_intent,
@@ -237,28 +233,23 @@ def cmd_intent(args: argparse.Namespace) -> int:
         f"{intent.primary_intent} (confidence {intent.confidence:.2f}, threshold "
         f"{intent.threshold:.2f}; best candidate {intent.candidate}); entities: {entities}"
     )
-    _out(args, result, human)
+    out(args, result, human)
     return 0
-
-
-def cmd_watch(args: argparse.Namespace) -> int:
-    with _client(args) as client:
-        return _follow(args, client.watch_workflow(args.workflow_id, args.after_seq))
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     from dwe.clients.events import status_to_dict
 
-    with _client(args) as client:
+    with open_client(args) as client:
         status = status_to_dict(client.get_workflow_status(args.workflow_id))
-    _out(args, status, render.format_status(status))
+    out(args, status, render.format_status(status))
     return 0
 
 
 def cmd_cancel(args: argparse.Namespace) -> int:
     from dwe.common.enums import WorkflowState
 
-    with _client(args) as client:
+    with open_client(args) as client:
         response = client.cancel_workflow(args.workflow_id, args.reason)
     state = WorkflowState.from_proto(response.state)
     result = {
@@ -269,14 +260,14 @@ def cmd_cancel(args: argparse.Namespace) -> int:
     human = (
         "cancelled" if response.cancelled else f"not cancelled: workflow already {result['state']}"
     )
-    _out(args, result, human)
+    out(args, result, human)
     return 0
 
 
 def cmd_agents(args: argparse.Namespace) -> int:
     from dwe.clients.events import agent_to_dict
 
-    with _client(args) as client:
+    with open_client(args) as client:
         agents = [agent_to_dict(a) for a in client.list_agents(args.namespaces)]
     if args.json:
         for agent in agents:
@@ -289,16 +280,16 @@ def cmd_agents(args: argparse.Namespace) -> int:
 def cmd_metrics(args: argparse.Namespace) -> int:
     from dwe.clients.events import metrics_to_dict
 
-    with _client(args) as client:
+    with open_client(args) as client:
         metrics = metrics_to_dict(client.get_engine_metrics(args.namespaces))
-    _out(args, metrics, render.format_metrics(metrics))
+    out(args, metrics, render.format_metrics(metrics))
     return 0
 
 
 def cmd_list(args: argparse.Namespace) -> int:
     from dwe.clients.events import summary_to_dict
 
-    with _client(args) as client:
+    with open_client(args) as client:
         page = client.list_workflows(args.limit, args.page_token, args.state or (), args.namespaces)
     rows = [summary_to_dict(w) for w in page.workflows]
     if args.json:

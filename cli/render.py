@@ -90,9 +90,14 @@ def format_event(event: dict[str, Any]) -> str:
 
 def format_status(status: dict[str, Any]) -> str:
     """A multi-line summary of a workflow status dict."""
+    # The status' own progress counts every finished step, cancelled and skipped ones
+    # too, so a cancelled run would read 100%: show the completed ones instead.
+    steps = status.get("steps", [])
+    done = sum(1 for s in steps if s.get("state") == "completed")
+    share = f" ({done / len(steps):.1%})" if steps else ""
     lines = [
         f"workflow   {status['workflow_id']}  {status.get('name', '')}",
-        f"state      {status['state']}  progress {status.get('progress', 0):.1%}"
+        f"state      {status['state']}  {done}/{len(steps)} steps completed{share}"
         f"  current step {status.get('current_step') or '-'}",
         f"time       {_seconds(status.get('total_execution_time'))}"
         f"  created {_when(status.get('created_at'))}"

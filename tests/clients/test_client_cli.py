@@ -125,7 +125,8 @@ async def test_run_json_watch_prints_json_lines(
 
     assert res.code == 0, res.err
     head, *events = res.json_lines()
-    assert head["created"] is True and WID.match(head["workflow_id"])
+    assert head["event"] == "workflow_created" and head["seq"] == 0
+    assert head["data"]["created"] is True and WID.match(head["workflow_id"])
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
     assert {e["workflow_id"] for e in events} == {head["workflow_id"]}
     assert events[0]["event"] == "workflow_started"
@@ -219,7 +220,7 @@ async def test_status_human_and_json(client: DweClient, cli: Cli, py_agent: PyAg
     assert res.code == 0, res.err
     lines = res.out.splitlines()
     assert lines[0] == f"workflow   {wid}  done"
-    assert lines[1].startswith("state      completed  progress 100.0%")
+    assert lines[1].startswith("state      completed  2/2 steps completed (100.0%)")
     assert re.match(r"  a\s+completed\s+attempts 1 .* agent py-agent$", lines[-2])
     assert re.match(r"  b\s+completed\s+attempts 1 .* agent py-agent$", lines[-1])
 
@@ -452,7 +453,7 @@ async def test_server_side_validation_error_exits_2(
     )
     res = await cli("run", path, "--watch")
     assert (res.code, res.out) == (2, "")
-    assert res.err == "error: dependency cycle: A -> B -> A\n"
+    assert res.err == "error: INVALID_ARGUMENT: dependency cycle: A -> B -> A\n"
 
     path = write_json(
         tmp_path / "dangling.json",
@@ -472,9 +473,11 @@ async def test_server_side_validation_error_exits_2(
 async def test_unknown_workflow_exits_1(cli: Cli, command: list[str]) -> None:
     res = await cli(*command)
     assert (res.code, res.out) == (1, "")
-    assert res.err == "error: workflow 'nope' not found\n"
+    assert res.err == "error: NOT_FOUND: workflow 'nope' not found\n"
     res = await cli("--json", *command)
-    assert res.code == 1 and "not found" in res.err
+    assert (res.code, res.out) == (1, "")
+    error = {"code": "NOT_FOUND", "message": "workflow 'nope' not found"}
+    assert orjson.loads(res.err) == {"error": error} and res.err.count("\n") == 1
 
 
 async def test_run_twice_with_the_same_request_id(
@@ -495,7 +498,8 @@ async def test_run_twice_with_the_same_request_id(
     watched = await cli("run", path, "--request-id", "req-1", "--watch", "--json")
     lines = watched.json_lines()
     assert watched.code == 0, watched.err
-    assert lines[0] == {"workflow_id": wid, "created": False, "namespace": "default"}
+    assert lines[0]["event"] == "workflow_created"
+    assert lines[0]["data"] == {"workflow_id": wid, "created": False, "namespace": "default"}
     # With --watch it replays that run's events instead of starting it again.
     assert [e["event"] for e in lines[1:]][-1] == "workflow_completed"
     assert [e["seq"] for e in lines[1:]] == list(range(1, len(lines)))
@@ -505,7 +509,8 @@ async def test_run_twice_with_the_same_request_id(
 async def test_unreachable_server_exits_1() -> None:
     res = await run_cli("--target", "127.0.0.1:1", "metrics")
     assert res.code == 1
-    assert res.err.startswith("error: dwe server at 127.0.0.1:1 is unavailable")
+    assert res.err.startswith("error: UNAVAILABLE: dwe server at 127.0.0.1:1 is unavailable")
+    assert res.err.count("\n") == 1
 
 
 # server and agent subcommands

@@ -66,7 +66,8 @@ async def test_cli_run_intent_watches_to_completion(intent_server: DweServer) ->
         done = await run_cli(*target, "--json", "run", "--intent", "refund order ORD-3", "--watch")
     assert done.code == 0, done.err
     lines = done.json_lines()
-    assert lines[0]["intent"] == "refund" and lines[0]["entities"] == {"order_id": "ORD-3"}
+    intent = lines[0]["data"]["intent"]  # the CLI's workflow_created event
+    assert intent["intent"] == "refund" and intent["entities"] == {"order_id": "ORD-3"}
     assert lines[-1]["event"] == "workflow_completed"
     unknown = await run_cli(*target, "run", "--intent", "weather tomorrow?")
     assert unknown.code == 1
