@@ -156,7 +156,9 @@ def cmd_server(args: argparse.Namespace) -> int:
 
 def cmd_agent(args: argparse.Namespace) -> int:
     from dwe.agent_sdk.loader import load_agent
+    from dwe.agent_sdk.telemetry import configure_from_env
 
+    configure_from_env()  # OTEL_* before the agent's module loads, so its spans are exported
     try:
         agent = load_agent(args.spec)
     except (ValueError, ImportError, AttributeError, TypeError) as err:

@@ -18,6 +18,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from dwe.common import namespaces
 from dwe.common.intents import IntentDetectionEngine
+from dwe.common.otel import configure_tracing
 from dwe.common.spec import DEFAULT_MAX_TASKS
 from dwe.v1 import service_pb2
 
@@ -40,7 +41,7 @@ from .logs import configure_logging
 from .rules import load_rules
 from .runtime.coordinator import Coordinator
 from .runtime.metrics import MetricsSampler
-from .runtime.telemetry import Telemetry, configure_from_env
+from .runtime.telemetry import Telemetry
 from .security import Certificates, InsecureBind, is_loopback, server_credentials
 from .store.opening import is_postgres, open_store
 
@@ -394,7 +395,7 @@ def _reloading(server: DweServer) -> Callable[[], None]:
 def serve(config: ServerConfig) -> None:
     """Run a server until SIGINT/SIGTERM (the ``dwe server`` command)."""
     configure_logging(config.log_level, config.log_format)
-    provider = configure_from_env()
+    provider = configure_tracing("dwe-server")
     try:
         asyncio.run(_serve(config))
     finally:
