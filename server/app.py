@@ -40,7 +40,9 @@ from .engine.model import DEFAULT_NAMESPACE, AgentRegistration
 from .logs import configure_logging
 from .rules import load_rules
 from .runtime.coordinator import Coordinator
-from .runtime.metrics import MetricsSampler
+from .runtime.histograms import RunHistograms
+from .runtime.metrics import MetricsSampler, meter_provider_from_env
+from .runtime.prometheus import ScrapeReader, prometheus_text
 from .runtime.telemetry import Telemetry
 from .security import Certificates, InsecureBind, is_loopback, server_credentials
 from .store.opening import is_postgres, open_store
@@ -81,6 +83,19 @@ def load_registry(path: str) -> list[AgentRegistration]:
     return out
 
 
+def _scheduler_config(config: ServerConfig) -> SchedulerConfig:
+    return SchedulerConfig(
+        max_concurrent_workflows=config.max_concurrent_workflows,
+        default_workflow_timeout=config.default_timeout,
+        agent_lease=config.agent_lease,
+        restart_lease=config.restart_lease,
+        priority_aging=config.priority_aging,
+        max_context_bytes=config.max_payload_bytes,
+        ack_timeout=config.ack_timeout,
+        cancel_grace=config.cancel_grace,
+    )
+
+
 class DweServer:
     """A running server: gRPC, coordinator, store and metrics. ``stop`` is idempotent."""
 
@@ -88,24 +103,20 @@ class DweServer:
         self, config: ServerConfig, tracer_provider: Any = None, meter_provider: Any = None
     ) -> None:
         self.config = config
+        # GET /metrics reads this (prometheus_text); a given meter_provider has no scrape reader.
+        self.metrics_reader = ScrapeReader()
+        self._own_meters = meter_provider is None
+        self.meter_provider = meter_provider or meter_provider_from_env(self.metrics_reader)
         self.store = open_store(config.db_path, config.sqlite_synchronous, upgrade_v2_event)
         self.coordinator = Coordinator(
             self.store,
             event_bytes,
-            SchedulerConfig(
-                max_concurrent_workflows=config.max_concurrent_workflows,
-                default_workflow_timeout=config.default_timeout,
-                agent_lease=config.agent_lease,
-                restart_lease=config.restart_lease,
-                priority_aging=config.priority_aging,
-                max_context_bytes=config.max_payload_bytes,
-                ack_timeout=config.ack_timeout,
-                cancel_grace=config.cancel_grace,
-            ),
+            _scheduler_config(config),
             Telemetry(tracer_provider),
+            histograms=RunHistograms(self.meter_provider),
         )
         self.sampler = MetricsSampler(
-            self.coordinator.stats, config.metrics_interval, meter_provider
+            self.coordinator.stats, config.metrics_interval, self.meter_provider
         )
         self.health = health.aio.HealthServicer()
         auth_on = bool(config.auth_key or config.auth_secret)
@@ -307,6 +318,10 @@ class DweServer:
             raise OSError(f"cannot bind {config.address}")
         return port
 
+    def prometheus_text(self) -> bytes:
+        """The current metrics in the Prometheus text format (``runtime.prometheus``)."""
+        return prometheus_text(self.metrics_reader)
+
     async def stop(self, grace: float | None = None) -> None:
         """Health -> NOT_SERVING, refuse new calls, drain agents, end streams, let calls
         in flight finish, stop gRPC, final commit, close.
@@ -335,6 +350,8 @@ class DweServer:
         if self.replica is not None:
             await self.replica.stop()
         self.store.close()
+        if self._own_meters:  # the last export of the periodic readers may wait on a network
+            await asyncio.to_thread(self.meter_provider.shutdown)
         log.info("dwe server stopped")
 
     async def _stop_standby(self, grace: float) -> bool:
