@@ -133,3 +133,20 @@ async def test_scrape_while_a_workflow_runs(make_server: MakeServer) -> None:
 async def _drain(stream: object) -> None:
     async for _ in stream:  # type: ignore[attr-defined]
         pass
+
+
+def test_the_server_provider_adds_the_exporters_otel_asks_for(monkeypatch) -> None:
+    from dwe.server.runtime.metrics import meter_provider_from_env
+
+    monkeypatch.setenv("OTEL_METRICS_EXPORTER", "console,prometheus")
+    monkeypatch.setenv("OTEL_SERVICE_NAME", "metered")
+    scrape = ScrapeReader()
+    provider = meter_provider_from_env(scrape)
+    try:
+        readers = provider._metric_readers
+        assert readers[0] is scrape and len(readers) == 2  # prometheus adds no reader
+        assert provider._sdk_config.resource.attributes["service.name"] == "metered"
+        provider.get_meter("t").create_counter("c").add(1)
+        assert prometheus_text(scrape) == b"# HELP c c\n# TYPE c counter\nc_total 1\n"
+    finally:
+        provider.shutdown()
