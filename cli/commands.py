@@ -172,7 +172,9 @@ def _check_port_free(host: str, port: int) -> None:
 
 def cmd_agent(args: argparse.Namespace) -> int:
     from dwe.agent_sdk.loader import load_agent
+    from dwe.agent_sdk.telemetry import configure_from_env
 
+    configure_from_env()  # OTEL_* before the agent's module loads, so its spans are exported
     try:
         agent = load_agent(args.spec)
     except (ValueError, ImportError, AttributeError, TypeError) as err:

@@ -18,6 +18,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from dwe.common import namespaces
 from dwe.common.intents import IntentDetectionEngine
+from dwe.common.otel import configure_tracing
 from dwe.common.spec import DEFAULT_MAX_TASKS
 from dwe.v1 import service_pb2
 
@@ -40,8 +41,10 @@ from .http.front import HttpFront
 from .logs import configure_logging
 from .rules import load_rules
 from .runtime.coordinator import Coordinator
-from .runtime.metrics import MetricsSampler
-from .runtime.telemetry import Telemetry, configure_from_env
+from .runtime.histograms import RunHistograms
+from .runtime.metrics import MetricsSampler, meter_provider_from_env
+from .runtime.prometheus import ScrapeReader, prometheus_text
+from .runtime.telemetry import Telemetry
 from .security import Certificates, InsecureBind, is_loopback, server_credentials
 from .store.opening import is_postgres, open_store
 
@@ -81,6 +84,19 @@ def load_registry(path: str) -> list[AgentRegistration]:
     return out
 
 
+def _scheduler_config(config: ServerConfig) -> SchedulerConfig:
+    return SchedulerConfig(
+        max_concurrent_workflows=config.max_concurrent_workflows,
+        default_workflow_timeout=config.default_timeout,
+        agent_lease=config.agent_lease,
+        restart_lease=config.restart_lease,
+        priority_aging=config.priority_aging,
+        max_context_bytes=config.max_payload_bytes,
+        ack_timeout=config.ack_timeout,
+        cancel_grace=config.cancel_grace,
+    )
+
+
 class DweServer:
     """A running server: gRPC, coordinator, store and metrics. ``stop`` is idempotent."""
 
@@ -88,12 +104,20 @@ class DweServer:
         self, config: ServerConfig, tracer_provider: Any = None, meter_provider: Any = None
     ) -> None:
         self.config = config
+        # GET /metrics reads this (prometheus_text); a given meter_provider has no scrape reader.
+        self.metrics_reader = ScrapeReader()
+        self._own_meters = meter_provider is None
+        self.meter_provider = meter_provider or meter_provider_from_env(self.metrics_reader)
         self.store = open_store(config.db_path, config.sqlite_synchronous, upgrade_v2_event)
         self.coordinator = Coordinator(
-            self.store, event_bytes, _scheduler_config(config), Telemetry(tracer_provider)
+            self.store,
+            event_bytes,
+            _scheduler_config(config),
+            Telemetry(tracer_provider),
+            histograms=RunHistograms(self.meter_provider),
         )
         self.sampler = MetricsSampler(
-            self.coordinator.stats, config.metrics_interval, meter_provider
+            self.coordinator.stats, config.metrics_interval, self.meter_provider
         )
         self.health = health.aio.HealthServicer()
         auth_on = bool(config.auth_key or config.auth_secret)
@@ -107,7 +131,7 @@ class DweServer:
         # The dwe.v1 handlers: this server's own once it owns the workflows, else forwards.
         self.router = Router()
         self._promotion: asyncio.Task[None] | None = None
-        self.http = HttpFront(config) if config.http_port >= 0 else None
+        self.http = HttpFront(config, self.prometheus_text) if config.http_port >= 0 else None
         self._owning = False
         limits = TokenLimits(
             config.token_create_rate, config.token_create_burst, config.token_max_streams
@@ -306,6 +330,10 @@ class DweServer:
             raise OSError(f"cannot bind {config.address}")
         return port
 
+    def prometheus_text(self) -> bytes:
+        """The current metrics in the Prometheus text format (``runtime.prometheus``)."""
+        return prometheus_text(self.metrics_reader)
+
     async def stop(self, grace: float | None = None) -> None:
         """Health -> NOT_SERVING, refuse new calls, drain agents, end streams, let calls
         in flight finish, stop gRPC, final commit, close.
@@ -336,6 +364,8 @@ class DweServer:
         if self.replica is not None:
             await self.replica.stop()
         self.store.close()
+        if self._own_meters:  # the last export of the periodic readers may wait on a network
+            await asyncio.to_thread(self.meter_provider.shutdown)
         log.info("dwe server stopped")
 
     async def _stop_standby(self, grace: float) -> bool:
@@ -354,19 +384,6 @@ class DweServer:
         self.store.close()
         log.info("dwe server (standby) stopped")
         return False
-
-
-def _scheduler_config(config: ServerConfig) -> SchedulerConfig:
-    return SchedulerConfig(
-        max_concurrent_workflows=config.max_concurrent_workflows,
-        default_workflow_timeout=config.default_timeout,
-        agent_lease=config.agent_lease,
-        restart_lease=config.restart_lease,
-        priority_aging=config.priority_aging,
-        max_context_bytes=config.max_payload_bytes,
-        ack_timeout=config.ack_timeout,
-        cancel_grace=config.cancel_grace,
-    )
 
 
 async def create_server(
@@ -409,7 +426,7 @@ def _reloading(server: DweServer) -> Callable[[], None]:
 def serve(config: ServerConfig) -> None:
     """Run a server until SIGINT/SIGTERM (the ``dwe server`` command)."""
     configure_logging(config.log_level, config.log_format)
-    provider = configure_from_env()
+    provider = configure_tracing("dwe-server")
     try:
         asyncio.run(_serve(config))
     finally:

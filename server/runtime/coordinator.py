@@ -40,6 +40,7 @@ from .commands import IDEMPOTENCY_CACHE, Commands
 from .commit import CommitLoop
 from .delivery import KEEP_ENDED, Delivery
 from .directory import AgentDirectory, AgentLink, Hello
+from .histograms import RunHistograms
 from .hub import EventHub, Subscription
 from .recovery import recover
 from .retention import PRUNE_INTERVAL, PruneCount, Retention
@@ -73,6 +74,7 @@ class Coordinator:
         clock: Callable[[], float] = time.time,
         keep_ended: int = KEEP_ENDED,
         cache_size: int = IDEMPOTENCY_CACHE,
+        histograms: RunHistograms | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
@@ -80,7 +82,9 @@ class Coordinator:
         self.telemetry = telemetry or Telemetry()
         self._hub = EventHub(lambda wid: getattr(sched.run(wid), "namespace", ""))
         self._directory = AgentDirectory(sched)
-        self._delivery = Delivery(sched, self._hub, self._directory, self.telemetry, keep_ended)
+        self._delivery = Delivery(
+            sched, self._hub, self._directory, self.telemetry, keep_ended, histograms
+        )
         self._commit = CommitLoop(
             store,
             sched.take_outbox,

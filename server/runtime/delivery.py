@@ -11,6 +11,7 @@ from ..engine.pool import AgentSession
 from ..engine.recorder import Outbox
 from ..engine.scheduler import Scheduler
 from .directory import AgentDirectory
+from .histograms import RunHistograms
 from .hub import EventHub
 from .telemetry import Telemetry
 
@@ -30,11 +31,13 @@ class Delivery:
         directory: AgentDirectory,
         telemetry: Telemetry,
         keep: int = KEEP_ENDED,
+        histograms: RunHistograms | None = None,
     ) -> None:
         self._scheduler = scheduler
         self._hub = hub
         self._directory = directory
         self._telemetry = telemetry
+        self._histograms = histograms or RunHistograms()
         self._keep = keep
         self._ended: deque[str] = deque()
 
@@ -48,6 +51,7 @@ class Delivery:
                 error,
             )
         self._telemetry.on_events(out.events)
+        self._histograms.record(out, self._scheduler.run)
         self._hub.publish(out.events)
         if out.assignments:
             self._assign(out.assignments)

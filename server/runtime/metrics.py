@@ -1,7 +1,8 @@
 """Engine metrics: the scheduler's stats, process resources, sampled history.
 
-The same figures are exported as OpenTelemetry observable instruments, so any
-configured meter provider picks them up.
+The same figures are exported as OpenTelemetry observable instruments on the
+server's ``MeterProvider`` (``meter_provider_from_env``): the Prometheus scrape
+reader always, plus the readers ``OTEL_METRICS_EXPORTER`` asks for.
 """
 
 from __future__ import annotations
@@ -16,11 +17,26 @@ from typing import Any
 
 import psutil
 from opentelemetry import metrics as otel_metrics
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import MetricReader
+
+from dwe.common import otel
 
 from ..engine.stats import EngineStats
 
 HISTORY = 120
 SERIES = ("workflow_count", "active_workflows", "steps_per_second", "step_latency_ms")
+
+
+def meter_provider_from_env(scrape: MetricReader, service: str = "dwe-server") -> MeterProvider:
+    """The server's provider: ``scrape`` (read on demand) and the ``OTEL_METRICS_EXPORTER``
+    readers, on the ``OTEL_*`` resource. The server shuts it down when it stops."""
+    settings = otel.read_settings(service)
+    return MeterProvider(
+        metric_readers=[scrape, *otel.metric_readers(settings)],
+        resource=otel.make_resource(settings),
+        shutdown_on_exit=False,
+    )
 
 
 @dataclass(slots=True)
@@ -63,11 +79,14 @@ class MetricsSampler:
 
         gauges = {
             "dwe.workflows.active": "active_workflows",
+            "dwe.workflows.queued": "queued_workflows",
             "dwe.agents.connected": "connected_agents",
         }
         counters = {
             "dwe.workflows.completed": "completed_workflows",
             "dwe.workflows.failed": "failed_workflows",
+            "dwe.workflows.cancelled": "cancelled_workflows",
+            "dwe.workflows.timed_out": "timed_out_workflows",
             "dwe.steps.completed": "completed_steps",
             "dwe.steps.failed": "failed_steps",
             "dwe.rules.errors": "rule_errors",

@@ -6,8 +6,6 @@ hot path pays a dict lookup at most.
 
 from __future__ import annotations
 
-import logging
-import os
 from typing import Any
 
 from opentelemetry import trace
@@ -17,44 +15,8 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 
 from ..engine import events as ev
 
-log = logging.getLogger("dwe.server.telemetry")
 _PROPAGATOR = TraceContextTextMapPropagator()
 _NS = 1_000_000_000
-
-
-def configure_from_env(service_name: str = "dwe-server") -> Any | None:
-    """Install an SDK tracer provider when OTEL_TRACES_EXPORTER asks for one.
-
-    "console" prints spans, "otlp" exports when opentelemetry-exporter-otlp is
-    installed; unset or "none" leaves tracing off. Returns the provider or None.
-    """
-    exporter_name = os.environ.get("OTEL_TRACES_EXPORTER", "none").strip().lower()
-    if exporter_name in ("", "none"):
-        return None
-    from opentelemetry.sdk.resources import Resource
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
-
-    exporter: Any
-    if exporter_name == "console":
-        exporter = ConsoleSpanExporter()
-    elif exporter_name == "otlp":
-        try:
-            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (  # type: ignore
-                OTLPSpanExporter,
-            )
-        except ImportError:
-            log.warning("OTEL_TRACES_EXPORTER=otlp but opentelemetry-exporter-otlp is missing")
-            return None
-        exporter = OTLPSpanExporter()
-    else:
-        log.warning("unknown OTEL_TRACES_EXPORTER %r; tracing stays off", exporter_name)
-        return None
-    name = os.environ.get("OTEL_SERVICE_NAME", service_name)
-    provider = TracerProvider(resource=Resource.create({"service.name": name}))
-    provider.add_span_processor(BatchSpanProcessor(exporter))
-    trace.set_tracer_provider(provider)
-    return provider
 
 
 def extract_context(metadata: Any) -> Context | None:

@@ -235,3 +235,17 @@ async def test_http_can_be_turned_off(server_config: ServerConfig) -> None:
         await wait_for(lambda: server.port > 0, 5, "listening")
     finally:
         await server.stop(0.5)
+
+
+async def test_metrics_are_scraped_in_the_prometheus_text_format(
+    server: DweServer, client: DweClient, py_agent: PyAgent, http: aiohttp.ClientSession
+) -> None:
+    wid = (await client.create_workflow(build_workflow_spec("scraped", WORK))).workflow_id
+    [e async for e in client.execute_workflow(wid)]
+    async with http.get(f"{base(server)}/metrics") as r:
+        assert r.status == 200
+        assert r.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+        text = await r.text()
+    samples = [line for line in text.splitlines() if line and not line.startswith("#")]
+    assert samples and all(len(line.rsplit(" ", 1)) == 2 for line in samples)
+    assert any(line.startswith("# TYPE ") for line in text.splitlines())

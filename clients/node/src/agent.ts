@@ -12,6 +12,7 @@ import { JSON_ENCODING, fromJson, jsonBytes } from "./payload.js";
 import { bearer, newClient } from "./rpc.js";
 import { Session, type SessionEnd, type SessionHost } from "./session.js";
 import { Task } from "./task.js";
+import { configureTelemetry, endHandlerSpan, flushTelemetry, startHandlerSpan } from "./telemetry.js";
 
 export const SDK_NAME = "dwe-node/0.2.0";
 
@@ -138,6 +139,7 @@ export class Agent extends EventEmitter implements SessionHost {
   async run(target: string, options: RunOptions = {}): Promise<void> {
     if (this.serving) throw new Error(`agent ${this.agentId} is already serving`);
     const caps = this.checkCapabilities();
+    await configureTelemetry(); // OTEL_*: handler spans join the server's trace
     const detach = options.handleSignals ? this.attachSignals() : () => {};
     this.serving = true;
     this.stopRequested = false;
@@ -157,6 +159,7 @@ export class Agent extends EventEmitter implements SessionHost {
     } finally {
       detach();
       this.finishServing();
+      await flushTelemetry();
     }
   }
 
@@ -338,13 +341,16 @@ export class Agent extends EventEmitter implements SessionHost {
 
   private async execute(entry: Running, fn: HandlerFn): Promise<void> {
     const task = entry.task;
+    const span = startHandlerSpan(task, this.agentId);
     try {
       let value: unknown;
       try {
         value = await fn(task);
       } catch (err) {
+        endHandlerSpan(span, task.abortKind ?? "failed", err);
         return this.failed(task, err);
       }
+      endHandlerSpan(span, task.abortKind ?? "completed");
       if (task.abortKind === "cancelled") return this.ackCancel(task);
       this.completed(task, value);
     } finally {

@@ -7,6 +7,9 @@ export { AgentConfigError, DweError, NonRetryableError, PayloadTooLarge } from "
 export { JSON_ENCODING, fromJson, json } from "./payload.js";
 export { bearer, tlsCredentials, tlsFromEnv, type TlsFiles } from "./rpc.js";
 export { Task, TaskCancelled } from "./task.js";
+export {
+  configureTelemetry, flushTelemetry, parentContext, readOtelSettings, type OtelSettings,
+} from "./telemetry.js";
 export * from "./gen/dwe/v1/agent_pb.js";
 export * from "./gen/dwe/v1/common_pb.js";
 export * from "./gen/dwe/v1/engine_pb.js";
