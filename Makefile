@@ -9,7 +9,7 @@ BUF := tools/buf/node_modules/.bin/buf
 .PHONY: demo run test lint layers fmt typecheck proto check-proto proto-lint proto-breaking \
 	proto-release buf-deps bench bench-quick bench-idempotency bench-retention clean node-deps \
 	faults faults-secure node-proto check-node-proto test-postgres bench-postgres faults-postgres \
-	dashboard check-dashboard
+	dashboard check-dashboard dashboard-screenshot
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,8 @@ demo: $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/dwe server
 
-test: $(STAMP) check-proto proto-lint proto-breaking lint typecheck node-deps check-node-proto
+test: $(STAMP) check-proto proto-lint proto-breaking lint typecheck node-deps check-node-proto \
+	check-dashboard
 	$(PY) -m pytest -q
 
 # The same suite with every server on PostgreSQL (a private cluster: tests/support/postgres.py).
@@ -107,6 +108,11 @@ check-dashboard:
 			echo "built dashboard is up to date"; rm -rf .dashboard-check; \
 		else diff -r -q server/http/static .dashboard-check | head -20; rm -rf .dashboard-check; \
 			echo "built dashboard is stale: run 'make dashboard' and commit"; exit 1; fi; fi
+
+# The browser test (Playwright driving Debian's Chromium) writing the README's screenshot,
+# docs/images/dashboard.png, besides its own.
+dashboard-screenshot: $(STAMP)
+	DWE_DOCS_SCREENSHOT=1 $(PY) -m pytest -q tests/dashboard
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -2,7 +2,7 @@
 // itself and sends Last-Event-ID (the event position), which the server resumes from
 // with no gap and no repeat; it cannot send headers, so the token rides in the query.
 import { getInfo } from "./client";
-import { token } from "./auth";
+import { requireToken, token } from "./auth";
 import type { EventType, WorkflowEvent } from "./types";
 import { FrameBatch } from "../lib/frameBatch";
 
@@ -46,7 +46,12 @@ export function subscribe(filter: EventFilter, handlers: EventHandlers): () => v
       // A message that is not an event (a comment or keep-alive): nothing to show.
     }
   };
-  source.onerror = () => {
+  source.onerror = (event: Event) => {
+    // The server ends a stream it cannot go on with by an "error" event whose data is
+    // the API's error body; EventSource then reconnects after Last-Event-ID.
+    if (event instanceof MessageEvent && typeof event.data === "string" && event.data.includes('"UNAUTHENTICATED"')) {
+      requireToken();
+    }
     if (source.readyState === EventSource.CLOSED) {
       handlers.onState?.("closed");
       // EventSource hides the HTTP status of a refused stream; ask a plain call,
