@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any, TypeAlias, cast
 
 from dwe.clients.errors import ValidationError
@@ -126,13 +127,24 @@ def watch_events_request(
 
 
 def list_request(
-    page_size: int, page_token: str, states: Iterable[StateFilter], namespaces: Namespaces = ()
+    page_size: int,
+    page_token: str,
+    states: Iterable[StateFilter],
+    namespaces: Namespaces = (),
+    name_prefix: str = "",
+    created: tuple[datetime | None, datetime | None] = (None, None),
 ) -> rr.ListWorkflowsRequest:
-    """ListWorkflowsRequest; states as WorkflowState members, names or numbers."""
+    """ListWorkflowsRequest; states as WorkflowState members, names or numbers; created
+    as (at or after, before), timezone-aware or UTC."""
     numbers = [WorkflowState.parse(s).to_proto() for s in states]
-    return rr.ListWorkflowsRequest(
+    request = rr.ListWorkflowsRequest(
         page_size=page_size,
         page_token=page_token,
         states=cast(list[enums_pb2.WorkflowState], numbers),
         namespaces=names(namespaces),
+        name_prefix=name_prefix,
     )
+    for field, instant in zip(("created_after", "created_before"), created, strict=True):
+        if instant is not None:
+            getattr(request, field).FromDatetime(instant)
+    return request

@@ -17,6 +17,7 @@ Example::
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Iterable, Sequence
+from datetime import datetime
 from typing import Any, Self, TypeVar
 
 import grpc
@@ -235,13 +236,19 @@ class DweClient:
         page_token: str = "",
         states: Iterable[c.StateFilter] = (),
         namespaces: c.Namespaces = (),
+        name_prefix: str = "",
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
     ) -> rr.ListWorkflowsResponse:
         """ListWorkflows: one page, newest first; follow ``next_page_token``.
 
         ``namespaces`` keeps those namespaces' workflows only (empty: every namespace
         the caller may see); one the token does not grant is PermissionDeniedError.
+        ``name_prefix`` and ``created_after`` (at or after) / ``created_before`` narrow
+        the list further.
         """
-        request = c.list_request(page_size, page_token, states, namespaces)
+        created = (created_after, created_before)
+        request = c.list_request(page_size, page_token, states, namespaces, name_prefix, created)
         return await self._unary(rpcs.LIST_WORKFLOWS, request)
 
     async def cancel_workflow(

@@ -24,6 +24,9 @@ MAX_ID_LENGTH = 200
 MAX_NAME_LENGTH = 1_000
 #: Descriptions, cancel reasons, intent messages (characters).
 MAX_TEXT_LENGTH = 10_000
+#: The range of a google.protobuf.Timestamp: years 1 to 9999, in epoch seconds.
+MIN_EPOCH = -62_135_596_800
+MAX_EPOCH = 253_402_300_799
 #: Labels of a workflow or an agent: entries, key and value characters.
 MAX_LABELS = 64
 MAX_LABEL_KEY_LENGTH = 200

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 
 import grpc
 
@@ -18,11 +18,14 @@ from ..engine.model import WorkflowState
 from ..runtime.coordinator import Coordinator
 from ..runtime.hub import SubscriberOverflow, Subscription
 from ..runtime.views import StatusView, StepStatusView
+from ..store.base import WorkflowQuery
 from .convert import status_to_proto, summary_to_proto
 from .errors import Precondition, streaming, unary
 from .event_codec import EVENT_TYPES_IN, event_frame
 from .handlers import frame, joined
 from .limits import (
+    MAX_EPOCH,
+    MAX_NAME_LENGTH,
     MAX_PAGE,
     MAX_PAGE_TOKEN_LENGTH,
     MAX_SEQ,
@@ -30,6 +33,7 @@ from .limits import (
     MAX_TEXT_LENGTH,
     MAX_WATCH_IDS,
     MAX_WATCH_TYPES,
+    MIN_EPOCH,
     SizeLimits,
     quote,
 )
@@ -187,14 +191,10 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
         check_count(request.page_size, "page_size", MAX_PAGE)
         check_length(request.page_token, "page_token", MAX_PAGE_TOKEN_LENGTH)
         size = request.page_size or DEFAULT_PAGE
-        states = []
-        for s in request.states:
-            if s not in WORKFLOW_STATES_IN:
-                raise ValidationError(f"states: unknown WorkflowState value {s}")
-            states.append(str(WORKFLOW_STATES_IN[s]))
         before = _decode_token(request.page_token) if request.page_token else None
         namespaces = (await self._scopes.of(context)).among(request.namespaces)
-        views, nxt = await self._c.list_page(states, size, before, namespaces)
+        query = _list_query(request, namespaces)
+        views, nxt = await self._c.list_page(query, size, before)
         response = rr.ListWorkflowsResponse()
         room = self._budget - 2 * MAX_PAGE_TOKEN_LENGTH
         for i, v in enumerate(views):
@@ -319,6 +319,35 @@ async def _follow(sub: Subscription, after_seq: int) -> AsyncIterator[list[Event
             yield fresh
             if fresh[-1].terminal:
                 return
+
+
+def _list_query(
+    request: rr.ListWorkflowsRequest, namespaces: Collection[str] | None
+) -> WorkflowQuery:
+    """The store's query for a ListWorkflows request, its fields checked."""
+    states = []
+    for s in request.states:
+        if s not in WORKFLOW_STATES_IN:
+            raise ValidationError(f"states: unknown WorkflowState value {s}")
+        states.append(str(WORKFLOW_STATES_IN[s]))
+    check_length(request.name_prefix, "name_prefix", MAX_NAME_LENGTH)
+    return WorkflowQuery(
+        states=tuple(states),
+        namespaces=None if namespaces is None else tuple(sorted(namespaces)),
+        name_prefix=request.name_prefix,
+        created_after=_instant(request, "created_after"),
+        created_before=_instant(request, "created_before"),
+    )
+
+
+def _instant(request: rr.ListWorkflowsRequest, field: str) -> float | None:
+    """A set Timestamp field as epoch seconds, None when unset."""
+    if not request.HasField(field):
+        return None
+    stamp = getattr(request, field)
+    if not 0 <= stamp.nanos < 1_000_000_000 or not MIN_EPOCH <= stamp.seconds <= MAX_EPOCH:
+        raise ValidationError(f"{field}: not a valid timestamp")
+    return float(stamp.seconds + stamp.nanos / 1e9)
 
 
 def _encode_token(created_at: float, workflow_id: str) -> str:

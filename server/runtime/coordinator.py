@@ -33,7 +33,7 @@ from ..engine.model import (
 from ..engine.recorder import Outbox, touched
 from ..engine.scheduler import Rule, Scheduler
 from ..engine.stats import EngineStats
-from ..store.base import Store, StoredEvent
+from ..store.base import Store, StoredEvent, WorkflowQuery
 from .admission import Admission
 from .alarm import Alarm
 from .commands import IDEMPOTENCY_CACHE, Commands
@@ -363,16 +363,11 @@ class Coordinator:
         return status_of_row(row, now)
 
     async def list_page(
-        self,
-        states: list[str],
-        size: int,
-        before: tuple[float, str] | None,
-        namespaces: Collection[str] | None = None,
+        self, query: WorkflowQuery, size: int, before: tuple[float, str] | None
     ) -> tuple[list[StatusView], tuple[float, str] | None]:
-        """Up to ``size`` runs newest first (of ``namespaces`` only, when given), and the
-        cursor of the next page (None at the end)."""
-        wanted = None if namespaces is None else sorted(namespaces)
-        rows = await self._read(self._store.list_workflows, states, size + 1, before, wanted)
+        """Up to ``size`` runs ``query`` selects, newest first, and the cursor of the
+        next page (None at the end)."""
+        rows = await self._read(self._store.list_workflows, query, size + 1, before)
         now = self._clock()
         views = []
         for row in rows[:size]:

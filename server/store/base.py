@@ -13,7 +13,26 @@ from typing import Any, NamedTuple, Protocol
 from ..engine.model import DEFAULT_NAMESPACE, AgentRegistration, Blob, EventType, WorkflowSpec
 from .rows import WriteBatch  # re-exported: it lived here before rows.py
 
-__all__ = ["Pruned", "StepRow", "Store", "StoredEvent", "WorkflowRow", "WriteBatch"]
+__all__ = [
+    "Pruned",
+    "StepRow",
+    "Store",
+    "StoredEvent",
+    "WorkflowQuery",
+    "WorkflowRow",
+    "WriteBatch",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowQuery:
+    """Which workflows a listing wants; every field set narrows it."""
+
+    states: tuple[str, ...] = ()
+    namespaces: tuple[str, ...] | None = None  # None: every namespace
+    name_prefix: str = ""
+    created_after: float | None = None  # at or after, epoch seconds
+    created_before: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,14 +120,10 @@ class Store(Protocol):
         """(position, encoded event) after ``position`` in position order, filtered."""
 
     def list_workflows(
-        self,
-        states: list[str],
-        limit: int,
-        before: tuple[float, str] | None,
-        namespaces: list[str] | None = None,
+        self, query: WorkflowQuery, limit: int, before: tuple[float, str] | None
     ) -> list[WorkflowRow]:
-        """Newest first, strictly older than ``before`` (created_at, id) when given, of
-        ``namespaces`` only when given."""
+        """Newest first of those ``query`` selects, strictly older than ``before``
+        (created_at, id) when given."""
 
     def load_unfinished(self) -> list[WorkflowRow]:
         """Workflows not in a terminal state, with steps, for resuming after restart."""

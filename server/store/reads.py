@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..engine.model import AgentRegistration, Blob, EventType
-from .base import PipeRecord, StepRow, StoredEvent, WorkflowRow
+from .base import PipeRecord, StepRow, StoredEvent, WorkflowQuery, WorkflowRow
 from .codec import loads, metadata_from_json, spec_from_json
 
 TERMINAL = ("completed", "failed", "cancelled", "timed_out")
@@ -168,22 +168,11 @@ class SqlReads:
         return [(int(r[0]), bytes(r[1])) for r in rows]
 
     def list_workflows(
-        self,
-        states: list[str],
-        limit: int,
-        before: tuple[float, str] | None,
-        namespaces: list[str] | None = None,
+        self, query: WorkflowQuery, limit: int, before: tuple[float, str] | None
     ) -> list[WorkflowRow]:
-        """Newest first, strictly older than ``before`` (created_at, id) when given, of
-        ``namespaces`` only when given."""
-        where: list[str] = []
-        params: list[Any] = []
-        if namespaces is not None:
-            where.append(f"namespace IN ({', '.join('?' * len(namespaces))})")
-            params.extend(namespaces)
-        if states:
-            where.append(f"state IN ({', '.join('?' * len(states))})")
-            params.extend(states)
+        """Newest first of those ``query`` selects, strictly older than ``before``
+        (created_at, id) when given."""
+        where, params = _workflow_filter(query)
         if before is not None:
             where.append("(created_at < ? OR (created_at = ? AND id < ?))")
             params.extend([before[0], before[0], before[1]])
@@ -224,3 +213,25 @@ class SqlReads:
             )
             for r in rows
         ]
+
+
+def _workflow_filter(query: WorkflowQuery) -> tuple[list[str], list[Any]]:
+    """WHERE terms and their parameters for ``query`` (SQL both stores accept)."""
+    where: list[str] = []
+    params: list[Any] = []
+    if query.namespaces is not None:  # IN () is an error on PostgreSQL: NULL matches nothing
+        where.append(f"namespace IN ({', '.join('?' * len(query.namespaces)) or 'NULL'})")
+        params.extend(query.namespaces)
+    if query.states:
+        where.append(f"state IN ({', '.join('?' * len(query.states))})")
+        params.extend(query.states)
+    if query.name_prefix:  # substr, not LIKE: no wildcards to escape
+        where.append("substr(name, 1, ?) = ?")
+        params.extend([len(query.name_prefix), query.name_prefix])
+    if query.created_after is not None:
+        where.append("created_at >= ?")
+        params.append(query.created_after)
+    if query.created_before is not None:
+        where.append("created_at < ?")
+        params.append(query.created_before)
+    return where, params

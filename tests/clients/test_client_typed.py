@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import dataclasses
 from collections.abc import AsyncIterator
+from datetime import UTC, timedelta
 from typing import Any
 
 import orjson
@@ -376,6 +377,27 @@ async def test_list_workflows_pages_with_token(client: DweClient, py_agent: PyAg
     assert [w.workflow_id for w in pending.workflows] == ids[:0:-1]
     done = await client.list_workflows(states=[WorkflowState.COMPLETED])
     assert [(w.workflow_id, w.completed_steps) for w in done.workflows] == [(ids[0], 1)]
+
+
+async def test_list_workflows_filters_by_name_prefix_and_creation_time(
+    client: DweClient,
+) -> None:
+    first = (await client.create_workflow(spec("nightly-a"))).workflow_id
+    row = (await client.list_workflows(name_prefix="nightly")).workflows[0]
+    created = row.created_at.ToDatetime(tzinfo=UTC)
+    second = (await client.create_workflow(spec("weekly-b"))).workflow_id
+
+    async def ids(**filters: Any) -> list[str]:
+        return [w.workflow_id for w in (await client.list_workflows(**filters)).workflows]
+
+    assert await ids(name_prefix="nightly") == [first]
+    assert await ids(name_prefix="weekly-b") == [second]
+    assert await ids(name_prefix="weekly-bb") == []
+    assert await ids(created_after=created) == [second, first]
+    assert await ids(created_before=created) == []
+    assert await ids(created_before=created + timedelta(days=1), name_prefix="n") == [first]
+    with pytest.raises(ValidationError, match="name_prefix"):
+        await client.list_workflows(name_prefix="n" * 1_001)
 
 
 # streams end on the server when the client stops reading

@@ -13,6 +13,7 @@ import pytest
 from dwe.server.api.event_codec import event_bytes
 from dwe.server.engine.model import StepSpec, WorkflowSpec, WorkflowState
 from dwe.server.runtime.coordinator import Coordinator
+from dwe.server.store.base import WorkflowQuery
 from dwe.server.store.sqlite import SqliteStore
 
 SPEC = WorkflowSpec("w", (StepSpec("a", capability="nobody-has-it"),))
@@ -86,5 +87,5 @@ async def test_concurrent_creates_with_one_new_request_id_make_one_workflow(
     answers = await asyncio.gather(*(coordinator.create_workflow(SPEC, "req-x") for _ in range(2)))
     (workflow_id,) = {wid for wid, _ in answers}
     assert sorted(created for _, created in answers) == [False, True]
-    stored, _ = await coordinator.list_page([], 10, None)
+    stored, _ = await coordinator.list_page(WorkflowQuery(), 10, None)
     assert [view.workflow_id for view in stored] == [workflow_id]

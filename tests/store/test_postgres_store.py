@@ -9,6 +9,7 @@ import psycopg
 import pytest
 
 from dwe.server.engine.model import AgentRegistration, EventType, StepSpec, WorkflowSpec
+from dwe.server.store.base import WorkflowQuery
 from dwe.server.store.mapping import workflow_insert
 from dwe.server.store.migrations import SchemaError
 from dwe.server.store.postgres import PostgresStore
@@ -52,7 +53,7 @@ def test_a_repeated_request_id_is_skipped_per_namespace(store: PostgresStore) ->
     assert _new(store, "w3", "same", "team-b") == []
     assert store.load_workflow("w2") is None
     assert store.find_request("team-b", "same") == "w3"
-    listed = store.list_workflows([], 10, None, ["team-b"])
+    listed = store.list_workflows(WorkflowQuery(namespaces=("team-b",)), 10, None)
     assert [(r.workflow_id, r.namespace) for r in listed] == [("w3", "team-b")]
 
 
@@ -84,3 +85,18 @@ def test_a_newer_schema_is_refused(pg_url: str) -> None:
         conn.execute("UPDATE dwe_schema SET version = 99")
     with pytest.raises(SchemaError, match="newer than this server"):
         PostgresStore(pg_url)
+
+
+def test_listing_filters_by_name_and_time_on_postgresql(store: PostgresStore) -> None:
+    for wid, created in (("w1", 10.0), ("w2", 20.0)):
+        row, steps = workflow_insert(wid, "", SPEC, created, "default")
+        store.write(WriteBatch(new_workflows=[row], new_steps=steps))
+
+    def ids(query: WorkflowQuery) -> list[str]:
+        return [r.workflow_id for r in store.list_workflows(query, 10, None)]
+
+    assert ids(WorkflowQuery(name_prefix=SPEC.name[:2])) == ["w2", "w1"]
+    assert ids(WorkflowQuery(name_prefix="%")) == []
+    assert ids(WorkflowQuery(created_after=20.0)) == ["w2"]
+    assert ids(WorkflowQuery(created_before=20.0)) == ["w1"]
+    assert ids(WorkflowQuery(namespaces=())) == []

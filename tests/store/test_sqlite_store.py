@@ -24,7 +24,7 @@ from dwe.server.engine.model import (
     WorkflowState,
 )
 from dwe.server.engine.runs import WorkflowRun
-from dwe.server.store.base import StepRow, WorkflowRow
+from dwe.server.store.base import StepRow, WorkflowQuery, WorkflowRow
 from dwe.server.store.codec import dumps, spec_to_json
 from dwe.server.store.mapping import agent_row, step_update, workflow_insert, workflow_update
 from dwe.server.store.migrations import LATEST
@@ -275,11 +275,33 @@ def test_request_id_finds_its_workflow(filled: SqliteStore) -> None:
 
 
 def test_listing_is_newest_first_and_pages_strictly_before(filled: SqliteStore) -> None:
-    assert ids(filled.list_workflows([], 2, None)) == ["w3", "w2"]  # id breaks the tie
-    assert ids(filled.list_workflows([], 2, (20.0, "w2"))) == ["w1"]
-    assert ids(filled.list_workflows([], 10, (20.0, "w3"))) == ["w2", "w1"]
-    assert ids(filled.list_workflows(["completed", "running"], 10, None)) == ["w2", "w1"]
-    assert filled.list_workflows(["failed"], 10, None) == []
+    every = WorkflowQuery()
+    assert ids(filled.list_workflows(every, 2, None)) == ["w3", "w2"]  # id breaks the tie
+    assert ids(filled.list_workflows(every, 2, (20.0, "w2"))) == ["w1"]
+    assert ids(filled.list_workflows(every, 10, (20.0, "w3"))) == ["w2", "w1"]
+    running = WorkflowQuery(states=("completed", "running"))
+    assert ids(filled.list_workflows(running, 10, None)) == ["w2", "w1"]
+    assert filled.list_workflows(WorkflowQuery(states=("failed",)), 10, None) == []
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        (WorkflowQuery(name_prefix="rep"), ["w3", "w2", "w1"]),
+        (WorkflowQuery(name_prefix="report"), ["w3", "w2", "w1"]),
+        (WorkflowQuery(name_prefix="reports"), []),
+        (WorkflowQuery(name_prefix="%"), []),  # no wildcards
+        (WorkflowQuery(created_after=20.0), ["w3", "w2"]),  # at or after
+        (WorkflowQuery(created_before=20.0), ["w1"]),  # strictly before
+        (WorkflowQuery(created_after=10.0, created_before=15.0), ["w1"]),
+        (WorkflowQuery(namespaces=("default",), states=("pending",)), ["w3"]),
+        (WorkflowQuery(namespaces=()), []),
+    ],
+)
+def test_listing_filters_by_name_time_state_and_namespace(
+    filled: SqliteStore, query: WorkflowQuery, expected: list[str]
+) -> None:
+    assert ids(filled.list_workflows(query, 10, None)) == expected
 
 
 def test_unfinished_workflows_load_with_their_steps(filled: SqliteStore) -> None:

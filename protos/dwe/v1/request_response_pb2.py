@@ -28,9 +28,10 @@ from dwe.v1 import engine_pb2 as dwe_dot_v1_dot_engine__pb2
 from dwe.v1 import enums_pb2 as dwe_dot_v1_dot_enums__pb2
 from dwe.v1 import workflow_pb2 as dwe_dot_v1_dot_workflow__pb2
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x64we/v1/request_response.proto\x12\x06\x64we.v1\x1a\x12\x64we/v1/agent.proto\x1a\x13\x64we/v1/common.proto\x1a\x13\x64we/v1/engine.proto\x1a\x12\x64we/v1/enums.proto\x1a\x15\x64we/v1/workflow.proto\x1a\x1egoogle/protobuf/duration.proto\"b\n\x15\x43reateWorkflowRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\"\n\x04spec\x18\x02 \x01(\x0b\x32\x14.dwe.v1.WorkflowSpec\x12\x11\n\tnamespace\x18\x03 \x01(\t\"f\n\x16\x43reateWorkflowResponse\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\x12&\n\x06status\x18\x03 \x01(\x0b\x32\x16.dwe.v1.WorkflowStatus\"a\n\x14StartWorkflowRequest\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\t\x12 \n\x07\x63ontext\x18\x02 \x01(\x0b\x32\x0f.dwe.v1.Payload\x12\x12\n\nsession_id\x18\x03 \x01(\t\"=\n\x15StartWorkflowResponse\x12$\n\x05state\x18\x01 \x01(\x0e\x32\x15.dwe.v1.WorkflowState\"c\n\x16\x45xecuteWorkflowRequest\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\t\x12 \n\x07\x63ontext\x18\x02 \x01(\x0b\x32\x0f.dwe.v1.Payload\x12\x12\n\nsession_id\x18\x03 \x01(\t\"@\n\x17\x45xecuteWorkflowResponse\x12%\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x15.dwe.v1.WorkflowEvent\">\n\x14WatchWorkflowRequest\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\t\x12\x11\n\tafter_seq\x18\x02 \x01(\x03\">\n\x15WatchWorkflowResponse\x12%\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x15.dwe.v1.WorkflowEvent\"\x90\x01\n\x12WatchEventsRequest\x12 \n\x05types\x18\x01 \x03(\x0e\x32\x11.dwe.v1.EventType\x12\x14\n\x0cworkflow_ids\x18\x02 \x03(\t\x12\x12\n\nnamespaces\x18\x03 \x03(\t\x12\x1b\n\x0e\x61\x66ter_position\x18\x04 \x01(\x03H\x00\x88\x01\x01\x42\x11\n\x0f_after_position\"<\n\x13WatchEventsResponse\x12%\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x15.dwe.v1.WorkflowEvent\"A\n\x18GetWorkflowStatusRequest\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\t\x12\x10\n\x08step_ids\x18\x02 \x03(\t\"C\n\x19GetWorkflowStatusResponse\x12&\n\x06status\x18\x01 \x01(\x0b\x32\x16.dwe.v1.WorkflowStatus\"x\n\x14ListWorkflowsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12%\n\x06states\x18\x03 \x03(\x0e\x32\x15.dwe.v1.WorkflowState\x12\x12\n\nnamespaces\x18\x04 \x03(\t\"\\\n\x15ListWorkflowsResponse\x12*\n\tworkflows\x18\x01 \x03(\x0b\x32\x17.dwe.v1.WorkflowSummary\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"<\n\x15\x43\x61ncelWorkflowRequest\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"Q\n\x16\x43\x61ncelWorkflowResponse\x12\x11\n\tcancelled\x18\x01 \x01(\x08\x12$\n\x05state\x18\x02 \x01(\x0e\x32\x15.dwe.v1.WorkflowState\"\'\n\x14\x41nalyzeIntentRequest\x12\x0f\n\x07message\x18\x01 \x01(\t\"?\n\x15\x41nalyzeIntentResponse\x12&\n\x06intent\x18\x01 \x01(\x0b\x32\x16.dwe.v1.DetectedIntent\"\x82\x01\n\x12StartIntentRequest\x12\x0f\n\x07message\x18\x01 \x01(\t\x12 \n\x07\x63ontext\x18\x02 \x01(\x0b\x32\x0f.dwe.v1.Payload\x12\x12\n\nsession_id\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\x12\x11\n\tnamespace\x18\x05 \x01(\t\"x\n\x13StartIntentResponse\x12&\n\x06intent\x18\x01 \x01(\x0b\x32\x16.dwe.v1.DetectedIntent\x12\x13\n\x0bworkflow_id\x18\x02 \x01(\t\x12$\n\x05state\x18\x03 \x01(\x0e\x32\x15.dwe.v1.WorkflowState\"8\n\x14RegisterAgentRequest\x12 \n\x05\x61gent\x18\x01 \x01(\x0b\x32\x11.dwe.v1.AgentInfo\"9\n\x15RegisterAgentResponse\x12 \n\x05\x61gent\x18\x01 \x01(\x0b\x32\x11.dwe.v1.AgentInfo\"\'\n\x11ListAgentsRequest\x12\x12\n\nnamespaces\x18\x01 \x03(\t\"O\n\x12ListAgentsResponse\x12!\n\x06\x61gents\x18\x01 \x03(\x0b\x32\x11.dwe.v1.AgentInfo\x12\x16\n\x0eomitted_agents\x18\x02 \x01(\x05\"-\n\x17GetEngineMetricsRequest\x12\x12\n\nnamespaces\x18\x01 \x03(\t\"B\n\x18GetEngineMetricsResponse\x12&\n\x07metrics\x18\x01 \x01(\x0b\x32\x15.dwe.v1.EngineMetrics\"\x16\n\x14GetServerInfoRequest\"\x96\x02\n\x15GetServerInfoResponse\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x19\n\x11max_message_bytes\x18\x02 \x01(\x03\x12\x19\n\x11max_payload_bytes\x18\x03 \x01(\x03\x12\x35\n\x12heartbeat_interval\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0f\n\x07subject\x18\x05 \x01(\t\x12\x0c\n\x04role\x18\x06 \x01(\t\x12\x11\n\tnamespace\x18\x07 \x01(\t\x12\x12\n\nnamespaces\x18\x08 \x03(\t\x12\x12\n\nreplica_id\x18\t \x01(\t\x12%\n\x08replicas\x18\n \x03(\x0b\x32\x13.dwe.v1.ReplicaInfo\"k\n\x15PruneWorkflowsRequest\x12-\n\nolder_than\x18\x01 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0f\n\x07\x64ry_run\x18\x02 \x01(\x08\x12\x12\n\nnamespaces\x18\x03 \x03(\t\";\n\x16PruneWorkflowsResponse\x12\x11\n\tworkflows\x18\x01 \x01(\x03\x12\x0e\n\x06\x65vents\x18\x02 \x01(\x03\x42J\n\ndev.dwe.v1B\x14RequestResponseProtoP\x01Z\x1b\x64we.dev/gen/go/dwe/v1;dwev1\xaa\x02\x06\x44we.V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x64we/v1/request_response.proto\x12\x06\x64we.v1\x1a\x12\x64we/v1/agent.proto\x1a\x13\x64we/v1/common.proto\x1a\x13\x64we/v1/engine.proto\x1a\x12\x64we/v1/enums.proto\x1a\x15\x64we/v1/workflow.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"b\n\x15\x43reateWorkflowRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\"\n\x04spec\x18\x02 \x01(\x0b\x32\x14.dwe.v1.WorkflowSpec\x12\x11\n\tnamespace\x18\x03 \x01(\t\"f\n\x16\x43reateWorkflowResponse\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\x12&\n\x06status\x18\x03 \x01(\x0b\x32\x16.dwe.v1.WorkflowStatus\"a\n\x14StartWorkflowRequest\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\t\x12 \n\x07\x63ontext\x18\x02 \x01(\x0b\x32\x0f.dwe.v1.Payload\x12\x12\n\nsession_id\x18\x03 \x01(\t\"=\n\x15StartWorkflowResponse\x12$\n\x05state\x18\x01 \x01(\x0e\x32\x15.dwe.v1.WorkflowState\"c\n\x16\x45xecuteWorkflowRequest\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\t\x12 \n\x07\x63ontext\x18\x02 \x01(\x0b\x32\x0f.dwe.v1.Payload\x12\x12\n\nsession_id\x18\x03 \x01(\t\"@\n\x17\x45xecuteWorkflowResponse\x12%\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x15.dwe.v1.WorkflowEvent\">\n\x14WatchWorkflowRequest\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\t\x12\x11\n\tafter_seq\x18\x02 \x01(\x03\">\n\x15WatchWorkflowResponse\x12%\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x15.dwe.v1.WorkflowEvent\"\x90\x01\n\x12WatchEventsRequest\x12 \n\x05types\x18\x01 \x03(\x0e\x32\x11.dwe.v1.EventType\x12\x14\n\x0cworkflow_ids\x18\x02 \x03(\t\x12\x12\n\nnamespaces\x18\x03 \x03(\t\x12\x1b\n\x0e\x61\x66ter_position\x18\x04 \x01(\x03H\x00\x88\x01\x01\x42\x11\n\x0f_after_position\"<\n\x13WatchEventsResponse\x12%\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x15.dwe.v1.WorkflowEvent\"A\n\x18GetWorkflowStatusRequest\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\t\x12\x10\n\x08step_ids\x18\x02 \x03(\t\"C\n\x19GetWorkflowStatusResponse\x12&\n\x06status\x18\x01 \x01(\x0b\x32\x16.dwe.v1.WorkflowStatus\"\xf4\x01\n\x14ListWorkflowsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12%\n\x06states\x18\x03 \x03(\x0e\x32\x15.dwe.v1.WorkflowState\x12\x12\n\nnamespaces\x18\x04 \x03(\t\x12\x13\n\x0bname_prefix\x18\x05 \x01(\t\x12\x31\n\rcreated_after\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0e\x63reated_before\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\\\n\x15ListWorkflowsResponse\x12*\n\tworkflows\x18\x01 \x03(\x0b\x32\x17.dwe.v1.WorkflowSummary\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"<\n\x15\x43\x61ncelWorkflowRequest\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"Q\n\x16\x43\x61ncelWorkflowResponse\x12\x11\n\tcancelled\x18\x01 \x01(\x08\x12$\n\x05state\x18\x02 \x01(\x0e\x32\x15.dwe.v1.WorkflowState\"\'\n\x14\x41nalyzeIntentRequest\x12\x0f\n\x07message\x18\x01 \x01(\t\"?\n\x15\x41nalyzeIntentResponse\x12&\n\x06intent\x18\x01 \x01(\x0b\x32\x16.dwe.v1.DetectedIntent\"\x82\x01\n\x12StartIntentRequest\x12\x0f\n\x07message\x18\x01 \x01(\t\x12 \n\x07\x63ontext\x18\x02 \x01(\x0b\x32\x0f.dwe.v1.Payload\x12\x12\n\nsession_id\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\x12\x11\n\tnamespace\x18\x05 \x01(\t\"x\n\x13StartIntentResponse\x12&\n\x06intent\x18\x01 \x01(\x0b\x32\x16.dwe.v1.DetectedIntent\x12\x13\n\x0bworkflow_id\x18\x02 \x01(\t\x12$\n\x05state\x18\x03 \x01(\x0e\x32\x15.dwe.v1.WorkflowState\"8\n\x14RegisterAgentRequest\x12 \n\x05\x61gent\x18\x01 \x01(\x0b\x32\x11.dwe.v1.AgentInfo\"9\n\x15RegisterAgentResponse\x12 \n\x05\x61gent\x18\x01 \x01(\x0b\x32\x11.dwe.v1.AgentInfo\"\'\n\x11ListAgentsRequest\x12\x12\n\nnamespaces\x18\x01 \x03(\t\"O\n\x12ListAgentsResponse\x12!\n\x06\x61gents\x18\x01 \x03(\x0b\x32\x11.dwe.v1.AgentInfo\x12\x16\n\x0eomitted_agents\x18\x02 \x01(\x05\"-\n\x17GetEngineMetricsRequest\x12\x12\n\nnamespaces\x18\x01 \x03(\t\"B\n\x18GetEngineMetricsResponse\x12&\n\x07metrics\x18\x01 \x01(\x0b\x32\x15.dwe.v1.EngineMetrics\"\x16\n\x14GetServerInfoRequest\"\x96\x02\n\x15GetServerInfoResponse\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x19\n\x11max_message_bytes\x18\x02 \x01(\x03\x12\x19\n\x11max_payload_bytes\x18\x03 \x01(\x03\x12\x35\n\x12heartbeat_interval\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0f\n\x07subject\x18\x05 \x01(\t\x12\x0c\n\x04role\x18\x06 \x01(\t\x12\x11\n\tnamespace\x18\x07 \x01(\t\x12\x12\n\nnamespaces\x18\x08 \x03(\t\x12\x12\n\nreplica_id\x18\t \x01(\t\x12%\n\x08replicas\x18\n \x03(\x0b\x32\x13.dwe.v1.ReplicaInfo\"k\n\x15PruneWorkflowsRequest\x12-\n\nolder_than\x18\x01 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0f\n\x07\x64ry_run\x18\x02 \x01(\x08\x12\x12\n\nnamespaces\x18\x03 \x03(\t\";\n\x16PruneWorkflowsResponse\x12\x11\n\tworkflows\x18\x01 \x01(\x03\x12\x0e\n\x06\x65vents\x18\x02 \x01(\x03\x42J\n\ndev.dwe.v1B\x14RequestResponseProtoP\x01Z\x1b\x64we.dev/gen/go/dwe/v1;dwev1\xaa\x02\x06\x44we.V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,64 +39,64 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'dwe.v1.request_response_pb2
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\ndev.dwe.v1B\024RequestResponseProtoP\001Z\033dwe.dev/gen/go/dwe/v1;dwev1\252\002\006Dwe.V1'
-  _globals['_CREATEWORKFLOWREQUEST']._serialized_start=178
-  _globals['_CREATEWORKFLOWREQUEST']._serialized_end=276
-  _globals['_CREATEWORKFLOWRESPONSE']._serialized_start=278
-  _globals['_CREATEWORKFLOWRESPONSE']._serialized_end=380
-  _globals['_STARTWORKFLOWREQUEST']._serialized_start=382
-  _globals['_STARTWORKFLOWREQUEST']._serialized_end=479
-  _globals['_STARTWORKFLOWRESPONSE']._serialized_start=481
-  _globals['_STARTWORKFLOWRESPONSE']._serialized_end=542
-  _globals['_EXECUTEWORKFLOWREQUEST']._serialized_start=544
-  _globals['_EXECUTEWORKFLOWREQUEST']._serialized_end=643
-  _globals['_EXECUTEWORKFLOWRESPONSE']._serialized_start=645
-  _globals['_EXECUTEWORKFLOWRESPONSE']._serialized_end=709
-  _globals['_WATCHWORKFLOWREQUEST']._serialized_start=711
-  _globals['_WATCHWORKFLOWREQUEST']._serialized_end=773
-  _globals['_WATCHWORKFLOWRESPONSE']._serialized_start=775
-  _globals['_WATCHWORKFLOWRESPONSE']._serialized_end=837
-  _globals['_WATCHEVENTSREQUEST']._serialized_start=840
-  _globals['_WATCHEVENTSREQUEST']._serialized_end=984
-  _globals['_WATCHEVENTSRESPONSE']._serialized_start=986
-  _globals['_WATCHEVENTSRESPONSE']._serialized_end=1046
-  _globals['_GETWORKFLOWSTATUSREQUEST']._serialized_start=1048
-  _globals['_GETWORKFLOWSTATUSREQUEST']._serialized_end=1113
-  _globals['_GETWORKFLOWSTATUSRESPONSE']._serialized_start=1115
-  _globals['_GETWORKFLOWSTATUSRESPONSE']._serialized_end=1182
-  _globals['_LISTWORKFLOWSREQUEST']._serialized_start=1184
-  _globals['_LISTWORKFLOWSREQUEST']._serialized_end=1304
-  _globals['_LISTWORKFLOWSRESPONSE']._serialized_start=1306
-  _globals['_LISTWORKFLOWSRESPONSE']._serialized_end=1398
-  _globals['_CANCELWORKFLOWREQUEST']._serialized_start=1400
-  _globals['_CANCELWORKFLOWREQUEST']._serialized_end=1460
-  _globals['_CANCELWORKFLOWRESPONSE']._serialized_start=1462
-  _globals['_CANCELWORKFLOWRESPONSE']._serialized_end=1543
-  _globals['_ANALYZEINTENTREQUEST']._serialized_start=1545
-  _globals['_ANALYZEINTENTREQUEST']._serialized_end=1584
-  _globals['_ANALYZEINTENTRESPONSE']._serialized_start=1586
-  _globals['_ANALYZEINTENTRESPONSE']._serialized_end=1649
-  _globals['_STARTINTENTREQUEST']._serialized_start=1652
-  _globals['_STARTINTENTREQUEST']._serialized_end=1782
-  _globals['_STARTINTENTRESPONSE']._serialized_start=1784
-  _globals['_STARTINTENTRESPONSE']._serialized_end=1904
-  _globals['_REGISTERAGENTREQUEST']._serialized_start=1906
-  _globals['_REGISTERAGENTREQUEST']._serialized_end=1962
-  _globals['_REGISTERAGENTRESPONSE']._serialized_start=1964
-  _globals['_REGISTERAGENTRESPONSE']._serialized_end=2021
-  _globals['_LISTAGENTSREQUEST']._serialized_start=2023
-  _globals['_LISTAGENTSREQUEST']._serialized_end=2062
-  _globals['_LISTAGENTSRESPONSE']._serialized_start=2064
-  _globals['_LISTAGENTSRESPONSE']._serialized_end=2143
-  _globals['_GETENGINEMETRICSREQUEST']._serialized_start=2145
-  _globals['_GETENGINEMETRICSREQUEST']._serialized_end=2190
-  _globals['_GETENGINEMETRICSRESPONSE']._serialized_start=2192
-  _globals['_GETENGINEMETRICSRESPONSE']._serialized_end=2258
-  _globals['_GETSERVERINFOREQUEST']._serialized_start=2260
-  _globals['_GETSERVERINFOREQUEST']._serialized_end=2282
-  _globals['_GETSERVERINFORESPONSE']._serialized_start=2285
-  _globals['_GETSERVERINFORESPONSE']._serialized_end=2563
-  _globals['_PRUNEWORKFLOWSREQUEST']._serialized_start=2565
-  _globals['_PRUNEWORKFLOWSREQUEST']._serialized_end=2672
-  _globals['_PRUNEWORKFLOWSRESPONSE']._serialized_start=2674
-  _globals['_PRUNEWORKFLOWSRESPONSE']._serialized_end=2733
+  _globals['_CREATEWORKFLOWREQUEST']._serialized_start=211
+  _globals['_CREATEWORKFLOWREQUEST']._serialized_end=309
+  _globals['_CREATEWORKFLOWRESPONSE']._serialized_start=311
+  _globals['_CREATEWORKFLOWRESPONSE']._serialized_end=413
+  _globals['_STARTWORKFLOWREQUEST']._serialized_start=415
+  _globals['_STARTWORKFLOWREQUEST']._serialized_end=512
+  _globals['_STARTWORKFLOWRESPONSE']._serialized_start=514
+  _globals['_STARTWORKFLOWRESPONSE']._serialized_end=575
+  _globals['_EXECUTEWORKFLOWREQUEST']._serialized_start=577
+  _globals['_EXECUTEWORKFLOWREQUEST']._serialized_end=676
+  _globals['_EXECUTEWORKFLOWRESPONSE']._serialized_start=678
+  _globals['_EXECUTEWORKFLOWRESPONSE']._serialized_end=742
+  _globals['_WATCHWORKFLOWREQUEST']._serialized_start=744
+  _globals['_WATCHWORKFLOWREQUEST']._serialized_end=806
+  _globals['_WATCHWORKFLOWRESPONSE']._serialized_start=808
+  _globals['_WATCHWORKFLOWRESPONSE']._serialized_end=870
+  _globals['_WATCHEVENTSREQUEST']._serialized_start=873
+  _globals['_WATCHEVENTSREQUEST']._serialized_end=1017
+  _globals['_WATCHEVENTSRESPONSE']._serialized_start=1019
+  _globals['_WATCHEVENTSRESPONSE']._serialized_end=1079
+  _globals['_GETWORKFLOWSTATUSREQUEST']._serialized_start=1081
+  _globals['_GETWORKFLOWSTATUSREQUEST']._serialized_end=1146
+  _globals['_GETWORKFLOWSTATUSRESPONSE']._serialized_start=1148
+  _globals['_GETWORKFLOWSTATUSRESPONSE']._serialized_end=1215
+  _globals['_LISTWORKFLOWSREQUEST']._serialized_start=1218
+  _globals['_LISTWORKFLOWSREQUEST']._serialized_end=1462
+  _globals['_LISTWORKFLOWSRESPONSE']._serialized_start=1464
+  _globals['_LISTWORKFLOWSRESPONSE']._serialized_end=1556
+  _globals['_CANCELWORKFLOWREQUEST']._serialized_start=1558
+  _globals['_CANCELWORKFLOWREQUEST']._serialized_end=1618
+  _globals['_CANCELWORKFLOWRESPONSE']._serialized_start=1620
+  _globals['_CANCELWORKFLOWRESPONSE']._serialized_end=1701
+  _globals['_ANALYZEINTENTREQUEST']._serialized_start=1703
+  _globals['_ANALYZEINTENTREQUEST']._serialized_end=1742
+  _globals['_ANALYZEINTENTRESPONSE']._serialized_start=1744
+  _globals['_ANALYZEINTENTRESPONSE']._serialized_end=1807
+  _globals['_STARTINTENTREQUEST']._serialized_start=1810
+  _globals['_STARTINTENTREQUEST']._serialized_end=1940
+  _globals['_STARTINTENTRESPONSE']._serialized_start=1942
+  _globals['_STARTINTENTRESPONSE']._serialized_end=2062
+  _globals['_REGISTERAGENTREQUEST']._serialized_start=2064
+  _globals['_REGISTERAGENTREQUEST']._serialized_end=2120
+  _globals['_REGISTERAGENTRESPONSE']._serialized_start=2122
+  _globals['_REGISTERAGENTRESPONSE']._serialized_end=2179
+  _globals['_LISTAGENTSREQUEST']._serialized_start=2181
+  _globals['_LISTAGENTSREQUEST']._serialized_end=2220
+  _globals['_LISTAGENTSRESPONSE']._serialized_start=2222
+  _globals['_LISTAGENTSRESPONSE']._serialized_end=2301
+  _globals['_GETENGINEMETRICSREQUEST']._serialized_start=2303
+  _globals['_GETENGINEMETRICSREQUEST']._serialized_end=2348
+  _globals['_GETENGINEMETRICSRESPONSE']._serialized_start=2350
+  _globals['_GETENGINEMETRICSRESPONSE']._serialized_end=2416
+  _globals['_GETSERVERINFOREQUEST']._serialized_start=2418
+  _globals['_GETSERVERINFOREQUEST']._serialized_end=2440
+  _globals['_GETSERVERINFORESPONSE']._serialized_start=2443
+  _globals['_GETSERVERINFORESPONSE']._serialized_end=2721
+  _globals['_PRUNEWORKFLOWSREQUEST']._serialized_start=2723
+  _globals['_PRUNEWORKFLOWSREQUEST']._serialized_end=2830
+  _globals['_PRUNEWORKFLOWSRESPONSE']._serialized_start=2832
+  _globals['_PRUNEWORKFLOWSRESPONSE']._serialized_end=2891
 # @@protoc_insertion_point(module_scope)
