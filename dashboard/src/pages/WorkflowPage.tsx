@@ -21,7 +21,8 @@ export function WorkflowPage({ id }: { id: string }) {
   if (error) return <Alert color="red" title="Could not load the workflow">{error}</Alert>;
   if (!model) return <Loader />;
   const start = model.startedAt || model.createdAt;
-  const duration = start ? ((model.finishedAt || now) - start) / 1000 : 0;
+  // `now` ticks once a second; an event may be newer than the last tick.
+  const duration = start ? Math.max(0, (model.finishedAt || Math.max(now, Date.now())) - start) / 1000 : 0;
   return (
     <Stack>
       <Anchor href="/workflows" onClick={follow} size="sm">← Workflows</Anchor>
