@@ -8,7 +8,8 @@ BUF := tools/buf/node_modules/.bin/buf
 
 .PHONY: demo run test lint layers fmt typecheck proto check-proto proto-lint proto-breaking \
 	proto-release buf-deps bench bench-quick bench-idempotency bench-retention clean node-deps \
-	faults faults-secure node-proto check-node-proto test-postgres bench-postgres faults-postgres
+	faults faults-secure node-proto check-node-proto test-postgres bench-postgres faults-postgres \
+	dashboard check-dashboard dashboard-screenshot
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +23,8 @@ demo: $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/dwe server
 
-test: $(STAMP) check-proto proto-lint proto-breaking lint typecheck node-deps check-node-proto
+test: $(STAMP) check-proto proto-lint proto-breaking lint typecheck node-deps check-node-proto \
+	check-dashboard
 	$(PY) -m pytest -q
 
 # The same suite with every server on PostgreSQL (a private cluster: tests/support/postgres.py).
@@ -81,6 +83,36 @@ check-node-proto:
 			echo "generated TypeScript code is up to date"; rm -rf .node-proto-check; \
 		else diff -r clients/node/src/gen .node-proto-check/gen | head -20; rm -rf .node-proto-check; \
 			echo "generated TypeScript code is stale: run 'make node-proto' and commit"; exit 1; fi; fi
+
+# The web dashboard (dashboard/, issue 11): its sources build into server/http/static/,
+# which is committed so that `pip install` needs no Node.js.
+VITE := dashboard/node_modules/.bin/vite
+
+$(VITE): dashboard/package.json dashboard/package-lock.json
+	cd dashboard && npm ci --no-audit --no-fund --loglevel=error
+	touch $(VITE)
+
+dashboard:
+	@command -v npm >/dev/null 2>&1 || { echo "npm is needed to build the dashboard"; exit 1; }
+	@$(MAKE) --no-print-directory $(VITE)
+	cd dashboard && npm run --silent build
+
+# Builds the dashboard into a scratch folder and fails when the committed build differs
+# (the build is deterministic: same sources and lockfile, byte-identical output).
+check-dashboard:
+	@if ! command -v npm >/dev/null 2>&1; then echo "npm not found: dashboard build not checked"; \
+	else $(MAKE) --no-print-directory $(VITE) && rm -rf .dashboard-check && \
+		(cd dashboard && DWE_DASHBOARD_OUT=$(CURDIR)/.dashboard-check npm run --silent build \
+			>/dev/null) && \
+		if diff -r -q server/http/static .dashboard-check >/dev/null; then \
+			echo "built dashboard is up to date"; rm -rf .dashboard-check; \
+		else diff -r -q server/http/static .dashboard-check | head -20; rm -rf .dashboard-check; \
+			echo "built dashboard is stale: run 'make dashboard' and commit"; exit 1; fi; fi
+
+# The browser test (Playwright driving Debian's Chromium) writing the README's screenshot,
+# docs/images/dashboard.png, besides its own.
+dashboard-screenshot: $(STAMP)
+	DWE_DOCS_SCREENSHOT=1 $(PY) -m pytest -q tests/dashboard
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -155,6 +187,6 @@ bench-quick: $(STAMP)
 	BENCH_QUICK=1 $(PY) -m bench.run
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .proto-check *.egg-info build dist
-	rm -rf clients/node/node_modules tools/buf/node_modules
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .proto-check .dashboard-check *.egg-info build dist
+	rm -rf clients/node/node_modules tools/buf/node_modules dashboard/node_modules
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -123,7 +123,7 @@ def _fits(steps: list[StepStatusView], room: int) -> bool:
     total = 0
     for s in steps:
         total += _STEP_FIXED + 4 * (len(s.step_id) + len(s.name) + len(s.agent_id))
-        total += 4 * len(s.capability)
+        total += 4 * len(s.capability) + sum(4 * len(d) + 2 for d in s.dependencies)
         if s.output is not None:
             total += len(s.output.data) + 64 + sum(len(k) + len(m) for k, m in s.output.metadata)
         if s.error is not None:
@@ -141,6 +141,7 @@ def _add_step(steps: Any, s: StepStatusView) -> workflow_pb2.StepStatus:
         attempts=s.attempts,
         agent_id=s.agent_id,
         capability=s.capability,
+        dependencies=s.dependencies,
     )
     set_duration(step.execution_time, s.execution_time)
     if s.output is not None:

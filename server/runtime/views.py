@@ -31,6 +31,7 @@ class StepStatusView:
     execution_time: float
     output: Blob | None
     error: ErrorInfo | None
+    dependencies: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -93,6 +94,7 @@ def status_of_run(wf: WorkflowRun, now: float, with_steps: bool = True) -> Statu
                 s.execution_time(now),
                 s.output,
                 s.error,
+                s.spec.dependencies,
             )
             for s in wf.order
         ]
@@ -112,6 +114,7 @@ def status_of_row(row: WorkflowRow, now: float) -> StatusView:
             _elapsed(r.started_at or r.assigned_at, r.finished_at, now),
             r.output,
             ErrorInfo(r.error_message, r.error_type) if r.error_message else None,
+            specs[r.step_id].dependencies,
         )
         for r in row.steps
     ]

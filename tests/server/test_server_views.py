@@ -116,6 +116,7 @@ def test_status_of_a_live_run(
     assert (steps["a"].execution_time, steps["a"].attempts, steps["a"].agent_id) == (1.5, 1, "x")
     assert steps["b"].execution_time == pytest.approx(b_time)
     assert steps["c"].state is StepState.PENDING and steps["c"].execution_time == 0.0
+    assert [s.dependencies for s in view.steps] == [(), ("a",), ("a",)]  # the dashboard's edges
 
 
 def test_status_of_a_stored_row_matches_the_live_view() -> None:
@@ -154,8 +155,8 @@ def test_status_of_a_stored_row_matches_the_live_view() -> None:
     )
     stored = status_of_row(row, 105.0)
     assert (stored.progress, stored.current_step, stored.last_seq) == (live.progress, "b", 7)
-    assert [(s.step_id, s.state, s.execution_time) for s in stored.steps] == [
-        (s.step_id, s.state, s.execution_time) for s in live.steps
+    assert [(s.step_id, s.state, s.execution_time, s.dependencies) for s in stored.steps] == [
+        (s.step_id, s.state, s.execution_time, s.dependencies) for s in live.steps
     ]
     failed = dataclasses.replace(
         row,

@@ -283,7 +283,7 @@ class WorkflowTimedOut(_message.Message):
     def __init__(self, summary: _Optional[_Union[RunSummary, _Mapping]] = ...) -> None: ...
 
 class StepStatus(_message.Message):
-    __slots__ = ("step_id", "name", "state", "attempts", "agent_id", "execution_time", "output", "error", "capability", "output_omitted")
+    __slots__ = ("step_id", "name", "state", "attempts", "agent_id", "execution_time", "output", "error", "capability", "output_omitted", "dependencies")
     STEP_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -294,6 +294,7 @@ class StepStatus(_message.Message):
     ERROR_FIELD_NUMBER: _ClassVar[int]
     CAPABILITY_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_OMITTED_FIELD_NUMBER: _ClassVar[int]
+    DEPENDENCIES_FIELD_NUMBER: _ClassVar[int]
     step_id: str
     name: str
     state: _enums_pb2.StepState
@@ -304,7 +305,8 @@ class StepStatus(_message.Message):
     error: _common_pb2.ErrorInfo
     capability: str
     output_omitted: bool
-    def __init__(self, step_id: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[_Union[_enums_pb2.StepState, str]] = ..., attempts: _Optional[int] = ..., agent_id: _Optional[str] = ..., execution_time: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., output: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ..., error: _Optional[_Union[_common_pb2.ErrorInfo, _Mapping]] = ..., capability: _Optional[str] = ..., output_omitted: _Optional[bool] = ...) -> None: ...
+    dependencies: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, step_id: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[_Union[_enums_pb2.StepState, str]] = ..., attempts: _Optional[int] = ..., agent_id: _Optional[str] = ..., execution_time: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., output: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ..., error: _Optional[_Union[_common_pb2.ErrorInfo, _Mapping]] = ..., capability: _Optional[str] = ..., output_omitted: _Optional[bool] = ..., dependencies: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class WorkflowStatus(_message.Message):
     __slots__ = ("workflow_id", "name", "state", "progress", "current_step", "total_execution_time", "steps", "created_at", "started_at", "finished_at", "priority", "execution_mode", "last_seq", "error_message", "description", "omitted_steps", "namespace")

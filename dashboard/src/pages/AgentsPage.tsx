@@ -1,0 +1,77 @@
+// Page 3: the agents, refreshed every few seconds.
+import { Alert, Badge, Group, Progress, Stack, Table, Text, Title } from "@mantine/core";
+import { listAgents } from "../api/client";
+import type { AgentInfo } from "../api/types";
+import { formatSeconds } from "../lib/format";
+import { usePolling } from "../lib/usePolling";
+
+export function AgentsPage() {
+  const { data, error } = usePolling(listAgents, 3000);
+  const agents = data?.agents ?? [];
+  return (
+    <Stack>
+      <Title order={3}>Agents</Title>
+      {error && <Alert color="red" title="Could not list agents">{error}</Alert>}
+      <Table striped data-testid="agent-table">
+        <Table.Thead>
+          <Table.Tr>
+            <Table.Th>Agent</Table.Th>
+            <Table.Th>Namespace</Table.Th>
+            <Table.Th>Capabilities</Table.Th>
+            <Table.Th>Slots in use</Table.Th>
+            <Table.Th>EWMA duration</Table.Th>
+            <Table.Th>Failure rate</Table.Th>
+            <Table.Th>Connected since</Table.Th>
+          </Table.Tr>
+        </Table.Thead>
+        <Table.Tbody>
+          {agents.map((a) => <AgentRow key={a.agentId} agent={a} />)}
+        </Table.Tbody>
+      </Table>
+      {data && !agents.length && <Text c="dimmed">No agent.</Text>}
+      {Boolean(data?.omittedAgents) && <Text size="sm" c="dimmed">{data?.omittedAgents} more left out.</Text>}
+    </Stack>
+  );
+}
+
+function AgentRow({ agent: a }: { agent: AgentInfo }) {
+  const max = a.maxConcurrentTasks ?? 0;
+  const load = a.currentLoad ?? 0;
+  return (
+    <Table.Tr data-testid="agent-row" data-agent-id={a.agentId}>
+      <Table.Td>
+        <Text fw={500}>{a.agentId}</Text>
+        <Text size="xs" c="dimmed">{a.agentType}</Text>
+      </Table.Td>
+      <Table.Td>{a.namespace || "default"}</Table.Td>
+      <Table.Td>
+        <Group gap={4}>
+          {(a.capabilities ?? []).map((c) => <Badge key={c} variant="light" size="sm">{c}</Badge>)}
+        </Group>
+      </Table.Td>
+      <Table.Td miw={130}>
+        <Group gap={6} wrap="nowrap">
+          <Progress value={max ? (100 * load) / max : 0} w={60} size="sm" />
+          <Text size="sm">{load} / {max}</Text>
+        </Group>
+      </Table.Td>
+      <Table.Td>{a.ewmaDurationSeconds !== undefined ? formatSeconds(a.ewmaDurationSeconds) : "—"}</Table.Td>
+      <Table.Td>{failureRate(a)}</Table.Td>
+      <Table.Td>
+        {a.connected ? (
+          a.connectedAt ? new Date(a.connectedAt).toLocaleString() : "yes"
+        ) : (
+          <Badge color="gray" variant="light">disconnected</Badge>
+        )}
+      </Table.Td>
+    </Table.Tr>
+  );
+}
+
+/** The server's EWMA when it sends one, else this session's failed / finished attempts. */
+function failureRate(a: AgentInfo): string {
+  if (a.failureRate !== undefined) return `${(100 * a.failureRate).toFixed(1)} %`;
+  const failed = Number(a.failedSteps ?? 0);
+  const done = failed + Number(a.completedSteps ?? 0);
+  return done ? `${((100 * failed) / done).toFixed(1)} % of ${done}` : "—";
+}
