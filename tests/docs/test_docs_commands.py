@@ -59,6 +59,21 @@ def test_the_readme_quick_start_is_found() -> None:
     assert [s.name for s in readme if isinstance(s, Snippet)] == ["submit.py"]
 
 
+async def test_a_command_must_end_with_the_exit_code_its_doc_gives(tmp_path: Path) -> None:
+    ports = Ports(free_port(), free_port())
+    shell = PageShell(tmp_path, prepare(tmp_path, ports))
+    run = PageRun(shell, ports)
+    await shell.start()
+    try:
+        await run.command(Command("t.md", 1, "false   # exits 1"))
+        await run.command(Command("t.md", 2, "cd /tmp && export X=1"))
+        await run.command(Command("t.md", 3, 'test "$PWD $X" = "/tmp 1"'))  # the shell stays
+        with pytest.raises(AssertionError, match="exit code 1"):
+            await run.command(Command("t.md", 4, "false"))
+    finally:
+        await shell.close()
+
+
 @pytest.mark.timeout(180)
 @pytest.mark.parametrize("page", RUN_PAGES, ids=[rel(p) for p in RUN_PAGES])
 async def test_the_commands_of_the_page_run_as_written(page: Path, tmp_path: Path) -> None:
