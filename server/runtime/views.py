@@ -164,6 +164,8 @@ class AgentView:
     failed_steps: int = 0
     connected_at: float = 0.0
     namespace: str = DEFAULT_NAMESPACE
+    mean_seconds: float = 0.0  # EWMA of successful attempts; 0 before the first
+    failure_rate: float = 0.0  # EWMA of failures, 0..1
 
 
 def agent_view(
@@ -191,4 +193,6 @@ def agent_view(
         view.completed_steps = session.completed
         view.failed_steps = session.failed
         view.connected_at = session.connected_at
+        view.mean_seconds = session.overall.duration if session.overall.successes else 0.0
+        view.failure_rate = session.overall.failure
     return view

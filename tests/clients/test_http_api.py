@@ -81,7 +81,9 @@ async def test_list_status_agents_metrics_and_info_are_proto_json(
     steps = {s["stepId"]: s for s in one["status"]["steps"]}
     assert steps["s"]["state"] == "STEP_STATE_COMPLETED" and steps["s"]["agentId"] == "py-agent"
     status, agents = await get(http, f"{base(server)}/api/v1/agents")
-    assert [a["agentId"] for a in agents["agents"]] == ["py-agent"]
+    (agent,) = agents["agents"]
+    assert agent["agentId"] == "py-agent" and agent["failureRate"] == 0
+    assert agent["meanDuration"].endswith("s") and agent["meanDuration"] != "0s"
     status, metrics = await get(http, f"{base(server)}/api/v1/metrics")
     assert status == 200 and "performanceMetrics" in metrics["metrics"]
     status, info = await get(http, f"{base(server)}/api/v1/info")
