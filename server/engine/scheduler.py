@@ -446,5 +446,14 @@ def _opened(
 ) -> ev.WorkflowStarted | ev.WorkflowQueued:
     s = wf.spec
     return cls(
-        wf.id, 0, now, s.name, wf.session_id, wf.context_blob(), wf.total, s.mode, s.priority
+        wf.id,
+        0,
+        now,
+        s.name,
+        wf.session_id,
+        wf.context_blob(),
+        wf.total,
+        s.mode,
+        s.priority,
+        wf.namespace,
     )

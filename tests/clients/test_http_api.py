@@ -164,12 +164,14 @@ async def test_events_stream_resumes_after_a_reconnect_with_no_gap_and_no_repeat
 async def test_events_stream_filters_by_type_and_refuses_bad_filters_before_starting(
     server: DweServer, client: DweClient, py_agent: PyAgent, http: aiohttp.ClientSession
 ) -> None:
-    url = f"{base(server)}/api/v1/events?type=WORKFLOW_COMPLETED&afterPosition=0"
-    async with http.get(url) as r:
+    types = "type=WORKFLOW_STARTED&type=EVENT_TYPE_WORKFLOW_COMPLETED"
+    async with http.get(f"{base(server)}/api/v1/events?{types}&afterPosition=0") as r:
         wid = (await client.create_workflow(build_workflow_spec("only-ends", WORK))).workflow_id
         await client.start_workflow(wid)
-        ((_, event),) = await read_sse(r, "EVENT_TYPE_WORKFLOW_COMPLETED")
-        assert event["workflowId"] == wid
+        (_, started), (_, ended) = await read_sse(r, "EVENT_TYPE_WORKFLOW_COMPLETED")
+    assert (started["workflowId"], ended["workflowId"]) == (wid, wid)
+    # A list of every namespace tells a new run's namespace from its first event.
+    assert started["workflowStarted"]["namespace"] == "default"
     status, body = await get(http, f"{base(server)}/api/v1/events?type=nope")
     assert (status, body["code"]) == (400, "INVALID_ARGUMENT")
     status, body = await get(http, f"{base(server)}/api/v1/events?workflowId={'x' * 300}")

@@ -111,6 +111,7 @@ export interface RunSummary {
 
 interface RunOpened {
   name?: string;
+  namespace?: string;
   totalSteps?: number;
   context?: Payload;
 }
