@@ -10,11 +10,17 @@ it prints ``events N``, how many they decoded in all, and exits.
 from __future__ import annotations
 
 import asyncio
+import base64
+import os
 import sys
 
 import aiohttp
 import orjson
 
+from dwe.v1.workflow_pb2 import WorkflowEvent
+
+#: The dashboard reads JSON (format=json); format=proto sends the committed bytes.
+FORMAT = os.environ.get("BENCH_DASHBOARD_FORMAT", "json")
 #: The workflows page's stream: workflow-level events only (dashboard/src/workflows).
 TYPES = "&".join(
     f"type=WORKFLOW_{t}"
@@ -33,13 +39,16 @@ async def _dashboard(
         async with session.get(url + path) as r:
             r.raise_for_status()
             orjson.loads(await r.read())
-    async with session.get(f"{url}api/v1/events?{TYPES}") as r:
+    async with session.get(f"{url}api/v1/events?{TYPES}&format={FORMAT}") as r:
         r.raise_for_status()
         opened.put_nowait(None)
         seen = 0
         async for line in r.content:
             if line.startswith(b"data: "):
-                orjson.loads(line[6:])
+                if FORMAT == "json":
+                    orjson.loads(line[6:])
+                else:
+                    WorkflowEvent.FromString(base64.b64decode(line[6:]))
                 count[0] += 1
                 seen += 1
                 if seen == expect:

@@ -4,6 +4,7 @@ real server and a real agent, with real HTTP (aiohttp's client)."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -21,6 +22,7 @@ from dwe.server.auth import TokenKeys
 from dwe.server.config import ServerConfig
 from dwe.server.http import front
 from dwe.server.security import InsecureBind
+from dwe.v1 import enums_pb2, workflow_pb2
 from tests.server.test_server_auth import _key_file, token
 
 WORK = [{"step_id": "a", "agent_capability": "work"}]
@@ -61,6 +63,23 @@ async def read_sse(response: aiohttp.ClientResponse, until: str) -> list[tuple[i
             if event["type"] == until:
                 return out
     raise AssertionError(f"the stream ended before {until}: {out}")
+
+
+async def read_raw(
+    response: aiohttp.ClientResponse, count: int
+) -> list[tuple[int, workflow_pb2.WorkflowEvent]]:
+    """(id, event) of the first ``count`` messages of a format=proto stream."""
+    out = []
+    ident = 0
+    async for raw in response.content:
+        line = raw.decode().rstrip("\n")
+        if line.startswith("id: "):
+            ident = int(line[4:])
+        elif line.startswith("data: "):
+            out.append((ident, workflow_pb2.WorkflowEvent.FromString(base64.b64decode(line[6:]))))
+            if len(out) == count:
+                return out
+    raise AssertionError(f"the stream ended after {out}")
 
 
 async def test_list_status_agents_metrics_and_info_are_proto_json(
@@ -172,6 +191,13 @@ async def test_events_stream_filters_by_type_and_refuses_bad_filters_before_star
     assert (started["workflowId"], ended["workflowId"]) == (wid, wid)
     # A list of every namespace tells a new run's namespace from its first event.
     assert started["workflowStarted"]["namespace"] == "default"
+    proto = f"{base(server)}/api/v1/events?{types}&afterPosition=0&format=proto"
+    async with http.get(proto) as r:
+        (_, first), (_, last) = await read_raw(r, 2)
+    assert (first.seq, first.workflow_started.namespace) == (int(started["seq"]), "default")
+    assert last.type == enums_pb2.EVENT_TYPE_WORKFLOW_COMPLETED and last.workflow_id == wid
+    status, body = await get(http, f"{base(server)}/api/v1/events?format=xml")
+    assert (status, body["code"]) == (400, "INVALID_ARGUMENT")
     status, body = await get(http, f"{base(server)}/api/v1/events?type=nope")
     assert (status, body["code"]) == (400, "INVALID_ARGUMENT")
     status, body = await get(http, f"{base(server)}/api/v1/events?workflowId={'x' * 300}")
