@@ -88,18 +88,25 @@ class EventStream:
             _PATH, request_serializer=rr.WatchEventsRequest.SerializeToString
         )(request, metadata=metadata(http))
         try:
-            await call.initial_metadata()  # sent once the server accepted the watch
+            headers = await call.initial_metadata()  # sent once the server accepted the watch
             if call.done() and (code := await call.code()) != grpc.StatusCode.OK:
                 return status_error(code, await call.details() or "")
         except grpc.aio.AioRpcError as exc:
             return rpc_error(exc)
-        return await self._pump(http, call, encode)
+        # Live only: tell the browser where live events begin, so that a reconnect before
+        # the first event still resumes with no gap (an SSE id with no data sets it).
+        start = b""
+        if not request.HasField("after_position"):
+            position = dict(headers or ()).get("dwe-position", "")
+            start = b"id: %s\n\n" % position.encode() if position.isdigit() else b""
+        return await self._pump(http, call, encode, start)
 
     async def _pump(
         self,
         http: web.Request,
         call: grpc.aio.UnaryStreamCall,
         encode: Callable[[bytes], tuple[int, bytes]],
+        start: bytes,
     ) -> web.StreamResponse:
         response = web.StreamResponse(
             headers={
@@ -110,7 +117,7 @@ class EventStream:
         )
         await response.prepare(http)
         try:
-            await response.write(b"retry: 1000\n\n")
+            await response.write(b"retry: 1000\n\n" + start)
             await self._forward(call, response, encode)
         except grpc.aio.AioRpcError as exc:
             body = orjson.dumps({"code": exc.code().name, "message": exc.details() or ""})

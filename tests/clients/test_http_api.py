@@ -279,3 +279,23 @@ async def test_metrics_are_scraped_in_the_prometheus_text_format(
     samples = [line for line in text.splitlines() if line and not line.startswith("#")]
     assert samples and all(len(line.rsplit(" ", 1)) == 2 for line in samples)
     assert any(line.startswith("# TYPE ") for line in text.splitlines())
+
+
+async def test_a_live_stream_dropped_before_its_first_event_resumes_with_no_gap(
+    server: DweServer, client: DweClient, py_agent: PyAgent, http: aiohttp.ClientSession
+) -> None:
+    url = f"{base(server)}/api/v1/events"
+    async with http.get(url) as r:  # live only: its first id is where live events begin
+        start = ""
+        async for raw in r.content:
+            if raw.startswith(b"id: "):
+                start = raw.decode()[4:].strip()
+                break
+    assert start.isdigit()
+    # Meanwhile, with the browser away, a whole run happens.
+    wid = (await client.create_workflow(build_workflow_spec("missed", CHAIN))).workflow_id
+    [e async for e in client.execute_workflow(wid)]
+    async with http.get(url, headers={"Last-Event-ID": start}) as r:
+        seen = await read_sse(r, "EVENT_TYPE_WORKFLOW_COMPLETED")
+    seqs = [int(e["seq"]) for _, e in seen if e["workflowId"] == wid]
+    assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) > 4
