@@ -364,9 +364,12 @@ class DweServer:
         if self.replica is not None:
             await self.replica.stop()
         self.store.close()
+        await self._close_meters()
+        log.info("dwe server stopped")
+
+    async def _close_meters(self) -> None:
         if self._own_meters:  # the last export of the periodic readers may wait on a network
             await asyncio.to_thread(self.meter_provider.shutdown)
-        log.info("dwe server stopped")
 
     async def _stop_standby(self, grace: float) -> bool:
         """A standby has no workflows to close: stop forwarding and leave. False when it
@@ -382,6 +385,7 @@ class DweServer:
             await self.router.forward.close()
         await self.replica.stop()
         self.store.close()
+        await self._close_meters()
         log.info("dwe server (standby) stopped")
         return False
 
