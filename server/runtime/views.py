@@ -119,7 +119,8 @@ def status_of_row(row: WorkflowRow, now: float) -> StatusView:
         for r in row.steps
     ]
     state = WorkflowState(row.state)
-    finished = sum(1 for s in steps if s.state.terminal)
+    # As WorkflowRun.progress: cancelled steps are not progress.
+    finished = sum(1 for s in steps if s.state.terminal and s.state is not StepState.CANCELLED)
     current = ""
     if not state.terminal:
         running = [s.step_id for s in steps if s.state in (StepState.RUNNING, StepState.ASSIGNED)]

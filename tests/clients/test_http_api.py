@@ -158,6 +158,9 @@ async def test_cancel_from_http_ends_the_workflow_cancelled(
         assert r.status == 400
     status = await client.get_workflow_status(wid)
     assert status.error_message == "from the dashboard"
+    assert status.progress == 0.0  # cancelled before any step ended: no progress
+    _, listed = await get(http, f"{base(server)}/api/v1/workflows/{wid}")
+    assert listed["status"]["state"] == "WORKFLOW_STATE_CANCELLED"
 
 
 async def test_events_stream_resumes_after_a_reconnect_with_no_gap_and_no_repeat(

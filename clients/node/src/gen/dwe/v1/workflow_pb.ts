@@ -1087,7 +1087,8 @@ export type WorkflowStatus = Message<"dwe.v1.WorkflowStatus"> & {
   state: WorkflowState;
 
   /**
-   * Finished steps / total steps, 0..1.
+   * Steps that completed, failed or were skipped, over all steps, 0..1. Cancelled
+   * steps do not count: a run cancelled early shows how far it got.
    *
    * @generated from field: double progress = 4;
    */
