@@ -8,7 +8,7 @@ BUF := tools/buf/node_modules/.bin/buf
 
 .PHONY: demo run test lint layers fmt typecheck proto check-proto proto-lint proto-breaking \
 	proto-release buf-deps bench bench-quick bench-idempotency bench-retention clean node-deps \
-	faults faults-secure node-proto check-node-proto test-postgres bench-postgres faults-postgres \
+	faults faults-secure node-proto check-node-proto test-postgres bench-postgres faults-postgres bench-placement \
 	dashboard check-dashboard dashboard-screenshot
 
 $(STAMP): pyproject.toml
@@ -174,6 +174,10 @@ bench: $(STAMP)
 # The same workloads with the server on a private PostgreSQL cluster (durable defaults).
 bench-postgres: $(STAMP)
 	BENCH_STORE=postgres $(PY) -m bench.run
+
+# Issue 10's placement candidates: the cost of a claim per dispatch in PostgreSQL.
+bench-placement: $(STAMP)
+	$(PY) -m bench.placement
 
 # Idempotency keys in memory after 100,000 creates with distinct request ids.
 bench-idempotency: $(STAMP)

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -185,6 +186,37 @@ async def w2(client: DweClient, cluster: Cluster) -> dict[str, float]:
     return await _w2(client)
 
 
+async def d5(client: DweClient, cluster: Cluster) -> dict[str, float]:
+    """W2 with 5 dashboards open (bench/dashboards.py, a process of its own), right after
+    W2 without: the throughput ratio of the pair (issue 11: at least 0.9)."""
+    plain = await _w2(client)
+    url = cluster.server_process.http_url
+    viewers = subprocess.Popen(
+        [sys.executable, "-m", "bench.dashboards", url, "5", "400"],  # 200 x started, ended
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert viewers.stdin is not None and viewers.stdout is not None
+    try:
+        if (await asyncio.to_thread(viewers.stdout.readline)).strip() != "open":
+            raise RuntimeError("the dashboards did not open")
+        watched = await _w2(client)
+        events = (await asyncio.to_thread(viewers.stdout.readline)).strip()  # all 400 seen
+    finally:
+        viewers.stdin.close()
+        viewers.wait(15)
+    if events != f"events {5 * 400}":
+        raise RuntimeError(f"the dashboards missed events: {events!r}")
+    return {
+        "wall_s": watched["wall_s"],
+        "steps_per_s": watched["steps_per_s"],
+        "plain_steps_per_s": plain["steps_per_s"],
+        "ratio": watched["steps_per_s"] / plain["steps_per_s"],
+    }
+
+
 async def w3(client: DweClient, cluster: Cluster) -> dict[str, float]:
     steps = [{"step_id": "s0", "agent_capability": "analysis"}] + [
         {"step_id": f"s{i}", "agent_capability": "analysis", "dependencies": [f"s{i - 1}"]}
@@ -270,6 +302,7 @@ WORKLOADS: dict[str, Callable[[DweClient, Cluster], Awaitable[dict[str, float]]]
     "W4": w4,
     "M1": m1,
     "M2": m2,
+    "D5": d5,
 }
 
 
@@ -315,6 +348,8 @@ def _commits(db: str) -> int | None:
 
 def _steps(name: str, run: dict[str, float]) -> float:
     """Steps one run of a workload executed."""
+    if name == "D5":  # two W2 runs: without and with the dashboards
+        return 1600.0
     if "steps_per_s" in run:
         return run["steps_per_s"] * run["wall_s"]
     return 100.0 if name == "W3" else 1.0
@@ -379,6 +414,11 @@ def report(results: dict[str, Any]) -> None:
         if "pg_xacts_per_step" in r:
             other += f" pg_xacts_per_step={r['pg_xacts_per_step']:.3f}"
         print(f"{name:<9} {_fmt(r, 'wall_s'):<22} {_fmt(r, 'steps_per_s'):<26} {other}")
+    if r := results.get("D5"):
+        print(
+            f"{'D5':<9} W2 with 5 dashboards open: {_fmt(r, 'steps_per_s')} vs "
+            f"{_fmt(r, 'plain_steps_per_s')} steps/s without, ratio {_fmt(r, 'ratio')}"
+        )
     for name, label in (("M1", "ADAPTIVE vs PARALLEL"), ("M2", "PIPELINE vs PARALLEL")):
         r = results.get(name)
         if r:

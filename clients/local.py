@@ -46,7 +46,10 @@ class ServerProcess:
             text=True,
         )
         assert self.proc.stdout is not None
+        self.http_url = ""  # the dashboard's, when the server serves HTTP
         for line in self.proc.stdout:
+            if line.startswith("dwe dashboard at "):
+                self.http_url = line.split(" at ", 1)[1].strip()
             found = _LISTENING.search(line)
             if found:
                 self.address: str = found.group(1)

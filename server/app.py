@@ -364,9 +364,12 @@ class DweServer:
         if self.replica is not None:
             await self.replica.stop()
         self.store.close()
+        await self._close_meters()
+        log.info("dwe server stopped")
+
+    async def _close_meters(self) -> None:
         if self._own_meters:  # the last export of the periodic readers may wait on a network
             await asyncio.to_thread(self.meter_provider.shutdown)
-        log.info("dwe server stopped")
 
     async def _stop_standby(self, grace: float) -> bool:
         """A standby has no workflows to close: stop forwarding and leave. False when it
@@ -382,6 +385,7 @@ class DweServer:
             await self.router.forward.close()
         await self.replica.stop()
         self.store.close()
+        await self._close_meters()
         log.info("dwe server (standby) stopped")
         return False
 
@@ -407,6 +411,8 @@ async def _serve(config: ServerConfig) -> None:
             loop.add_signal_handler(sig, stop.set)
     with contextlib.suppress(NotImplementedError):
         loop.add_signal_handler(signal.SIGHUP, _reloading(server))
+    if server.http is not None:  # first: tools read up to the line after it
+        print(f"dwe dashboard at {server.http.url}", flush=True)
     print(f"dwe server listening on {server.address}", flush=True)
     await stop.wait()
     log.info("shutting down")

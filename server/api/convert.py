@@ -182,7 +182,10 @@ def agent_to_proto(v: AgentView) -> agent_pb2.AgentInfo:
         labels=v.labels,
         completed_steps=v.completed_steps,
         failed_steps=v.failed_steps,
+        failure_rate=v.failure_rate,
     )
+    if v.mean_seconds:
+        info.mean_duration.FromNanoseconds(round(v.mean_seconds * 1e9))
     if v.config:
         info.config.CopyFrom(json_payload(v.config))
     if v.connected_at:

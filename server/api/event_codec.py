@@ -37,6 +37,7 @@ def _opened(detail: Any, e: ev.WorkflowStarted | ev.WorkflowQueued) -> None:
     detail.total_steps = e.total_steps
     detail.execution_mode = MODES_OUT[e.mode]
     detail.priority = PRIORITIES_OUT[e.priority]
+    detail.namespace = e.namespace
 
 
 def _started(msg: workflow_pb2.WorkflowEvent, e: ev.WorkflowStarted) -> None:

@@ -18,12 +18,15 @@ from typing import Any
 import grpc
 
 from .guard import KINDS
+from .workflow_service import POSITION_HEADER
 
 #: Call metadata that belongs to this hop, not the caller's request.
 _HOP = ("user-agent", "content-type", "te")
 #: Marks a forwarded call: a replica that is not the owner either does not forward it
 #: again (right after a failover, a new standby may listen where the dead owner did).
 FORWARDED = "dwe-forwarded"
+#: The owner's initial metadata a standby passes on (WatchEvents' position).
+_PASSED = (POSITION_HEADER,)
 _NO_OWNER = "this replica is a standby and knows no owner yet; call again shortly"
 
 
@@ -45,7 +48,7 @@ async def _relay(call: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[
     try:
         sent = await call.initial_metadata()  # passed on at once, as the owner sent them
         if sent is not None and not call.done():
-            await context.send_initial_metadata(())
+            await context.send_initial_metadata(tuple((k, v) for k, v in sent if k in _PASSED))
         async for reply in call:
             yield reply
     except grpc.aio.AioRpcError as exc:

@@ -155,8 +155,9 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
         sub = self._c.subscribe(request.workflow_ids, types, namespaces)  # before the replay
         try:
             # Headers now, before any event: a caller (the HTTP gateway) learns the watch
-            # was accepted without waiting for the first event.
-            await context.send_initial_metadata(())
+            # was accepted without waiting for the first event, and where live events
+            # begin: each one after this subscription has a greater position.
+            await context.send_initial_metadata(((POSITION_HEADER, str(self._c.position)),))
             last = -1
             if request.HasField("after_position"):
                 check_count(request.after_position, "after_position", MAX_SEQ)
@@ -322,6 +323,10 @@ async def _follow(sub: Subscription, after_seq: int) -> AsyncIterator[list[Event
             yield fresh
             if fresh[-1].terminal:
                 return
+
+
+#: WatchEvents' initial metadata: the last position before the watch (see above).
+POSITION_HEADER = "dwe-position"
 
 
 def _list_query(

@@ -39,6 +39,7 @@ class _RunOpened(Event):
     total_steps: int
     mode: ExecutionMode
     priority: Priority
+    namespace: str = ""  # the run's; watchers of many namespaces tell them apart by it
 
 
 @dataclass(slots=True)

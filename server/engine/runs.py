@@ -185,7 +185,10 @@ class WorkflowRun:
         return None
 
     def progress(self) -> float:
-        return self.finished_steps / self.total if self.total else 1.0
+        """Steps that ran to an end or were skipped, over all: cancelled ones do not
+        count, so a run cancelled early shows how far it got, not 100 %."""
+        done = self.completed + self.failed + self.skipped
+        return done / self.total if self.total else 1.0
 
     def current_step(self) -> str:
         """A running step, else the first step not finished, else ''."""

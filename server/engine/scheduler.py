@@ -444,7 +444,5 @@ class Scheduler:
 def _opened(
     cls: type[ev.WorkflowStarted] | type[ev.WorkflowQueued], wf: WorkflowRun, now: float
 ) -> ev.WorkflowStarted | ev.WorkflowQueued:
-    s = wf.spec
-    return cls(
-        wf.id, 0, now, s.name, wf.session_id, wf.context_blob(), wf.total, s.mode, s.priority
-    )
+    s, ns, context = wf.spec, wf.namespace, wf.context_blob()
+    return cls(wf.id, 0, now, s.name, wf.session_id, context, wf.total, s.mode, s.priority, ns)

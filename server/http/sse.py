@@ -10,13 +10,16 @@ is sent as an ``error`` event, after which the stream ends.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+from collections.abc import Callable, Iterator
 
 import grpc
 import orjson
 from aiohttp import web
 
 from dwe.v1 import request_response_pb2 as rr
+from dwe.v1 import workflow_pb2
 
 from .gateway import error, metadata, rpc_error, status_error, to_json
 from .params import BadParam, watch_request
@@ -26,11 +29,40 @@ KEEPALIVE_SECONDS = 15.0
 _PATH = "/dwe.v1.WorkflowService/WatchEvents"
 
 
-def _message(event: rr.WatchEventsResponse) -> bytes:
+def _events(response: bytes) -> Iterator[bytes]:
+    """The encoded WorkflowEvents of an encoded WatchEventsResponse (its field 1)."""
+    i, end = 0, len(response)
+    while i < end:
+        if response[i] != 0x0A:
+            raise ValueError("not a WatchEventsResponse")
+        i += 1
+        size = shift = 0
+        while True:
+            byte = response[i]
+            i += 1
+            size |= (byte & 0x7F) << shift
+            shift += 7
+            if byte < 0x80:
+                break
+        yield response[i : i + size]
+        i += size
+
+
+def _json(raw: bytes) -> tuple[int, bytes]:
+    event = workflow_pb2.WorkflowEvent.FromString(raw)
+    return event.position, orjson.dumps(to_json(event))
+
+
+def _proto(raw: bytes) -> tuple[int, bytes]:
+    """The committed bytes themselves, base64: nothing to convert, for the dashboard."""
+    return workflow_pb2.WorkflowEvent.FromString(raw).position, base64.b64encode(raw)
+
+
+def _message(response: bytes, encode: Callable[[bytes], tuple[int, bytes]]) -> bytes:
     out = bytearray()
-    for one in event.events:
-        data = orjson.dumps(to_json(one))
-        out += b"id: %d\ndata: %s\n\n" % (one.position, data)
+    for raw in _events(response):
+        position, data = encode(raw)
+        out += b"id: %d\ndata: %s\n\n" % (position, data)
     return bytes(out)
 
 
@@ -49,20 +81,33 @@ class EventStream:
             request = watch_request(http.query, http.headers)
         except BadParam as exc:
             return error("INVALID_ARGUMENT", str(exc), 400)
+        encode = {"json": _json, "proto": _proto}.get(http.query.get("format", "json"))
+        if encode is None:
+            return error("INVALID_ARGUMENT", "format: json or proto", 400)
         call = self._channel.unary_stream(
-            _PATH,
-            request_serializer=rr.WatchEventsRequest.SerializeToString,
-            response_deserializer=rr.WatchEventsResponse.FromString,
+            _PATH, request_serializer=rr.WatchEventsRequest.SerializeToString
         )(request, metadata=metadata(http))
         try:
-            await call.initial_metadata()  # sent once the server accepted the watch
+            headers = await call.initial_metadata()  # sent once the server accepted the watch
             if call.done() and (code := await call.code()) != grpc.StatusCode.OK:
                 return status_error(code, await call.details() or "")
         except grpc.aio.AioRpcError as exc:
             return rpc_error(exc)
-        return await self._pump(http, call)
+        # Live only: tell the browser where live events begin, so that a reconnect before
+        # the first event still resumes with no gap (an SSE id with no data sets it).
+        start = b""
+        if not request.HasField("after_position"):
+            position = dict(headers or ()).get("dwe-position", "")
+            start = b"id: %s\n\n" % position.encode() if position.isdigit() else b""
+        return await self._pump(http, call, encode, start)
 
-    async def _pump(self, http: web.Request, call: grpc.aio.UnaryStreamCall) -> web.StreamResponse:
+    async def _pump(
+        self,
+        http: web.Request,
+        call: grpc.aio.UnaryStreamCall,
+        encode: Callable[[bytes], tuple[int, bytes]],
+        start: bytes,
+    ) -> web.StreamResponse:
         response = web.StreamResponse(
             headers={
                 "Content-Type": "text/event-stream",
@@ -72,8 +117,8 @@ class EventStream:
         )
         await response.prepare(http)
         try:
-            await response.write(b"retry: 1000\n\n")
-            await self._forward(call, response)
+            await response.write(b"retry: 1000\n\n" + start)
+            await self._forward(call, response, encode)
         except grpc.aio.AioRpcError as exc:
             body = orjson.dumps({"code": exc.code().name, "message": exc.details() or ""})
             with contextlib.suppress(ConnectionError):
@@ -84,7 +129,12 @@ class EventStream:
             call.cancel()
         return response
 
-    async def _forward(self, call: grpc.aio.UnaryStreamCall, response: web.StreamResponse) -> None:
+    async def _forward(
+        self,
+        call: grpc.aio.UnaryStreamCall,
+        response: web.StreamResponse,
+        encode: Callable[[bytes], tuple[int, bytes]],
+    ) -> None:
         """Events as they come, a keepalive comment when there are none, until the call
         ends or the server closes."""
         closing = asyncio.ensure_future(self._closing.wait())
@@ -106,8 +156,8 @@ class EventStream:
                 message, reading = reading.result(), None
                 if message is grpc.aio.EOF:
                     return
-                assert isinstance(message, rr.WatchEventsResponse)
-                await response.write(_message(message))
+                assert isinstance(message, bytes)
+                await response.write(_message(message, encode))
         finally:
             closing.cancel()
             if reading is not None:

@@ -415,6 +415,11 @@ class Coordinator:
         given), as they are published."""
         return self._hub.subscribe(workflow_ids, types, namespaces)
 
+    @property
+    def position(self) -> int:
+        """The last event position handed out: every later event has a greater one."""
+        return self._commit.position
+
     def unsubscribe(self, sub: Subscription) -> None:
         self._hub.unsubscribe(sub)
 

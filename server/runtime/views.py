@@ -119,7 +119,8 @@ def status_of_row(row: WorkflowRow, now: float) -> StatusView:
         for r in row.steps
     ]
     state = WorkflowState(row.state)
-    finished = sum(1 for s in steps if s.state.terminal)
+    # As WorkflowRun.progress: cancelled steps are not progress.
+    finished = sum(1 for s in steps if s.state.terminal and s.state is not StepState.CANCELLED)
     current = ""
     if not state.terminal:
         running = [s.step_id for s in steps if s.state in (StepState.RUNNING, StepState.ASSIGNED)]
@@ -164,6 +165,8 @@ class AgentView:
     failed_steps: int = 0
     connected_at: float = 0.0
     namespace: str = DEFAULT_NAMESPACE
+    mean_seconds: float = 0.0  # EWMA of successful attempts; 0 before the first
+    failure_rate: float = 0.0  # EWMA of failures, 0..1
 
 
 def agent_view(
@@ -191,4 +194,6 @@ def agent_view(
         view.completed_steps = session.completed
         view.failed_steps = session.failed
         view.connected_at = session.connected_at
+        view.mean_seconds = session.overall.duration if session.overall.successes else 0.0
+        view.failure_rate = session.overall.failure
     return view

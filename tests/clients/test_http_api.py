@@ -4,6 +4,7 @@ real server and a real agent, with real HTTP (aiohttp's client)."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -21,6 +22,7 @@ from dwe.server.auth import TokenKeys
 from dwe.server.config import ServerConfig
 from dwe.server.http import front
 from dwe.server.security import InsecureBind
+from dwe.v1 import enums_pb2, workflow_pb2
 from tests.server.test_server_auth import _key_file, token
 
 WORK = [{"step_id": "a", "agent_capability": "work"}]
@@ -63,6 +65,23 @@ async def read_sse(response: aiohttp.ClientResponse, until: str) -> list[tuple[i
     raise AssertionError(f"the stream ended before {until}: {out}")
 
 
+async def read_raw(
+    response: aiohttp.ClientResponse, count: int
+) -> list[tuple[int, workflow_pb2.WorkflowEvent]]:
+    """(id, event) of the first ``count`` messages of a format=proto stream."""
+    out = []
+    ident = 0
+    async for raw in response.content:
+        line = raw.decode().rstrip("\n")
+        if line.startswith("id: "):
+            ident = int(line[4:])
+        elif line.startswith("data: "):
+            out.append((ident, workflow_pb2.WorkflowEvent.FromString(base64.b64decode(line[6:]))))
+            if len(out) == count:
+                return out
+    raise AssertionError(f"the stream ended after {out}")
+
+
 async def test_list_status_agents_metrics_and_info_are_proto_json(
     server: DweServer, client: DweClient, py_agent: PyAgent, http: aiohttp.ClientSession
 ) -> None:
@@ -81,7 +100,9 @@ async def test_list_status_agents_metrics_and_info_are_proto_json(
     steps = {s["stepId"]: s for s in one["status"]["steps"]}
     assert steps["s"]["state"] == "STEP_STATE_COMPLETED" and steps["s"]["agentId"] == "py-agent"
     status, agents = await get(http, f"{base(server)}/api/v1/agents")
-    assert [a["agentId"] for a in agents["agents"]] == ["py-agent"]
+    (agent,) = agents["agents"]
+    assert agent["agentId"] == "py-agent" and agent["failureRate"] == 0
+    assert agent["meanDuration"].endswith("s") and agent["meanDuration"] != "0s"
     status, metrics = await get(http, f"{base(server)}/api/v1/metrics")
     assert status == 200 and "performanceMetrics" in metrics["metrics"]
     status, info = await get(http, f"{base(server)}/api/v1/info")
@@ -137,6 +158,9 @@ async def test_cancel_from_http_ends_the_workflow_cancelled(
         assert r.status == 400
     status = await client.get_workflow_status(wid)
     assert status.error_message == "from the dashboard"
+    assert status.progress == 0.0  # cancelled before any step ended: no progress
+    _, listed = await get(http, f"{base(server)}/api/v1/workflows/{wid}")
+    assert listed["status"]["state"] == "WORKFLOW_STATE_CANCELLED"
 
 
 async def test_events_stream_resumes_after_a_reconnect_with_no_gap_and_no_repeat(
@@ -162,12 +186,21 @@ async def test_events_stream_resumes_after_a_reconnect_with_no_gap_and_no_repeat
 async def test_events_stream_filters_by_type_and_refuses_bad_filters_before_starting(
     server: DweServer, client: DweClient, py_agent: PyAgent, http: aiohttp.ClientSession
 ) -> None:
-    url = f"{base(server)}/api/v1/events?type=WORKFLOW_COMPLETED&afterPosition=0"
-    async with http.get(url) as r:
+    types = "type=WORKFLOW_STARTED&type=EVENT_TYPE_WORKFLOW_COMPLETED"
+    async with http.get(f"{base(server)}/api/v1/events?{types}&afterPosition=0") as r:
         wid = (await client.create_workflow(build_workflow_spec("only-ends", WORK))).workflow_id
         await client.start_workflow(wid)
-        ((_, event),) = await read_sse(r, "EVENT_TYPE_WORKFLOW_COMPLETED")
-        assert event["workflowId"] == wid
+        (_, started), (_, ended) = await read_sse(r, "EVENT_TYPE_WORKFLOW_COMPLETED")
+    assert (started["workflowId"], ended["workflowId"]) == (wid, wid)
+    # A list of every namespace tells a new run's namespace from its first event.
+    assert started["workflowStarted"]["namespace"] == "default"
+    proto = f"{base(server)}/api/v1/events?{types}&afterPosition=0&format=proto"
+    async with http.get(proto) as r:
+        (_, first), (_, last) = await read_raw(r, 2)
+    assert (first.seq, first.workflow_started.namespace) == (int(started["seq"]), "default")
+    assert last.type == enums_pb2.EVENT_TYPE_WORKFLOW_COMPLETED and last.workflow_id == wid
+    status, body = await get(http, f"{base(server)}/api/v1/events?format=xml")
+    assert (status, body["code"]) == (400, "INVALID_ARGUMENT")
     status, body = await get(http, f"{base(server)}/api/v1/events?type=nope")
     assert (status, body["code"]) == (400, "INVALID_ARGUMENT")
     status, body = await get(http, f"{base(server)}/api/v1/events?workflowId={'x' * 300}")
@@ -249,3 +282,23 @@ async def test_metrics_are_scraped_in_the_prometheus_text_format(
     samples = [line for line in text.splitlines() if line and not line.startswith("#")]
     assert samples and all(len(line.rsplit(" ", 1)) == 2 for line in samples)
     assert any(line.startswith("# TYPE ") for line in text.splitlines())
+
+
+async def test_a_live_stream_dropped_before_its_first_event_resumes_with_no_gap(
+    server: DweServer, client: DweClient, py_agent: PyAgent, http: aiohttp.ClientSession
+) -> None:
+    url = f"{base(server)}/api/v1/events"
+    async with http.get(url) as r:  # live only: its first id is where live events begin
+        start = ""
+        async for raw in r.content:
+            if raw.startswith(b"id: "):
+                start = raw.decode()[4:].strip()
+                break
+    assert start.isdigit()
+    # Meanwhile, with the browser away, a whole run happens.
+    wid = (await client.create_workflow(build_workflow_spec("missed", CHAIN))).workflow_id
+    [e async for e in client.execute_workflow(wid)]
+    async with http.get(url, headers={"Last-Event-ID": start}) as r:
+        seen = await read_sse(r, "EVENT_TYPE_WORKFLOW_COMPLETED")
+    seqs = [int(e["seq"]) for _, e in seen if e["workflowId"] == wid]
+    assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) > 4

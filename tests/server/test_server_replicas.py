@@ -10,6 +10,7 @@ import os
 import signal
 from collections.abc import Iterator
 
+import aiohttp
 import orjson
 import pytest
 
@@ -164,6 +165,26 @@ async def test_a_standby_forwards_calls_agents_and_streams_to_the_owner(pg_url: 
         async with DweClient(owner.address) as client:
             status = await client.get_workflow_status(created.workflow_id)
         assert status.state == enums_pb2.WORKFLOW_STATE_COMPLETED
+        await _dashboard_on(standby.http_url, created.workflow_id)
     finally:
         standby.stop()
         owner.stop()
+
+
+async def _dashboard_on(url: str, workflow_id: str) -> None:
+    """The standby's HTTP API answers from the owner: the list, and the event stream
+    (replayed, and live from where it begins)."""
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{url}api/v1/workflows") as r:
+            rows = orjson.loads(await r.read())["workflows"]
+        assert [w["workflowId"] for w in rows] == [workflow_id]
+        events = f"{url}api/v1/events?workflowId={workflow_id}"
+        async with http.get(events + "&afterPosition=0") as r:
+            line = b""
+            while not line.startswith(b"data: "):
+                line = await r.content.readline()
+        assert orjson.loads(line[6:])["seq"] == "1"
+        async with http.get(events) as r:
+            first = await r.content.readuntil(b"\n\n")
+            first += await r.content.readuntil(b"\n\n")
+        assert b"\nid: " in b"\n" + first  # the live stream's start, passed on by the standby

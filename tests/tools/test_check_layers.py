@@ -32,7 +32,9 @@ CLEAN = {
     "server/api/service.py": (
         "import grpc\n\nfrom dwe.server.runtime import coordinator\nfrom dwe.v1 import common_pb2\n"
     ),
-    "server/app.py": "from dwe.server.api import service\n",
+    "server/http/__init__.py": "",
+    "server/http/front.py": "import grpc\n\nfrom dwe.v1 import common_pb2\n",
+    "server/app.py": "from dwe.server.api import service\nfrom dwe.server.http import front\n",
     "server/embedded.py": "from dwe.server import app\n",
     "agent_sdk/__init__.py": "",
     "agent_sdk/agent.py": (
@@ -211,3 +213,10 @@ def test_missing_packages_are_dropped_but_a_contract_needs_a_source(tmp_path: Pa
     ), result.stdout
     broken = [line for line in lines if line.startswith("BROKEN")]
     assert broken == ["BROKEN  common is neutral (1)"], result.stdout
+
+
+def test_the_http_port_may_not_reach_past_grpc(tmp_path: Path) -> None:
+    files = {"server/http/front.py": "from dwe.server.runtime import coordinator\n"}
+    result = run_tool(make_tree(tmp_path, files))
+    assert result.returncode == 1
+    assert "BROKEN  the HTTP port reaches the server only through dwe.v1 calls (1)" in result.stdout

@@ -111,6 +111,7 @@ export interface RunSummary {
 
 interface RunOpened {
   name?: string;
+  namespace?: string;
   totalSteps?: number;
   context?: Payload;
 }
@@ -153,8 +154,9 @@ export interface AgentInfo {
   failedSteps?: string;
   connectedAt?: string;
   namespace?: string;
-  /** EWMA figures, read when the server sends them. */
-  ewmaDurationSeconds?: number;
+  /** EWMA of the session's successful attempts (a proto3 JSON Duration, "0s" before one). */
+  meanDuration?: string;
+  /** EWMA of the session's attempt failures, 0..1. */
   failureRate?: number;
 }
 

@@ -2,7 +2,7 @@
 import { Alert, Badge, Group, Progress, Stack, Table, Text, Title } from "@mantine/core";
 import { listAgents } from "../api/client";
 import type { AgentInfo } from "../api/types";
-import { formatSeconds } from "../lib/format";
+import { formatSeconds, seconds } from "../lib/format";
 import { usePolling } from "../lib/usePolling";
 
 export function AgentsPage() {
@@ -55,7 +55,7 @@ function AgentRow({ agent: a }: { agent: AgentInfo }) {
           <Text size="sm">{load} / {max}</Text>
         </Group>
       </Table.Td>
-      <Table.Td>{a.ewmaDurationSeconds !== undefined ? formatSeconds(a.ewmaDurationSeconds) : "—"}</Table.Td>
+      <Table.Td>{seconds(a.meanDuration) ? formatSeconds(seconds(a.meanDuration)) : "—"}</Table.Td>
       <Table.Td>{failureRate(a)}</Table.Td>
       <Table.Td>
         {a.connected ? (
@@ -68,10 +68,9 @@ function AgentRow({ agent: a }: { agent: AgentInfo }) {
   );
 }
 
-/** The server's EWMA when it sends one, else this session's failed / finished attempts. */
+/** The server's EWMA of recent failures, with the session's attempts it rests on. */
 function failureRate(a: AgentInfo): string {
-  if (a.failureRate !== undefined) return `${(100 * a.failureRate).toFixed(1)} %`;
-  const failed = Number(a.failedSteps ?? 0);
-  const done = failed + Number(a.completedSteps ?? 0);
-  return done ? `${((100 * failed) / done).toFixed(1)} % of ${done}` : "—";
+  const done = Number(a.failedSteps ?? 0) + Number(a.completedSteps ?? 0);
+  if (!done) return "—";
+  return `${(100 * (a.failureRate ?? 0)).toFixed(1)} % (of ${done} attempts)`;
 }

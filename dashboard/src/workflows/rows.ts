@@ -6,7 +6,7 @@ import type { EventType, WorkflowEvent, WorkflowState, WorkflowSummary } from ".
 export interface Row {
   id: string;
   name: string;
-  /** Empty until known: a new workflow's event does not carry its namespace. */
+  /** From the list, or from the run's WorkflowStarted/WorkflowQueued event. */
   namespace: string;
   state: WorkflowState;
   totalSteps: number;
@@ -77,7 +77,7 @@ function applyEvent(row: Row | undefined, event: WorkflowEvent, namespace: strin
   const base: Row = row ?? {
     id: event.workflowId,
     name: opened?.name ?? "",
-    namespace,
+    namespace: opened?.namespace || namespace,
     state: "WORKFLOW_STATE_PENDING",
     totalSteps: opened?.totalSteps ?? 0,
     completedSteps: 0,
@@ -99,7 +99,13 @@ function applyEvent(row: Row | undefined, event: WorkflowEvent, namespace: strin
   if (event.type === "EVENT_TYPE_WORKFLOW_STARTED" || event.type === "EVENT_TYPE_WORKFLOW_QUEUED") {
     const state = event.type === "EVENT_TYPE_WORKFLOW_STARTED" ? "WORKFLOW_STATE_RUNNING" : "WORKFLOW_STATE_QUEUED";
     if (row && row.state === state) return row;
-    return { ...base, state, name: base.name || opened?.name || "", totalSteps: base.totalSteps || opened?.totalSteps || 0 };
+    return {
+      ...base,
+      state,
+      name: base.name || opened?.name || "",
+      namespace: base.namespace || opened?.namespace || "",
+      totalSteps: base.totalSteps || opened?.totalSteps || 0,
+    };
   }
   return row;
 }

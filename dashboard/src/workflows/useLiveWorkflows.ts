@@ -1,7 +1,6 @@
 // The live list: the first page from GET /api/v1/workflows, then workflow-level events
 // from the SSE stream applied in place, one batch per animation frame. The list is
-// never fetched again per event; only new rows whose namespace is still unknown are
-// filled in by one list call at most every few seconds.
+// never fetched again: a new run's first event carries its name and namespace.
 import { useCallback, useEffect, useRef, useState } from "react";
 import { listWorkflows, type WorkflowQuery } from "../api/client";
 import { subscribe, type StreamState } from "../api/events";
@@ -9,7 +8,6 @@ import type { WorkflowEvent } from "../api/types";
 import { applyEvents, mergeListed, WORKFLOW_EVENTS, type Rows } from "./rows";
 
 const PAGE = 200;
-const FILL_EVERY_MS = 3000;
 
 export interface LiveWorkflows {
   rows: Rows;
@@ -35,21 +33,11 @@ export function useLiveWorkflows(query: WorkflowQuery): LiveWorkflows {
     let live = true;
     let listed = false;
     let held: WorkflowEvent[] = [];
-    let fillTimer = 0;
     const namespace = q.namespace ?? "";
     setRows(new Map());
     setLoading(true);
     setError("");
 
-    // New rows from events lack their namespace (events do not carry it) unless the
-    // stream was filtered by one; one list call fills them in.
-    const fill = () => {
-      fillTimer = 0;
-      listWorkflows({ ...q, pageSize: 1000 }).then(
-        (page) => live && setRows((r) => mergeListed(r, page.workflows ?? [])),
-        () => undefined,
-      );
-    };
     const apply = (events: WorkflowEvent[]) => {
       // Events that arrive before the first page are held and applied after it, in
       // order, so a state never goes back.
@@ -57,13 +45,7 @@ export function useLiveWorkflows(query: WorkflowQuery): LiveWorkflows {
         held = held.concat(events);
         return;
       }
-      setRows((r) => {
-        const next = applyEvents(r, events, namespace);
-        if (!namespace && !fillTimer && events.some((e) => !r.has(e.workflowId))) {
-          fillTimer = window.setTimeout(fill, FILL_EVERY_MS);
-        }
-        return next;
-      });
+      setRows((r) => applyEvents(r, events, namespace));
     };
     // Subscribe first, then list: nothing that happens in between is lost.
     const close = subscribe(
@@ -89,7 +71,6 @@ export function useLiveWorkflows(query: WorkflowQuery): LiveWorkflows {
     return () => {
       live = false;
       close();
-      window.clearTimeout(fillTimer);
     };
   }, [key]);
 

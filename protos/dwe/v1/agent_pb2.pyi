@@ -199,7 +199,7 @@ class Drain(_message.Message):
     def __init__(self, reason: _Optional[str] = ...) -> None: ...
 
 class AgentInfo(_message.Message):
-    __slots__ = ("agent_id", "agent_type", "capabilities", "max_concurrent_tasks", "config", "connected", "registered", "current_load", "labels", "completed_steps", "failed_steps", "connected_at", "config_omitted", "namespace")
+    __slots__ = ("agent_id", "agent_type", "capabilities", "max_concurrent_tasks", "config", "connected", "registered", "current_load", "labels", "completed_steps", "failed_steps", "connected_at", "config_omitted", "namespace", "mean_duration", "failure_rate")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -221,6 +221,8 @@ class AgentInfo(_message.Message):
     CONNECTED_AT_FIELD_NUMBER: _ClassVar[int]
     CONFIG_OMITTED_FIELD_NUMBER: _ClassVar[int]
     NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    MEAN_DURATION_FIELD_NUMBER: _ClassVar[int]
+    FAILURE_RATE_FIELD_NUMBER: _ClassVar[int]
     agent_id: str
     agent_type: str
     capabilities: _containers.RepeatedScalarFieldContainer[str]
@@ -235,4 +237,6 @@ class AgentInfo(_message.Message):
     connected_at: _timestamp_pb2.Timestamp
     config_omitted: bool
     namespace: str
-    def __init__(self, agent_id: _Optional[str] = ..., agent_type: _Optional[str] = ..., capabilities: _Optional[_Iterable[str]] = ..., max_concurrent_tasks: _Optional[int] = ..., config: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ..., connected: _Optional[bool] = ..., registered: _Optional[bool] = ..., current_load: _Optional[int] = ..., labels: _Optional[_Mapping[str, str]] = ..., completed_steps: _Optional[int] = ..., failed_steps: _Optional[int] = ..., connected_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., config_omitted: _Optional[bool] = ..., namespace: _Optional[str] = ...) -> None: ...
+    mean_duration: _duration_pb2.Duration
+    failure_rate: float
+    def __init__(self, agent_id: _Optional[str] = ..., agent_type: _Optional[str] = ..., capabilities: _Optional[_Iterable[str]] = ..., max_concurrent_tasks: _Optional[int] = ..., config: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ..., connected: _Optional[bool] = ..., registered: _Optional[bool] = ..., current_load: _Optional[int] = ..., labels: _Optional[_Mapping[str, str]] = ..., completed_steps: _Optional[int] = ..., failed_steps: _Optional[int] = ..., connected_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., config_omitted: _Optional[bool] = ..., namespace: _Optional[str] = ..., mean_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., failure_rate: _Optional[float] = ...) -> None: ...

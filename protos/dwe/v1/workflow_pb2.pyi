@@ -134,36 +134,40 @@ class WorkflowEvent(_message.Message):
     def __init__(self, workflow_id: _Optional[str] = ..., seq: _Optional[int] = ..., type: _Optional[_Union[_enums_pb2.EventType, str]] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., position: _Optional[int] = ..., step_id: _Optional[str] = ..., step_name: _Optional[str] = ..., attempt: _Optional[int] = ..., agent_id: _Optional[str] = ..., workflow_started: _Optional[_Union[WorkflowStarted, _Mapping]] = ..., step_assigned: _Optional[_Union[StepAssigned, _Mapping]] = ..., step_streamed: _Optional[_Union[StepStreamed, _Mapping]] = ..., step_completed: _Optional[_Union[StepCompleted, _Mapping]] = ..., step_attempt_failed: _Optional[_Union[StepAttemptFailed, _Mapping]] = ..., step_retrying: _Optional[_Union[StepRetrying, _Mapping]] = ..., workflow_adapted: _Optional[_Union[WorkflowAdapted, _Mapping]] = ..., workflow_queued: _Optional[_Union[WorkflowQueued, _Mapping]] = ..., step_skipped: _Optional[_Union[StepSkipped, _Mapping]] = ..., workflow_completed: _Optional[_Union[WorkflowCompleted, _Mapping]] = ..., workflow_failed: _Optional[_Union[WorkflowFailed, _Mapping]] = ..., workflow_cancelled: _Optional[_Union[WorkflowCancelled, _Mapping]] = ..., workflow_timed_out: _Optional[_Union[WorkflowTimedOut, _Mapping]] = ...) -> None: ...
 
 class WorkflowStarted(_message.Message):
-    __slots__ = ("name", "session_id", "context", "total_steps", "execution_mode", "priority")
+    __slots__ = ("name", "session_id", "context", "total_steps", "execution_mode", "priority", "namespace")
     NAME_FIELD_NUMBER: _ClassVar[int]
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     CONTEXT_FIELD_NUMBER: _ClassVar[int]
     TOTAL_STEPS_FIELD_NUMBER: _ClassVar[int]
     EXECUTION_MODE_FIELD_NUMBER: _ClassVar[int]
     PRIORITY_FIELD_NUMBER: _ClassVar[int]
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
     name: str
     session_id: str
     context: _common_pb2.Payload
     total_steps: int
     execution_mode: _enums_pb2.ExecutionMode
     priority: _enums_pb2.WorkflowPriority
-    def __init__(self, name: _Optional[str] = ..., session_id: _Optional[str] = ..., context: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ..., total_steps: _Optional[int] = ..., execution_mode: _Optional[_Union[_enums_pb2.ExecutionMode, str]] = ..., priority: _Optional[_Union[_enums_pb2.WorkflowPriority, str]] = ...) -> None: ...
+    namespace: str
+    def __init__(self, name: _Optional[str] = ..., session_id: _Optional[str] = ..., context: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ..., total_steps: _Optional[int] = ..., execution_mode: _Optional[_Union[_enums_pb2.ExecutionMode, str]] = ..., priority: _Optional[_Union[_enums_pb2.WorkflowPriority, str]] = ..., namespace: _Optional[str] = ...) -> None: ...
 
 class WorkflowQueued(_message.Message):
-    __slots__ = ("name", "session_id", "context", "total_steps", "execution_mode", "priority")
+    __slots__ = ("name", "session_id", "context", "total_steps", "execution_mode", "priority", "namespace")
     NAME_FIELD_NUMBER: _ClassVar[int]
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     CONTEXT_FIELD_NUMBER: _ClassVar[int]
     TOTAL_STEPS_FIELD_NUMBER: _ClassVar[int]
     EXECUTION_MODE_FIELD_NUMBER: _ClassVar[int]
     PRIORITY_FIELD_NUMBER: _ClassVar[int]
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
     name: str
     session_id: str
     context: _common_pb2.Payload
     total_steps: int
     execution_mode: _enums_pb2.ExecutionMode
     priority: _enums_pb2.WorkflowPriority
-    def __init__(self, name: _Optional[str] = ..., session_id: _Optional[str] = ..., context: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ..., total_steps: _Optional[int] = ..., execution_mode: _Optional[_Union[_enums_pb2.ExecutionMode, str]] = ..., priority: _Optional[_Union[_enums_pb2.WorkflowPriority, str]] = ...) -> None: ...
+    namespace: str
+    def __init__(self, name: _Optional[str] = ..., session_id: _Optional[str] = ..., context: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ..., total_steps: _Optional[int] = ..., execution_mode: _Optional[_Union[_enums_pb2.ExecutionMode, str]] = ..., priority: _Optional[_Union[_enums_pb2.WorkflowPriority, str]] = ..., namespace: _Optional[str] = ...) -> None: ...
 
 class StepAssigned(_message.Message):
     __slots__ = ("task", "capability")
