@@ -46,15 +46,24 @@ class ServerProcess:
             text=True,
         )
         assert self.proc.stdout is not None
-        self.http_url = ""  # the dashboard's, when the server serves HTTP
+        self._http_url = ""
         for line in self.proc.stdout:
-            if line.startswith("dwe dashboard at "):
-                self.http_url = line.split(" at ", 1)[1].strip()
             found = _LISTENING.search(line)
             if found:
                 self.address: str = found.group(1)
                 return
         raise RuntimeError(f"dwe server exited with {self.proc.wait()} before listening")
+
+    @property
+    def http_url(self) -> str:
+        """The dashboard's URL, from the line after the listening one (HTTP must be on)."""
+        if not self._http_url:
+            assert self.proc.stdout is not None
+            line = self.proc.stdout.readline()
+            if not line.startswith("dwe dashboard at "):
+                raise RuntimeError(f"dwe server serves no HTTP: {line!r}")
+            self._http_url = line.split(" at ", 1)[1].strip()
+        return self._http_url
 
     @property
     def pid(self) -> int:

@@ -411,9 +411,9 @@ async def _serve(config: ServerConfig) -> None:
             loop.add_signal_handler(sig, stop.set)
     with contextlib.suppress(NotImplementedError):
         loop.add_signal_handler(signal.SIGHUP, _reloading(server))
-    if server.http is not None:  # first: tools read up to the line after it
+    print(f"dwe server listening on {server.address}", flush=True)  # the first line, always
+    if server.http is not None:
         print(f"dwe dashboard at {server.http.url}", flush=True)
-    print(f"dwe server listening on {server.address}", flush=True)
     await stop.wait()
     log.info("shutting down")
     await server.stop()
