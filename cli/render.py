@@ -56,7 +56,8 @@ def format_event(event: dict[str, Any]) -> str:
             f"{data.get('execution_mode')}, {data.get('priority')})"
         )
     elif name == "agent_started":
-        rest = f"{step}  {agent} {data.get('task', '')}"
+        task = data.get("task", "")
+        rest = f"{step}  {agent}" + (f" {task}" if task and task != step else "")
     elif name == "agent_stream":
         content = data.get("content") or _compact(data.get("data"))
         rest = f"{step}  {content}"
