@@ -62,6 +62,8 @@ _SERVER_FLAGS = {
     "server_tls_cert": "tls_cert",
     "server_tls_key": "tls_key",
     "server_tls_client_ca": "tls_client_ca",
+    "server_tls_peer_ca": "tls_peer_ca",
+    "advertise": "advertise",
     "insecure": "insecure",
     "auth_key": "auth_key",
     "auth_secret": "auth_secret",

@@ -35,6 +35,14 @@ def _add_tls(p: argparse.ArgumentParser) -> None:
         help="require client certificates signed by this CA (mTLS); env DWE_SERVER_TLS_CLIENT_CA",
     )
     p.add_argument(
+        "--tls-peer-ca",
+        dest="server_tls_peer_ca",
+        metavar="PEM",
+        help="on PostgreSQL with TLS: the CA of the other replicas' certificates, checked when"
+        " a standby forwards to the owner (default: the client CA, else the system's roots);"
+        " env DWE_SERVER_TLS_PEER_CA",
+    )
+    p.add_argument(
         "--insecure",
         action="store_true",
         default=None,
@@ -115,6 +123,13 @@ def _add_server_basics(p: argparse.ArgumentParser) -> None:
         type=float,
         help="on PostgreSQL: how long the owner's lease outlives its last renewal before a"
         " standby takes over (default 10); env DWE_LEASE_SECONDS",
+    )
+    p.add_argument(
+        "--advertise",
+        metavar="HOST:PORT",
+        help="on PostgreSQL: where the other replicas reach this one (default --host:--port,"
+        " or this machine's name for a wildcard --host; with TLS, a name its certificate"
+        " carries); env DWE_ADVERTISE",
     )
     p.add_argument(
         "--intents",

@@ -45,7 +45,14 @@ from .runtime.histograms import RunHistograms
 from .runtime.metrics import MetricsSampler, meter_provider_from_env
 from .runtime.prometheus import ScrapeReader, prometheus_text
 from .runtime.telemetry import Telemetry
-from .security import Certificates, InsecureBind, is_loopback, server_credentials
+from .security import (
+    Certificates,
+    InsecureBind,
+    advertised,
+    is_loopback,
+    peer_credentials,
+    server_credentials,
+)
 from .store.opening import is_postgres, open_store
 
 log = logging.getLogger("dwe.server")
@@ -167,6 +174,7 @@ class DweServer:
             self.coordinator.add_rule(rule)
         owner = await self._claim()
         self.port = self._bind()
+        advertise = advertised(self.config, self.port)
         if self.http is not None:  # before anything runs: a port it cannot have stops us here
             try:
                 self.http.prepare(self.grpc)
@@ -176,16 +184,18 @@ class DweServer:
                 await self.grpc.stop(None)
                 raise
         if self.replica is not None:
-            self.replica.lease.address = self.address
+            self.replica.lease.address = advertise
             if owner:  # store the address now: standbys forward calls to it
                 await asyncio.to_thread(self.replica.lease.beat)
         if owner:
             await self._own()
         else:  # a standby: forwards every call to the owner until it takes over
             self.router.forward = Forwarder(
-                lambda: self.replica.owner_address, self.config.max_message_bytes
+                lambda: self.replica.owner_address,
+                self.config.max_message_bytes,
+                peer_credentials(self.config),
             )
-            self._promotion = asyncio.get_running_loop().create_task(self._stand_by())
+            self._promotion = asyncio.get_running_loop().create_task(self._stand_by(advertise))
         self.grpc.add_generic_rpc_handlers((self.router,))
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc)
         names = (
@@ -211,24 +221,17 @@ class DweServer:
 
     async def _claim(self) -> bool:
         """Whether this server owns the workflows now: always on SQLite; on PostgreSQL,
-        when it holds the scheduler lease. With TLS a standby cannot forward (it has no
-        client identity of its own), so it waits for the lease before it listens."""
+        when it holds the scheduler lease."""
         if not is_postgres(self.config.db_path):
             return True
         from .replica import Replica  # psycopg is imported only on PostgreSQL
 
         self.replica = Replica(self.store, self.config.replica_id, self.config.lease_seconds)
-        address = f"{self.config.host}:{self.config.port}"
-        if await self.replica.try_now(address):
-            return True
-        if self.config.tls_cert:
-            await self.replica.acquire(address)
-            return True
-        return False
+        return bool(await self.replica.try_now(advertised(self.config, self.config.port)))
 
-    async def _stand_by(self) -> None:
+    async def _stand_by(self, address: str) -> None:
         """Wait for the lease, then take the workflows over and serve them here."""
-        await self.replica.acquire(self.address)
+        await self.replica.acquire(address)
         await self._own()
 
     async def _own(self) -> None:

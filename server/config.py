@@ -73,6 +73,13 @@ class ServerConfig:
             auth on (DWE_AUTH_SECRET).
         auth_deny: A deny-list: one token id (``jti``) or ``sub:SUBJECT`` per line,
             refused as revoked; read again on SIGHUP (DWE_AUTH_DENY).
+        tls_peer_ca: PEM CA bundle that signed the other replicas' certificates, which
+            a standby checks when it forwards a call to the owner over TLS (default:
+            the client CA, else the system's roots) (DWE_SERVER_TLS_PEER_CA).
+        advertise: On PostgreSQL, the host:port the other replicas reach this one at
+            (default: --host:--port, or this machine's name when --host is a
+            wildcard address); with TLS, a name its certificate carries
+            (DWE_ADVERTISE).
         http_host, http_port: Where the dashboard, its HTTP API and /metrics are
             served (DWE_HTTP_HOST, DWE_HTTP_PORT); port 0 picks a free one, -1 turns
             HTTP off; when 8080 (the default) is taken, a free port is used.
@@ -120,6 +127,7 @@ class ServerConfig:
     tls_cert: str = ""
     tls_key: str = ""
     tls_client_ca: str = ""
+    tls_peer_ca: str = ""
     insecure: bool = False
     auth_key: str = ""
     auth_secret: str = ""
@@ -130,6 +138,7 @@ class ServerConfig:
     token_max_streams: int = 0
     replica_id: str = ""
     lease_seconds: float = 10.0
+    advertise: str = ""
 
     def __post_init__(self) -> None:
         SizeLimits(self.max_message_bytes, self.max_payload_bytes)  # raises when they clash

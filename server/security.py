@@ -7,6 +7,7 @@ other address without TLS refuses to start, unless the operator says ``--insecur
 from __future__ import annotations
 
 import ipaddress
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -73,3 +74,32 @@ def server_credentials(
         require_client_authentication=bool(config.tls_client_ca),
     )
     return credentials, certificates
+
+
+def peer_credentials(config: ServerConfig) -> grpc.ChannelCredentials | None:
+    """How a standby calls the owner: over TLS when this server serves TLS, trusting
+    the peer CA (else the client CA, else the system's roots), and with mTLS showing
+    its own certificate, which must then allow client authentication too. None:
+    plaintext."""
+    if not config.tls_cert:
+        return None
+    roots_file = config.tls_peer_ca or config.tls_client_ca
+    roots = Path(roots_file).read_bytes() if roots_file else None
+    if not config.tls_client_ca:
+        return grpc.ssl_channel_credentials(root_certificates=roots)
+    return grpc.ssl_channel_credentials(
+        root_certificates=roots,
+        private_key=Path(config.tls_key).read_bytes(),
+        certificate_chain=Path(config.tls_cert).read_bytes(),
+    )
+
+
+def advertised(config: ServerConfig, port: int) -> str:
+    """Where the other replicas reach this one: --advertise, else host:port, with this
+    machine's name in place of a wildcard host (0.0.0.0 or ::)."""
+    if config.advertise:
+        return config.advertise
+    host = config.host.strip("[]")
+    if host in ("", "0.0.0.0", "::"):
+        return f"{socket.getfqdn()}:{port}"
+    return f"{config.host}:{port}"

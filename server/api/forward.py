@@ -60,8 +60,14 @@ async def _relay(call: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[
 class Forwarder(grpc.GenericRpcHandler):  # type: ignore[misc]
     """Forwards dwe.v1 methods to ``owner()`` (an address, or '' when unknown)."""
 
-    def __init__(self, owner: Callable[[], str], max_message_bytes: int) -> None:
+    def __init__(
+        self,
+        owner: Callable[[], str],
+        max_message_bytes: int,
+        credentials: grpc.ChannelCredentials | None = None,
+    ) -> None:
         self._owner = owner
+        self._credentials = credentials  # TLS to the owner; None: plaintext
         self._limit = max_message_bytes + 64 * 1024
         self._channels: dict[str, grpc.aio.Channel] = {}
 
@@ -75,7 +81,11 @@ class Forwarder(grpc.GenericRpcHandler):  # type: ignore[misc]
                 ("grpc.max_send_message_length", self._limit),
                 ("grpc.max_receive_message_length", self._limit),
             ]
-            channel = self._channels[address] = grpc.aio.insecure_channel(address, options)
+            if self._credentials is None:
+                channel = grpc.aio.insecure_channel(address, options)
+            else:
+                channel = grpc.aio.secure_channel(address, self._credentials, options)
+            self._channels[address] = channel
         return channel
 
     def service(self, details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler | None:

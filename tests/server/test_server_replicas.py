@@ -9,6 +9,7 @@ import contextlib
 import os
 import signal
 from collections.abc import Iterator
+from pathlib import Path
 
 import aiohttp
 import orjson
@@ -19,6 +20,7 @@ from dwe.clients import DweError
 from dwe.clients.local import ServerProcess
 from dwe.clients.spec import build_workflow_spec
 from dwe.clients.typed import DweClient
+from dwe.common.tls import TlsFiles
 from dwe.server.replica import LOST_EXIT
 from dwe.server.store.mapping import workflow_insert
 from dwe.server.store.pg_lease import LeaseLost, SchedulerLease
@@ -28,6 +30,7 @@ from dwe.v1 import enums_pb2
 
 from ..conftest import ROOT, WAIT, wait_for
 from ..support import db
+from ..support.certs import Authority
 from ..support.procs import run_cli
 from ..support.specs import S
 from .helpers import name_of, serving
@@ -188,3 +191,29 @@ async def _dashboard_on(url: str, workflow_id: str) -> None:
             first = await r.content.readuntil(b"\n\n")
             first += await r.content.readuntil(b"\n\n")
         assert b"\nid: " in b"\n" + first  # the live stream's start, passed on by the standby
+
+
+async def test_a_standby_forwards_over_mtls(pg_url: str, tmp_path: Path) -> None:
+    ca = Authority(tmp_path / "ca")
+    replica = ca.issue("replica", server=True, client=True)
+    tls_args = ("--tls-cert", replica.cert, "--tls-key", replica.key, "--tls-client-ca", ca.ca)
+    owner = await asyncio.to_thread(_server, pg_url, "owner", *tls_args)
+    standby = await asyncio.to_thread(_server, pg_url, "standby", *tls_args)
+    person = ca.issue("operator", server=False)
+    tls = TlsFiles(ca.ca, person.cert, person.key)
+    agent = Agent("tls-agent", capabilities=["work"], tls=tls)
+
+    @agent.handler("work")
+    async def work(task: Task) -> str:
+        return "through the standby"
+
+    try:
+        assert _owner(pg_url) == "owner"
+        one = [{"step_id": "a", "agent_capability": "work"}]
+        async with serving(standby.address, agent), DweClient(standby.address, tls=tls) as client:
+            created = await client.create_workflow(build_workflow_spec("mtls", one))
+            events = [e async for e in client.execute_workflow(created.workflow_id)]
+        assert name_of(events[-1]) == "workflow_completed"
+    finally:
+        standby.stop()
+        owner.stop()

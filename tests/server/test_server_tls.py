@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import socket
 from asyncio.subprocess import PIPE, STDOUT
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,8 @@ from dwe.clients.spec import build_workflow_spec
 from dwe.clients.typed import DweClient
 from dwe.common.tls import TlsFiles
 from dwe.server.app import DweServer
-from dwe.server.security import is_loopback
+from dwe.server.config import ServerConfig
+from dwe.server.security import advertised, is_loopback
 
 from ..conftest import ROOT, MakeServer
 from ..support.certs import Authority, Issued
@@ -133,6 +135,20 @@ async def test_plaintext_beyond_loopback_needs_insecure(tmp_path: Path) -> None:
 )
 def test_loopback(host: str, loopback: bool) -> None:
     assert is_loopback(host) is loopback
+
+
+@pytest.mark.parametrize(
+    ("host", "advertise", "expected"),
+    [
+        ("10.0.0.5", "", "10.0.0.5:7000"),
+        ("0.0.0.0", "", f"{socket.getfqdn()}:7000"),
+        ("::", "", f"{socket.getfqdn()}:7000"),
+        ("0.0.0.0", "dwe-2.internal:50051", "dwe-2.internal:50051"),
+    ],
+)
+def test_a_replica_advertises_a_reachable_address(host: str, advertise: str, expected: str) -> None:
+    config = ServerConfig(host=host, advertise=advertise, insecure=True)
+    assert advertised(config, 7000) == expected
 
 
 NODE_SDK = ROOT / "clients" / "node" / "dist" / "index.js"

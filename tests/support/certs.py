@@ -38,14 +38,17 @@ class Authority:
         self.ca = str(folder / "ca.pem")
         Path(self.ca).write_bytes(self._cert.public_bytes(serialization.Encoding.PEM))
 
-    def issue(self, name: str, server: bool) -> Issued:
+    def issue(self, name: str, server: bool, client: bool = False) -> Issued:
         """A certificate for ``name``: a server one for 127.0.0.1 and localhost, or a
-        client one whose subject common name is ``name``."""
+        client one whose subject common name is ``name``; ``client`` with ``server``
+        allows both (a replica that forwards to another under mTLS)."""
         key = ec.generate_private_key(ec.SECP256R1())
         subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-        usage = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
+        usages = [ExtendedKeyUsageOID.SERVER_AUTH] if server else []
+        if client or not server:
+            usages.append(ExtendedKeyUsageOID.CLIENT_AUTH)
         builder = _builder(subject, self._name, key.public_key()).add_extension(
-            x509.ExtendedKeyUsage([usage]), critical=False
+            x509.ExtendedKeyUsage(usages), critical=False
         )
         if server:
             names = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
