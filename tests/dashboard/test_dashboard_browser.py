@@ -21,9 +21,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from dwe.agent_sdk import Agent, Task
 from dwe.clients.engine import DynamicWorkflowEngine
+from dwe.clients.spec import build_workflow_spec
+from dwe.clients.typed import DweClient
+from dwe.server.auth import Claims, TokenKeys
 from dwe.server.embedded import EmbeddedServer
 
 CHROMIUM = (
@@ -314,3 +319,47 @@ def test_the_list_loads_fast_and_stays_live_with_1000_workflows_running(
     )
     expect(newest).to_have_attribute("data-state", "COMPLETED")
     assert page.evaluate("window.__notReloaded") is True
+
+
+def test_with_auth_on_the_dashboard_asks_for_a_token_and_shows_its_namespaces_only(
+    page: Page, tmp_path: Path, backdrop: Backdrop
+) -> None:
+    key = tmp_path / "auth.pem"
+    key.write_bytes(
+        Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    keys = TokenKeys(str(key))
+    admin = keys.mint(Claims("admin", "admin", namespaces=("*",)), 600)
+    viewer = keys.mint(Claims("alice", "viewer", namespaces=("team-a",)), 600)
+    server = EmbeddedServer(db_path=str(tmp_path / "dwe.db"), http_port=0, auth_key=str(key))
+    server.start()
+    try:
+
+        async def create(namespace: str) -> str:
+            async with DweClient(server.address, token=admin) as client:
+                one = [{"step_id": "a", "agent_capability": "work"}]
+                made = await client.create_workflow(
+                    build_workflow_spec(f"in-{namespace}", one), namespace=namespace
+                )
+                return str(made.workflow_id)
+
+        mine, theirs = backdrop.run(create("team-a")), backdrop.run(create("team-b"))
+        http = server.server.http
+        assert http is not None
+        page.goto(http.url)
+        prompt = page.get_by_test_id("token-prompt")
+        expect(prompt).to_be_visible(timeout=WAIT_MS)
+        prompt.locator('input[name="token"]').fill(viewer)
+        prompt.get_by_role("button", name="Use token").click()
+        expect(prompt).to_be_hidden(timeout=WAIT_MS)
+        expect(
+            page.locator(f'[data-testid="workflow-row"][data-workflow-id="{mine}"]')
+        ).to_be_visible(timeout=WAIT_MS)
+        expect(page.locator(f'[data-workflow-id="{theirs}"]')).to_have_count(0)
+        expect(page.get_by_test_id("workflow-row")).to_have_count(1)
+    finally:
+        server.stop()
