@@ -50,10 +50,10 @@ def _main_rows(results: dict[str, Any]) -> None:
 def _scale_rows(results: dict[str, Any]) -> None:
     if r := results.get("W5"):
         n = int(r["workflows_in_flight"])
-        cold = r["cold"]
         print(
             f"{'W5':<9} {n:,} diamonds in flight: {fmt(r, 'kib_per_workflow')} KiB per workflow "
-            f"(first round {cold['kib_per_workflow']:.1f}); RSS {fmt(r, 'rss_before_mib')} -> "
+            f"(again on the same server {fmt(r, 'repeat_kib_per_workflow')}); "
+            f"RSS {fmt(r, 'rss_before_mib')} -> "
             f"{fmt(r, 'rss_in_flight_mib')} MiB; drain {fmt(r, 'drain_s', ' s')} "
             f"({fmt(r, 'drain_steps_per_s')} steps/s); submit {fmt(r, 'submit_s', ' s')}"
         )

@@ -180,7 +180,8 @@ async def main() -> dict[str, Any]:
     reps = 1 if os.environ.get("BENCH_QUICK") == "1" else 3
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="dwe-bench-") as tmp, _database(tmp) as db:
-        await _on_main_server(db, Path(tmp), reps, results)
+        if any(_selected(name) for name in (*WORKLOADS, "W2F")):
+            await _on_main_server(db, Path(tmp), reps, results)
         for name, fn in (("W5", scale.w5), ("W6", scale.w6)):
             if _selected(name):
                 results[name] = await fn(Path(tmp), reps)
