@@ -1,8 +1,9 @@
-"""W2 on a second server started with ``--sqlite-synchronous FULL``, beside the default.
+"""W2 on a server started with ``--sqlite-synchronous FULL``, beside one on the default.
 
-Both servers run side by side (each with its two no-op agents); W2 through the
-guide API alternates between them, NORMAL then FULL, so each pair shares the
-machine's mood. The ratio is FULL / NORMAL per pair (steps/s; p99).
+Two fresh servers (same agents: two no-op processes each, same history) run side
+by side; W2 through the guide API alternates between them, the order swapped on
+every pair, so each pair shares the machine's mood. The ratio is FULL / NORMAL
+per pair (steps/s; p99).
 """
 
 from __future__ import annotations
@@ -14,21 +15,28 @@ from dwe.clients.typed import DweClient
 
 from .cluster import STANDARD_AGENTS, Cluster
 from .common import summary
-from .guide_api import engine_for, run_w2_guide
+from .guide_api import close_engines, engine_for, run_w2_guide
 
 
-async def w2_full(normal: Cluster, tmp: Path, reps: int) -> dict[str, Any]:
-    """Pairs of W2 (guide API): ``normal``'s server, then a FULL one started here."""
-    full = Cluster(str(tmp / "full.db"), ("--sqlite-synchronous", "FULL"), STANDARD_AGENTS[:2])
+async def w2_full(tmp: Path, reps: int) -> dict[str, Any]:
+    """``2 * reps`` pairs of W2 (guide API), NORMAL and FULL, after a warm-up of each."""
+    agents = STANDARD_AGENTS[:2]
+    servers = {
+        "normal": Cluster(str(tmp / "normal.db"), (), agents),
+        "full": Cluster(str(tmp / "full.db"), ("--sqlite-synchronous", "FULL"), agents),
+    }
     try:
-        async with DweClient(full.client_address) as client:
-            await full.wait_agents(client)
-        on_normal, on_full = engine_for(normal.client_address), engine_for(full.client_address)
-        await run_w2_guide(on_full)  # warm-up
+        for cluster in servers.values():
+            async with DweClient(cluster.client_address) as client:
+                await cluster.wait_agents(client)
+        engines = {name: engine_for(c.client_address) for name, c in servers.items()}
+        for engine in engines.values():
+            await run_w2_guide(engine)  # warm-up
         runs = []
-        for _ in range(reps):
-            a = await run_w2_guide(on_normal)
-            b = await run_w2_guide(on_full)
+        for i in range(2 * reps):
+            order = ["normal", "full"] if i % 2 == 0 else ["full", "normal"]
+            got = {name: await run_w2_guide(engines[name]) for name in order}
+            a, b = got["normal"], got["full"]
             runs.append(
                 {
                     "normal_steps_per_s": a["steps_per_s"],
@@ -41,4 +49,6 @@ async def w2_full(normal: Cluster, tmp: Path, reps: int) -> dict[str, Any]:
             )
         return summary(runs)
     finally:
-        full.stop()
+        await close_engines()
+        for cluster in servers.values():
+            cluster.stop()

@@ -4,9 +4,9 @@ Server and two agents run as separate processes (SQLite store, shipped durable
 settings); this process is the client. Each workload runs once to warm up, then
 3 times (1 with BENCH_QUICK=1); the table shows the median with min-max. Every
 clock starts before the first CreateWorkflow call. W2 runs through the typed
-client (W2) and the guide's DynamicWorkflowEngine (W2G), and W2F pairs W2G with
-a second server on ``--sqlite-synchronous FULL``. W5 and W6 start servers of
-their own; BENCH_QUICK=1 leaves them out unless BENCH_ONLY names them.
+client (W2) and the guide's DynamicWorkflowEngine (W2G); W2F alternates W2G
+between two fresh servers, one on ``--sqlite-synchronous FULL``. W2F, W5 and W6
+start servers of their own; BENCH_QUICK=1 leaves them out unless BENCH_ONLY names them.
 
 BENCH_ONLY=W1,W2G runs only those; BENCH_JSON=path also writes the figures as
 JSON; BENCH_PROFILE=path records the server with py-spy during the measured W2G
@@ -157,7 +157,7 @@ async def _measure(
 
 
 async def _on_main_server(db: str, tmp: Path, reps: int, results: dict[str, Any]) -> None:
-    """Every workload that runs on the main server (and W2F, which pairs with it)."""
+    """Every workload that runs on the main server."""
     args = secure(tmp) if os.environ.get("BENCH_SECURE") == "1" else ()
     cluster = Cluster(db, args)
     try:
@@ -167,9 +167,6 @@ async def _on_main_server(db: str, tmp: Path, reps: int, results: dict[str, Any]
             for name, fn in WORKLOADS.items():
                 if _selected(name):
                     results[name] = await _measure(name, fn, client, cluster, db, reps)
-            if _selected("W2F") and not is_postgres(db):
-                results["W2F"] = await durability.w2_full(cluster, tmp, reps)
-                print(f"  W2F done: {results['W2F']}", file=sys.stderr, flush=True)
         results["server_peak_rss_mb"] = cluster.peak_rss
     finally:
         await close_engines()
@@ -180,10 +177,10 @@ async def main() -> dict[str, Any]:
     reps = 1 if os.environ.get("BENCH_QUICK") == "1" else 3
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="dwe-bench-") as tmp, _database(tmp) as db:
-        if any(_selected(name) for name in (*WORKLOADS, "W2F")):
+        if any(_selected(name) for name in WORKLOADS):
             await _on_main_server(db, Path(tmp), reps, results)
-        for name, fn in (("W5", scale.w5), ("W6", scale.w6)):
-            if _selected(name):
+        for name, fn in (("W2F", durability.w2_full), ("W5", scale.w5), ("W6", scale.w6)):
+            if _selected(name) and not (name == "W2F" and is_postgres(db)):
                 results[name] = await fn(Path(tmp), reps)
                 print(f"  {name} done: {results[name]}", file=sys.stderr, flush=True)
     return results
