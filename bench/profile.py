@@ -29,8 +29,9 @@ def py_spy() -> str | None:
 class PySpy:
     """Records ``pid`` with py-spy into ``path`` (raw, collapsed stacks) while open."""
 
-    def __init__(self, pid: int, path: str | Path, rate: int = 250) -> None:
+    def __init__(self, pid: int, path: str | Path, rate: int = 250, extra: str = "") -> None:
         self.pid, self.path, self.rate = pid, Path(path), rate
+        self.extra = extra.split()  # e.g. "--gil" or "--native"
         self.proc: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> PySpy:
@@ -38,7 +39,7 @@ class PySpy:
         if exe is None:
             raise RuntimeError("py-spy is not installed: .venv/bin/pip install py-spy")
         args = [exe, "record", "--pid", str(self.pid), "-f", "raw", "-o", str(self.path)]
-        args += ["--rate", str(self.rate), "--nonblocking"]
+        args += ["--rate", str(self.rate), "--nonblocking", *self.extra]
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         time.sleep(1.0)  # attach before the load starts
         if self.proc.poll() is not None:
