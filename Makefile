@@ -192,14 +192,14 @@ soak: $(STAMP)
 	$(PY) -m bench.soak
 
 # dwe's W1-W3 and then Ray's and Dask's (../shared/bench/peers/run.sh, built once into
-# $$PEERBENCH, default /tmp/peerbench), with the ratios dwe / peer of that one run.
+# $PEERBENCH, default /tmp/peerbench), with the ratios dwe / peer of that one run.
 bench-peers: $(STAMP)
 	$(PY) -m bench.peers
 
 # py-spy (into the venv) on the server during W2 through the guide API: its top entries.
 bench-profile: $(STAMP)
 	@test -x $(VENV)/bin/py-spy || $(PY) -m pip install --quiet py-spy
-	BENCH_ONLY=W2G BENCH_PROFILE=$${BENCH_PROFILE:-bench-profile.txt} $(PY) -m bench.run
+	BENCH_ONLY=W2G BENCH_PROFILE=$${BENCH_PROFILE:-/tmp/dwe-bench-profile.txt} $(PY) -m bench.run
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .proto-check .dashboard-check *.egg-info build dist
