@@ -8,7 +8,8 @@ BUF := tools/buf/node_modules/.bin/buf
 
 .PHONY: demo run test lint layers fmt typecheck proto check-proto proto-lint proto-breaking \
 	proto-release buf-deps bench bench-quick bench-idempotency bench-retention clean node-deps \
-	faults faults-secure node-proto check-node-proto test-postgres bench-postgres faults-postgres bench-placement \
+	soak bench-peers bench-profile bench-placement \
+	faults faults-secure node-proto check-node-proto test-postgres bench-postgres faults-postgres \
 	dashboard check-dashboard dashboard-screenshot
 
 $(STAMP): pyproject.toml
@@ -189,6 +190,20 @@ bench-retention: $(STAMP)
 
 bench-quick: $(STAMP)
 	BENCH_QUICK=1 $(PY) -m bench.run
+
+# W7: 10 minutes (SOAK_SECONDS) of diamonds at half of W2's throughput; RSS and p99 per minute.
+soak: $(STAMP)
+	$(PY) -m bench.soak
+
+# dwe's W1-W3 and then Ray's and Dask's (../shared/bench/peers/run.sh, built once into
+# $PEERBENCH, default /tmp/peerbench), with the ratios dwe / peer of that one run.
+bench-peers: $(STAMP)
+	$(PY) -m bench.peers
+
+# py-spy (into the venv) on the server during W2 through the guide API: its top entries.
+bench-profile: $(STAMP)
+	@test -x $(VENV)/bin/py-spy || $(PY) -m pip install --quiet py-spy
+	BENCH_ONLY=W2G BENCH_PROFILE=$${BENCH_PROFILE:-/tmp/dwe-bench-profile.txt} $(PY) -m bench.run
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .proto-check .dashboard-check *.egg-info build dist

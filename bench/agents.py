@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 
 from dwe.agent_sdk import Agent, Task
 
@@ -61,4 +62,58 @@ def slot() -> Agent:
     handlers = {"sleep": sleep, "sleep2": sleep, "s0": source, "s1": stage, "s2": stage}
     for cap in agent.capabilities:
         agent.handler(cap)(handlers[cap])
+    return agent
+
+
+class _Gate:
+    """Closed until SIGUSR1, closed again by SIGUSR2 (signals land on the loop's thread)."""
+
+    def __init__(self) -> None:
+        self.open = False
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.event: asyncio.Event | None = None
+        signal.signal(signal.SIGUSR1, lambda *_: self._set(True))
+        signal.signal(signal.SIGUSR2, lambda *_: self._set(False))
+
+    def _set(self, open_: bool) -> None:
+        self.open = open_
+        if self.loop is not None:
+            self.loop.call_soon_threadsafe(self._apply)
+
+    def _apply(self) -> None:
+        assert self.event is not None
+        if self.open:
+            self.event.set()
+        elif self.event.is_set():
+            self.event = asyncio.Event()
+
+    async def wait(self) -> None:
+        if self.event is None:
+            self.loop, self.event = asyncio.get_running_loop(), asyncio.Event()
+            self._apply()
+        await self.event.wait()
+
+
+def gated() -> Agent:
+    """A no-op agent that holds every task while its gate is closed (W5).
+
+    The gate starts closed; SIGUSR1 opens it, SIGUSR2 closes it again. The server
+    assigns the agent up to ``DWE_BENCH_MAX`` tasks, which wait here, so the
+    workflows stay in flight until the bench releases them all at once.
+    """
+    agent = Agent(
+        os.environ.get("DWE_BENCH_AGENT_ID", "gated"),
+        capabilities=["data_fetch", "analysis", "memory", "recommendation"],
+        max_concurrent_tasks=int(os.environ.get("DWE_BENCH_MAX", "10000")),
+    )
+    gate = _Gate()
+    counter = {"i": 0}
+
+    async def handle(task: Task) -> dict:
+        await gate.wait()
+        counter["i"] += 1
+        return {"ok": True, "i": counter["i"]}
+
+    for cap in agent.capabilities:
+        agent.handler(cap)(handle)
     return agent

@@ -36,7 +36,11 @@ from typing import Any
 
 import orjson
 
-from bench.run import DIAMOND, ROOT, _check, _execute, _w2
+from bench.cluster import ROOT
+from bench.common import DIAMOND
+from bench.common import check as _check
+from bench.common import execute as _execute
+from bench.workloads import run_w2 as _w2
 from dwe.clients.local import ServerProcess, start_agent, stop
 from dwe.clients.spec import build_workflow_spec
 from dwe.clients.typed import DweClient

@@ -2,8 +2,15 @@
 
 Server and two agents run as separate processes (SQLite store, shipped durable
 settings); this process is the client. Each workload runs once to warm up, then
-3 times (1 with BENCH_QUICK=1); the table shows the median with min-max.
-BENCH_JSON=path also writes the figures as JSON.
+3 times (1 with BENCH_QUICK=1); the table shows the median with min-max. Every
+clock starts before the first CreateWorkflow call. W2 runs through the typed
+client (W2) and the guide's DynamicWorkflowEngine (W2G); W2F alternates W2G
+between two fresh servers, one on ``--sqlite-synchronous FULL``. W2F, W5 and W6
+start servers of their own; BENCH_QUICK=1 leaves them out unless BENCH_ONLY names them.
+
+BENCH_ONLY=W1,W2G runs only those; BENCH_JSON=path also writes the figures as
+JSON; BENCH_PROFILE=path records the server with py-spy during the measured W2G
+runs and prints the profile's top entries (BENCH_PROFILE_ARGS: more py-spy flags).
 """
 
 from __future__ import annotations
@@ -11,185 +18,34 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
-import psutil
 
-from dwe.clients.local import ServerProcess, start_agent, stop
-from dwe.clients.spec import build_workflow_spec
 from dwe.clients.typed import DweClient
 from dwe.server.store.opening import is_postgres
-from dwe.v1 import enums_pb2
 
+from . import durability, scale
+from .cluster import ROOT, Cluster
+from .common import summary
+from .guide_api import close_engines, w2_guide
+from .profile import PySpy
+from .report import report
 from .secure import secure
+from .workloads import m1, m2, run_w2, w1, w2, w3, w4
 
-ROOT = Path(__file__).resolve().parent.parent
-TERMINAL = {
-    enums_pb2.EVENT_TYPE_WORKFLOW_COMPLETED,
-    enums_pb2.EVENT_TYPE_WORKFLOW_FAILED,
-    enums_pb2.EVENT_TYPE_WORKFLOW_CANCELLED,
-    enums_pb2.EVENT_TYPE_WORKFLOW_TIMED_OUT,
-}
-DIAMOND = [
-    {"step_id": "fetch", "agent_capability": "data_fetch"},
-    {"step_id": "analyze", "agent_capability": "analysis", "dependencies": ["fetch"]},
-    {"step_id": "history", "agent_capability": "memory", "dependencies": ["fetch"]},
-    {
-        "step_id": "recommend",
-        "agent_capability": "recommendation",
-        "dependencies": ["analyze", "history"],
-    },
-]
-
-
-class Cluster:
-    """dwe server + 2 no-op agent processes (+ 3 one-slot agents for M1/M2)."""
-
-    def __init__(self, db: str, server_args: tuple[str, ...] = ()) -> None:
-        t0 = time.perf_counter()
-        self.server_process = ServerProcess(db, *server_args, cwd=ROOT)
-        self.server = self.server_process.proc
-        self.address = self.server_process.address
-        self.server_start_s = time.perf_counter() - t0
-        self.agents = [
-            start_agent(
-                "bench.agents:noop", self.address, {"DWE_BENCH_AGENT_ID": f"bench-{i}"}, cwd=ROOT
-            )
-            for i in range(2)
-        ]
-        for agent_id, caps in (("slot-a", "sleep,s0"), ("slot-b", "sleep2,s1"), ("slot-c", "s2")):
-            env = {"DWE_BENCH_AGENT_ID": agent_id, "DWE_BENCH_CAPS": caps}
-            self.agents.append(start_agent("bench.agents:slot", self.address, env, cwd=ROOT))
-        self.proc = psutil.Process(self.server.pid)
-        # BENCH_REPLICAS=3 on PostgreSQL: two standbys more, and the client calls one of
-        # them, so every call and stream of the client is forwarded to the owner.
-        self.standbys = [
-            ServerProcess(db, *server_args, "--replica-id", f"standby-{i}", cwd=ROOT)
-            for i in range(int(os.environ.get("BENCH_REPLICAS", "1")) - 1)
-        ]
-        self.client_address = self.standbys[0].address if self.standbys else self.address
-        self.peak_rss = 0.0
-
-    def sample_rss(self) -> None:
-        with contextlib.suppress(psutil.Error):
-            self.peak_rss = max(self.peak_rss, self.proc.memory_info().rss / 2**20)
-
-    async def wait_agents(self, client: DweClient) -> float:
-        t0 = time.perf_counter()
-        while sum(a.connected for a in await client.list_agents()) < len(self.agents):
-            if time.perf_counter() - t0 > 30:
-                raise RuntimeError("agents did not connect")
-            await asyncio.sleep(0.01)
-        return time.perf_counter() - t0
-
-    def stop(self) -> None:
-        stop(self.agents)  # agents first, so none of them tries to reconnect
-        for standby in self.standbys:
-            standby.stop()
-        self.server_process.stop()
-
-
-async def _execute(client: DweClient, workflow_id: str, counter: list[int] | None = None) -> int:
-    """Run a workflow to its end; returns the terminal event type."""
-    async for event in client.execute_workflow(workflow_id):
-        if counter is not None:
-            counter[0] += 1
-        if event.type in TERMINAL:
-            return event.type
-    raise RuntimeError(f"{workflow_id}: stream ended early")
-
-
-def _check(kind: int, what: str) -> None:
-    if kind != enums_pb2.EVENT_TYPE_WORKFLOW_COMPLETED:
-        raise RuntimeError(f"{what} ended {enums_pb2.EventType.Name(kind)}")
-
-
-async def w1(client: DweClient, cluster: Cluster) -> dict[str, float]:
-    steps = [{"step_id": f"s{i}", "agent_capability": "analysis"} for i in range(2000)]
-    steps.append(
-        {
-            "step_id": "aggregate",
-            "agent_capability": "analysis",
-            "dependencies": [f"s{i}" for i in range(2000)],
-        }
-    )
-    created = await client.create_workflow(build_workflow_spec("W1", steps))
-    t0 = time.perf_counter()
-    _check(await _execute(client, created.workflow_id), "W1")
-    wall = time.perf_counter() - t0
-    return {"wall_s": wall, "steps_per_s": 2001 / wall}
-
-
-async def _w2(client: DweClient, watchers: int = 0) -> dict[str, float]:
-    spec = build_workflow_spec("W2", DIAMOND)
-    created = await asyncio.gather(*(client.create_workflow(spec) for _ in range(200)))
-    ids = [c.workflow_id for c in created]
-    delivered = [0]
-    lags: list[float] = []
-    watch_tasks = []
-
-    async def watch(i: int) -> None:
-        # Half follow one workflow each with WatchWorkflow, half all events with WatchEvents.
-        stream = client.watch_workflow(ids[i % len(ids)]) if i % 2 == 0 else client.watch_events()
-        seen = 0
-        async for event in stream:
-            delivered[0] += 1
-            lags.append(time.time() - event.time.ToNanoseconds() / 1e9)
-            if i % 2 == 1:
-                if event.type == enums_pb2.EVENT_TYPE_WORKFLOW_COMPLETED:
-                    seen += 1
-                    if seen == len(ids):
-                        return
-            elif event.type in TERMINAL:
-                return
-
-    for i in range(watchers):
-        watch_tasks.append(asyncio.create_task(watch(i)))
-    if watchers:
-        await asyncio.sleep(0.2)  # let the subscriptions open before the load starts
-    latencies: list[float] = []
-
-    async def one(wid: str) -> None:
-        t = time.perf_counter()
-        _check(await _execute(client, wid, delivered), "W2 workflow")
-        latencies.append(time.perf_counter() - t)
-
-    t0 = time.perf_counter()
-    await asyncio.gather(*(one(w) for w in ids))
-    wall = time.perf_counter() - t0
-    if watch_tasks:
-        await asyncio.wait_for(asyncio.gather(*watch_tasks), 60)
-    total = time.perf_counter() - t0
-    latencies.sort()
-    out = {
-        "wall_s": wall,
-        "steps_per_s": 800 / wall,
-        "p50_ms": 1000 * latencies[len(latencies) // 2],
-        "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
-    }
-    if watchers:
-        out["events_per_s"] = delivered[0] / total
-        out["events_delivered"] = float(delivered[0])
-        out["max_lag_ms"] = 1000 * max(lags) if lags else 0.0
-    return out
-
-
-async def w2(client: DweClient, cluster: Cluster) -> dict[str, float]:
-    return await _w2(client)
+Workload = Callable[[DweClient, Cluster], Awaitable[dict[str, float]]]
 
 
 async def d5(client: DweClient, cluster: Cluster) -> dict[str, float]:
     """W2 with 5 dashboards open (bench/dashboards.py, a process of its own), right after
     W2 without: the throughput ratio of the pair (issue 11: at least 0.9)."""
-    plain = await _w2(client)
+    plain = await run_w2(client)
     url = cluster.server_process.http_url
     viewers = subprocess.Popen(
         [sys.executable, "-m", "bench.dashboards", url, "5", "400"],  # 200 x started, ended
@@ -202,7 +58,7 @@ async def d5(client: DweClient, cluster: Cluster) -> dict[str, float]:
     try:
         if (await asyncio.to_thread(viewers.stdout.readline)).strip() != "open":
             raise RuntimeError("the dashboards did not open")
-        watched = await _w2(client)
+        watched = await run_w2(client)
         events = (await asyncio.to_thread(viewers.stdout.readline)).strip()  # all 400 seen
     finally:
         viewers.stdin.close()
@@ -217,100 +73,16 @@ async def d5(client: DweClient, cluster: Cluster) -> dict[str, float]:
     }
 
 
-async def w3(client: DweClient, cluster: Cluster) -> dict[str, float]:
-    steps = [{"step_id": "s0", "agent_capability": "analysis"}] + [
-        {"step_id": f"s{i}", "agent_capability": "analysis", "dependencies": [f"s{i - 1}"]}
-        for i in range(1, 100)
-    ]
-    created = await client.create_workflow(build_workflow_spec("W3", steps))
-    t0 = time.perf_counter()
-    _check(await _execute(client, created.workflow_id), "W3")
-    wall = time.perf_counter() - t0
-    return {"wall_s": wall, "per_step_ms": 1000 * wall / 100}
-
-
-async def w4(client: DweClient, cluster: Cluster) -> dict[str, float]:
-    return await _w2(client, watchers=20)
-
-
-# M1: one long chain declared after short side steps; one slot per capability.
-SIDES_AND_CHAIN = [
-    *(
-        {
-            "step_id": f"side{i}",
-            "description": "0.02",
-            "agent_capability": "sleep",
-            "estimated_duration": 0.02,
-        }
-        for i in range(8)
-    ),
-    {
-        "step_id": "chain1",
-        "description": "0.1",
-        "agent_capability": "sleep",
-        "estimated_duration": 0.1,
-    },
-    {
-        "step_id": "chain2",
-        "description": "0.1",
-        "agent_capability": "sleep2",
-        "estimated_duration": 0.1,
-        "dependencies": ["chain1"],
-    },
-    {
-        "step_id": "chain3",
-        "description": "0.1",
-        "agent_capability": "sleep2",
-        "estimated_duration": 0.1,
-        "dependencies": ["chain2"],
-    },
-]
-# M2: 50 records through 3 one-slot stages of 10 ms each.
-STAGES = [
-    {"step_id": "source", "agent_capability": "s0"},
-    {"step_id": "stage1", "agent_capability": "s1", "dependencies": ["source"]},
-    {"step_id": "stage2", "agent_capability": "s2", "dependencies": ["stage1"]},
-]
-
-
-async def _compare(client: DweClient, steps: list[dict[str, Any]], mode: str) -> dict[str, float]:
-    walls = {}
-    for m in (mode, "parallel"):
-        created = await client.create_workflow(build_workflow_spec(m, steps, execution_mode=m))
-        t0 = time.perf_counter()
-        _check(await _execute(client, created.workflow_id), f"{m} run")
-        walls[m] = time.perf_counter() - t0
-    return {
-        "wall_s": walls[mode],
-        "parallel_wall_s": walls["parallel"],
-        "ratio": walls[mode] / walls["parallel"],
-    }
-
-
-async def m1(client: DweClient, cluster: Cluster) -> dict[str, float]:
-    return await _compare(client, SIDES_AND_CHAIN, "adaptive")
-
-
-async def m2(client: DweClient, cluster: Cluster) -> dict[str, float]:
-    return await _compare(client, STAGES, "pipeline")
-
-
-WORKLOADS: dict[str, Callable[[DweClient, Cluster], Awaitable[dict[str, float]]]] = {
+WORKLOADS: dict[str, Workload] = {
     "W1": w1,
     "W2": w2,
+    "W2G": w2_guide,
     "W3": w3,
     "W4": w4,
     "M1": m1,
     "M2": m2,
     "D5": d5,
 }
-
-
-def _summary(runs: list[dict[str, float]]) -> dict[str, Any]:
-    keys = runs[0].keys()
-    out: dict[str, Any] = {k: statistics.median(r[k] for r in runs) for k in keys}
-    out["range"] = {k: [min(r[k] for r in runs), max(r[k] for r in runs)] for k in keys}
-    return out
 
 
 @contextlib.contextmanager
@@ -355,87 +127,73 @@ def _steps(name: str, run: dict[str, float]) -> float:
     return 100.0 if name == "W3" else 1.0
 
 
-async def main() -> dict[str, Any]:
-    quick = os.environ.get("BENCH_QUICK") == "1"
-    reps = 1 if quick else 3
+def _selected(name: str) -> bool:
+    """BENCH_ONLY's workloads, else all (W5 and W6 only when asked, with BENCH_QUICK=1)."""
     only = [w for w in os.environ.get("BENCH_ONLY", "").split(",") if w]
+    if only:
+        return name in only
+    return not (os.environ.get("BENCH_QUICK") == "1" and name in ("W5", "W6"))
+
+
+async def _measure(
+    name: str, fn: Workload, client: DweClient, cluster: Cluster, db: str, reps: int
+) -> dict[str, Any]:
+    """A warm-up, then ``reps`` runs (under py-spy for W2G with BENCH_PROFILE)."""
+    await fn(client, cluster)  # warm-up
+    cluster.sample_rss()
+    runs = []
+    before = _commits(db)
+    profile = os.environ.get("BENCH_PROFILE") if name == "W2G" else None
+    extra = os.environ.get("BENCH_PROFILE_ARGS", "")  # more py-spy flags, e.g. --gil
+    with PySpy(cluster.server.pid, profile, extra=extra) if profile else contextlib.nullcontext():
+        for _ in range(reps):
+            runs.append(await fn(client, cluster))
+            cluster.sample_rss()
+    result = summary(runs)
+    if before is not None:
+        steps = sum(_steps(name, r) for r in runs)
+        result["pg_xacts_per_step"] = ((_commits(db) or 0) - before) / steps
+    print(f"  {name} done: {result}", file=sys.stderr, flush=True)
+    return result
+
+
+async def _on_main_server(db: str, tmp: Path, reps: int, results: dict[str, Any]) -> None:
+    """Every workload that runs on the main server."""
+    args = secure(tmp) if os.environ.get("BENCH_SECURE") == "1" else ()
+    cluster = Cluster(db, args)
+    try:
+        async with DweClient(cluster.client_address) as client:
+            agent_wait = await cluster.wait_agents(client)
+            results["startup"] = {"server_s": cluster.server_start_s, "agents_s": agent_wait}
+            for name, fn in WORKLOADS.items():
+                if _selected(name):
+                    results[name] = await _measure(name, fn, client, cluster, db, reps)
+        results["server_peak_rss_mb"] = cluster.peak_rss
+    finally:
+        await close_engines()
+        cluster.stop()
+
+
+async def main() -> dict[str, Any]:
+    reps = 1 if os.environ.get("BENCH_QUICK") == "1" else 3
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="dwe-bench-") as tmp, _database(tmp) as db:
-        args = secure(Path(tmp)) if os.environ.get("BENCH_SECURE") == "1" else ()
-        cluster = Cluster(db, args)
-        try:
-            async with DweClient(cluster.client_address) as client:
-                agent_wait = await cluster.wait_agents(client)
-                results["startup"] = {"server_s": cluster.server_start_s, "agents_s": agent_wait}
-                for name, fn in WORKLOADS.items():
-                    if only and name not in only:
-                        continue
-                    await fn(client, cluster)  # warm-up
-                    cluster.sample_rss()
-                    runs = []
-                    before = _commits(db)
-                    for _ in range(reps):
-                        runs.append(await fn(client, cluster))
-                        cluster.sample_rss()
-                    results[name] = _summary(runs)
-                    if before is not None:
-                        steps = sum(_steps(name, r) for r in runs)
-                        results[name]["pg_xacts_per_step"] = ((_commits(db) or 0) - before) / steps
-                    print(f"  {name} done: {results[name]}", file=sys.stderr, flush=True)
-            results["server_peak_rss_mb"] = cluster.peak_rss
-        finally:
-            cluster.stop()
+        if any(_selected(name) for name in WORKLOADS):
+            await _on_main_server(db, Path(tmp), reps, results)
+        for name, fn in (("W2F", durability.w2_full), ("W5", scale.w5), ("W6", scale.w6)):
+            if _selected(name) and not (name == "W2F" and is_postgres(db)):
+                results[name] = await fn(Path(tmp), reps)
+                print(f"  {name} done: {results[name]}", file=sys.stderr, flush=True)
     return results
-
-
-def _fmt(r: dict[str, Any], key: str, unit: str = "") -> str:
-    if key not in r:
-        return "-"
-    lo, hi = r["range"][key]
-    digits = 2 if r[key] < 10 else 1
-    return f"{r[key]:,.{digits}f}{unit} ({lo:,.{digits}f}-{hi:,.{digits}f})"
-
-
-def report(results: dict[str, Any]) -> None:
-    cpu = f"{os.cpu_count()} cores, Python {sys.version.split()[0]}"
-    print(f"\ndwe benchmark ({cpu}); median (min-max)")
-    print(f"{'workload':<9} {'wall s':<22} {'steps/s':<26} {'other':<40}")
-    rows = [
-        ("W1", "", ""),
-        ("W2", "p50_ms", "p99_ms"),
-        ("W3", "per_step_ms", ""),
-        ("W4", "events_per_s", "max_lag_ms"),
-    ]
-    for name, a, b in rows:
-        r = results.get(name)
-        if not r:
-            continue
-        other = " ".join(f"{k}={_fmt(r, k)}" for k in (a, b) if k)
-        if "pg_xacts_per_step" in r:
-            other += f" pg_xacts_per_step={r['pg_xacts_per_step']:.3f}"
-        print(f"{name:<9} {_fmt(r, 'wall_s'):<22} {_fmt(r, 'steps_per_s'):<26} {other}")
-    if r := results.get("D5"):
-        print(
-            f"{'D5':<9} W2 with 5 dashboards open: {_fmt(r, 'steps_per_s')} vs "
-            f"{_fmt(r, 'plain_steps_per_s')} steps/s without, ratio {_fmt(r, 'ratio')}"
-        )
-    for name, label in (("M1", "ADAPTIVE vs PARALLEL"), ("M2", "PIPELINE vs PARALLEL")):
-        r = results.get(name)
-        if r:
-            print(
-                f"{name:<9} {label}: {_fmt(r, 'wall_s', ' s')} vs "
-                f"{_fmt(r, 'parallel_wall_s', ' s')}, ratio {_fmt(r, 'ratio')}"
-            )
-    print(
-        f"server peak RSS: {results.get('server_peak_rss_mb', 0):.1f} MiB; "
-        f"start-up: server {results['startup']['server_s']:.2f}s, "
-        f"agents {results['startup']['agents_s']:.2f}s"
-    )
 
 
 if __name__ == "__main__":
     figures = asyncio.run(main())
     report(figures)
+    if profile := os.environ.get("BENCH_PROFILE"):
+        from .profile import print_top
+
+        print_top(profile)
     path = os.environ.get("BENCH_JSON")
     if path:
         Path(path).write_bytes(orjson.dumps(figures, option=orjson.OPT_INDENT_2))
