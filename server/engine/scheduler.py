@@ -28,6 +28,7 @@ from .adaptive import AdaptivePolicy, Rule
 from .census import Census
 from .config import SchedulerConfig, SchedulerError, UnknownWorkflow
 from .gate import ReportGate
+from .liveness import timer_live
 from .model import (
     Blob,
     Dispatch,
@@ -63,7 +64,7 @@ class Scheduler:
         self.config = config or SchedulerConfig()
         self._runs: dict[str, WorkflowRun] = {}
         self._pool = AgentPool()
-        self._timers = TimerQueue()
+        self._timers = TimerQueue(lambda *t: timer_live(self._runs, self._steps.current, *t))
         self._rec = Recorder()
         self._counters = Counters()
         self._census = Census()
@@ -231,7 +232,7 @@ class Scheduler:
     def _arm_timeout(self, wf: WorkflowRun, now: float) -> None:
         if wf.spec.default_timeout or self.config.default_workflow_timeout:
             timeout = wf.spec.default_timeout or self.config.default_workflow_timeout
-            self._timers.schedule(wf.started_at + timeout, Timer.WORKFLOW_TIMEOUT, wf)
+            self._timers.schedule(wf.started_at + timeout, Timer.WORKFLOW_TIMEOUT, wf.id)
 
     def cancel_workflow(self, workflow_id: str, now: float, reason: str = "") -> bool:
         """Cancel a run that has not ended; False when it already had."""
@@ -364,8 +365,9 @@ class Scheduler:
                 self._queued -= 1
                 self._run(wf, now)
 
-    def _on_run_timeout(self, wf: WorkflowRun, token: int, now: float) -> None:
-        if wf.state is WorkflowState.RUNNING:
+    def _on_run_timeout(self, workflow_id: str, token: int, now: float) -> None:
+        wf = self._runs.get(workflow_id)
+        if wf is not None and wf.state is WorkflowState.RUNNING:
             limit = wf.spec.default_timeout or self.config.default_workflow_timeout
             self._finish(wf, now, WorkflowState.TIMED_OUT, f"workflow exceeded {limit:g}s")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -16,6 +18,7 @@ from dwe.server.engine.model import (
     Transformation,
     WorkflowState,
 )
+from dwe.server.engine.timers import SWEEP_FROM, Timer, TimerQueue
 from tests.support.specs import S, unjs
 
 if TYPE_CHECKING:
@@ -643,3 +646,37 @@ def test_transformation_crash_is_a_step_failure(driver: Driver) -> None:
 
 def test_error_info_defaults() -> None:
     assert ErrorInfo("m") == ("m", "Error", True)
+
+
+def test_ended_runs_leave_neither_themselves_nor_their_timers_behind(
+    make_driver: Callable[..., Driver],
+) -> None:
+    """An hour-long workflow timeout (the guide's default) must not keep thousands of
+    ended runs, or their timers, in memory for that hour (issue 12's soak)."""
+    d = make_driver(default_workflow_timeout=3600.0)
+    d.agent("a")
+    refs = []
+    for _ in range(3000):
+        wf = d.workflow(S("x"), S("y", "x"))
+        refs.append(weakref.ref(wf))
+        d.run_all()
+        d.s.forget(wf.id)  # as the runtime does once it keeps no more of it
+        del wf
+    d.finished.clear(), d.assignments.clear(), d.events.clear()  # the driver's own records
+    gc.collect()
+    assert sum(r() is not None for r in refs) == 0  # no timer holds an ended run
+    late = d.workflow(S("z"), default_timeout=5.0)  # timeouts still fire
+    d.advance(6.0)
+    assert late.state is WorkflowState.TIMED_OUT
+
+
+def test_spent_timers_are_swept_as_they_pile_up_and_live_ones_still_fire() -> None:
+    spent: set[int] = set()
+    queue = TimerQueue(lambda kind, key, token: key not in spent)
+    for i in range(100_000):
+        queue.schedule(3600.0 + i, Timer.WORKFLOW_TIMEOUT, i)
+        if i % 100:
+            spent.add(i)  # 99 of 100 runs end long before their timeout
+    assert len(queue) < 4 * SWEEP_FROM
+    fired = [key for _, key, _ in queue.due(10**9)]
+    assert [k for k in fired if k not in spent] == list(range(0, 100_000, 100))
