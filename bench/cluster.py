@@ -70,6 +70,11 @@ class Cluster:
         self.agents.append(proc)
         return proc
 
+    def server_cpu_s(self) -> float:
+        """CPU seconds (user + system) the server process has used so far."""
+        times = self.proc.cpu_times()
+        return float(times.user + times.system)
+
     def rss_mib(self) -> float:
         """The server's resident set size now, MiB."""
         return float(self.proc.memory_info().rss) / 2**20

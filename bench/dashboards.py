@@ -19,8 +19,8 @@ import orjson
 
 from dwe.v1.workflow_pb2 import WorkflowEvent
 
-#: The dashboard reads JSON (format=json); format=proto sends the committed bytes.
-FORMAT = os.environ.get("BENCH_DASHBOARD_FORMAT", "json")
+#: The dashboard asks for the committed bytes (format=proto) and decodes them itself.
+FORMAT = os.environ.get("BENCH_DASHBOARD_FORMAT", "proto")
 #: The workflows page's stream: workflow-level events only (dashboard/src/workflows).
 TYPES = "&".join(
     f"type=WORKFLOW_{t}"

@@ -37,7 +37,8 @@ def _main_rows(results: dict[str, Any]) -> None:
     if r := results.get("D5"):
         print(
             f"{'D5':<9} W2 with 5 dashboards open: {fmt(r, 'steps_per_s')} vs "
-            f"{fmt(r, 'plain_steps_per_s')} steps/s without, ratio {fmt(r, 'ratio')}"
+            f"{fmt(r, 'plain_steps_per_s')} steps/s without, ratio {fmt(r, 'ratio')};"
+            f" server CPU per step with/without {fmt(r, 'server_cpu_ratio')}"
         )
     for name, label in (("M1", "ADAPTIVE vs PARALLEL"), ("M2", "PIPELINE vs PARALLEL")):
         if r := results.get(name):

@@ -53,6 +53,23 @@ def _json(raw: bytes) -> tuple[int, bytes]:
     return event.position, orjson.dumps(to_json(event))
 
 
+class JsonCache:
+    """The JSON of recent events by their bytes: dashboards that watch the same events
+    convert each one once (proto3 JSON is slow to make in Python)."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self._size = size
+        self._made: dict[bytes, tuple[int, bytes]] = {}
+
+    def __call__(self, raw: bytes) -> tuple[int, bytes]:
+        made = self._made.get(raw)
+        if made is None:
+            made = self._made[raw] = _json(raw)
+            if len(self._made) > self._size:  # the oldest goes (dicts keep their order)
+                del self._made[next(iter(self._made))]
+        return made
+
+
 def _proto(raw: bytes) -> tuple[int, bytes]:
     """The committed bytes themselves, base64: nothing to convert, for the dashboard."""
     return workflow_pb2.WorkflowEvent.FromString(raw).position, base64.b64encode(raw)
@@ -72,6 +89,10 @@ class EventStream:
     def __init__(self, channel: grpc.aio.Channel, closing: asyncio.Event) -> None:
         self._channel = channel
         self._closing = closing
+        self._encoders: dict[str, Callable[[bytes], tuple[int, bytes]]] = {
+            "json": JsonCache(),
+            "proto": _proto,
+        }
 
     def route(self) -> web.RouteDef:
         return web.get("/api/v1/events", self.handle)
@@ -81,7 +102,7 @@ class EventStream:
             request = watch_request(http.query, http.headers)
         except BadParam as exc:
             return error("INVALID_ARGUMENT", str(exc), 400)
-        encode = {"json": _json, "proto": _proto}.get(http.query.get("format", "json"))
+        encode = self._encoders.get(http.query.get("format", "json"))
         if encode is None:
             return error("INVALID_ARGUMENT", "format: json or proto", 400)
         call = self._channel.unary_stream(

@@ -1,6 +1,10 @@
 // The SSE stream of workflow events (GET /api/v1/events). EventSource reconnects by
 // itself and sends Last-Event-ID (the event position), which the server resumes from
 // with no gap and no repeat; it cannot send headers, so the token rides in the query.
+// Events come as the committed protobuf bytes (format=proto) and are turned into their
+// proto3 JSON here: the browser does that work, not the server, for every dashboard.
+import { fromBinary, toJson } from "@bufbuild/protobuf";
+import { WorkflowEventSchema } from "../gen/dwe/v1/workflow_pb";
 import { getInfo } from "./client";
 import { requireToken, token } from "./auth";
 import type { EventType, WorkflowEvent } from "./types";
@@ -28,9 +32,17 @@ export function eventsUrl(filter: EventFilter): string {
   for (const type of filter.types ?? []) params.append("type", type);
   if (filter.namespace) params.set("namespace", filter.namespace);
   if (filter.afterPosition !== undefined) params.set("afterPosition", filter.afterPosition);
+  params.set("format", "proto");
   const bearer = token();
   if (bearer) params.set("access_token", bearer);
   return `/api/v1/events?${params}`;
+}
+
+/** One event from its base64 protobuf bytes, as the proto3 JSON the pages read. */
+export function decode(data: string): WorkflowEvent {
+  const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+  const event = fromBinary(WorkflowEventSchema, bytes);
+  return toJson(WorkflowEventSchema, event, { alwaysEmitImplicit: true }) as unknown as WorkflowEvent;
 }
 
 /** Opens the stream; returns the function that closes it. */
@@ -41,7 +53,7 @@ export function subscribe(filter: EventFilter, handlers: EventHandlers): () => v
   source.onopen = () => handlers.onState?.("live");
   source.onmessage = (message: MessageEvent<string>) => {
     try {
-      batch.push(JSON.parse(message.data) as WorkflowEvent);
+      batch.push(decode(message.data));
     } catch {
       // A message that is not an event (a comment or keep-alive): nothing to show.
     }
