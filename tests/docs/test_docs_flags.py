@@ -20,6 +20,9 @@ OTHER_TOOLS = {
     "--format": "pg_dump",
     "--now": "systemctl enable",
     "--gil": "py-spy record",
+    "--rate": "py-spy record",
+    "--nonblocking": "py-spy record",
+    "--pid": "py-spy record",
 }
 _FLAG = re.compile(r"(?<![\w#-])--[a-z][a-z0-9-]+")  # not a #fragment of a link
 
