@@ -210,14 +210,17 @@ def choose_agent(step: StepRun, candidates: list[AgentSession]) -> AgentSession 
 
     An agent whose id or type equals the step's agent_type is preferred; among
     the rest (or among several preferred ones) the least loaded wins, ties to
-    the one with fewer failures. None when every candidate is full.
+    the one with fewer failures, then to the one that ran fewest attempts (so idle
+    agents share the work, not the first of the list). None when every candidate
+    is full.
     """
     best: AgentSession | None = None
-    best_key: tuple[int, float, float] | None = None
+    best_key: tuple[int, float, float, int] | None = None
     for agent in candidates:
         if len(agent.held) >= agent.max_tasks:
             continue
-        key = (_preferred(step, agent), agent.load, agent.overall.failure)
+        ran = agent.completed + agent.failed
+        key = (_preferred(step, agent), agent.load, agent.overall.failure, ran)
         if best_key is None or key < best_key:
             best, best_key = agent, key
     return best
@@ -231,14 +234,20 @@ def choose_adaptive(step: StepRun, candidates: list[AgentSession]) -> AgentSessi
     """
     cap = step.spec.capability
     best: AgentSession | None = None
-    best_key: tuple[bool, int, float, float] | None = None
+    best_key: tuple[bool, int, float, float, int] | None = None
     for agent in candidates:
         if len(agent.held) >= agent.max_tasks:
             continue
         stats = agent.by_capability.get(cap)
         failing = stats is not None and stats.samples >= 3 and stats.failure >= FAILING
         expected = stats.duration * (len(agent.held) + 1) / agent.max_tasks if stats else 0.0
-        key = (failing, _preferred(step, agent), expected, agent.load)
+        key = (
+            failing,
+            _preferred(step, agent),
+            expected,
+            agent.load,
+            agent.completed + agent.failed,
+        )
         if best_key is None or key < best_key:
             best, best_key = agent, key
     return best

@@ -230,6 +230,16 @@ def test_least_loaded_agent_wins(driver: Driver) -> None:
     assert (len(a.held), len(b.held)) == (2, 1)
 
 
+def test_idle_agents_share_the_work_instead_of_the_first_taking_it_all(driver: Driver) -> None:
+    """Issue 12's W6: with more idle slots than work, ties of load used to go to the
+    first agent of the list every time, and most agents ran nothing."""
+    agents = [driver.agent(f"a{i}", max_tasks=2) for i in range(10)]
+    for _ in range(30):  # one step at a time, each done before the next
+        driver.workflow(S("s"))
+        driver.run_all()
+    assert sorted(a.completed for a in agents) == [3] * 10
+
+
 @pytest.mark.parametrize(
     "started",
     [
