@@ -527,7 +527,10 @@ async def start_server_process(*args: str, env: dict[str, str]) -> tuple[Any, st
         await proc.wait()
         raise
     address = line.removeprefix("dwe server listening on ").strip()
-    assert re.fullmatch(r"127\.0\.0\.1:\d+", address) and not address.endswith(":0"), line
+    if not re.fullmatch(r"127\.0\.0\.1:\d+", address) or address.endswith(":0"):
+        proc.kill()  # not left running when the test fails here
+        await proc.wait()
+        raise AssertionError(f"not a listening line: {line!r}")
     return proc, address
 
 
