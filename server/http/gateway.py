@@ -74,6 +74,10 @@ def metadata(request: web.Request) -> tuple[tuple[str, str], ...]:
     for name in ("traceparent", "tracestate"):
         if name in request.headers:
             out.append((name, request.headers[name]))
+    for name, value in out:  # what gRPC metadata may carry; else the call itself fails
+        if not value.isascii() or not value.isprintable():
+            shown = "Authorization" if name == "authorization" else name
+            raise BadParam(f"{shown}: not printable ASCII")
     return tuple(out)
 
 
@@ -106,6 +110,8 @@ class Gateway:
             answer = await method(request, metadata=metadata(http), timeout=30)
         except grpc.aio.AioRpcError as exc:
             return rpc_error(exc)
+        except BadParam as exc:
+            return error("INVALID_ARGUMENT", str(exc), 400)
         return web.Response(body=orjson.dumps(to_json(answer)), content_type="application/json")
 
     async def _info(self, http: web.Request) -> web.Response:

@@ -100,6 +100,7 @@ class EventStream:
     async def handle(self, http: web.Request) -> web.StreamResponse:
         try:
             request = watch_request(http.query, http.headers)
+            sent = metadata(http)
         except BadParam as exc:
             return error("INVALID_ARGUMENT", str(exc), 400)
         encode = self._encoders.get(http.query.get("format", "json"))
@@ -107,7 +108,7 @@ class EventStream:
             return error("INVALID_ARGUMENT", "format: json or proto", 400)
         call = self._channel.unary_stream(
             _PATH, request_serializer=rr.WatchEventsRequest.SerializeToString
-        )(request, metadata=metadata(http))
+        )(request, metadata=sent)
         try:
             headers = await call.initial_metadata()  # sent once the server accepted the watch
             if call.done() and (code := await call.code()) != grpc.StatusCode.OK:

@@ -302,3 +302,14 @@ async def test_a_live_stream_dropped_before_its_first_event_resumes_with_no_gap(
         seen = await read_sse(r, "EVENT_TYPE_WORKFLOW_COMPLETED")
     seqs = [int(e["seq"]) for _, e in seen if e["workflowId"] == wid]
     assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) > 4
+
+
+async def test_headers_grpc_cannot_carry_are_refused_by_name(
+    server: DweServer, http: aiohttp.ClientSession
+) -> None:
+    for path in ("api/v1/workflows", "api/v1/events"):
+        for value in ("Bearer \u00e9t\u00e9", "Bearer a\tb"):
+            headers = {"Authorization": value}
+            status, body = await get(http, f"{base(server)}/{path}", headers=headers)
+            assert (status, body["code"]) == (400, "INVALID_ARGUMENT")
+            assert body["message"] == "Authorization: not printable ASCII"
