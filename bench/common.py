@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import statistics
-from typing import Any
+from typing import Any, cast
 
 from dwe.clients.typed import DweClient
 from dwe.v1 import enums_pb2
+from tests.support import specs
 
 TERMINAL = {
     enums_pb2.EVENT_TYPE_WORKFLOW_COMPLETED,
@@ -14,17 +15,8 @@ TERMINAL = {
     enums_pb2.EVENT_TYPE_WORKFLOW_CANCELLED,
     enums_pb2.EVENT_TYPE_WORKFLOW_TIMED_OUT,
 }
-#: The guide's 4-step diamond (WORKLOADS.md W2).
-DIAMOND: list[dict[str, Any]] = [
-    {"step_id": "fetch", "agent_capability": "data_fetch"},
-    {"step_id": "analyze", "agent_capability": "analysis", "dependencies": ["fetch"]},
-    {"step_id": "history", "agent_capability": "memory", "dependencies": ["fetch"]},
-    {
-        "step_id": "recommend",
-        "agent_capability": "recommendation",
-        "dependencies": ["analyze", "history"],
-    },
-]
+#: The guide's 4-step diamond (WORKLOADS.md W2), the tests' own.
+DIAMOND: list[dict[str, Any]] = cast(list[dict[str, Any]], specs.DIAMOND)
 DIAMOND_CAPABILITIES = ["data_fetch", "analysis", "memory", "recommendation"]
 
 
@@ -75,3 +67,15 @@ def fmt(r: dict[str, Any], key: str, unit: str = "") -> str:
     lo, hi = r.get("range", {}).get(key, [r[key], r[key]])
     digits = 2 if r[key] < 10 else 1
     return f"{r[key]:,.{digits}f}{unit} ({lo:,.{digits}f}-{hi:,.{digits}f})"
+
+
+def pg_commits(url: str) -> int:
+    """PostgreSQL: transactions committed in the database of ``url`` so far."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SELECT pg_stat_force_next_flush()")
+        row = conn.execute(
+            "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
+        ).fetchone()
+    return int(row[0]) if row else 0

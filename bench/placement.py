@@ -20,7 +20,6 @@ a second one. It reports steps/s and PostgreSQL transactions per step.
 from __future__ import annotations
 
 import statistics
-import sys
 import threading
 import time
 from typing import Any
@@ -28,6 +27,8 @@ from typing import Any
 import psycopg
 
 from tests.support import postgres
+
+from .common import pg_commits
 
 STEPS = 20_000
 _SCHEMA = (
@@ -41,15 +42,6 @@ _CLAIM = (
     " LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING id"
 )
 _DONE = "UPDATE ready SET state = 2 WHERE id = ANY(%s)"
-
-
-def _commits(url: str) -> int:
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("SELECT pg_stat_force_next_flush()")
-        row = conn.execute(
-            "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
-        ).fetchone()
-    return int(row[0]) if row else 0
 
 
 def _enqueue(url: str) -> None:
@@ -81,7 +73,7 @@ def run_once(url: str, dispatchers: int, batch: int) -> dict[str, float]:
         for statement in _SCHEMA:
             conn.execute(statement)
     _enqueue(url)
-    before = _commits(url)
+    before = pg_commits(url)
     taken: list[int] = []
     threads = [
         threading.Thread(target=_dispatch, args=(url, f"replica-{i}", batch, taken))
@@ -95,7 +87,7 @@ def run_once(url: str, dispatchers: int, batch: int) -> dict[str, float]:
     wall = time.perf_counter() - t0
     if sum(taken) != STEPS:
         raise RuntimeError(f"claimed {sum(taken)} of {STEPS} steps")
-    return {"steps_per_s": STEPS / wall, "xacts_per_step": (_commits(url) - before) / STEPS}
+    return {"steps_per_s": STEPS / wall, "xacts_per_step": (pg_commits(url) - before) / STEPS}
 
 
 def main() -> None:
@@ -118,4 +110,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -32,7 +32,7 @@ from dwe.server.store.opening import is_postgres
 
 from . import durability, scale
 from .cluster import ROOT, Cluster
-from .common import summary
+from .common import pg_commits, summary
 from .guide_api import close_engines, w2_guide
 from .profile import PySpy
 from .report import report
@@ -114,16 +114,7 @@ def _database(tmp: str) -> Iterator[str]:
 
 def _commits(db: str) -> int | None:
     """PostgreSQL: transactions committed in the database so far (None on SQLite)."""
-    if not is_postgres(db):
-        return None
-    import psycopg
-
-    with psycopg.connect(db, autocommit=True) as conn:
-        conn.execute("SELECT pg_stat_force_next_flush()")
-        row = conn.execute(
-            "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
-        ).fetchone()
-    return int(row[0]) if row else 0
+    return pg_commits(db) if is_postgres(db) else None
 
 
 def _steps(name: str, run: dict[str, float]) -> float:
