@@ -17,7 +17,8 @@ from contextlib import aclosing
 from typing import TYPE_CHECKING, Any, Self
 
 from dwe.clients import guide
-from dwe.clients._common import DEFAULT_RPC_TIMEOUT, StateFilter
+from dwe.clients._common import DEFAULT_RPC_TIMEOUT, StateFilter, create_request, execute_request
+from dwe.clients.batching import batcher
 from dwe.clients.connections import Connections
 from dwe.clients.errors import FailedPreconditionError, NotFoundError, ValidationError
 from dwe.clients.events import event_to_dict
@@ -301,10 +302,9 @@ class DynamicWorkflowEngine:
             default_timeout=self.default_timeout if default_timeout is None else default_timeout,
             labels=labels,
         )
-        response = await self._client().create_workflow(spec, request_id)
-        workflow = Workflow.from_spec(response.workflow_id, spec, response.status.namespace)
-        workflow.state = WorkflowState.from_proto(response.status.state) or workflow.state
-        return workflow
+        client = self._client()  # concurrent creates share one call (clients/batching.py)
+        response = await batcher(client).create(create_request(spec, request_id, client.namespace))
+        return guide.created(response, spec)
 
     # intents
 
@@ -386,7 +386,7 @@ class DynamicWorkflowEngine:
         stream = follow_events(
             client,
             workflow_id,
-            lambda: client.execute_workflow(workflow_id, context, session_id),
+            lambda: batcher(client).execute(execute_request(workflow_id, context, session_id)),
             policy=self._reconnect,
             starts_workflow=True,
         )

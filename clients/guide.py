@@ -19,10 +19,11 @@ from dwe.clients.events import agent_to_dict, metrics_to_dict, status_to_dict, s
 from dwe.clients.intents import Intent
 from dwe.clients.models import Workflow
 from dwe.clients.typed import DweClient
-from dwe.common.enums import capability_value
+from dwe.common.enums import WorkflowState, capability_value
 from dwe.common.spec import DEFAULT_MAX_TASKS
 from dwe.common.wire import decode_payload, encode_json
-from dwe.v1 import agent_pb2
+from dwe.v1 import agent_pb2, workflow_pb2
+from dwe.v1 import request_response_pb2 as rr
 
 __all__ = [
     "AgentRegistry",
@@ -196,3 +197,10 @@ def applied(workflow: Workflow | str, event: dict[str, Any]) -> dict[str, Any]:
     if isinstance(workflow, Workflow):
         workflow.apply_event(event)
     return event
+
+
+def created(response: rr.CreateWorkflowResponse, spec: workflow_pb2.WorkflowSpec) -> Workflow:
+    """The guide's Workflow of a CreateWorkflow answer."""
+    workflow = Workflow.from_spec(response.workflow_id, spec, response.status.namespace)
+    workflow.state = WorkflowState.from_proto(response.status.state) or workflow.state
+    return workflow

@@ -100,11 +100,17 @@ def _engine(method: str) -> str:
 CREATE_WORKFLOW = UnaryRpc(
     _workflows("CreateWorkflow"), rr.CreateWorkflowRequest, rr.CreateWorkflowResponse
 )
+CREATE_WORKFLOWS = UnaryRpc(
+    _workflows("CreateWorkflows"), rr.CreateWorkflowsRequest, rr.CreateWorkflowsResponse
+)
 START_WORKFLOW = UnaryRpc(
     _workflows("StartWorkflow"), rr.StartWorkflowRequest, rr.StartWorkflowResponse
 )
 EXECUTE_WORKFLOW = StreamRpc(
     _workflows("ExecuteWorkflow"), rr.ExecuteWorkflowRequest, rr.ExecuteWorkflowResponse
+)
+EXECUTE_WORKFLOWS = StreamRpc(
+    _workflows("ExecuteWorkflows"), rr.ExecuteWorkflowsRequest, rr.ExecuteWorkflowsResponse
 )
 WATCH_WORKFLOW = StreamRpc(
     _workflows("WatchWorkflow"), rr.WatchWorkflowRequest, rr.WatchWorkflowResponse
@@ -142,8 +148,10 @@ GET_SERVER_INFO = UnaryRpc(
 #: Every declaration, for the test that holds them to the contract.
 ALL: tuple[UnaryRpc[Any, Any] | StreamRpc[Any, Any], ...] = (
     CREATE_WORKFLOW,
+    CREATE_WORKFLOWS,
     START_WORKFLOW,
     EXECUTE_WORKFLOW,
+    EXECUTE_WORKFLOWS,
     WATCH_WORKFLOW,
     WATCH_EVENTS,
     GET_WORKFLOW_STATUS,

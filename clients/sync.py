@@ -166,8 +166,10 @@ class SyncDweClient:
 
     # WorkflowService
     create_workflow = _blocking(DweClient.create_workflow)
+    create_workflows = _blocking(DweClient.create_workflows)
     start_workflow = _blocking(DweClient.start_workflow)
     execute_workflow = _iterating(DweClient.execute_workflow)
+    execute_workflows = _iterating(DweClient.execute_workflows)
     watch_workflow = _iterating(DweClient.watch_workflow)
     watch_events = _iterating(DweClient.watch_events)
     get_workflow_status = _blocking(DweClient.get_workflow_status)

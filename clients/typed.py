@@ -17,6 +17,7 @@ Example::
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Iterable, Sequence
+from contextlib import aclosing
 from datetime import datetime
 from typing import Any, Self, TypeVar
 
@@ -26,7 +27,7 @@ from google.protobuf.message import Message
 
 from dwe.clients import _common as c
 from dwe.clients import rpcs
-from dwe.clients.errors import translate_errors
+from dwe.clients.errors import DweError, from_status, translate_errors
 from dwe.common.namespaces import default as default_namespace
 from dwe.common.namespaces import names
 from dwe.common.tls import TlsFiles, bearer, open_channel
@@ -140,14 +141,11 @@ class DweClient:
     async def _stream(
         self, rpc: rpcs.StreamRpc[Req, Batch], request: Req
     ) -> AsyncGenerator[workflow_pb2.WorkflowEvent, None]:
-        call = self._callable(rpc)(request, metadata=self._metadata(), wait_for_ready=self._wait)
-        try:
-            with translate_errors(self.target, self._hint):
-                async for batch in call:
-                    for event in batch.events:
-                        yield event
-        finally:
-            call.cancel()
+        responses: AsyncGenerator[Batch, None] = self._responses(rpc, request)
+        async with aclosing(responses):
+            async for batch in responses:
+                for event in batch.events:
+                    yield event
 
     # WorkflowService
 
@@ -167,6 +165,47 @@ class DweClient:
         """
         request = c.create_request(spec, request_id, namespace or self.namespace)
         return await self._unary(rpcs.CREATE_WORKFLOW, request)
+
+    async def create_workflows(
+        self, requests: Sequence[rr.CreateWorkflowRequest]
+    ) -> list[rr.CreateWorkflowResponse | DweError]:
+        """CreateWorkflows: up to 1,000 creates in one call, each created on its own.
+
+        Returns, in request order, each workflow's response or the error its own
+        CreateWorkflow would have raised (nothing of a failed item is stored). Build
+        requests with :func:`dwe.clients._common.create_request`; an empty namespace
+        takes the client's.
+        """
+        batch = rr.CreateWorkflowsRequest()
+        for request in requests:
+            item = batch.requests.add()
+            item.CopyFrom(request)
+            item.namespace = item.namespace or self.namespace
+        response: rr.CreateWorkflowsResponse = await self._unary(rpcs.CREATE_WORKFLOWS, batch)
+        return [
+            from_status(r.error.code, r.error.message) if r.HasField("error") else r.created
+            for r in response.results
+        ]
+
+    def execute_workflows(
+        self, requests: Sequence[rr.ExecuteWorkflowRequest]
+    ) -> AsyncGenerator[rr.ExecuteWorkflowsResponse, None]:
+        """ExecuteWorkflows: starts up to 1,000 PENDING workflows and yields the stream's
+        messages (events of all of them, interleaved; the errors of items that did not
+        start) until each started one has ended. Leaving early cancels the stream."""
+        batch = rr.ExecuteWorkflowsRequest(workflows=requests)
+        return self._responses(rpcs.EXECUTE_WORKFLOWS, batch)
+
+    async def _responses(
+        self, rpc: rpcs.StreamRpc[Req, Batch], request: Req
+    ) -> AsyncGenerator[Batch, None]:
+        call = self._callable(rpc)(request, metadata=self._metadata(), wait_for_ready=self._wait)
+        try:
+            with translate_errors(self.target, self._hint):
+                async for response in call:
+                    yield response
+        finally:
+            call.cancel()
 
     async def start_workflow(
         self, workflow_id: str, context: c.Context = None, session_id: str | None = None

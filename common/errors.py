@@ -27,6 +27,7 @@ __all__ = [
     "UnavailableError",
     "ValidationError",
     "from_rpc_error",
+    "from_status",
     "translate_errors",
 ]
 
@@ -169,6 +170,15 @@ def from_rpc_error(err: grpc.RpcError, *, target: str | None = None, hint: str =
             details = f"{details} ({hint})"
     cls = _BY_CODE.get(code, InternalError)
     return cls(details, code=code)
+
+
+def from_status(code: int, details: str) -> DweError:
+    """The :class:`DweError` of a status given as its number (a batch item's error)."""
+    status = _BY_NUMBER.get(code, grpc.StatusCode.UNKNOWN)
+    return _BY_CODE.get(status, InternalError)(details, code=status)
+
+
+_BY_NUMBER = {s.value[0]: s for s in grpc.StatusCode}
 
 
 @contextmanager

@@ -48,7 +48,15 @@ _VIEWER = frozenset(
     }
 )
 _OPERATOR = frozenset(
-    {"CreateWorkflow", "StartWorkflow", "ExecuteWorkflow", "CancelWorkflow", "StartIntent"}
+    {
+        "CreateWorkflow",
+        "CreateWorkflows",
+        "StartWorkflow",
+        "ExecuteWorkflow",
+        "ExecuteWorkflows",
+        "CancelWorkflow",
+        "StartIntent",
+    }
 )
 _AGENT = frozenset({"Connect"})
 _ADMIN = frozenset({"RegisterAgent", "ListAgents", "GetEngineMetrics", "PruneWorkflows"})

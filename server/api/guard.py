@@ -19,7 +19,7 @@ from dwe.v1 import service_pb2
 from ..auth import AuthError, Claims, TokenKeys, allowed, needed_role
 from .deferred import Check, checked
 from .limits import quote
-from .quotas import STREAMS, Quotas, TokenLimits
+from .quotas import CALLER, STREAMS, Quotas, TokenLimits
 
 log = logging.getLogger("dwe.server.auth")
 
@@ -73,6 +73,8 @@ class AuthGuard(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         auth = authorization(details.invocation_metadata)
         if not auth and self.keys.certificates is not None:
             handler = await continuation(details)  # the peer's certificate decides, inside
+            if handler is not None and name == "CreateWorkflows" and self._rated:
+                handler = self.quotas.per_item(handler, "")  # runs after the check
             return None if handler is None else checked(handler, self._certificate_check(name))
         try:
             claims = self.keys.verify(auth)
@@ -82,9 +84,15 @@ class AuthGuard(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         if refused is not None:
             return _aborting(name, *refused)
         handler = await continuation(details)
-        if name in STREAMS and self.quotas.limits.max_streams > 0 and handler is not None:
+        if handler is not None and name in STREAMS and self.quotas.limits.max_streams > 0:
             return self.quotas.counted(handler, claims.subject)
+        if handler is not None and name == "CreateWorkflows" and self._rated:
+            return self.quotas.per_item(handler, claims.subject)
         return handler
+
+    @property
+    def _rated(self) -> bool:
+        return self.quotas.limits.create_rate > 0
 
     def _refusal(self, name: str, claims: Claims) -> tuple[grpc.StatusCode, str] | None:
         """Why a verified caller may not call ``name`` now (its role, or a limit)."""
@@ -118,6 +126,7 @@ class AuthGuard(grpc.aio.ServerInterceptor):  # type: ignore[misc]
             refused = self._refusal(name, claims)
             if refused is not None:
                 await context.abort(*refused)
+            CALLER.set(claims.subject)
             if name in STREAMS and limits.max_streams > 0:
                 return lambda: self.quotas.closed(claims.subject)
             return None

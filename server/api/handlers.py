@@ -25,7 +25,7 @@ from google.protobuf import message, message_factory
 
 from dwe.v1 import service_pb2
 
-EVENT_STREAMS = frozenset({"ExecuteWorkflow", "WatchWorkflow", "WatchEvents"})
+EVENT_STREAMS = frozenset({"ExecuteWorkflow", "ExecuteWorkflows", "WatchWorkflow", "WatchEvents"})
 
 
 def _raw(data: bytes) -> bytes:

@@ -59,6 +59,8 @@ MAX_PAGE_TOKEN_LENGTH = 1_000
 MAX_SEQ = 2**53 - 1
 #: WatchEvents filters: workflow ids and event types.
 MAX_WATCH_IDS = 1_000
+#: Items of one CreateWorkflows or ExecuteWorkflows call.
+MAX_BATCH = 1_000
 MAX_WATCH_TYPES = 100
 
 #: gRPC's default receive limit, and so the default of --max-message-bytes: every

@@ -1,22 +1,28 @@
 """Per-token limits with auth on: a token bucket for creates, and a cap on open streams.
 
 Each token subject has a bucket of ``create_burst`` creates refilled at ``create_rate``
-per second (CreateWorkflow and StartIntent take one each), and may hold at most
-``max_streams`` streams open at once (ExecuteWorkflow, WatchWorkflow, WatchEvents,
-Connect). Past either: RESOURCE_EXHAUSTED naming the limit and its setting.
+per second (CreateWorkflow and StartIntent take one each, CreateWorkflows one per
+item), and may hold at most ``max_streams`` streams open at once (ExecuteWorkflow,
+ExecuteWorkflows, WatchWorkflow, WatchEvents, Connect). Past either:
+RESOURCE_EXHAUSTED naming the limit and its setting.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
 import grpc
 
-CREATES = frozenset({"CreateWorkflow", "StartIntent"})
-STREAMS = frozenset({"ExecuteWorkflow", "WatchWorkflow", "WatchEvents", "Connect"})
+CREATES = frozenset({"CreateWorkflow", "CreateWorkflows", "StartIntent"})
+STREAMS = frozenset(
+    {"ExecuteWorkflow", "ExecuteWorkflows", "WatchWorkflow", "WatchEvents", "Connect"}
+)
+#: The subject of a caller known by its certificate, set by the guard's in-call check.
+CALLER: ContextVar[str] = ContextVar("dwe_caller", default="")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,12 +44,12 @@ class Bucket:
         self._level = float(burst)
         self._at = clock()
 
-    def take(self, now: float) -> bool:
+    def take(self, now: float, count: int = 1) -> bool:
         self._level = min(self.burst, self._level + (now - self._at) * self.rate)
         self._at = now
-        if self._level < 1.0:
+        if self._level < count:
             return False
-        self._level -= 1.0
+        self._level -= count
         return True
 
 
@@ -81,6 +87,34 @@ class Quotas:
                 )
             self._streams[subject] = open_now + 1
         return ""
+
+    def per_item(self, handler: grpc.RpcMethodHandler, subject: str) -> grpc.RpcMethodHandler:
+        """CreateWorkflows taking one create per item: admission took the first, this the
+        rest, once the request is decoded (``subject`` empty: the certificate caller's)."""
+        quotas, inner = self, handler.unary_unary
+
+        async def unary(request: Any, context: Any) -> Any:
+            more = len(getattr(request, "requests", ())) - 1
+            if more > 0 and not quotas.take(subject or CALLER.get(), more):
+                why = (
+                    f"create rate of {subject or CALLER.get()!r} over its limit of"
+                    f" {quotas.limits.create_rate:g}/s for {more + 1} workflows"
+                    " (--token-create-rate)"
+                )
+                await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, why)
+            return await inner(request, context)
+
+        return grpc.unary_unary_rpc_method_handler(
+            unary, handler.request_deserializer, handler.response_serializer
+        )
+
+    def take(self, subject: str, count: int) -> bool:
+        """Takes ``count`` creates from the subject's bucket, or none of them."""
+        bucket = self._buckets.get(subject)
+        if bucket is None or bucket.take(self._clock(), count):
+            return True
+        self.exhausted += 1
+        return False
 
     def closed(self, subject: str) -> None:
         left = self._streams.get(subject, 1) - 1

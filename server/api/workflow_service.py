@@ -19,6 +19,7 @@ from ..runtime.coordinator import Coordinator
 from ..runtime.hub import SubscriberOverflow, Subscription
 from ..runtime.views import StatusView, StepStatusView
 from ..store.base import WorkflowQuery
+from . import batch as batch_calls
 from .convert import status_to_proto, summary_to_proto
 from .errors import Precondition, streaming, unary
 from .event_codec import EVENT_TYPES_IN, event_frame
@@ -37,7 +38,7 @@ from .limits import (
     SizeLimits,
     quote,
 )
-from .scope import Scopes
+from .scope import Scope, Scopes
 from .validation import (
     ValidationError,
     check_count,
@@ -73,17 +74,30 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
     async def CreateWorkflow(
         self, request: rr.CreateWorkflowRequest, context: grpc.aio.ServicerContext
     ) -> rr.CreateWorkflowResponse:
+        return await self._create(request, await self._scopes.of(context), self._budget - 512)
+
+    @unary
+    async def CreateWorkflows(
+        self, request: rr.CreateWorkflowsRequest, context: grpc.aio.ServicerContext
+    ) -> rr.CreateWorkflowsResponse:
+        batch_calls.check_batch(len(request.requests), "requests")
+        scope = await self._scopes.of(context)
+        budget = batch_calls.item_budget(self._budget - 512, len(request.requests))
+        outcomes = await batch_calls.each(self._create(r, scope, budget) for r in request.requests)
+        return batch_calls.create_results(outcomes)
+
+    async def _create(
+        self, request: rr.CreateWorkflowRequest, scope: Scope, budget: int
+    ) -> rr.CreateWorkflowResponse:
         if not request.HasField("spec"):
             raise ValidationError("spec is required")
         check_id(request.request_id, "request_id")
         spec = spec_from_proto(request.spec, self._default_timeout, self._sizes.max_payload)
-        namespace = (await self._scopes.of(context)).target(request.namespace)
+        namespace = scope.target(request.namespace)
         workflow_id, created = await self._c.create_workflow(spec, request.request_id, namespace)
         status = await self._c.status(workflow_id)
         return rr.CreateWorkflowResponse(
-            workflow_id=workflow_id,
-            created=created,
-            status=status_to_proto(status, self._budget - 512),
+            workflow_id=workflow_id, created=created, status=status_to_proto(status, budget)
         )
 
     @unary
@@ -102,19 +116,44 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
     async def ExecuteWorkflow(
         self, request: rr.ExecuteWorkflowRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[bytes]:  # encoded ExecuteWorkflowResponse (see handlers.py)
-        await self._visible(request.workflow_id, context)
-        check_id(request.session_id, "session_id")
-        ctx = decode_json_object(request.context, "context", self._sizes.max_payload)
         sub = self._c.subscribe([request.workflow_id])
         try:
-            await self._c.start_workflow(
-                request.workflow_id, ctx, request.session_id, context.invocation_metadata()
-            )
-            async for batch in _follow(sub, 0):
-                for chunk in joined([event_frame(e) for e in batch], self._budget):
+            await self._start(request, context)
+            async for events in _follow(sub, 0):
+                for chunk in joined([event_frame(e) for e in events], self._budget):
                     yield chunk
         finally:
             self._c.unsubscribe(sub)
+
+    @streaming
+    async def ExecuteWorkflows(
+        self, request: rr.ExecuteWorkflowsRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[bytes]:  # encoded ExecuteWorkflowsResponse
+        batch_calls.check_batch(len(request.workflows), "workflows")
+        ids = [item.workflow_id for item in request.workflows]
+        batch_calls.check_distinct(ids, "workflows")
+        sub = self._c.subscribe(ids)  # before the starts, so no event falls in between
+        try:
+            starts = (self._start(item, context) for item in request.workflows)
+            outcomes = await batch_calls.each(starts)
+            started, errors = batch_calls.start_errors(ids, outcomes)
+            if errors:
+                yield batch_calls.errors_frame(errors)
+            async for events in batch_calls.follow_all(sub, started):
+                for chunk in joined([event_frame(e) for e in events], self._budget):
+                    yield chunk
+        finally:
+            self._c.unsubscribe(sub)
+
+    async def _start(
+        self, request: rr.ExecuteWorkflowRequest, context: grpc.aio.ServicerContext
+    ) -> None:
+        await self._visible(request.workflow_id, context)
+        check_id(request.session_id, "session_id")
+        ctx = decode_json_object(request.context, "context", self._sizes.max_payload)
+        await self._c.start_workflow(
+            request.workflow_id, ctx, request.session_id, context.invocation_metadata()
+        )
 
     @streaming
     async def WatchWorkflow(

@@ -24,7 +24,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from dwe.agent_sdk import Agent, Task
-from dwe.clients import UnavailableError
+from dwe.clients import ResourceExhaustedError, UnavailableError
+from dwe.clients._common import create_request
 from dwe.clients.spec import build_workflow_spec
 from dwe.clients.typed import DweClient
 from dwe.common.tls import TlsFiles
@@ -54,8 +55,10 @@ ALLOWED = {
 }
 ALLOWED["operator"] = ALLOWED["viewer"] | {
     "CreateWorkflow",
+    "CreateWorkflows",
     "StartWorkflow",
     "ExecuteWorkflow",
+    "ExecuteWorkflows",
     "CancelWorkflow",
     "StartIntent",
 }
@@ -470,3 +473,18 @@ async def test_sighup_reloads_the_certificate(tmp_path: Path) -> None:
                 await client.get_server_info()
     finally:
         proc.stop()
+
+
+async def test_create_workflows_takes_one_create_per_item(
+    make_server: MakeServer, key_file: str, keys: TokenKeys
+) -> None:
+    server = await make_server(auth_key=key_file, token_create_rate=0.001, token_create_burst=3)
+    spec = build_workflow_spec("limited", [{"step_id": "a", "agent_capability": "x"}])
+    auth = token(keys, "operator", subject="batcher")
+    async with DweClient(server.address, token=auth) as client:
+        with pytest.raises(ResourceExhaustedError, match=r"over its limit of 0\.001/s for 4 work"):
+            await client.create_workflows([create_request(spec, None)] * 4)
+        made = await client.create_workflows([create_request(spec, None) for _ in range(2)])
+        assert all(not isinstance(m, Exception) and m.created for m in made), made
+        with pytest.raises(ResourceExhaustedError):
+            await client.create_workflow(spec)  # the refused call took 1 of 3, the two the rest

@@ -35,6 +35,36 @@ class CreateWorkflowResponse(_message.Message):
     status: _workflow_pb2.WorkflowStatus
     def __init__(self, workflow_id: _Optional[str] = ..., created: _Optional[bool] = ..., status: _Optional[_Union[_workflow_pb2.WorkflowStatus, _Mapping]] = ...) -> None: ...
 
+class CreateWorkflowsRequest(_message.Message):
+    __slots__ = ("requests",)
+    REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    requests: _containers.RepeatedCompositeFieldContainer[CreateWorkflowRequest]
+    def __init__(self, requests: _Optional[_Iterable[_Union[CreateWorkflowRequest, _Mapping]]] = ...) -> None: ...
+
+class ItemError(_message.Message):
+    __slots__ = ("code", "message", "workflow_id")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    code: int
+    message: str
+    workflow_id: str
+    def __init__(self, code: _Optional[int] = ..., message: _Optional[str] = ..., workflow_id: _Optional[str] = ...) -> None: ...
+
+class CreateWorkflowsResult(_message.Message):
+    __slots__ = ("created", "error")
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    created: CreateWorkflowResponse
+    error: ItemError
+    def __init__(self, created: _Optional[_Union[CreateWorkflowResponse, _Mapping]] = ..., error: _Optional[_Union[ItemError, _Mapping]] = ...) -> None: ...
+
+class CreateWorkflowsResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[CreateWorkflowsResult]
+    def __init__(self, results: _Optional[_Iterable[_Union[CreateWorkflowsResult, _Mapping]]] = ...) -> None: ...
+
 class StartWorkflowRequest(_message.Message):
     __slots__ = ("workflow_id", "context", "session_id")
     WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
@@ -66,6 +96,20 @@ class ExecuteWorkflowResponse(_message.Message):
     EVENTS_FIELD_NUMBER: _ClassVar[int]
     events: _containers.RepeatedCompositeFieldContainer[_workflow_pb2.WorkflowEvent]
     def __init__(self, events: _Optional[_Iterable[_Union[_workflow_pb2.WorkflowEvent, _Mapping]]] = ...) -> None: ...
+
+class ExecuteWorkflowsRequest(_message.Message):
+    __slots__ = ("workflows",)
+    WORKFLOWS_FIELD_NUMBER: _ClassVar[int]
+    workflows: _containers.RepeatedCompositeFieldContainer[ExecuteWorkflowRequest]
+    def __init__(self, workflows: _Optional[_Iterable[_Union[ExecuteWorkflowRequest, _Mapping]]] = ...) -> None: ...
+
+class ExecuteWorkflowsResponse(_message.Message):
+    __slots__ = ("events", "errors")
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    ERRORS_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[_workflow_pb2.WorkflowEvent]
+    errors: _containers.RepeatedCompositeFieldContainer[ItemError]
+    def __init__(self, events: _Optional[_Iterable[_Union[_workflow_pb2.WorkflowEvent, _Mapping]]] = ..., errors: _Optional[_Iterable[_Union[ItemError, _Mapping]]] = ...) -> None: ...
 
 class WatchWorkflowRequest(_message.Message):
     __slots__ = ("workflow_id", "after_seq")

@@ -45,6 +45,11 @@ class WorkflowServiceStub:
                 request_serializer=dwe_dot_v1_dot_request__response__pb2.CreateWorkflowRequest.SerializeToString,
                 response_deserializer=dwe_dot_v1_dot_request__response__pb2.CreateWorkflowResponse.FromString,
                 _registered_method=True)
+        self.CreateWorkflows = channel.unary_unary(
+                '/dwe.v1.WorkflowService/CreateWorkflows',
+                request_serializer=dwe_dot_v1_dot_request__response__pb2.CreateWorkflowsRequest.SerializeToString,
+                response_deserializer=dwe_dot_v1_dot_request__response__pb2.CreateWorkflowsResponse.FromString,
+                _registered_method=True)
         self.StartWorkflow = channel.unary_unary(
                 '/dwe.v1.WorkflowService/StartWorkflow',
                 request_serializer=dwe_dot_v1_dot_request__response__pb2.StartWorkflowRequest.SerializeToString,
@@ -54,6 +59,11 @@ class WorkflowServiceStub:
                 '/dwe.v1.WorkflowService/ExecuteWorkflow',
                 request_serializer=dwe_dot_v1_dot_request__response__pb2.ExecuteWorkflowRequest.SerializeToString,
                 response_deserializer=dwe_dot_v1_dot_request__response__pb2.ExecuteWorkflowResponse.FromString,
+                _registered_method=True)
+        self.ExecuteWorkflows = channel.unary_stream(
+                '/dwe.v1.WorkflowService/ExecuteWorkflows',
+                request_serializer=dwe_dot_v1_dot_request__response__pb2.ExecuteWorkflowsRequest.SerializeToString,
+                response_deserializer=dwe_dot_v1_dot_request__response__pb2.ExecuteWorkflowsResponse.FromString,
                 _registered_method=True)
         self.WatchWorkflow = channel.unary_stream(
                 '/dwe.v1.WorkflowService/WatchWorkflow',
@@ -111,6 +121,16 @@ class WorkflowServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateWorkflows(self, request, context):
+        """CreateWorkflow for many workflows in one call: each item is validated and
+        created on its own, and answered in order with its workflow or its error
+        (one bad item fails only itself). INVALID_ARGUMENT for no items or more
+        than 1,000. For clients that create many workflows at once.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def StartWorkflow(self, request, context):
         """Starts a PENDING workflow and returns at once; follow it with
         WatchWorkflow. NOT_FOUND for an unknown id, FAILED_PRECONDITION when it
@@ -124,6 +144,17 @@ class WorkflowServiceServicer:
         """Starts a PENDING workflow and streams its events until the terminal one.
         Same errors as StartWorkflow. If the stream breaks, resume with
         WatchWorkflow(after_seq = last seq seen); events are stored, so none is lost.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExecuteWorkflows(self, request, context):
+        """ExecuteWorkflow for many workflows on one stream: starts each, sends the
+        errors of those that could not be started, then the events of the others
+        until every one has sent its terminal event. INVALID_ARGUMENT for no
+        items, more than 1,000, or a workflow_id given twice. If the stream
+        breaks, resume each workflow with WatchWorkflow(after_seq).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -200,6 +231,11 @@ def add_WorkflowServiceServicer_to_server(servicer, server):
                     request_deserializer=dwe_dot_v1_dot_request__response__pb2.CreateWorkflowRequest.FromString,
                     response_serializer=dwe_dot_v1_dot_request__response__pb2.CreateWorkflowResponse.SerializeToString,
             ),
+            'CreateWorkflows': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateWorkflows,
+                    request_deserializer=dwe_dot_v1_dot_request__response__pb2.CreateWorkflowsRequest.FromString,
+                    response_serializer=dwe_dot_v1_dot_request__response__pb2.CreateWorkflowsResponse.SerializeToString,
+            ),
             'StartWorkflow': grpc.unary_unary_rpc_method_handler(
                     servicer.StartWorkflow,
                     request_deserializer=dwe_dot_v1_dot_request__response__pb2.StartWorkflowRequest.FromString,
@@ -209,6 +245,11 @@ def add_WorkflowServiceServicer_to_server(servicer, server):
                     servicer.ExecuteWorkflow,
                     request_deserializer=dwe_dot_v1_dot_request__response__pb2.ExecuteWorkflowRequest.FromString,
                     response_serializer=dwe_dot_v1_dot_request__response__pb2.ExecuteWorkflowResponse.SerializeToString,
+            ),
+            'ExecuteWorkflows': grpc.unary_stream_rpc_method_handler(
+                    servicer.ExecuteWorkflows,
+                    request_deserializer=dwe_dot_v1_dot_request__response__pb2.ExecuteWorkflowsRequest.FromString,
+                    response_serializer=dwe_dot_v1_dot_request__response__pb2.ExecuteWorkflowsResponse.SerializeToString,
             ),
             'WatchWorkflow': grpc.unary_stream_rpc_method_handler(
                     servicer.WatchWorkflow,
@@ -289,6 +330,33 @@ class WorkflowService:
             _registered_method=True)
 
     @staticmethod
+    def CreateWorkflows(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dwe.v1.WorkflowService/CreateWorkflows',
+            dwe_dot_v1_dot_request__response__pb2.CreateWorkflowsRequest.SerializeToString,
+            dwe_dot_v1_dot_request__response__pb2.CreateWorkflowsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def StartWorkflow(request,
             target,
             options=(),
@@ -332,6 +400,33 @@ class WorkflowService:
             '/dwe.v1.WorkflowService/ExecuteWorkflow',
             dwe_dot_v1_dot_request__response__pb2.ExecuteWorkflowRequest.SerializeToString,
             dwe_dot_v1_dot_request__response__pb2.ExecuteWorkflowResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExecuteWorkflows(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/dwe.v1.WorkflowService/ExecuteWorkflows',
+            dwe_dot_v1_dot_request__response__pb2.ExecuteWorkflowsRequest.SerializeToString,
+            dwe_dot_v1_dot_request__response__pb2.ExecuteWorkflowsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -22,7 +22,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file dwe/v1/request_response.proto.
  */
 export const file_dwe_v1_request_response: GenFile = /*@__PURE__*/
-  fileDesc("Ch1kd2UvdjEvcmVxdWVzdF9yZXNwb25zZS5wcm90bxIGZHdlLnYxImIKFUNyZWF0ZVdvcmtmbG93UmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEiIKBHNwZWMYAiABKAsyFC5kd2UudjEuV29ya2Zsb3dTcGVjEhEKCW5hbWVzcGFjZRgDIAEoCSJmChZDcmVhdGVXb3JrZmxvd1Jlc3BvbnNlEhMKC3dvcmtmbG93X2lkGAEgASgJEg8KB2NyZWF0ZWQYAiABKAgSJgoGc3RhdHVzGAMgASgLMhYuZHdlLnYxLldvcmtmbG93U3RhdHVzImEKFFN0YXJ0V29ya2Zsb3dSZXF1ZXN0EhMKC3dvcmtmbG93X2lkGAEgASgJEiAKB2NvbnRleHQYAiABKAsyDy5kd2UudjEuUGF5bG9hZBISCgpzZXNzaW9uX2lkGAMgASgJIj0KFVN0YXJ0V29ya2Zsb3dSZXNwb25zZRIkCgVzdGF0ZRgBIAEoDjIVLmR3ZS52MS5Xb3JrZmxvd1N0YXRlImMKFkV4ZWN1dGVXb3JrZmxvd1JlcXVlc3QSEwoLd29ya2Zsb3dfaWQYASABKAkSIAoHY29udGV4dBgCIAEoCzIPLmR3ZS52MS5QYXlsb2FkEhIKCnNlc3Npb25faWQYAyABKAkiQAoXRXhlY3V0ZVdvcmtmbG93UmVzcG9uc2USJQoGZXZlbnRzGAEgAygLMhUuZHdlLnYxLldvcmtmbG93RXZlbnQiPgoUV2F0Y2hXb3JrZmxvd1JlcXVlc3QSEwoLd29ya2Zsb3dfaWQYASABKAkSEQoJYWZ0ZXJfc2VxGAIgASgDIj4KFVdhdGNoV29ya2Zsb3dSZXNwb25zZRIlCgZldmVudHMYASADKAsyFS5kd2UudjEuV29ya2Zsb3dFdmVudCKQAQoSV2F0Y2hFdmVudHNSZXF1ZXN0EiAKBXR5cGVzGAEgAygOMhEuZHdlLnYxLkV2ZW50VHlwZRIUCgx3b3JrZmxvd19pZHMYAiADKAkSEgoKbmFtZXNwYWNlcxgDIAMoCRIbCg5hZnRlcl9wb3NpdGlvbhgEIAEoA0gAiAEBQhEKD19hZnRlcl9wb3NpdGlvbiI8ChNXYXRjaEV2ZW50c1Jlc3BvbnNlEiUKBmV2ZW50cxgBIAMoCzIVLmR3ZS52MS5Xb3JrZmxvd0V2ZW50IkEKGEdldFdvcmtmbG93U3RhdHVzUmVxdWVzdBITCgt3b3JrZmxvd19pZBgBIAEoCRIQCghzdGVwX2lkcxgCIAMoCSJDChlHZXRXb3JrZmxvd1N0YXR1c1Jlc3BvbnNlEiYKBnN0YXR1cxgBIAEoCzIWLmR3ZS52MS5Xb3JrZmxvd1N0YXR1cyL0AQoUTGlzdFdvcmtmbG93c1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkSJQoGc3RhdGVzGAMgAygOMhUuZHdlLnYxLldvcmtmbG93U3RhdGUSEgoKbmFtZXNwYWNlcxgEIAMoCRITCgtuYW1lX3ByZWZpeBgFIAEoCRIxCg1jcmVhdGVkX2FmdGVyGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIyCg5jcmVhdGVkX2JlZm9yZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiXAoVTGlzdFdvcmtmbG93c1Jlc3BvbnNlEioKCXdvcmtmbG93cxgBIAMoCzIXLmR3ZS52MS5Xb3JrZmxvd1N1bW1hcnkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjwKFUNhbmNlbFdvcmtmbG93UmVxdWVzdBITCgt3b3JrZmxvd19pZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiUQoWQ2FuY2VsV29ya2Zsb3dSZXNwb25zZRIRCgljYW5jZWxsZWQYASABKAgSJAoFc3RhdGUYAiABKA4yFS5kd2UudjEuV29ya2Zsb3dTdGF0ZSInChRBbmFseXplSW50ZW50UmVxdWVzdBIPCgdtZXNzYWdlGAEgASgJIj8KFUFuYWx5emVJbnRlbnRSZXNwb25zZRImCgZpbnRlbnQYASABKAsyFi5kd2UudjEuRGV0ZWN0ZWRJbnRlbnQiggEKElN0YXJ0SW50ZW50UmVxdWVzdBIPCgdtZXNzYWdlGAEgASgJEiAKB2NvbnRleHQYAiABKAsyDy5kd2UudjEuUGF5bG9hZBISCgpzZXNzaW9uX2lkGAMgASgJEhIKCnJlcXVlc3RfaWQYBCABKAkSEQoJbmFtZXNwYWNlGAUgASgJIngKE1N0YXJ0SW50ZW50UmVzcG9uc2USJgoGaW50ZW50GAEgASgLMhYuZHdlLnYxLkRldGVjdGVkSW50ZW50EhMKC3dvcmtmbG93X2lkGAIgASgJEiQKBXN0YXRlGAMgASgOMhUuZHdlLnYxLldvcmtmbG93U3RhdGUiOAoUUmVnaXN0ZXJBZ2VudFJlcXVlc3QSIAoFYWdlbnQYASABKAsyES5kd2UudjEuQWdlbnRJbmZvIjkKFVJlZ2lzdGVyQWdlbnRSZXNwb25zZRIgCgVhZ2VudBgBIAEoCzIRLmR3ZS52MS5BZ2VudEluZm8iJwoRTGlzdEFnZW50c1JlcXVlc3QSEgoKbmFtZXNwYWNlcxgBIAMoCSJPChJMaXN0QWdlbnRzUmVzcG9uc2USIQoGYWdlbnRzGAEgAygLMhEuZHdlLnYxLkFnZW50SW5mbxIWCg5vbWl0dGVkX2FnZW50cxgCIAEoBSItChdHZXRFbmdpbmVNZXRyaWNzUmVxdWVzdBISCgpuYW1lc3BhY2VzGAEgAygJIkIKGEdldEVuZ2luZU1ldHJpY3NSZXNwb25zZRImCgdtZXRyaWNzGAEgASgLMhUuZHdlLnYxLkVuZ2luZU1ldHJpY3MiFgoUR2V0U2VydmVySW5mb1JlcXVlc3QilgIKFUdldFNlcnZlckluZm9SZXNwb25zZRIPCgd2ZXJzaW9uGAEgASgJEhkKEW1heF9tZXNzYWdlX2J5dGVzGAIgASgDEhkKEW1heF9wYXlsb2FkX2J5dGVzGAMgASgDEjUKEmhlYXJ0YmVhdF9pbnRlcnZhbBgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIPCgdzdWJqZWN0GAUgASgJEgwKBHJvbGUYBiABKAkSEQoJbmFtZXNwYWNlGAcgASgJEhIKCm5hbWVzcGFjZXMYCCADKAkSEgoKcmVwbGljYV9pZBgJIAEoCRIlCghyZXBsaWNhcxgKIAMoCzITLmR3ZS52MS5SZXBsaWNhSW5mbyJrChVQcnVuZVdvcmtmbG93c1JlcXVlc3QSLQoKb2xkZXJfdGhhbhgBIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIPCgdkcnlfcnVuGAIgASgIEhIKCm5hbWVzcGFjZXMYAyADKAkiOwoWUHJ1bmVXb3JrZmxvd3NSZXNwb25zZRIRCgl3b3JrZmxvd3MYASABKAMSDgoGZXZlbnRzGAIgASgDQkoKCmRldi5kd2UudjFCFFJlcXVlc3RSZXNwb25zZVByb3RvUAFaG2R3ZS5kZXYvZ2VuL2dvL2R3ZS92MTtkd2V2MaoCBkR3ZS5WMWIGcHJvdG8z", [file_dwe_v1_agent, file_dwe_v1_common, file_dwe_v1_engine, file_dwe_v1_enums, file_dwe_v1_workflow, file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("Ch1kd2UvdjEvcmVxdWVzdF9yZXNwb25zZS5wcm90bxIGZHdlLnYxImIKFUNyZWF0ZVdvcmtmbG93UmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEiIKBHNwZWMYAiABKAsyFC5kd2UudjEuV29ya2Zsb3dTcGVjEhEKCW5hbWVzcGFjZRgDIAEoCSJmChZDcmVhdGVXb3JrZmxvd1Jlc3BvbnNlEhMKC3dvcmtmbG93X2lkGAEgASgJEg8KB2NyZWF0ZWQYAiABKAgSJgoGc3RhdHVzGAMgASgLMhYuZHdlLnYxLldvcmtmbG93U3RhdHVzIkkKFkNyZWF0ZVdvcmtmbG93c1JlcXVlc3QSLwoIcmVxdWVzdHMYASADKAsyHS5kd2UudjEuQ3JlYXRlV29ya2Zsb3dSZXF1ZXN0Ij8KCUl0ZW1FcnJvchIMCgRjb2RlGAEgASgFEg8KB21lc3NhZ2UYAiABKAkSEwoLd29ya2Zsb3dfaWQYAyABKAkieAoVQ3JlYXRlV29ya2Zsb3dzUmVzdWx0EjEKB2NyZWF0ZWQYASABKAsyHi5kd2UudjEuQ3JlYXRlV29ya2Zsb3dSZXNwb25zZUgAEiIKBWVycm9yGAIgASgLMhEuZHdlLnYxLkl0ZW1FcnJvckgAQggKBnJlc3VsdCJJChdDcmVhdGVXb3JrZmxvd3NSZXNwb25zZRIuCgdyZXN1bHRzGAEgAygLMh0uZHdlLnYxLkNyZWF0ZVdvcmtmbG93c1Jlc3VsdCJhChRTdGFydFdvcmtmbG93UmVxdWVzdBITCgt3b3JrZmxvd19pZBgBIAEoCRIgCgdjb250ZXh0GAIgASgLMg8uZHdlLnYxLlBheWxvYWQSEgoKc2Vzc2lvbl9pZBgDIAEoCSI9ChVTdGFydFdvcmtmbG93UmVzcG9uc2USJAoFc3RhdGUYASABKA4yFS5kd2UudjEuV29ya2Zsb3dTdGF0ZSJjChZFeGVjdXRlV29ya2Zsb3dSZXF1ZXN0EhMKC3dvcmtmbG93X2lkGAEgASgJEiAKB2NvbnRleHQYAiABKAsyDy5kd2UudjEuUGF5bG9hZBISCgpzZXNzaW9uX2lkGAMgASgJIkAKF0V4ZWN1dGVXb3JrZmxvd1Jlc3BvbnNlEiUKBmV2ZW50cxgBIAMoCzIVLmR3ZS52MS5Xb3JrZmxvd0V2ZW50IkwKF0V4ZWN1dGVXb3JrZmxvd3NSZXF1ZXN0EjEKCXdvcmtmbG93cxgBIAMoCzIeLmR3ZS52MS5FeGVjdXRlV29ya2Zsb3dSZXF1ZXN0ImQKGEV4ZWN1dGVXb3JrZmxvd3NSZXNwb25zZRIlCgZldmVudHMYASADKAsyFS5kd2UudjEuV29ya2Zsb3dFdmVudBIhCgZlcnJvcnMYAiADKAsyES5kd2UudjEuSXRlbUVycm9yIj4KFFdhdGNoV29ya2Zsb3dSZXF1ZXN0EhMKC3dvcmtmbG93X2lkGAEgASgJEhEKCWFmdGVyX3NlcRgCIAEoAyI+ChVXYXRjaFdvcmtmbG93UmVzcG9uc2USJQoGZXZlbnRzGAEgAygLMhUuZHdlLnYxLldvcmtmbG93RXZlbnQikAEKEldhdGNoRXZlbnRzUmVxdWVzdBIgCgV0eXBlcxgBIAMoDjIRLmR3ZS52MS5FdmVudFR5cGUSFAoMd29ya2Zsb3dfaWRzGAIgAygJEhIKCm5hbWVzcGFjZXMYAyADKAkSGwoOYWZ0ZXJfcG9zaXRpb24YBCABKANIAIgBAUIRCg9fYWZ0ZXJfcG9zaXRpb24iPAoTV2F0Y2hFdmVudHNSZXNwb25zZRIlCgZldmVudHMYASADKAsyFS5kd2UudjEuV29ya2Zsb3dFdmVudCJBChhHZXRXb3JrZmxvd1N0YXR1c1JlcXVlc3QSEwoLd29ya2Zsb3dfaWQYASABKAkSEAoIc3RlcF9pZHMYAiADKAkiQwoZR2V0V29ya2Zsb3dTdGF0dXNSZXNwb25zZRImCgZzdGF0dXMYASABKAsyFi5kd2UudjEuV29ya2Zsb3dTdGF0dXMi9AEKFExpc3RXb3JrZmxvd3NSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJEiUKBnN0YXRlcxgDIAMoDjIVLmR3ZS52MS5Xb3JrZmxvd1N0YXRlEhIKCm5hbWVzcGFjZXMYBCADKAkSEwoLbmFtZV9wcmVmaXgYBSABKAkSMQoNY3JlYXRlZF9hZnRlchgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMgoOY3JlYXRlZF9iZWZvcmUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIlwKFUxpc3RXb3JrZmxvd3NSZXNwb25zZRIqCgl3b3JrZmxvd3MYASADKAsyFy5kd2UudjEuV29ya2Zsb3dTdW1tYXJ5EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSI8ChVDYW5jZWxXb3JrZmxvd1JlcXVlc3QSEwoLd29ya2Zsb3dfaWQYASABKAkSDgoGcmVhc29uGAIgASgJIlEKFkNhbmNlbFdvcmtmbG93UmVzcG9uc2USEQoJY2FuY2VsbGVkGAEgASgIEiQKBXN0YXRlGAIgASgOMhUuZHdlLnYxLldvcmtmbG93U3RhdGUiJwoUQW5hbHl6ZUludGVudFJlcXVlc3QSDwoHbWVzc2FnZRgBIAEoCSI/ChVBbmFseXplSW50ZW50UmVzcG9uc2USJgoGaW50ZW50GAEgASgLMhYuZHdlLnYxLkRldGVjdGVkSW50ZW50IoIBChJTdGFydEludGVudFJlcXVlc3QSDwoHbWVzc2FnZRgBIAEoCRIgCgdjb250ZXh0GAIgASgLMg8uZHdlLnYxLlBheWxvYWQSEgoKc2Vzc2lvbl9pZBgDIAEoCRISCgpyZXF1ZXN0X2lkGAQgASgJEhEKCW5hbWVzcGFjZRgFIAEoCSJ4ChNTdGFydEludGVudFJlc3BvbnNlEiYKBmludGVudBgBIAEoCzIWLmR3ZS52MS5EZXRlY3RlZEludGVudBITCgt3b3JrZmxvd19pZBgCIAEoCRIkCgVzdGF0ZRgDIAEoDjIVLmR3ZS52MS5Xb3JrZmxvd1N0YXRlIjgKFFJlZ2lzdGVyQWdlbnRSZXF1ZXN0EiAKBWFnZW50GAEgASgLMhEuZHdlLnYxLkFnZW50SW5mbyI5ChVSZWdpc3RlckFnZW50UmVzcG9uc2USIAoFYWdlbnQYASABKAsyES5kd2UudjEuQWdlbnRJbmZvIicKEUxpc3RBZ2VudHNSZXF1ZXN0EhIKCm5hbWVzcGFjZXMYASADKAkiTwoSTGlzdEFnZW50c1Jlc3BvbnNlEiEKBmFnZW50cxgBIAMoCzIRLmR3ZS52MS5BZ2VudEluZm8SFgoOb21pdHRlZF9hZ2VudHMYAiABKAUiLQoXR2V0RW5naW5lTWV0cmljc1JlcXVlc3QSEgoKbmFtZXNwYWNlcxgBIAMoCSJCChhHZXRFbmdpbmVNZXRyaWNzUmVzcG9uc2USJgoHbWV0cmljcxgBIAEoCzIVLmR3ZS52MS5FbmdpbmVNZXRyaWNzIhYKFEdldFNlcnZlckluZm9SZXF1ZXN0IpYCChVHZXRTZXJ2ZXJJbmZvUmVzcG9uc2USDwoHdmVyc2lvbhgBIAEoCRIZChFtYXhfbWVzc2FnZV9ieXRlcxgCIAEoAxIZChFtYXhfcGF5bG9hZF9ieXRlcxgDIAEoAxI1ChJoZWFydGJlYXRfaW50ZXJ2YWwYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SDwoHc3ViamVjdBgFIAEoCRIMCgRyb2xlGAYgASgJEhEKCW5hbWVzcGFjZRgHIAEoCRISCgpuYW1lc3BhY2VzGAggAygJEhIKCnJlcGxpY2FfaWQYCSABKAkSJQoIcmVwbGljYXMYCiADKAsyEy5kd2UudjEuUmVwbGljYUluZm8iawoVUHJ1bmVXb3JrZmxvd3NSZXF1ZXN0Ei0KCm9sZGVyX3RoYW4YASABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SDwoHZHJ5X3J1bhgCIAEoCBISCgpuYW1lc3BhY2VzGAMgAygJIjsKFlBydW5lV29ya2Zsb3dzUmVzcG9uc2USEQoJd29ya2Zsb3dzGAEgASgDEg4KBmV2ZW50cxgCIAEoA0JKCgpkZXYuZHdlLnYxQhRSZXF1ZXN0UmVzcG9uc2VQcm90b1ABWhtkd2UuZGV2L2dlbi9nby9kd2UvdjE7ZHdldjGqAgZEd2UuVjFiBnByb3RvMw", [file_dwe_v1_agent, file_dwe_v1_common, file_dwe_v1_engine, file_dwe_v1_enums, file_dwe_v1_workflow, file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * Input of WorkflowService.CreateWorkflow.
@@ -101,6 +101,122 @@ export const CreateWorkflowResponseSchema: GenMessage<CreateWorkflowResponse> = 
   messageDesc(file_dwe_v1_request_response, 1);
 
 /**
+ * Input of WorkflowService.CreateWorkflows.
+ *
+ * @generated from message dwe.v1.CreateWorkflowsRequest
+ */
+export type CreateWorkflowsRequest = Message<"dwe.v1.CreateWorkflowsRequest"> & {
+  /**
+   * Each is validated and created on its own, exactly as by CreateWorkflow
+   * (request_id, namespace and limits included); 1 to 1,000 of them.
+   *
+   * @generated from field: repeated dwe.v1.CreateWorkflowRequest requests = 1;
+   */
+  requests: CreateWorkflowRequest[];
+};
+
+/**
+ * Describes the message dwe.v1.CreateWorkflowsRequest.
+ * Use `create(CreateWorkflowsRequestSchema)` to create a new message.
+ */
+export const CreateWorkflowsRequestSchema: GenMessage<CreateWorkflowsRequest> = /*@__PURE__*/
+  messageDesc(file_dwe_v1_request_response, 2);
+
+/**
+ * Why one item of a batch call failed: the status the single call
+ * (CreateWorkflow, ExecuteWorkflow) would have ended with for it.
+ *
+ * @generated from message dwe.v1.ItemError
+ */
+export type ItemError = Message<"dwe.v1.ItemError"> & {
+  /**
+   * The gRPC status code number, e.g. 3 (INVALID_ARGUMENT) or 5 (NOT_FOUND).
+   *
+   * @generated from field: int32 code = 1;
+   */
+  code: number;
+
+  /**
+   * What was wrong and where, as the single call's message says it.
+   *
+   * @generated from field: string message = 2;
+   */
+  message: string;
+
+  /**
+   * The workflow the error is about (ExecuteWorkflows); empty for a create.
+   *
+   * @generated from field: string workflow_id = 3;
+   */
+  workflowId: string;
+};
+
+/**
+ * Describes the message dwe.v1.ItemError.
+ * Use `create(ItemErrorSchema)` to create a new message.
+ */
+export const ItemErrorSchema: GenMessage<ItemError> = /*@__PURE__*/
+  messageDesc(file_dwe_v1_request_response, 3);
+
+/**
+ * One item of CreateWorkflowsResponse: the created workflow or its error.
+ *
+ * @generated from message dwe.v1.CreateWorkflowsResult
+ */
+export type CreateWorkflowsResult = Message<"dwe.v1.CreateWorkflowsResult"> & {
+  /**
+   * Exactly one is set.
+   *
+   * @generated from oneof dwe.v1.CreateWorkflowsResult.result
+   */
+  result: {
+    /**
+     * As CreateWorkflow would have answered.
+     *
+     * @generated from field: dwe.v1.CreateWorkflowResponse created = 1;
+     */
+    value: CreateWorkflowResponse;
+    case: "created";
+  } | {
+    /**
+     * As CreateWorkflow would have failed; nothing of this item was stored.
+     *
+     * @generated from field: dwe.v1.ItemError error = 2;
+     */
+    value: ItemError;
+    case: "error";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message dwe.v1.CreateWorkflowsResult.
+ * Use `create(CreateWorkflowsResultSchema)` to create a new message.
+ */
+export const CreateWorkflowsResultSchema: GenMessage<CreateWorkflowsResult> = /*@__PURE__*/
+  messageDesc(file_dwe_v1_request_response, 4);
+
+/**
+ * Output of WorkflowService.CreateWorkflows.
+ *
+ * @generated from message dwe.v1.CreateWorkflowsResponse
+ */
+export type CreateWorkflowsResponse = Message<"dwe.v1.CreateWorkflowsResponse"> & {
+  /**
+   * One per request, in request order.
+   *
+   * @generated from field: repeated dwe.v1.CreateWorkflowsResult results = 1;
+   */
+  results: CreateWorkflowsResult[];
+};
+
+/**
+ * Describes the message dwe.v1.CreateWorkflowsResponse.
+ * Use `create(CreateWorkflowsResponseSchema)` to create a new message.
+ */
+export const CreateWorkflowsResponseSchema: GenMessage<CreateWorkflowsResponse> = /*@__PURE__*/
+  messageDesc(file_dwe_v1_request_response, 5);
+
+/**
  * Input of WorkflowService.StartWorkflow.
  *
  * @generated from message dwe.v1.StartWorkflowRequest
@@ -133,7 +249,7 @@ export type StartWorkflowRequest = Message<"dwe.v1.StartWorkflowRequest"> & {
  * Use `create(StartWorkflowRequestSchema)` to create a new message.
  */
 export const StartWorkflowRequestSchema: GenMessage<StartWorkflowRequest> = /*@__PURE__*/
-  messageDesc(file_dwe_v1_request_response, 2);
+  messageDesc(file_dwe_v1_request_response, 6);
 
 /**
  * Output of WorkflowService.StartWorkflow.
@@ -154,7 +270,7 @@ export type StartWorkflowResponse = Message<"dwe.v1.StartWorkflowResponse"> & {
  * Use `create(StartWorkflowResponseSchema)` to create a new message.
  */
 export const StartWorkflowResponseSchema: GenMessage<StartWorkflowResponse> = /*@__PURE__*/
-  messageDesc(file_dwe_v1_request_response, 3);
+  messageDesc(file_dwe_v1_request_response, 7);
 
 /**
  * Input of WorkflowService.ExecuteWorkflow.
@@ -189,7 +305,7 @@ export type ExecuteWorkflowRequest = Message<"dwe.v1.ExecuteWorkflowRequest"> & 
  * Use `create(ExecuteWorkflowRequestSchema)` to create a new message.
  */
 export const ExecuteWorkflowRequestSchema: GenMessage<ExecuteWorkflowRequest> = /*@__PURE__*/
-  messageDesc(file_dwe_v1_request_response, 4);
+  messageDesc(file_dwe_v1_request_response, 8);
 
 /**
  * One message of the ExecuteWorkflow stream.
@@ -210,7 +326,58 @@ export type ExecuteWorkflowResponse = Message<"dwe.v1.ExecuteWorkflowResponse"> 
  * Use `create(ExecuteWorkflowResponseSchema)` to create a new message.
  */
 export const ExecuteWorkflowResponseSchema: GenMessage<ExecuteWorkflowResponse> = /*@__PURE__*/
-  messageDesc(file_dwe_v1_request_response, 5);
+  messageDesc(file_dwe_v1_request_response, 9);
+
+/**
+ * Input of WorkflowService.ExecuteWorkflows.
+ *
+ * @generated from message dwe.v1.ExecuteWorkflowsRequest
+ */
+export type ExecuteWorkflowsRequest = Message<"dwe.v1.ExecuteWorkflowsRequest"> & {
+  /**
+   * The PENDING workflows to start and follow, each as by ExecuteWorkflow;
+   * 1 to 1,000 of them, each workflow_id once.
+   *
+   * @generated from field: repeated dwe.v1.ExecuteWorkflowRequest workflows = 1;
+   */
+  workflows: ExecuteWorkflowRequest[];
+};
+
+/**
+ * Describes the message dwe.v1.ExecuteWorkflowsRequest.
+ * Use `create(ExecuteWorkflowsRequestSchema)` to create a new message.
+ */
+export const ExecuteWorkflowsRequestSchema: GenMessage<ExecuteWorkflowsRequest> = /*@__PURE__*/
+  messageDesc(file_dwe_v1_request_response, 10);
+
+/**
+ * One message of the ExecuteWorkflows stream.
+ *
+ * @generated from message dwe.v1.ExecuteWorkflowsResponse
+ */
+export type ExecuteWorkflowsResponse = Message<"dwe.v1.ExecuteWorkflowsResponse"> & {
+  /**
+   * Events of the batch's workflows, interleaved; each workflow's in seq order.
+   *
+   * @generated from field: repeated dwe.v1.WorkflowEvent events = 1;
+   */
+  events: WorkflowEvent[];
+
+  /**
+   * Workflows that could not be started, with ExecuteWorkflow's error for
+   * each; they send no events. Sent before any event.
+   *
+   * @generated from field: repeated dwe.v1.ItemError errors = 2;
+   */
+  errors: ItemError[];
+};
+
+/**
+ * Describes the message dwe.v1.ExecuteWorkflowsResponse.
+ * Use `create(ExecuteWorkflowsResponseSchema)` to create a new message.
+ */
+export const ExecuteWorkflowsResponseSchema: GenMessage<ExecuteWorkflowsResponse> = /*@__PURE__*/
+  messageDesc(file_dwe_v1_request_response, 11);
 
 /**
  * Input of WorkflowService.WatchWorkflow.
@@ -239,7 +406,7 @@ export type WatchWorkflowRequest = Message<"dwe.v1.WatchWorkflowRequest"> & {
  * Use `create(WatchWorkflowRequestSchema)` to create a new message.
  */
 export const WatchWorkflowRequestSchema: GenMessage<WatchWorkflowRequest> = /*@__PURE__*/
-  messageDesc(file_dwe_v1_request_response, 6);
+  messageDesc(file_dwe_v1_request_response, 12);
 
 /**
  * One message of the WatchWorkflow stream.
@@ -260,7 +427,7 @@ export type WatchWorkflowResponse = Message<"dwe.v1.WatchWorkflowResponse"> & {
  * Use `create(WatchWorkflowResponseSchema)` to create a new message.
  */
 export const WatchWorkflowResponseSchema: GenMessage<WatchWorkflowResponse> = /*@__PURE__*/
-  messageDesc(file_dwe_v1_request_response, 7);
+  messageDesc(file_dwe_v1_request_response, 13);
 
 /**
  * Input of WorkflowService.WatchEvents.
@@ -305,7 +472,7 @@ export type WatchEventsRequest = Message<"dwe.v1.WatchEventsRequest"> & {
  * Use `create(WatchEventsRequestSchema)` to create a new message.
  */
 export const WatchEventsRequestSchema: GenMessage<WatchEventsRequest> = /*@__PURE__*/
-  messageDesc(file_dwe_v1_request_response, 8);
+  messageDesc(file_dwe_v1_request_response, 14);
 
 /**
  * One message of the WatchEvents stream.
@@ -326,7 +493,7 @@ export type WatchEventsResponse = Message<"dwe.v1.WatchEventsResponse"> & {
  * Use `create(WatchEventsResponseSchema)` to create a new message.
  */
 export const WatchEventsResponseSchema: GenMessage<WatchEventsResponse> = /*@__PURE__*/
-  messageDesc(file_dwe_v1_request_response, 9);
+  messageDesc(file_dwe_v1_request_response, 15);
 
 /**
  * Input of WorkflowService.GetWorkflowStatus.
@@ -355,7 +522,7 @@ export type GetWorkflowStatusRequest = Message<"dwe.v1.GetWorkflowStatusRequest"
  * Use `create(GetWorkflowStatusRequestSchema)` to create a new message.
  */
 export const GetWorkflowStatusRequestSchema: GenMessage<GetWorkflowStatusRequest> = /*@__PURE__*/
-  messageDesc(file_dwe_v1_request_response, 10);
+  messageDesc(file_dwe_v1_request_response, 16);
 
 /**
  * Output of WorkflowService.GetWorkflowStatus.
@@ -376,7 +543,7 @@ export type GetWorkflowStatusResponse = Message<"dwe.v1.GetWorkflowStatusRespons
  * Use `create(GetWorkflowStatusResponseSchema)` to create a new message.
  */
 export const GetWorkflowStatusResponseSchema: GenMessage<GetWorkflowStatusResponse> = /*@__PURE__*/
-  messageDesc(file_dwe_v1_request_response, 11);
+  messageDesc(file_dwe_v1_request_response, 17);
 
 /**
  * Input of WorkflowService.ListWorkflows.
@@ -440,7 +607,7 @@ export type ListWorkflowsRequest = Message<"dwe.v1.ListWorkflowsRequest"> & {
  * Use `create(ListWorkflowsRequestSchema)` to create a new message.
  */
 export const ListWorkflowsRequestSchema: GenMessage<ListWorkflowsRequest> = /*@__PURE__*/
-  messageDesc(file_dwe_v1_request_response, 12);
+  messageDesc(file_dwe_v1_request_response, 18);
 
 /**
  * Output of WorkflowService.ListWorkflows.
@@ -468,7 +635,7 @@ export type ListWorkflowsResponse = Message<"dwe.v1.ListWorkflowsResponse"> & {
  * Use `create(ListWorkflowsResponseSchema)` to create a new message.
  */
 export const ListWorkflowsResponseSchema: GenMessage<ListWorkflowsResponse> = /*@__PURE__*/
-  messageDesc(file_dwe_v1_request_response, 13);
+  messageDesc(file_dwe_v1_request_response, 19);
 
 /**
  * Input of WorkflowService.CancelWorkflow.
@@ -496,7 +663,7 @@ export type CancelWorkflowRequest = Message<"dwe.v1.CancelWorkflowRequest"> & {
  * Use `create(CancelWorkflowRequestSchema)` to create a new message.
  */
 export const CancelWorkflowRequestSchema: GenMessage<CancelWorkflowRequest> = /*@__PURE__*/
-  messageDesc(file_dwe_v1_request_response, 14);
+  messageDesc(file_dwe_v1_request_response, 20);
 
 /**
  * Output of WorkflowService.CancelWorkflow.
@@ -524,7 +691,7 @@ export type CancelWorkflowResponse = Message<"dwe.v1.CancelWorkflowResponse"> & 
  * Use `create(CancelWorkflowResponseSchema)` to create a new message.
  */
 export const CancelWorkflowResponseSchema: GenMessage<CancelWorkflowResponse> = /*@__PURE__*/
-  messageDesc(file_dwe_v1_request_response, 15);
+  messageDesc(file_dwe_v1_request_response, 21);
 
 /**
  * Input of WorkflowService.AnalyzeIntent.
@@ -545,7 +712,7 @@ export type AnalyzeIntentRequest = Message<"dwe.v1.AnalyzeIntentRequest"> & {
  * Use `create(AnalyzeIntentRequestSchema)` to create a new message.
  */
 export const AnalyzeIntentRequestSchema: GenMessage<AnalyzeIntentRequest> = /*@__PURE__*/
-  messageDesc(file_dwe_v1_request_response, 16);
+  messageDesc(file_dwe_v1_request_response, 22);
 
 /**
  * Output of WorkflowService.AnalyzeIntent.
@@ -566,7 +733,7 @@ export type AnalyzeIntentResponse = Message<"dwe.v1.AnalyzeIntentResponse"> & {
  * Use `create(AnalyzeIntentResponseSchema)` to create a new message.
  */
 export const AnalyzeIntentResponseSchema: GenMessage<AnalyzeIntentResponse> = /*@__PURE__*/
-  messageDesc(file_dwe_v1_request_response, 17);
+  messageDesc(file_dwe_v1_request_response, 23);
 
 /**
  * Input of WorkflowService.StartIntent.
@@ -615,7 +782,7 @@ export type StartIntentRequest = Message<"dwe.v1.StartIntentRequest"> & {
  * Use `create(StartIntentRequestSchema)` to create a new message.
  */
 export const StartIntentRequestSchema: GenMessage<StartIntentRequest> = /*@__PURE__*/
-  messageDesc(file_dwe_v1_request_response, 18);
+  messageDesc(file_dwe_v1_request_response, 24);
 
 /**
  * Output of WorkflowService.StartIntent.
@@ -650,7 +817,7 @@ export type StartIntentResponse = Message<"dwe.v1.StartIntentResponse"> & {
  * Use `create(StartIntentResponseSchema)` to create a new message.
  */
 export const StartIntentResponseSchema: GenMessage<StartIntentResponse> = /*@__PURE__*/
-  messageDesc(file_dwe_v1_request_response, 19);
+  messageDesc(file_dwe_v1_request_response, 25);
 
 /**
  * Input of EngineService.RegisterAgent.
@@ -672,7 +839,7 @@ export type RegisterAgentRequest = Message<"dwe.v1.RegisterAgentRequest"> & {
  * Use `create(RegisterAgentRequestSchema)` to create a new message.
  */
 export const RegisterAgentRequestSchema: GenMessage<RegisterAgentRequest> = /*@__PURE__*/
-  messageDesc(file_dwe_v1_request_response, 20);
+  messageDesc(file_dwe_v1_request_response, 26);
 
 /**
  * Output of EngineService.RegisterAgent.
@@ -693,7 +860,7 @@ export type RegisterAgentResponse = Message<"dwe.v1.RegisterAgentResponse"> & {
  * Use `create(RegisterAgentResponseSchema)` to create a new message.
  */
 export const RegisterAgentResponseSchema: GenMessage<RegisterAgentResponse> = /*@__PURE__*/
-  messageDesc(file_dwe_v1_request_response, 21);
+  messageDesc(file_dwe_v1_request_response, 27);
 
 /**
  * Input of EngineService.ListAgents.
@@ -715,7 +882,7 @@ export type ListAgentsRequest = Message<"dwe.v1.ListAgentsRequest"> & {
  * Use `create(ListAgentsRequestSchema)` to create a new message.
  */
 export const ListAgentsRequestSchema: GenMessage<ListAgentsRequest> = /*@__PURE__*/
-  messageDesc(file_dwe_v1_request_response, 22);
+  messageDesc(file_dwe_v1_request_response, 28);
 
 /**
  * Output of EngineService.ListAgents.
@@ -744,7 +911,7 @@ export type ListAgentsResponse = Message<"dwe.v1.ListAgentsResponse"> & {
  * Use `create(ListAgentsResponseSchema)` to create a new message.
  */
 export const ListAgentsResponseSchema: GenMessage<ListAgentsResponse> = /*@__PURE__*/
-  messageDesc(file_dwe_v1_request_response, 23);
+  messageDesc(file_dwe_v1_request_response, 29);
 
 /**
  * Input of EngineService.GetEngineMetrics.
@@ -767,7 +934,7 @@ export type GetEngineMetricsRequest = Message<"dwe.v1.GetEngineMetricsRequest"> 
  * Use `create(GetEngineMetricsRequestSchema)` to create a new message.
  */
 export const GetEngineMetricsRequestSchema: GenMessage<GetEngineMetricsRequest> = /*@__PURE__*/
-  messageDesc(file_dwe_v1_request_response, 24);
+  messageDesc(file_dwe_v1_request_response, 30);
 
 /**
  * Output of EngineService.GetEngineMetrics.
@@ -788,7 +955,7 @@ export type GetEngineMetricsResponse = Message<"dwe.v1.GetEngineMetricsResponse"
  * Use `create(GetEngineMetricsResponseSchema)` to create a new message.
  */
 export const GetEngineMetricsResponseSchema: GenMessage<GetEngineMetricsResponse> = /*@__PURE__*/
-  messageDesc(file_dwe_v1_request_response, 25);
+  messageDesc(file_dwe_v1_request_response, 31);
 
 /**
  * Input of EngineService.GetServerInfo.
@@ -803,7 +970,7 @@ export type GetServerInfoRequest = Message<"dwe.v1.GetServerInfoRequest"> & {
  * Use `create(GetServerInfoRequestSchema)` to create a new message.
  */
 export const GetServerInfoRequestSchema: GenMessage<GetServerInfoRequest> = /*@__PURE__*/
-  messageDesc(file_dwe_v1_request_response, 26);
+  messageDesc(file_dwe_v1_request_response, 32);
 
 /**
  * Output of EngineService.GetServerInfo: what a client or agent must respect.
@@ -890,7 +1057,7 @@ export type GetServerInfoResponse = Message<"dwe.v1.GetServerInfoResponse"> & {
  * Use `create(GetServerInfoResponseSchema)` to create a new message.
  */
 export const GetServerInfoResponseSchema: GenMessage<GetServerInfoResponse> = /*@__PURE__*/
-  messageDesc(file_dwe_v1_request_response, 27);
+  messageDesc(file_dwe_v1_request_response, 33);
 
 /**
  * Input of EngineService.PruneWorkflows.
@@ -927,7 +1094,7 @@ export type PruneWorkflowsRequest = Message<"dwe.v1.PruneWorkflowsRequest"> & {
  * Use `create(PruneWorkflowsRequestSchema)` to create a new message.
  */
 export const PruneWorkflowsRequestSchema: GenMessage<PruneWorkflowsRequest> = /*@__PURE__*/
-  messageDesc(file_dwe_v1_request_response, 28);
+  messageDesc(file_dwe_v1_request_response, 34);
 
 /**
  * Output of EngineService.PruneWorkflows.
@@ -955,5 +1122,5 @@ export type PruneWorkflowsResponse = Message<"dwe.v1.PruneWorkflowsResponse"> & 
  * Use `create(PruneWorkflowsResponseSchema)` to create a new message.
  */
 export const PruneWorkflowsResponseSchema: GenMessage<PruneWorkflowsResponse> = /*@__PURE__*/
-  messageDesc(file_dwe_v1_request_response, 29);
+  messageDesc(file_dwe_v1_request_response, 35);
 

@@ -6,14 +6,14 @@ import type { GenFile, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { ConnectRequestSchema, ConnectResponseSchema } from "./agent_pb.js";
 import { file_dwe_v1_agent } from "./agent_pb.js";
-import type { AnalyzeIntentRequestSchema, AnalyzeIntentResponseSchema, CancelWorkflowRequestSchema, CancelWorkflowResponseSchema, CreateWorkflowRequestSchema, CreateWorkflowResponseSchema, ExecuteWorkflowRequestSchema, ExecuteWorkflowResponseSchema, GetEngineMetricsRequestSchema, GetEngineMetricsResponseSchema, GetServerInfoRequestSchema, GetServerInfoResponseSchema, GetWorkflowStatusRequestSchema, GetWorkflowStatusResponseSchema, ListAgentsRequestSchema, ListAgentsResponseSchema, ListWorkflowsRequestSchema, ListWorkflowsResponseSchema, PruneWorkflowsRequestSchema, PruneWorkflowsResponseSchema, RegisterAgentRequestSchema, RegisterAgentResponseSchema, StartIntentRequestSchema, StartIntentResponseSchema, StartWorkflowRequestSchema, StartWorkflowResponseSchema, WatchEventsRequestSchema, WatchEventsResponseSchema, WatchWorkflowRequestSchema, WatchWorkflowResponseSchema } from "./request_response_pb.js";
+import type { AnalyzeIntentRequestSchema, AnalyzeIntentResponseSchema, CancelWorkflowRequestSchema, CancelWorkflowResponseSchema, CreateWorkflowRequestSchema, CreateWorkflowResponseSchema, CreateWorkflowsRequestSchema, CreateWorkflowsResponseSchema, ExecuteWorkflowRequestSchema, ExecuteWorkflowResponseSchema, ExecuteWorkflowsRequestSchema, ExecuteWorkflowsResponseSchema, GetEngineMetricsRequestSchema, GetEngineMetricsResponseSchema, GetServerInfoRequestSchema, GetServerInfoResponseSchema, GetWorkflowStatusRequestSchema, GetWorkflowStatusResponseSchema, ListAgentsRequestSchema, ListAgentsResponseSchema, ListWorkflowsRequestSchema, ListWorkflowsResponseSchema, PruneWorkflowsRequestSchema, PruneWorkflowsResponseSchema, RegisterAgentRequestSchema, RegisterAgentResponseSchema, StartIntentRequestSchema, StartIntentResponseSchema, StartWorkflowRequestSchema, StartWorkflowResponseSchema, WatchEventsRequestSchema, WatchEventsResponseSchema, WatchWorkflowRequestSchema, WatchWorkflowResponseSchema } from "./request_response_pb.js";
 import { file_dwe_v1_request_response } from "./request_response_pb.js";
 
 /**
  * Describes the file dwe/v1/service.proto.
  */
 export const file_dwe_v1_service: GenFile = /*@__PURE__*/
-  fileDesc("ChRkd2UvdjEvc2VydmljZS5wcm90bxIGZHdlLnYxMq8GCg9Xb3JrZmxvd1NlcnZpY2USTwoOQ3JlYXRlV29ya2Zsb3cSHS5kd2UudjEuQ3JlYXRlV29ya2Zsb3dSZXF1ZXN0Gh4uZHdlLnYxLkNyZWF0ZVdvcmtmbG93UmVzcG9uc2USTAoNU3RhcnRXb3JrZmxvdxIcLmR3ZS52MS5TdGFydFdvcmtmbG93UmVxdWVzdBodLmR3ZS52MS5TdGFydFdvcmtmbG93UmVzcG9uc2USVAoPRXhlY3V0ZVdvcmtmbG93Eh4uZHdlLnYxLkV4ZWN1dGVXb3JrZmxvd1JlcXVlc3QaHy5kd2UudjEuRXhlY3V0ZVdvcmtmbG93UmVzcG9uc2UwARJOCg1XYXRjaFdvcmtmbG93EhwuZHdlLnYxLldhdGNoV29ya2Zsb3dSZXF1ZXN0Gh0uZHdlLnYxLldhdGNoV29ya2Zsb3dSZXNwb25zZTABEkgKC1dhdGNoRXZlbnRzEhouZHdlLnYxLldhdGNoRXZlbnRzUmVxdWVzdBobLmR3ZS52MS5XYXRjaEV2ZW50c1Jlc3BvbnNlMAESWAoRR2V0V29ya2Zsb3dTdGF0dXMSIC5kd2UudjEuR2V0V29ya2Zsb3dTdGF0dXNSZXF1ZXN0GiEuZHdlLnYxLkdldFdvcmtmbG93U3RhdHVzUmVzcG9uc2USTAoNTGlzdFdvcmtmbG93cxIcLmR3ZS52MS5MaXN0V29ya2Zsb3dzUmVxdWVzdBodLmR3ZS52MS5MaXN0V29ya2Zsb3dzUmVzcG9uc2USTwoOQ2FuY2VsV29ya2Zsb3cSHS5kd2UudjEuQ2FuY2VsV29ya2Zsb3dSZXF1ZXN0Gh4uZHdlLnYxLkNhbmNlbFdvcmtmbG93UmVzcG9uc2USTAoNQW5hbHl6ZUludGVudBIcLmR3ZS52MS5BbmFseXplSW50ZW50UmVxdWVzdBodLmR3ZS52MS5BbmFseXplSW50ZW50UmVzcG9uc2USRgoLU3RhcnRJbnRlbnQSGi5kd2UudjEuU3RhcnRJbnRlbnRSZXF1ZXN0GhsuZHdlLnYxLlN0YXJ0SW50ZW50UmVzcG9uc2UyTgoMQWdlbnRTZXJ2aWNlEj4KB0Nvbm5lY3QSFi5kd2UudjEuQ29ubmVjdFJlcXVlc3QaFy5kd2UudjEuQ29ubmVjdFJlc3BvbnNlKAEwATKYAwoNRW5naW5lU2VydmljZRJMCg1SZWdpc3RlckFnZW50EhwuZHdlLnYxLlJlZ2lzdGVyQWdlbnRSZXF1ZXN0Gh0uZHdlLnYxLlJlZ2lzdGVyQWdlbnRSZXNwb25zZRJDCgpMaXN0QWdlbnRzEhkuZHdlLnYxLkxpc3RBZ2VudHNSZXF1ZXN0GhouZHdlLnYxLkxpc3RBZ2VudHNSZXNwb25zZRJVChBHZXRFbmdpbmVNZXRyaWNzEh8uZHdlLnYxLkdldEVuZ2luZU1ldHJpY3NSZXF1ZXN0GiAuZHdlLnYxLkdldEVuZ2luZU1ldHJpY3NSZXNwb25zZRJPCg5QcnVuZVdvcmtmbG93cxIdLmR3ZS52MS5QcnVuZVdvcmtmbG93c1JlcXVlc3QaHi5kd2UudjEuUHJ1bmVXb3JrZmxvd3NSZXNwb25zZRJMCg1HZXRTZXJ2ZXJJbmZvEhwuZHdlLnYxLkdldFNlcnZlckluZm9SZXF1ZXN0Gh0uZHdlLnYxLkdldFNlcnZlckluZm9SZXNwb25zZUJCCgpkZXYuZHdlLnYxQgxTZXJ2aWNlUHJvdG9QAVobZHdlLmRldi9nZW4vZ28vZHdlL3YxO2R3ZXYxqgIGRHdlLlYxYgZwcm90bzM", [file_dwe_v1_agent, file_dwe_v1_request_response]);
+  fileDesc("ChRkd2UvdjEvc2VydmljZS5wcm90bxIGZHdlLnYxMtwHCg9Xb3JrZmxvd1NlcnZpY2USTwoOQ3JlYXRlV29ya2Zsb3cSHS5kd2UudjEuQ3JlYXRlV29ya2Zsb3dSZXF1ZXN0Gh4uZHdlLnYxLkNyZWF0ZVdvcmtmbG93UmVzcG9uc2USUgoPQ3JlYXRlV29ya2Zsb3dzEh4uZHdlLnYxLkNyZWF0ZVdvcmtmbG93c1JlcXVlc3QaHy5kd2UudjEuQ3JlYXRlV29ya2Zsb3dzUmVzcG9uc2USTAoNU3RhcnRXb3JrZmxvdxIcLmR3ZS52MS5TdGFydFdvcmtmbG93UmVxdWVzdBodLmR3ZS52MS5TdGFydFdvcmtmbG93UmVzcG9uc2USVAoPRXhlY3V0ZVdvcmtmbG93Eh4uZHdlLnYxLkV4ZWN1dGVXb3JrZmxvd1JlcXVlc3QaHy5kd2UudjEuRXhlY3V0ZVdvcmtmbG93UmVzcG9uc2UwARJXChBFeGVjdXRlV29ya2Zsb3dzEh8uZHdlLnYxLkV4ZWN1dGVXb3JrZmxvd3NSZXF1ZXN0GiAuZHdlLnYxLkV4ZWN1dGVXb3JrZmxvd3NSZXNwb25zZTABEk4KDVdhdGNoV29ya2Zsb3cSHC5kd2UudjEuV2F0Y2hXb3JrZmxvd1JlcXVlc3QaHS5kd2UudjEuV2F0Y2hXb3JrZmxvd1Jlc3BvbnNlMAESSAoLV2F0Y2hFdmVudHMSGi5kd2UudjEuV2F0Y2hFdmVudHNSZXF1ZXN0GhsuZHdlLnYxLldhdGNoRXZlbnRzUmVzcG9uc2UwARJYChFHZXRXb3JrZmxvd1N0YXR1cxIgLmR3ZS52MS5HZXRXb3JrZmxvd1N0YXR1c1JlcXVlc3QaIS5kd2UudjEuR2V0V29ya2Zsb3dTdGF0dXNSZXNwb25zZRJMCg1MaXN0V29ya2Zsb3dzEhwuZHdlLnYxLkxpc3RXb3JrZmxvd3NSZXF1ZXN0Gh0uZHdlLnYxLkxpc3RXb3JrZmxvd3NSZXNwb25zZRJPCg5DYW5jZWxXb3JrZmxvdxIdLmR3ZS52MS5DYW5jZWxXb3JrZmxvd1JlcXVlc3QaHi5kd2UudjEuQ2FuY2VsV29ya2Zsb3dSZXNwb25zZRJMCg1BbmFseXplSW50ZW50EhwuZHdlLnYxLkFuYWx5emVJbnRlbnRSZXF1ZXN0Gh0uZHdlLnYxLkFuYWx5emVJbnRlbnRSZXNwb25zZRJGCgtTdGFydEludGVudBIaLmR3ZS52MS5TdGFydEludGVudFJlcXVlc3QaGy5kd2UudjEuU3RhcnRJbnRlbnRSZXNwb25zZTJOCgxBZ2VudFNlcnZpY2USPgoHQ29ubmVjdBIWLmR3ZS52MS5Db25uZWN0UmVxdWVzdBoXLmR3ZS52MS5Db25uZWN0UmVzcG9uc2UoATABMpgDCg1FbmdpbmVTZXJ2aWNlEkwKDVJlZ2lzdGVyQWdlbnQSHC5kd2UudjEuUmVnaXN0ZXJBZ2VudFJlcXVlc3QaHS5kd2UudjEuUmVnaXN0ZXJBZ2VudFJlc3BvbnNlEkMKCkxpc3RBZ2VudHMSGS5kd2UudjEuTGlzdEFnZW50c1JlcXVlc3QaGi5kd2UudjEuTGlzdEFnZW50c1Jlc3BvbnNlElUKEEdldEVuZ2luZU1ldHJpY3MSHy5kd2UudjEuR2V0RW5naW5lTWV0cmljc1JlcXVlc3QaIC5kd2UudjEuR2V0RW5naW5lTWV0cmljc1Jlc3BvbnNlEk8KDlBydW5lV29ya2Zsb3dzEh0uZHdlLnYxLlBydW5lV29ya2Zsb3dzUmVxdWVzdBoeLmR3ZS52MS5QcnVuZVdvcmtmbG93c1Jlc3BvbnNlEkwKDUdldFNlcnZlckluZm8SHC5kd2UudjEuR2V0U2VydmVySW5mb1JlcXVlc3QaHS5kd2UudjEuR2V0U2VydmVySW5mb1Jlc3BvbnNlQkIKCmRldi5kd2UudjFCDFNlcnZpY2VQcm90b1ABWhtkd2UuZGV2L2dlbi9nby9kd2UvdjE7ZHdldjGqAgZEd2UuVjFiBnByb3RvMw", [file_dwe_v1_agent, file_dwe_v1_request_response]);
 
 /**
  * Define, run and observe workflows. Errors use standard codes with a message
@@ -40,6 +40,19 @@ export const WorkflowService: GenService<{
     output: typeof CreateWorkflowResponseSchema;
   },
   /**
+   * CreateWorkflow for many workflows in one call: each item is validated and
+   * created on its own, and answered in order with its workflow or its error
+   * (one bad item fails only itself). INVALID_ARGUMENT for no items or more
+   * than 1,000. For clients that create many workflows at once.
+   *
+   * @generated from rpc dwe.v1.WorkflowService.CreateWorkflows
+   */
+  createWorkflows: {
+    methodKind: "unary";
+    input: typeof CreateWorkflowsRequestSchema;
+    output: typeof CreateWorkflowsResponseSchema;
+  },
+  /**
    * Starts a PENDING workflow and returns at once; follow it with
    * WatchWorkflow. NOT_FOUND for an unknown id, FAILED_PRECONDITION when it
    * was already started.
@@ -62,6 +75,20 @@ export const WorkflowService: GenService<{
     methodKind: "server_streaming";
     input: typeof ExecuteWorkflowRequestSchema;
     output: typeof ExecuteWorkflowResponseSchema;
+  },
+  /**
+   * ExecuteWorkflow for many workflows on one stream: starts each, sends the
+   * errors of those that could not be started, then the events of the others
+   * until every one has sent its terminal event. INVALID_ARGUMENT for no
+   * items, more than 1,000, or a workflow_id given twice. If the stream
+   * breaks, resume each workflow with WatchWorkflow(after_seq).
+   *
+   * @generated from rpc dwe.v1.WorkflowService.ExecuteWorkflows
+   */
+  executeWorkflows: {
+    methodKind: "server_streaming";
+    input: typeof ExecuteWorkflowsRequestSchema;
+    output: typeof ExecuteWorkflowsResponseSchema;
   },
   /**
    * Replays stored events with seq > after_seq, then streams live events until
