@@ -39,6 +39,7 @@ from .engine.config import SchedulerConfig
 from .engine.model import DEFAULT_NAMESPACE, AgentRegistration
 from .http.front import HttpFront
 from .logs import configure_logging
+from .process import tune_gc
 from .rules import load_rules
 from .runtime.coordinator import Coordinator
 from .runtime.histograms import RunHistograms
@@ -436,6 +437,7 @@ def serve(config: ServerConfig) -> None:
     """Run a server until SIGINT/SIGTERM (the ``dwe server`` command)."""
     configure_logging(config.log_level, config.log_format)
     provider = configure_tracing("dwe-server")
+    tune_gc()
     try:
         asyncio.run(_serve(config))
     finally:
