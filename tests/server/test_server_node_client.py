@@ -43,4 +43,4 @@ async def test_node_client_suite_passes_against_a_live_server(server: DweServer)
         out, _ = await asyncio.wait_for(proc.communicate(), 120)
     report = out.decode(errors="replace")
     assert proc.returncode == 0, report
-    assert "# pass 18" in report and "# fail 0" in report, report
+    assert "# pass 20" in report and "# fail 0" in report, report

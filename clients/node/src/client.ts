@@ -6,6 +6,7 @@ import { EventType, type WorkflowState } from "./gen/dwe/v1/enums_pb.js";
 import type { Payload } from "./gen/dwe/v1/common_pb.js";
 import type { AgentInfo } from "./gen/dwe/v1/agent_pb.js";
 import type { EngineMetrics } from "./gen/dwe/v1/engine_pb.js";
+import type { CreateWorkflowResponse } from "./gen/dwe/v1/request_response_pb.js";
 import type { DetectedIntent, WorkflowEvent, WorkflowSpecSchema, WorkflowStatus } from "./gen/dwe/v1/workflow_pb.js";
 import { EngineService, WorkflowService } from "./gen/dwe/v1/service_pb.js";
 import { DurationSchema } from "@bufbuild/protobuf/wkt";
@@ -41,6 +42,44 @@ function names(namespaces: Namespaces): string[] {
   return [...namespaces];
 }
 
+/** The contract's spec: a step's `agentCapability` becomes its `capability`. */
+function specOf(spec: SpecInput): MessageInitShape<typeof WorkflowSpecSchema> {
+  const steps = (spec.steps ?? []).map(({ agentCapability, ...step }) => ({
+    ...step,
+    capability: step.capability || agentCapability || "",
+  }));
+  return { ...spec, steps } as MessageInitShape<typeof WorkflowSpecSchema>;
+}
+
+/** A start context as a json/plain Payload (none when undefined). */
+function contextOf(context: unknown): Payload | undefined {
+  return context === undefined ? undefined : json(context);
+}
+
+/** One item of createWorkflows: createWorkflow's arguments. */
+export interface CreateItem {
+  spec: SpecInput;
+  requestId?: string;
+  /** Default: the client's `namespace`. */
+  namespace?: string;
+}
+
+/** One item of executeWorkflows: executeWorkflow's arguments. */
+export interface ExecuteItem {
+  workflowId: string;
+  context?: unknown;
+  sessionId?: string;
+}
+
+/** One message of an executeWorkflows stream. */
+export interface BatchEvents {
+  /** Events of the started workflows, interleaved; each workflow's in seq order. */
+  events: WorkflowEvent[];
+  /** The workflows that could not be started, each as the error its executeWorkflow would have
+   * thrown, with its `workflowId`; only in the first message, before any event. */
+  errors: DweError[];
+}
+
 /** Options of watch streams: how often a broken stream is resumed (UNAVAILABLE only). */
 export interface WatchOptions {
   /** Resumes in a row before giving up (default 10). */
@@ -48,7 +87,7 @@ export interface WatchOptions {
 }
 
 export class DweClient {
-  /** Where createWorkflow and startIntent create workflows when the call names no namespace
+  /** Where createWorkflow(s) and startIntent create workflows when the call names no namespace
    * ("": the caller's namespace, "default" with auth off, else the token's first). */
   namespace: string;
   private readonly channel: grpc.Client;
@@ -89,20 +128,29 @@ export class DweClient {
     });
   }
 
-  private async *serverStream<I extends DescMessage, O extends DescMessage & { }>(
+  /** The messages of a server stream; leaving early cancels the call. */
+  private async *responses<I extends DescMessage, O extends DescMessage, R = MessageShape<O>>(
     m: Method<I, O>,
     request: MessageInitShape<I>,
-  ): AsyncGenerator<WorkflowEvent> {
+  ): AsyncGenerator<R> {
     const call = this.channel.makeServerStreamRequest(path(m as never), serializer(m.input), deserializer(m.output),
       create(m.input, request), this.metadata.clone());
     try {
-      for await (const response of call as AsyncIterable<{ events: WorkflowEvent[] }>) {
-        for (const event of response.events) yield event;
-      }
+      for await (const response of call as AsyncIterable<R>) yield response;
     } catch (err) {
       throw new DweError(err as grpc.ServiceError);
     } finally {
       call.cancel();
+    }
+  }
+
+  /** The events of a stream whose messages carry `events`. */
+  private async *serverStream<I extends DescMessage, O extends DescMessage>(
+    m: Method<I, O>,
+    request: MessageInitShape<I>,
+  ): AsyncGenerator<WorkflowEvent> {
+    for await (const response of this.responses<I, O, { events: WorkflowEvent[] }>(m, request)) {
+      for (const event of response.events) yield event;
     }
   }
 
@@ -112,19 +160,32 @@ export class DweClient {
    * does not grant is PERMISSION_DENIED, a malformed one INVALID_ARGUMENT.
    */
   createWorkflow(spec: SpecInput, requestId = "", namespace = "") {
-    const steps = (spec.steps ?? []).map(({ agentCapability, ...step }) => ({
-      ...step,
-      capability: step.capability || agentCapability || "",
-    }));
-    const full = { ...spec, steps } as MessageInitShape<typeof WorkflowSpecSchema>;
     return this.unary(WorkflowService.method.createWorkflow, {
-      spec: full, requestId, namespace: namespace || this.namespace,
+      spec: specOf(spec), requestId, namespace: namespace || this.namespace,
+    });
+  }
+
+  /**
+   * CreateWorkflows: up to 1,000 creates in one call, each item as its own createWorkflow
+   * (checks, `requestId` idempotency). Resolves, in item order, to each item's response or the
+   * DweError its createWorkflow would have thrown (same `code` and `details`); nothing of a
+   * failed item is stored. Rejects (INVALID_ARGUMENT) for no item or more than 1,000.
+   */
+  async createWorkflows(items: CreateItem[]): Promise<Array<CreateWorkflowResponse | DweError>> {
+    const requests = items.map(({ spec, requestId = "", namespace = "" }) => ({
+      spec: specOf(spec), requestId, namespace: namespace || this.namespace,
+    }));
+    const res = await this.unary(WorkflowService.method.createWorkflows, { requests });
+    return res.results.map(({ result }) => {
+      if (result.case === "created") return result.value;
+      if (result.case === "error") return DweError.fromItem(result.value);
+      return new DweError({ code: grpc.status.INTERNAL, details: "result without created or error" });
     });
   }
 
   startWorkflow(workflowId: string, context?: unknown, sessionId = "") {
     return this.unary(WorkflowService.method.startWorkflow, {
-      workflowId, context: context === undefined ? undefined : json(context), sessionId,
+      workflowId, context: contextOf(context), sessionId,
     });
   }
 
@@ -137,7 +198,7 @@ export class DweClient {
     let last = 0n;
     try {
       for await (const event of this.serverStream(WorkflowService.method.executeWorkflow, {
-        workflowId, context: context === undefined ? undefined : json(context), sessionId,
+        workflowId, context: contextOf(context), sessionId,
       })) {
         last = event.seq;
         yield event;
@@ -147,6 +208,25 @@ export class DweClient {
       if (!(err instanceof DweError) || err.code !== "UNAVAILABLE" || last === 0n) throw err;
     }
     yield* this.watchWorkflow(workflowId, last, options);
+  }
+
+  /**
+   * ExecuteWorkflows: starts up to 1,000 PENDING workflows in one call and yields the stream's
+   * messages until every started one has sent its terminal event. The first message's `errors`
+   * are the items that could not be started (NOT_FOUND, FAILED_PRECONDITION when already started,
+   * ...: what executeWorkflow would have thrown, with `workflowId` set); they send no events.
+   * Then come the `events` of the others, interleaved, each workflow's in seq order. Rejects
+   * (INVALID_ARGUMENT) for no item, more than 1,000, or a workflow id given twice. Leaving the
+   * loop early cancels the stream, not the workflows. A broken stream is not resumed: follow
+   * each unfinished workflow with watchWorkflow after its last seq.
+   */
+  async *executeWorkflows(items: ExecuteItem[]): AsyncGenerator<BatchEvents> {
+    const workflows = items.map(({ workflowId, context, sessionId = "" }) => ({
+      workflowId, context: contextOf(context), sessionId,
+    }));
+    for await (const res of this.responses(WorkflowService.method.executeWorkflows, { workflows })) {
+      yield { events: res.events, errors: res.errors.map((item) => DweError.fromItem(item)) };
+    }
   }
 
   /** Events after `afterSeq` up to the terminal one, resuming a broken stream by seq. */
@@ -210,7 +290,7 @@ export class DweClient {
    * the client's `namespace`). */
   startIntent(message: string, context?: unknown, sessionId = "", requestId = "", namespace = "") {
     return this.unary(WorkflowService.method.startIntent, {
-      message, context: context === undefined ? undefined : json(context), sessionId, requestId,
+      message, context: contextOf(context), sessionId, requestId,
       namespace: namespace || this.namespace,
     });
   }

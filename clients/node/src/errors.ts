@@ -9,14 +9,23 @@ export class DweError extends Error {
   readonly grpcCode: number;
   /** The server's message (the grpc-message trailer). */
   readonly details: string;
+  /** The workflow of a batch item's error (ExecuteWorkflows); "" otherwise. */
+  readonly workflowId: string;
 
-  constructor(err: { code?: number; details?: string; message?: string }) {
+  constructor(err: { code?: number; details?: string; message?: string; workflowId?: string }) {
     const details = err.details || err.message || "";
     super(details);
     this.name = "DweError";
     this.grpcCode = err.code ?? status.UNKNOWN;
     this.code = codeName(this.grpcCode);
     this.details = details;
+    this.workflowId = err.workflowId ?? "";
+  }
+
+  /** A batch item's error (an ItemError) as the error its single call would have thrown:
+   * the same `code` name and `details`, and its `workflowId`. */
+  static fromItem(item: { code: number; message: string; workflowId?: string }): DweError {
+    return new DweError({ code: item.code, details: item.message, workflowId: item.workflowId });
   }
 }
 

@@ -1,7 +1,8 @@
 // @dwe/sdk: the Node.js client and agent of dwe.
 export { Agent, SDK_NAME, type AgentOptions, type HandlerFn, type RunOptions } from "./agent.js";
 export {
-  DweClient, TERMINAL_EVENTS, type Namespaces, type SpecInput, type StepInput, type WatchOptions,
+  DweClient, TERMINAL_EVENTS, type BatchEvents, type CreateItem, type ExecuteItem, type Namespaces,
+  type SpecInput, type StepInput, type WatchOptions,
 } from "./client.js";
 export { AgentConfigError, DweError, NonRetryableError, PayloadTooLarge } from "./errors.js";
 export { JSON_ENCODING, fromJson, json } from "./payload.js";
