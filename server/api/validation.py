@@ -200,8 +200,24 @@ def _transformations(msg: workflow_pb2.StepSpec, where: str) -> tuple[Transforma
     return tuple(out)
 
 
+class _Where:
+    """``steps[i] ('id')``, made only when an error message needs it (most steps pass)."""
+
+    __slots__ = ("index", "msg")
+
+    def __init__(self, msg: workflow_pb2.StepSpec, index: int) -> None:
+        self.msg, self.index = msg, index
+
+    def __format__(self, spec: str) -> str:
+        step_id = self.msg.step_id
+        return f"steps[{self.index}]" + (f" ({quote(step_id)})" if step_id else "")
+
+    def __str__(self) -> str:
+        return self.__format__("")
+
+
 def step_from_proto(msg: workflow_pb2.StepSpec, index: int) -> StepSpec:
-    where = f"steps[{index}]" + (f" ({quote(msg.step_id)})" if msg.step_id else "")
+    where: Any = _Where(msg, index)
     _check_step(msg, where)
     transformations = _transformations(msg, where)
     retry_delay = _seconds(msg, "retry_delay", where)
