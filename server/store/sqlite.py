@@ -15,6 +15,7 @@ from typing import Any
 
 from . import prune
 from .base import Pruned
+from .checkpoint import Checkpointer
 from .migrations import EventUpgrade, SchemaError, StoreOpenError, migrate, rollback
 from .reads import SqlReads
 from .rows import (
@@ -117,11 +118,16 @@ class SqliteStore(SqlReads):
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
         self._closed = False
+        self._checkpointer: Checkpointer | None = None
+        if self.path != ":memory:":
+            self._checkpointer = Checkpointer(self.path, lambda: _connect(self.path))
 
     def _open_writer(self) -> sqlite3.Connection:
         conn = _connect(self.path, writer=True)
         # NORMAL in WAL mode: durable across process crashes; FULL adds an fsync per commit.
         conn.execute(f"PRAGMA synchronous={self._synchronous}")
+        if self.path != ":memory:":
+            Checkpointer.configure_writer(conn)
         return conn
 
     # -- writer --------------------------------------------------------------
@@ -157,6 +163,8 @@ class SqliteStore(SqlReads):
                 if rows:
                     c.executemany(sql, rows)
             c.execute("COMMIT")
+            if self._checkpointer is not None:
+                self._checkpointer.committed()
             return skipped
         except BaseException as exc:
             # SQLite may have rolled back already (SQLITE_FULL, SQLITE_IOERR): the
@@ -232,6 +240,8 @@ class SqliteStore(SqlReads):
                 return
             self._closed = True
             readers, self._readers = self._readers, []
+        if self._checkpointer is not None:
+            self._checkpointer.close()
         self._w.close()
         for conn in readers:
             conn.close()
