@@ -97,10 +97,12 @@ class Batcher:
                 for event in item:
                     yield event
         finally:
+            if stream is None:  # closed before it read its stream: the stream may be out
+                stream = next((i for i in _drain(queue) if isinstance(i, Stream)), None)
             if stream is not None:
                 stream.leave(request.workflow_id)
-            else:
-                self._executes.pop(request.workflow_id, None)
+            elif self._executes.get(request.workflow_id, (None, None))[1] is queue:
+                del self._executes[request.workflow_id]  # not sent yet: leave the batch
 
     def _send_creates(self) -> None:
         batch, self._creates = self._creates, []
@@ -131,12 +133,14 @@ class Batcher:
                 ]
             else:
                 outcomes = await self._client.create_workflows([r for r, _ in batch])
-        except BaseException as exc:  # the call failed: every item did
+        except asyncio.CancelledError:
+            for _, fut in batch:
+                fut.cancel()
+            raise
+        except Exception as exc:  # the call failed: every item did
             for _, fut in batch:
                 if not fut.done():
                     fut.set_exception(exc)
-            if not isinstance(exc, Exception):
-                raise
             return
         for (_, fut), outcome in zip(batch, outcomes, strict=True):
             if fut.done():
@@ -199,6 +203,13 @@ class Stream:
         async with aclosing(self._client.execute_workflows(self._requests)) as responses:
             async for response in responses:
                 yield response.errors, response.events
+
+
+def _drain(queue: asyncio.Queue[Item]) -> list[Item]:
+    items = []
+    while not queue.empty():
+        items.append(queue.get_nowait())
+    return items
 
 
 def _by_workflow(

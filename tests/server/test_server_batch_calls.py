@@ -20,7 +20,7 @@ from dwe.clients.typed import DweClient
 from dwe.server.app import DweServer
 from dwe.v1 import enums_pb2, workflow_pb2
 
-from ..conftest import WAIT
+from ..conftest import WAIT, wait_for
 from ..support.specs import DIAMOND
 from .helpers import name_of, recording_agent, serving
 
@@ -180,3 +180,25 @@ def _counted(calls: collections.Counter[str], name: str, method: Any) -> Any:
         return method(*args, **kwargs)
 
     return counted
+
+
+async def test_callers_that_stop_following_close_the_shared_stream(server: DweServer) -> None:
+    """With no agent the runs never end; once every caller has left, the stream closes."""
+    engine = DynamicWorkflowEngine(server.address)
+
+    async def first_event_only(i: int) -> str:
+        workflow = await engine.create_workflow(f"left {i}", steps=DIAMOND)
+        async for event in engine.execute_workflow(workflow):
+            assert event["event"] == "workflow_started"
+            break
+        return workflow.workflow_id
+
+    try:
+        ids = await asyncio.gather(*(first_event_only(i) for i in range(3)))
+        c = server.coordinator
+        await wait_for(lambda: all(c.subscribers(w) == 0 for w in ids), what="stream closed")
+        for wid in ids:  # leaving a stream leaves the workflow running
+            status = await engine.get_workflow_status_async(wid)
+            assert status is not None and status["state"] == "running"
+    finally:
+        await engine.aclose()
