@@ -17,26 +17,25 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import AsyncGenerator, Coroutine, Sequence
-from contextlib import aclosing
-from typing import Any, TypeAlias
+from collections.abc import AsyncGenerator, Coroutine
+from typing import Any
 
-from dwe.clients.errors import DweError, from_status
+from dwe.clients.errors import DweError
+from dwe.clients.multiplex import Follower, Item, Stream
 from dwe.clients.typed import DweClient
 from dwe.v1 import request_response_pb2 as rr
 from dwe.v1 import workflow_pb2
 
-__all__ = ["Batcher", "Stream", "batcher"]
+__all__ = ["Batcher", "batcher"]
 
 #: The servers' bound on items per batch call.
 MAX_BATCH = 1_000
+#: Create calls in flight at once; creates made meanwhile wait for one to return and
+#: then go together: under a steady stream of creates the batches grow with the load,
+#: while a lone create still goes at the end of its turn.
+CREATES_IN_FLIGHT = 2
 
 Create = tuple[rr.CreateWorkflowRequest, "asyncio.Future[rr.CreateWorkflowResponse]"]
-#: What a follower's queue receives: its stream first, then events, then an error to
-#: raise or None (the stream is over).
-Item: TypeAlias = "Stream | list[workflow_pb2.WorkflowEvent] | BaseException | None"
-#: One message of a stream: the errors of items that did not start, and events.
-Message = tuple[Sequence[rr.ItemError], Sequence[workflow_pb2.WorkflowEvent]]
 
 _BATCHERS: weakref.WeakKeyDictionary[DweClient, Batcher] = weakref.WeakKeyDictionary()
 
@@ -55,7 +54,9 @@ class Batcher:
     def __init__(self, client: DweClient) -> None:
         self._client = client
         self._creates: list[Create] = []
-        self._executes: dict[str, tuple[rr.ExecuteWorkflowRequest, asyncio.Queue[Item]]] = {}
+        self._creating = 0  # create calls in flight
+        self._executes: dict[str, Follower] = {}
+        self._shared: Stream | None = None  # the open ExecuteWorkflows stream, if any
         self._tasks: set[asyncio.Task[None]] = set()  # strong references while they run
 
     async def create(self, request: rr.CreateWorkflowRequest) -> rr.CreateWorkflowResponse:
@@ -63,10 +64,11 @@ class Batcher:
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[rr.CreateWorkflowResponse] = loop.create_future()
         self._creates.append((request, fut))
-        if len(self._creates) == 1:
-            loop.call_soon(self._send_creates)
-        elif len(self._creates) >= MAX_BATCH:
+        if len(self._creates) >= MAX_BATCH:
             self._send_creates()
+        elif len(self._creates) == 1 and self._creating < CREATES_IN_FLIGHT:
+            loop.call_soon(self._send_creates)
+        # else: it goes when a call in flight returns, with those that came meanwhile
         return await fut
 
     def execute(
@@ -107,15 +109,38 @@ class Batcher:
     def _send_creates(self) -> None:
         batch, self._creates = self._creates, []
         if batch:
+            self._creating += 1
             self._spawn(self._create_batch(batch))
+
+    def _create_returned(self) -> None:
+        self._creating -= 1
+        if self._creates and self._creating < CREATES_IN_FLIGHT:
+            self._send_creates()
 
     def _send_executes(self) -> None:
         batch, self._executes = self._executes, {}
+        if not batch:
+            return
+        shared = self._shared if self._shared is not None and self._shared.open else None
+        if shared is None and len(batch) == 1:
+            self._ride(Stream(self._client, single=True), batch)  # a lone call: the single RPC
+            return
+        for wid in [w for w in batch if shared is not None and shared.follows(w)]:
+            # Followed on the shared stream already (another caller's execution of the
+            # same workflow): its own call, which fails as two single calls would.
+            self._ride(Stream(self._client, single=True), {wid: batch.pop(wid)})
         if batch:
-            stream = Stream(self._client, batch)
-            for _, queue in batch.values():
-                queue.put_nowait(stream)
+            if shared is None:
+                shared = self._shared = Stream(self._client)
+                self._spawn(shared.run())
+            self._ride(shared, batch)
+
+    def _ride(self, stream: Stream, followers: dict[str, Follower]) -> None:
+        for _, queue in followers.values():
+            queue.put_nowait(stream)
+        if stream.single:
             self._spawn(stream.run())
+        stream.add(followers)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coro)
@@ -123,6 +148,12 @@ class Batcher:
         task.add_done_callback(self._tasks.discard)
 
     async def _create_batch(self, batch: list[Create]) -> None:
+        try:
+            await self._create_calls(batch)
+        finally:
+            self._create_returned()
+
+    async def _create_calls(self, batch: list[Create]) -> None:
         try:
             if len(batch) == 1:
                 request, fut = batch[0]
@@ -151,76 +182,8 @@ class Batcher:
                 fut.set_result(outcome)
 
 
-class Stream:
-    """One ExecuteWorkflows call: routes its events to each workflow's follower."""
-
-    def __init__(
-        self,
-        client: DweClient,
-        followers: dict[str, tuple[rr.ExecuteWorkflowRequest, asyncio.Queue[Item]]],
-    ) -> None:
-        self._client = client
-        self._requests = [request for request, _ in followers.values()]
-        self._queues = {wid: queue for wid, (_, queue) in followers.items()}
-        self._task: asyncio.Task[None] | None = None
-
-    def leave(self, workflow_id: str) -> None:
-        """A follower is done; the call ends once none is left."""
-        self._queues.pop(workflow_id, None)
-        if not self._queues and self._task is not None and not self._task.done():
-            self._task.cancel()
-
-    async def run(self) -> None:
-        self._task = asyncio.current_task()
-        queues = self._queues
-        ended: BaseException | None = None  # None: followers resume from their last seq
-        try:
-            async for errors, events in self._open():
-                for err in errors:
-                    queue = queues.get(err.workflow_id)
-                    if queue is not None:
-                        queue.put_nowait(from_status(err.code, err.message))
-                for wid, mine in _by_workflow(events).items():
-                    queue = queues.get(wid)
-                    if queue is not None:
-                        queue.put_nowait(mine)
-        except asyncio.CancelledError:
-            return  # every follower left
-        except Exception as exc:  # the call failed: each follower raises it (or resumes)
-            ended = exc
-        for queue in list(queues.values()):
-            queue.put_nowait(ended)
-
-    async def _open(self) -> AsyncGenerator[Message, None]:
-        if len(self._requests) == 1:  # the single call: any server has it
-            request = self._requests[0]
-            context = request.context if request.HasField("context") else None
-            single = self._client.execute_workflow(request.workflow_id, context, request.session_id)
-            async with aclosing(single) as events:
-                async for event in events:
-                    yield (), (event,)
-            return
-        async with aclosing(self._client.execute_workflows(self._requests)) as responses:
-            async for response in responses:
-                yield response.errors, response.events
-
-
 def _drain(queue: asyncio.Queue[Item]) -> list[Item]:
     items = []
     while not queue.empty():
         items.append(queue.get_nowait())
     return items
-
-
-def _by_workflow(
-    events: Sequence[workflow_pb2.WorkflowEvent],
-) -> dict[str, list[workflow_pb2.WorkflowEvent]]:
-    grouped: dict[str, list[workflow_pb2.WorkflowEvent]] = {}
-    for event in events:
-        wid = event.workflow_id
-        found = grouped.get(wid)
-        if found is None:
-            grouped[wid] = [event]
-        else:
-            found.append(event)
-    return grouped

@@ -20,6 +20,7 @@ from dwe.v1 import workflow_pb2
 __all__ = [
     "ENGINE_SERVICE",
     "WORKFLOW_SERVICE",
+    "BidiRpc",
     "EventBatch",
     "StreamRpc",
     "UnaryRpc",
@@ -88,6 +89,18 @@ class StreamRpc(Generic[Req, Batch]):
         )
 
 
+@dataclass(frozen=True, slots=True)
+class BidiRpc(StreamRpc[Req, Batch]):
+    """A bidirectional stream: requests written while event batches come back."""
+
+    def bind(self, channel: Any) -> Any:
+        return channel.stream_stream(
+            self.path,
+            request_serializer=self.request.SerializeToString,
+            response_deserializer=self.response.FromString,  # type: ignore[attr-defined]
+        )
+
+
 def _workflows(method: str) -> str:
     return f"/{WORKFLOW_SERVICE}/{method}"
 
@@ -109,7 +122,7 @@ START_WORKFLOW = UnaryRpc(
 EXECUTE_WORKFLOW = StreamRpc(
     _workflows("ExecuteWorkflow"), rr.ExecuteWorkflowRequest, rr.ExecuteWorkflowResponse
 )
-EXECUTE_WORKFLOWS = StreamRpc(
+EXECUTE_WORKFLOWS = BidiRpc(
     _workflows("ExecuteWorkflows"), rr.ExecuteWorkflowsRequest, rr.ExecuteWorkflowsResponse
 )
 WATCH_WORKFLOW = StreamRpc(

@@ -16,7 +16,7 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Iterable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable, Sequence
 from contextlib import aclosing
 from datetime import datetime
 from typing import Any, Self, TypeVar
@@ -188,16 +188,21 @@ class DweClient:
         ]
 
     def execute_workflows(
-        self, requests: Sequence[rr.ExecuteWorkflowRequest]
+        self,
+        requests: Sequence[rr.ExecuteWorkflowRequest]
+        | AsyncIterable[Sequence[rr.ExecuteWorkflowRequest]],
     ) -> AsyncGenerator[rr.ExecuteWorkflowsResponse, None]:
-        """ExecuteWorkflows: starts up to 1,000 PENDING workflows and yields the stream's
-        messages (events of all of them, interleaved; the errors of items that did not
-        start) until each started one has ended. Leaving early cancels the stream."""
-        batch = rr.ExecuteWorkflowsRequest(workflows=requests)
-        return self._responses(rpcs.EXECUTE_WORKFLOWS, batch)
+        """ExecuteWorkflows: starts PENDING workflows (up to 1,000 per message) and yields
+        the stream's messages: the events of all of them, interleaved, and the errors of
+        items that did not start. Given a sequence, it is one message and the stream
+        ends when each of its workflows has; given an async iterable of sequences, each
+        is a message sent as it comes, and the stream ends once the iterable has ended
+        and every workflow has. Leaving early cancels the stream."""
+        batches = _once(requests) if isinstance(requests, Sequence) else _each(requests)
+        return self._responses(rpcs.EXECUTE_WORKFLOWS, batches)
 
     async def _responses(
-        self, rpc: rpcs.StreamRpc[Req, Batch], request: Req
+        self, rpc: rpcs.StreamRpc[Req, Batch], request: Req | AsyncIterator[Req]
     ) -> AsyncGenerator[Batch, None]:
         call = self._callable(rpc)(request, metadata=self._metadata(), wait_for_ready=self._wait)
         try:
@@ -368,3 +373,16 @@ class DweClient:
             older_than=older, dry_run=dry_run, namespaces=names(namespaces)
         )
         return await self._unary(rpcs.PRUNE_WORKFLOWS, request)
+
+
+async def _once(
+    requests: Sequence[rr.ExecuteWorkflowRequest],
+) -> AsyncIterator[rr.ExecuteWorkflowsRequest]:
+    yield rr.ExecuteWorkflowsRequest(workflows=requests)
+
+
+async def _each(
+    batches: AsyncIterable[Sequence[rr.ExecuteWorkflowRequest]],
+) -> AsyncIterator[rr.ExecuteWorkflowsRequest]:
+    async for requests in batches:
+        yield rr.ExecuteWorkflowsRequest(workflows=requests)

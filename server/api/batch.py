@@ -11,13 +11,13 @@ N calls' set-up and a message per workflow per event batch.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
+from collections.abc import Awaitable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from dwe.v1 import request_response_pb2 as rr
 
 from ..engine.events import Event
-from ..runtime.hub import Subscription
+from ..runtime.hub import EventHub, Subscription
 from .errors import status_for
 from .limits import MAX_BATCH, quote
 from .validation import ValidationError
@@ -63,28 +63,74 @@ def item_budget(budget: int, count: int) -> int:
     return max(512, budget // count - 64)
 
 
-async def follow_all(sub: Subscription, started: set[str]) -> AsyncIterator[list[Event]]:
-    """Live events of the ``started`` workflows until each has sent its terminal one.
+class Following:
+    """The workflows one ExecuteWorkflows stream follows.
 
-    Events of the subscription's other workflows (items that failed to start,
-    perhaps because another caller runs them) are not this stream's.
+    A workflow is routed to the stream's subscription before it is started, so no
+    event falls between the start and the routing; until its start is known to have
+    succeeded its events are held (they may be another caller's run, whose start then
+    fails here). Once started, its events go out in seq order to its terminal one,
+    after which it is unrouted: a stream kept open for hours holds only what runs.
     """
-    waiting = set(started)
-    last: dict[str, int] = {}
-    while waiting:
-        batch = await sub.next_batch()
-        if not batch:
-            return
-        fresh = []
-        for e in batch:
+
+    def __init__(self, hub: EventHub, sub: Subscription) -> None:
+        self._hub, self._sub = hub, sub
+        self._held: dict[str, list[Event]] = {}  # routed, start outcome not known yet
+        self._last: dict[str, int] = {}  # started and not ended: the last seq sent
+        self._errors: list[rr.ItemError] = []
+        self._ready: list[Event] = []  # held events of workflows that started
+
+    @property
+    def following(self) -> bool:
+        return bool(self._held or self._last)
+
+    def route(self, ids: Sequence[str]) -> None:
+        """Before the starts: each id is new to this stream (else INVALID_ARGUMENT)."""
+        for i, wid in enumerate(ids):
+            if wid in self._held or wid in self._last:
+                raise ValidationError(
+                    f"workflows[{i}].workflow_id {quote(wid)} is followed on this stream already"
+                )
+        self._held.update((wid, []) for wid in ids)
+        self._hub.route(self._sub, ids)
+
+    def started(self, ids: Sequence[str], outcomes: Sequence[Any]) -> None:
+        """The starts' outcomes: held events of the started go out, the others' are
+        dropped with their errors."""
+        for wid, outcome in zip(ids, outcomes, strict=True):
+            held = self._held.pop(wid)
+            if isinstance(outcome, BaseException):
+                self._errors.append(item_error(outcome, wid))
+                self._hub.unroute(self._sub, wid)
+            else:
+                self._last[wid] = 0
+                self._ready.extend(held)
+        self._sub.poke()
+
+    def take_errors(self) -> list[rr.ItemError]:
+        errors, self._errors = self._errors, []
+        return errors
+
+    def fresh(self, events: list[Event]) -> list[Event]:
+        """What of ``events`` (after the released held ones) this stream sends."""
+        if self._ready:
+            events, self._ready = self._ready + events, []
+        out = []
+        for e in events:
             wid = e.workflow_id
-            if wid in waiting and e.seq > last.get(wid, 0):
-                last[wid] = e.seq
-                fresh.append(e)
+            last = self._last.get(wid)
+            if last is None:
+                held = self._held.get(wid)
+                if held is not None:
+                    held.append(e)
+            elif e.seq > last:
+                out.append(e)
                 if e.terminal:
-                    waiting.discard(wid)
-        if fresh:
-            yield fresh
+                    del self._last[wid]
+                    self._hub.unroute(self._sub, wid)
+                else:
+                    self._last[wid] = e.seq
+        return out
 
 
 def errors_frame(errors: list[rr.ItemError]) -> bytes:
@@ -102,17 +148,3 @@ def create_results(
         else:
             out.results.add(created=outcome)
     return out
-
-
-def start_errors(
-    ids: Sequence[str], outcomes: Sequence[Any]
-) -> tuple[set[str], list[rr.ItemError]]:
-    """The ids that started, and the errors of the others."""
-    started: set[str] = set()
-    errors: list[rr.ItemError] = []
-    for wid, outcome in zip(ids, outcomes, strict=True):
-        if isinstance(outcome, BaseException):
-            errors.append(item_error(outcome, wid))
-        else:
-            started.add(wid)
-    return started, errors

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
-from collections.abc import AsyncIterator, Collection, Sequence
+from collections.abc import AsyncIterator, Collection, Coroutine, Sequence
+from typing import Any
 
 import grpc
 
@@ -23,7 +25,7 @@ from . import batch as batch_calls
 from .convert import status_to_proto, summary_to_proto
 from .errors import Precondition, streaming, unary
 from .event_codec import EVENT_TYPES_IN, event_frame
-from .handlers import frame, joined
+from .handlers import Undecodable, frame, joined
 from .limits import (
     MAX_EPOCH,
     MAX_NAME_LENGTH,
@@ -127,23 +129,58 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
 
     @streaming
     async def ExecuteWorkflows(
-        self, request: rr.ExecuteWorkflowsRequest, context: grpc.aio.ServicerContext
+        self, requests: AsyncIterator[Any], context: grpc.aio.ServicerContext
     ) -> AsyncIterator[bytes]:  # encoded ExecuteWorkflowsResponse
-        batch_calls.check_batch(len(request.workflows), "workflows")
-        ids = [item.workflow_id for item in request.workflows]
-        batch_calls.check_distinct(ids, "workflows")
-        sub = self._c.subscribe(ids)  # before the starts, so no event falls in between
+        sub = self._c.hub.follower()
+        following = batch_calls.Following(self._c.hub, sub)
+        reader = asyncio.create_task(self._start_each(requests, context, following))
+        reader.add_done_callback(lambda _: sub.poke())
         try:
-            starts = (self._start(item, context) for item in request.workflows)
-            outcomes = await batch_calls.each(starts)
-            started, errors = batch_calls.start_errors(ids, outcomes)
-            if errors:
-                yield batch_calls.errors_frame(errors)
-            async for events in batch_calls.follow_all(sub, started):
-                for chunk in joined([event_frame(e) for e in events], self._budget):
-                    yield chunk
+            while True:
+                events = await _news(sub)
+                if reader.done() and reader.exception() is not None:
+                    raise reader.exception()  # type: ignore[misc]
+                if errors := following.take_errors():
+                    yield batch_calls.errors_frame(errors)
+                if fresh := following.fresh(events):
+                    for chunk in joined([event_frame(e) for e in fresh], self._budget):
+                        yield chunk
+                if reader.done() and not following.following:
+                    return
         finally:
+            reader.cancel()
             self._c.unsubscribe(sub)
+
+    async def _start_each(
+        self,
+        requests: AsyncIterator[Any],
+        context: grpc.aio.ServicerContext,
+        following: batch_calls.Following,
+    ) -> None:
+        """Starts each request's workflows as it arrives, until the caller's side closes.
+
+        The starts of one message run while the next is read: a caller sending a message
+        per workflow has them share commits, instead of one commit turn per message.
+        """
+        running: set[asyncio.Task[None]] = set()
+        async for request in requests:
+            if isinstance(request, Undecodable):
+                raise ValidationError(request.message)
+            batch_calls.check_batch(len(request.workflows), "workflows")
+            ids = [item.workflow_id for item in request.workflows]
+            batch_calls.check_distinct(ids, "workflows")
+            following.route(ids)  # before the starts, so no event falls in between
+            starts = [self._start(item, context) for item in request.workflows]
+            task = asyncio.create_task(self._started(ids, starts, following))
+            running.add(task)
+            task.add_done_callback(running.discard)
+        await asyncio.gather(*running)
+
+    @staticmethod
+    async def _started(
+        ids: list[str], starts: list[Coroutine[Any, Any, None]], following: batch_calls.Following
+    ) -> None:
+        following.started(ids, await batch_calls.each(starts))
 
     async def _start(
         self, request: rr.ExecuteWorkflowRequest, context: grpc.aio.ServicerContext
@@ -350,6 +387,14 @@ async def _batches(sub: Subscription) -> AsyncIterator[list[Event]]:
         if not batch:
             return
         yield batch
+
+
+async def _news(sub: Subscription) -> list[Event]:
+    """A follower's next events (none when poked)."""
+    try:
+        return await sub.next_news()
+    except SubscriberOverflow:
+        raise Precondition("subscriber fell too far behind; watch again with after_seq") from None
 
 
 async def _follow(sub: Subscription, after_seq: int) -> AsyncIterator[list[Event]]:

@@ -423,6 +423,11 @@ class Coordinator:
     def unsubscribe(self, sub: Subscription) -> None:
         self._hub.unsubscribe(sub)
 
+    @property
+    def hub(self) -> EventHub:
+        """Where committed events go; ``follower``/``route`` for streams that grow."""
+        return self._hub
+
     def subscribers(self, workflow_id: str | None = None) -> int:
         """Open event subscriptions routed to one workflow, or (None) to all workflows."""
         return self._hub.subscribers(workflow_id)

@@ -26,6 +26,7 @@ class Subscription:
     __slots__ = (
         "_buffer",
         "_limit",
+        "_poked",
         "_wake",
         "closed",
         "ended",
@@ -42,13 +43,15 @@ class Subscription:
         backlog: int = MAX_BACKLOG,
         namespaces: Collection[str] | None = None,
     ) -> None:
-        self.workflow_ids = frozenset(workflow_ids)
+        # A set for a follower (``EventHub.follower``), whose workflows come and go.
+        self.workflow_ids: frozenset[str] | set[str] = frozenset(workflow_ids)
         self.types = frozenset(types)
         # Only events of workflows in these namespaces (None: every namespace).
         self.namespaces = None if namespaces is None else frozenset(namespaces)
         self._limit = backlog
         self._buffer: list[Event] = []
         self._wake = asyncio.Event()
+        self._poked = False
         self.closed = False
         self.overflowed = False
         # Why the server ended the stream; empty when the stream's own side closed it.
@@ -81,6 +84,27 @@ class Subscription:
                 return []
             self._wake.clear()
             await self._wake.wait()
+        batch, self._buffer = self._buffer, []
+        if self.overflowed:
+            raise SubscriberOverflow
+        return batch
+
+    def poke(self) -> None:
+        """Wake the stream without an event: its own side has news (``next_news``)."""
+        self._poked = True
+        self._wake.set()
+
+    async def next_news(self) -> list[Event]:
+        """``next_batch`` that also returns, maybe with no event, after a ``poke``;
+        raises StreamEnded once closed (its own side ends a follower otherwise)."""
+        while not self._buffer and not self._poked:
+            if self.closed:
+                if self.overflowed:
+                    raise SubscriberOverflow
+                raise StreamEnded(self.ended or "the stream was closed")
+            self._wake.clear()
+            await self._wake.wait()
+        self._poked = False
         batch, self._buffer = self._buffer, []
         if self.overflowed:
             raise SubscriberOverflow
@@ -126,10 +150,36 @@ class EventHub:
             self._global.add(sub)
         return sub
 
+    def follower(self) -> Subscription:
+        """A subscription routed to no workflow yet: ``route`` adds some, ``unroute``
+        drops one (a stream that starts workflows as its caller asks)."""
+        sub = Subscription((), (), self._backlog)
+        sub.workflow_ids = set()
+        return sub
+
+    def route(self, sub: Subscription, workflow_ids: Iterable[str]) -> None:
+        """Send these workflows' events to a follower too."""
+        ids = sub.workflow_ids
+        assert isinstance(ids, set), "only a follower is routed after it is made"
+        for wid in workflow_ids:
+            ids.add(wid)
+            self._by_workflow.setdefault(wid, set()).add(sub)
+
+    def unroute(self, sub: Subscription, workflow_id: str) -> None:
+        """Stop sending one workflow's events to a follower."""
+        ids = sub.workflow_ids
+        assert isinstance(ids, set), "only a follower is routed after it is made"
+        ids.discard(workflow_id)
+        subs = self._by_workflow.get(workflow_id)
+        if subs is not None:
+            subs.discard(sub)
+            if not subs:
+                del self._by_workflow[workflow_id]
+
     def unsubscribe(self, sub: Subscription) -> None:
         sub.close()
         self._global.discard(sub)
-        for wid in sub.workflow_ids:
+        for wid in list(sub.workflow_ids):
             subs = self._by_workflow.get(wid)
             if subs is not None:
                 subs.discard(sub)

@@ -224,8 +224,20 @@ export class DweClient {
     const workflows = items.map(({ workflowId, context, sessionId = "" }) => ({
       workflowId, context: contextOf(context), sessionId,
     }));
-    for await (const res of this.responses(WorkflowService.method.executeWorkflows, { workflows })) {
-      yield { events: res.events, errors: res.errors.map((item) => DweError.fromItem(item)) };
+    const m = WorkflowService.method.executeWorkflows;
+    // A bidirectional stream: this call sends its one message and closes its side at once.
+    const call = this.channel.makeBidiStreamRequest(path(m as never), serializer(m.input),
+      deserializer(m.output), this.metadata.clone());
+    call.write(create(m.input, { workflows }));
+    call.end();
+    try {
+      for await (const res of call as AsyncIterable<MessageShape<typeof m.output>>) {
+        yield { events: res.events, errors: res.errors.map((item) => DweError.fromItem(item)) };
+      }
+    } catch (err) {
+      throw new DweError(err as grpc.ServiceError);
+    } finally {
+      call.cancel();
     }
   }
 

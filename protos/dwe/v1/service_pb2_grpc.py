@@ -60,7 +60,7 @@ class WorkflowServiceStub:
                 request_serializer=dwe_dot_v1_dot_request__response__pb2.ExecuteWorkflowRequest.SerializeToString,
                 response_deserializer=dwe_dot_v1_dot_request__response__pb2.ExecuteWorkflowResponse.FromString,
                 _registered_method=True)
-        self.ExecuteWorkflows = channel.unary_stream(
+        self.ExecuteWorkflows = channel.stream_stream(
                 '/dwe.v1.WorkflowService/ExecuteWorkflows',
                 request_serializer=dwe_dot_v1_dot_request__response__pb2.ExecuteWorkflowsRequest.SerializeToString,
                 response_deserializer=dwe_dot_v1_dot_request__response__pb2.ExecuteWorkflowsResponse.FromString,
@@ -149,11 +149,15 @@ class WorkflowServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def ExecuteWorkflows(self, request, context):
-        """ExecuteWorkflow for many workflows on one stream: starts each, sends the
-        errors of those that could not be started, then the events of the others
-        until every one has sent its terminal event. INVALID_ARGUMENT for no
-        items, more than 1,000, or a workflow_id given twice. If the stream
+    def ExecuteWorkflows(self, request_iterator, context):
+        """ExecuteWorkflow for many workflows on one stream. Each request message
+        starts its workflows; the stream sends the errors of those that could not
+        be started, and the events of the others, interleaved. The caller may send
+        more requests while the stream is open (a client that runs many workflows
+        keeps one stream); the stream ends once the caller has closed its side and
+        every workflow started on it has sent its terminal event.
+        INVALID_ARGUMENT for a request with no items or more than 1,000, or a
+        workflow_id given twice or already followed on this stream. If the stream
         breaks, resume each workflow with WatchWorkflow(after_seq).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -246,7 +250,7 @@ def add_WorkflowServiceServicer_to_server(servicer, server):
                     request_deserializer=dwe_dot_v1_dot_request__response__pb2.ExecuteWorkflowRequest.FromString,
                     response_serializer=dwe_dot_v1_dot_request__response__pb2.ExecuteWorkflowResponse.SerializeToString,
             ),
-            'ExecuteWorkflows': grpc.unary_stream_rpc_method_handler(
+            'ExecuteWorkflows': grpc.stream_stream_rpc_method_handler(
                     servicer.ExecuteWorkflows,
                     request_deserializer=dwe_dot_v1_dot_request__response__pb2.ExecuteWorkflowsRequest.FromString,
                     response_serializer=dwe_dot_v1_dot_request__response__pb2.ExecuteWorkflowsResponse.SerializeToString,
@@ -411,7 +415,7 @@ class WorkflowService:
             _registered_method=True)
 
     @staticmethod
-    def ExecuteWorkflows(request,
+    def ExecuteWorkflows(request_iterator,
             target,
             options=(),
             channel_credentials=None,
@@ -421,8 +425,8 @@ class WorkflowService:
             wait_for_ready=None,
             timeout=None,
             metadata=None):
-        return grpc.experimental.unary_stream(
-            request,
+        return grpc.experimental.stream_stream(
+            request_iterator,
             target,
             '/dwe.v1.WorkflowService/ExecuteWorkflows',
             dwe_dot_v1_dot_request__response__pb2.ExecuteWorkflowsRequest.SerializeToString,

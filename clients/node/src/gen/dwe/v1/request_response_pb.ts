@@ -329,14 +329,14 @@ export const ExecuteWorkflowResponseSchema: GenMessage<ExecuteWorkflowResponse> 
   messageDesc(file_dwe_v1_request_response, 9);
 
 /**
- * Input of WorkflowService.ExecuteWorkflows.
+ * One message of the ExecuteWorkflows input stream.
  *
  * @generated from message dwe.v1.ExecuteWorkflowsRequest
  */
 export type ExecuteWorkflowsRequest = Message<"dwe.v1.ExecuteWorkflowsRequest"> & {
   /**
    * The PENDING workflows to start and follow, each as by ExecuteWorkflow;
-   * 1 to 1,000 of them, each workflow_id once.
+   * 1 to 1,000 of them, none given twice or already followed on the stream.
    *
    * @generated from field: repeated dwe.v1.ExecuteWorkflowRequest workflows = 1;
    */
@@ -365,7 +365,7 @@ export type ExecuteWorkflowsResponse = Message<"dwe.v1.ExecuteWorkflowsResponse"
 
   /**
    * Workflows that could not be started, with ExecuteWorkflow's error for
-   * each; they send no events. Sent before any event.
+   * each; they send no events on this stream.
    *
    * @generated from field: repeated dwe.v1.ItemError errors = 2;
    */
