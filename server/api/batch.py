@@ -11,7 +11,7 @@ N calls' set-up and a message per workflow per event batch.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Sequence
 from typing import Any, TypeVar
 
 from dwe.v1 import request_response_pb2 as rr
@@ -19,6 +19,7 @@ from dwe.v1 import request_response_pb2 as rr
 from ..engine.events import Event
 from ..runtime.hub import EventHub, Subscription
 from .errors import status_for
+from .handlers import Undecodable
 from .limits import MAX_BATCH, quote
 from .validation import ValidationError
 
@@ -131,6 +132,37 @@ class Following:
                 else:
                     self._last[wid] = e.seq
         return out
+
+
+async def start_each(
+    requests: AsyncIterator[Any],
+    start: Callable[[rr.ExecuteWorkflowRequest], Coroutine[Any, Any, None]],
+    following: Following,
+) -> None:
+    """Starts each ExecuteWorkflows message's workflows as it arrives, until the
+    caller's side closes.
+
+    The starts of one message run while the next is read: a caller sending a message
+    per workflow has them share commits, instead of one commit turn per message.
+    """
+    running: set[asyncio.Task[None]] = set()
+    async for request in requests:
+        if isinstance(request, Undecodable):
+            raise ValidationError(request.message)
+        check_batch(len(request.workflows), "workflows")
+        ids = [item.workflow_id for item in request.workflows]
+        check_distinct(ids, "workflows")
+        following.route(ids)  # before the starts, so no event falls in between
+        task = asyncio.create_task(_started(ids, [start(i) for i in request.workflows], following))
+        running.add(task)
+        task.add_done_callback(running.discard)
+    await asyncio.gather(*running)
+
+
+async def _started(
+    ids: list[str], starts: list[Coroutine[Any, Any, None]], following: Following
+) -> None:
+    following.started(ids, await each(starts))
 
 
 def errors_frame(errors: list[rr.ItemError]) -> bytes:

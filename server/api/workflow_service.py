@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import AsyncIterator, Collection, Coroutine, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from typing import Any
 
 import grpc
@@ -25,7 +25,7 @@ from . import batch as batch_calls
 from .convert import status_to_proto, summary_to_proto
 from .errors import Precondition, streaming, unary
 from .event_codec import EVENT_TYPES_IN, event_frame
-from .handlers import Undecodable, frame, joined
+from .handlers import frame, joined
 from .limits import (
     MAX_EPOCH,
     MAX_NAME_LENGTH,
@@ -133,7 +133,10 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
     ) -> AsyncIterator[bytes]:  # encoded ExecuteWorkflowsResponse
         sub = self._c.hub.follower()
         following = batch_calls.Following(self._c.hub, sub)
-        reader = asyncio.create_task(self._start_each(requests, context, following))
+        starts = batch_calls.start_each(
+            requests, lambda item: self._start(item, context), following
+        )
+        reader = asyncio.create_task(starts)
         reader.add_done_callback(lambda _: sub.poke())
         try:
             while True:
@@ -150,37 +153,6 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
         finally:
             reader.cancel()
             self._c.unsubscribe(sub)
-
-    async def _start_each(
-        self,
-        requests: AsyncIterator[Any],
-        context: grpc.aio.ServicerContext,
-        following: batch_calls.Following,
-    ) -> None:
-        """Starts each request's workflows as it arrives, until the caller's side closes.
-
-        The starts of one message run while the next is read: a caller sending a message
-        per workflow has them share commits, instead of one commit turn per message.
-        """
-        running: set[asyncio.Task[None]] = set()
-        async for request in requests:
-            if isinstance(request, Undecodable):
-                raise ValidationError(request.message)
-            batch_calls.check_batch(len(request.workflows), "workflows")
-            ids = [item.workflow_id for item in request.workflows]
-            batch_calls.check_distinct(ids, "workflows")
-            following.route(ids)  # before the starts, so no event falls in between
-            starts = [self._start(item, context) for item in request.workflows]
-            task = asyncio.create_task(self._started(ids, starts, following))
-            running.add(task)
-            task.add_done_callback(running.discard)
-        await asyncio.gather(*running)
-
-    @staticmethod
-    async def _started(
-        ids: list[str], starts: list[Coroutine[Any, Any, None]], following: batch_calls.Following
-    ) -> None:
-        following.started(ids, await batch_calls.each(starts))
 
     async def _start(
         self, request: rr.ExecuteWorkflowRequest, context: grpc.aio.ServicerContext
