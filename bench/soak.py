@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import psutil
 
 from dwe.clients.engine import DynamicWorkflowEngine
 from dwe.clients.typed import DweClient
@@ -41,6 +42,7 @@ class Soak:
         self.engine, self.cluster, self.rate = engine, cluster, rate
         self.latencies: list[tuple[float, float]] = []  # (created at, latency), s
         self.rss: list[tuple[float, float]] = []  # (at, MiB)
+        self.client_rss: list[tuple[float, float]] = []  # this process's, (at, MiB)
         self.failed = 0
         self.t0 = 0.0
 
@@ -56,21 +58,28 @@ class Soak:
 
     async def sample(self) -> None:
         while True:
-            self.rss.append((time.perf_counter() - self.t0, self.cluster.rss_mib()))
+            at = time.perf_counter() - self.t0
+            self.rss.append((at, self.cluster.rss_mib()))
+            self.client_rss.append((at, _own_rss_mib()))
             await asyncio.sleep(min(5.0, WINDOW / 4))
 
     async def run(self, seconds: float) -> None:
         self.t0 = time.perf_counter()
         sampler = asyncio.create_task(self.sample())
-        tasks = []
+        # Only the callers still running are held: a list of every task would keep
+        # each finished one (about 0.7 KiB), and the client's own garbage collections
+        # over that growing heap showed up as a growing p99.
+        running: set[asyncio.Task[None]] = set()
         i = 0
         while (due := i / self.rate) < seconds:
             delay = self.t0 + due - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(self.one(i)))
+            task = asyncio.create_task(self.one(i))
+            running.add(task)
+            task.add_done_callback(running.discard)
             i += 1
-        await asyncio.wait_for(asyncio.gather(*tasks), 120)
+        await asyncio.wait_for(asyncio.gather(*running), 120)
         sampler.cancel()
 
     def windows(self, seconds: float) -> list[dict[str, float]]:
@@ -79,6 +88,7 @@ class Soak:
             lo, hi = k * WINDOW, (k + 1) * WINDOW
             lat = [x for at, x in self.latencies if lo <= at < hi]
             rss = [m for at, m in self.rss if lo <= at < hi]
+            mine = [m for at, m in self.client_rss if lo <= at < hi]
             out.append(
                 {
                     "window": float(k + 1),
@@ -86,6 +96,7 @@ class Soak:
                     "p50_ms": 1000 * percentile(lat, 50) if lat else 0.0,
                     "p99_ms": 1000 * percentile(lat, 99) if lat else 0.0,
                     "rss_mib": rss[-1] if rss else 0.0,
+                    "client_rss_mib": mine[-1] if mine else 0.0,
                 }
             )
         return out
@@ -126,12 +137,15 @@ def report(r: dict[str, Any]) -> None:
         f"\nW7 soak: {r['seconds']:.0f} s at {r['rate_workflows_per_s']:.1f} diamonds/s "
         f"(half of W2's {r['w2_steps_per_s']:,.0f} steps/s, guide API); failed {r['failed']}"
     )
-    print(f"{'window':>6} {'end s':>6} {'workflows':>9} {'p50 ms':>8} {'p99 ms':>8} {'RSS MiB':>8}")
+    print(
+        f"{'window':>6} {'end s':>6} {'workflows':>9} {'p50 ms':>8} {'p99 ms':>8} {'RSS MiB':>8}"
+        f" {'client MiB':>10}"
+    )
     for w in r["windows"]:
         end = w["window"] * r["window_s"]
         print(
             f"{w['window']:>6.0f} {end:>6.0f} {w['workflows']:>9.0f} {w['p50_ms']:>8.1f} "
-            f"{w['p99_ms']:>8.1f} {w['rss_mib']:>8.1f}"
+            f"{w['p99_ms']:>8.1f} {w['rss_mib']:>8.1f} {w['client_rss_mib']:>10.1f}"
         )
     print(
         f"growth first -> last window: RSS {r['rss_growth_pct']:+.1f} %, "
@@ -144,3 +158,7 @@ if __name__ == "__main__":
     report(figures)
     if path := os.environ.get("BENCH_JSON"):
         Path(path).write_bytes(orjson.dumps(figures, option=orjson.OPT_INDENT_2))
+
+
+def _own_rss_mib() -> float:
+    return float(psutil.Process().memory_info().rss) / 2**20

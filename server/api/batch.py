@@ -18,7 +18,7 @@ from dwe.v1 import request_response_pb2 as rr
 
 from ..engine.events import Event
 from ..runtime.hub import EventHub, Subscription
-from .errors import status_for
+from .errors import log, status_for
 from .handlers import Undecodable
 from .limits import MAX_BATCH, quote
 from .validation import ValidationError
@@ -138,6 +138,7 @@ async def start_each(
     requests: AsyncIterator[Any],
     start: Callable[[rr.ExecuteWorkflowRequest], Coroutine[Any, Any, None]],
     following: Following,
+    peer: str,
 ) -> None:
     """Starts each ExecuteWorkflows message's workflows as it arrives, until the
     caller's side closes.
@@ -147,7 +148,8 @@ async def start_each(
     """
     running: set[asyncio.Task[None]] = set()
     async for request in requests:
-        if isinstance(request, Undecodable):
+        if isinstance(request, Undecodable):  # one line, as for every other call
+            log.warning("ExecuteWorkflows from %s: %s", peer, request.message)
             raise ValidationError(request.message)
         check_batch(len(request.workflows), "workflows")
         ids = [item.workflow_id for item in request.workflows]

@@ -134,7 +134,7 @@ class WorkflowServicer(service_pb2_grpc.WorkflowServiceServicer):
         sub = self._c.hub.follower()
         following = batch_calls.Following(self._c.hub, sub)
         starts = batch_calls.start_each(
-            requests, lambda item: self._start(item, context), following
+            requests, lambda item: self._start(item, context), following, context.peer()
         )
         reader = asyncio.create_task(starts)
         reader.add_done_callback(lambda _: sub.poke())

@@ -108,6 +108,8 @@ def _run_all(address: str) -> list[tuple[str, list[dict[str, Any]]]]:
             replies = _call(channel, reflection, data, max_time, full)
             if full.endswith("/CreateWorkflow"):
                 workflow_id = replies[0]["workflowId"]
+            elif full.endswith("/CreateWorkflows"):
+                workflow_id = replies[0]["results"][0]["created"]["workflowId"]
             done.append((full, replies))
     return done
 
@@ -130,6 +132,9 @@ async def test_every_grpcurl_example_in_the_protocol_doc_works(server: DweServer
     assert contract <= methods, f"no example for {sorted(contract - methods)}"
     replies = dict(done)
     assert "grpc.reflection.v1.ServerReflection" in replies["list"][0]["services"]
+    batch = replies["dwe.v1.WorkflowService/ExecuteWorkflows"]
+    kinds = [e["type"] for message in batch for e in message.get("events", [])]
+    assert kinds[-1] == "EVENT_TYPE_WORKFLOW_COMPLETED"
     watched = replies["dwe.v1.WorkflowService/WatchWorkflow"]
     kinds = [e["type"] for batch in watched for e in batch["events"]]
     assert kinds[-1] == "EVENT_TYPE_WORKFLOW_COMPLETED"
