@@ -35,6 +35,10 @@ SECONDS = float(os.environ.get("SOAK_SECONDS", "600"))
 WINDOW = float(os.environ.get("SOAK_WINDOW", str(min(60.0, SECONDS / 5))))
 
 
+def _own_rss_mib() -> float:
+    return float(psutil.Process().memory_info().rss) / 2**20
+
+
 class Soak:
     """Open-loop arrivals at ``rate`` workflows/s; latency and RSS by window."""
 
@@ -80,6 +84,8 @@ class Soak:
             task.add_done_callback(running.discard)
             i += 1
         await asyncio.wait_for(asyncio.gather(*running), 120)
+        if sampler.done():  # it never ends by itself: a failed sampler fails the soak
+            sampler.result()
         sampler.cancel()
 
     def windows(self, seconds: float) -> list[dict[str, float]]:
@@ -158,7 +164,3 @@ if __name__ == "__main__":
     report(figures)
     if path := os.environ.get("BENCH_JSON"):
         Path(path).write_bytes(orjson.dumps(figures, option=orjson.OPT_INDENT_2))
-
-
-def _own_rss_mib() -> float:
-    return float(psutil.Process().memory_info().rss) / 2**20
