@@ -52,6 +52,7 @@ from .validation import (
 from .wire import WORKFLOW_STATES, WORKFLOW_STATES_IN
 
 DEFAULT_PAGE = 50
+BEHIND = "subscriber fell too far behind; watch again with after_seq"
 REPLAY_CHUNK = 500
 
 
@@ -353,9 +354,7 @@ async def _batches(sub: Subscription) -> AsyncIterator[list[Event]]:
         try:
             batch = await sub.next_batch()
         except SubscriberOverflow:
-            raise Precondition(
-                "subscriber fell too far behind; watch again with after_seq"
-            ) from None
+            raise Precondition(BEHIND) from None
         if not batch:
             return
         yield batch
@@ -366,7 +365,7 @@ async def _news(sub: Subscription) -> list[Event]:
     try:
         return await sub.next_news()
     except SubscriberOverflow:
-        raise Precondition("subscriber fell too far behind; watch again with after_seq") from None
+        raise Precondition(BEHIND) from None
 
 
 async def _follow(sub: Subscription, after_seq: int) -> AsyncIterator[list[Event]]:

@@ -75,19 +75,7 @@ class Subscription:
 
     async def next_batch(self) -> list[Event]:
         """Wait for events and take all that are buffered (empty once closed)."""
-        while not self._buffer:
-            if self.closed:
-                if self.overflowed:
-                    raise SubscriberOverflow
-                if self.ended:
-                    raise StreamEnded(self.ended)
-                return []
-            self._wake.clear()
-            await self._wake.wait()
-        batch, self._buffer = self._buffer, []
-        if self.overflowed:
-            raise SubscriberOverflow
-        return batch
+        return await self._take(pokeable=False)
 
     def poke(self) -> None:
         """Wake the stream without an event: its own side has news (``next_news``)."""
@@ -97,14 +85,20 @@ class Subscription:
     async def next_news(self) -> list[Event]:
         """``next_batch`` that also returns, maybe with no event, after a ``poke``;
         raises StreamEnded once closed (its own side ends a follower otherwise)."""
-        while not self._buffer and not self._poked:
+        return await self._take(pokeable=True)
+
+    async def _take(self, pokeable: bool) -> list[Event]:
+        while not self._buffer and not (pokeable and self._poked):
             if self.closed:
                 if self.overflowed:
                     raise SubscriberOverflow
-                raise StreamEnded(self.ended or "the stream was closed")
+                if self.ended or pokeable:
+                    raise StreamEnded(self.ended or "the stream was closed")
+                return []
             self._wake.clear()
             await self._wake.wait()
-        self._poked = False
+        if pokeable:
+            self._poked = False
         batch, self._buffer = self._buffer, []
         if self.overflowed:
             raise SubscriberOverflow
