@@ -10,7 +10,8 @@ start servers of their own; BENCH_QUICK=1 leaves them out unless BENCH_ONLY name
 
 BENCH_ONLY=W1,W2G runs only those; BENCH_JSON=path also writes the figures as
 JSON; BENCH_PROFILE=path records the server with py-spy during the measured W2G
-runs and prints the profile's top entries (BENCH_PROFILE_ARGS: more py-spy flags).
+runs (BENCH_PROFILE_WORKLOAD=W1: that workload's instead) and prints the
+profile's top entries (BENCH_PROFILE_ARGS: more py-spy flags).
 """
 
 from __future__ import annotations
@@ -142,7 +143,8 @@ async def _measure(
     cluster.sample_rss()
     runs = []
     before = _commits(db)
-    profile = os.environ.get("BENCH_PROFILE") if name == "W2G" else None
+    profiled = os.environ.get("BENCH_PROFILE_WORKLOAD", "W2G")
+    profile = os.environ.get("BENCH_PROFILE") if name == profiled else None
     extra = os.environ.get("BENCH_PROFILE_ARGS", "")  # more py-spy flags, e.g. --gil
     with PySpy(cluster.server.pid, profile, extra=extra) if profile else contextlib.nullcontext():
         for _ in range(reps):

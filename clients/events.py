@@ -161,25 +161,28 @@ def event_to_dict(ev: workflow_pb2.WorkflowEvent) -> dict[str, Any]:
         ``step_id``, ``step_name``, ``agent_id`` and ``attempt``; the rest
         depends on the event type (see the module docs of the client).
     """
-    name = event_name(ev.type)
-    data: dict[str, Any] = {"workflow_id": ev.workflow_id}
-    if ev.step_id:
-        data.update(
-            step=ev.step_id,
-            step_id=ev.step_id,
-            step_name=ev.step_name,
-            agent_id=ev.agent_id,
-            attempt=ev.attempt,
-        )
-    found = DETAILS.get(ev.type)
+    kind, workflow_id, step_id = ev.type, ev.workflow_id, ev.step_id
+    data: dict[str, Any]
+    if step_id:
+        data = {
+            "workflow_id": workflow_id,
+            "step": step_id,
+            "step_id": step_id,
+            "step_name": ev.step_name,
+            "agent_id": ev.agent_id,
+            "attempt": ev.attempt,
+        }
+    else:
+        data = {"workflow_id": workflow_id}
+    found = DETAILS.get(kind)
     if found is not None:
-        field, detail = found
-        data.update(detail(getattr(ev, field)))
+        data.update(found[1](getattr(ev, found[0])))
+    time = ev.time
     return {
-        "event": name,
-        "workflow_id": ev.workflow_id,
+        "event": EVENT_NAMES.get(kind, "unspecified"),
+        "workflow_id": workflow_id,
         "seq": ev.seq,
-        "timestamp": timestamp_seconds(ev.time) if ev.HasField("time") else None,
+        "timestamp": time.seconds + time.nanos / 1e9 if time.seconds or time.nanos else None,
         "data": data,
     }
 

@@ -13,13 +13,15 @@ from contextlib import aclosing
 from dataclasses import dataclass
 
 from dwe.clients.errors import UnavailableError
-from dwe.clients.events import TERMINAL_EVENTS, event_name
+from dwe.clients.events import EVENT_NAMES, TERMINAL_EVENTS
 from dwe.clients.typed import DweClient
 from dwe.common.backoff import backoff_delay
 from dwe.common.enums import WorkflowState
 from dwe.v1 import workflow_pb2
 
 __all__ = ["ReconnectPolicy", "follow_events"]
+
+_TERMINAL_TYPES = frozenset(t for t, name in EVENT_NAMES.items() if name in TERMINAL_EVENTS)
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,7 @@ async def follow_events(
                     last = max(last, event.seq)
                     failures = 0
                     yield event
-                    if event_name(event.type) in TERMINAL_EVENTS:
+                    if event.type in _TERMINAL_TYPES:
                         return
             problem = UnavailableError(
                 f"event stream of workflow {workflow_id} ended before the workflow did"

@@ -92,7 +92,10 @@ class Workflow:
 
     def get_step(self, step_id: str) -> WorkflowStep | None:
         """Returns the step with this id, or None."""
-        return next((s for s in self.steps if s.step_id == step_id), None)
+        for step in self.steps:
+            if step.step_id == step_id:
+                return step
+        return None
 
     def get_critical_path(self) -> list[WorkflowStep]:
         """The chain of dependent steps with the largest total ``estimated_duration``.
@@ -150,7 +153,8 @@ class Workflow:
             return
         self.last_seq = max(self.last_seq, seq)
         name, data = event.get("event"), event.get("data") or {}
-        step = self.get_step(data.get("step_id") or "")
+        step_id = data.get("step_id")
+        step = self.get_step(step_id) if step_id else None
         if name in ("workflow_started", "workflow_queued"):
             started = name == "workflow_started"
             self.state = WorkflowState.RUNNING if started else WorkflowState.QUEUED

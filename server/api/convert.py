@@ -143,7 +143,8 @@ def _add_step(steps: Any, s: StepStatusView) -> workflow_pb2.StepStatus:
         capability=s.capability,
         dependencies=s.dependencies,
     )
-    set_duration(step.execution_time, s.execution_time)
+    if s.execution_time > 0:  # unset reads as zero: a step that has not run costs nothing
+        set_duration(step.execution_time, s.execution_time)
     if s.output is not None:
         set_payload(step.output, s.output)
     if s.error is not None:

@@ -70,11 +70,12 @@ def check_id(value: str, field: str, where: str = "") -> None:
 
 def check_count(value: int, field: str, limit: int, where: str = "") -> None:
     """A count from 0 to ``limit``."""
-    prefix = f"{where}: " if where else ""
+    if 0 <= value <= limit:
+        return
+    prefix = f"{where}: " if where else ""  # only now: ``where`` may format lazily
     if value < 0:
         raise ValidationError(f"{prefix}{field} {value} must not be negative")
-    if value > limit:
-        raise ValidationError(f"{prefix}{field} {value} exceeds the maximum of {limit}")
+    raise ValidationError(f"{prefix}{field} {value} exceeds the maximum of {limit}")
 
 
 def check_labels(labels: Any, field: str, where: str = "") -> dict[str, str]:
@@ -218,17 +219,19 @@ class _Where:
 
 def step_from_proto(msg: workflow_pb2.StepSpec, index: int) -> StepSpec:
     where: Any = _Where(msg, index)
-    _check_step(msg, where)
-    transformations = _transformations(msg, where)
+    step_id, capability, dependencies = msg.step_id, msg.capability, tuple(msg.dependencies)
+    if not _plain_step(msg, step_id, capability, dependencies):
+        _check_step(msg, where)  # raises for what the plain check doubted, naming it
+    transformations = _transformations(msg, where) if msg.data_transformations else ()
     retry_delay = _seconds(msg, "retry_delay", where)
     timeout = _seconds(msg, "timeout", where)
     return StepSpec(
-        step_id=msg.step_id,
-        name=msg.name or msg.step_id,
+        step_id=step_id,
+        name=msg.name or step_id,
         description=msg.description,
         agent_type=msg.agent_type,
-        capability=msg.capability,
-        dependencies=tuple(msg.dependencies),
+        capability=capability,
+        dependencies=dependencies,
         timeout=timeout or None,
         retry_count=msg.retry_count,
         retry_delay=1.0 if retry_delay is None else retry_delay,
@@ -239,6 +242,30 @@ def step_from_proto(msg: workflow_pb2.StepSpec, index: int) -> StepSpec:
         optional=msg.optional,
         schedule_to_start_timeout=_seconds(msg, "schedule_to_start_timeout", where) or None,
         pipeline_batch_size=msg.pipeline_batch_size,
+    )
+
+
+def _plain_step(
+    msg: workflow_pb2.StepSpec, step_id: str, capability: str, dependencies: tuple[str, ...]
+) -> bool:
+    """True when every check of ``_check_step`` surely passes (the common case, at C
+    speed); False sends the step through ``_check_step``, which names the problem."""
+    ids = step_id + capability + msg.agent_type
+    longest = max(len(step_id), len(capability), len(msg.agent_type))
+    if dependencies:
+        ids += "".join(dependencies)
+        longest = max(longest, max(map(len, dependencies)))
+    coefficient = msg.backoff_coefficient
+    return (
+        longest <= MAX_ID_LENGTH
+        and bool(capability)
+        and ids.isprintable()
+        and len(msg.name) <= MAX_NAME_LENGTH
+        and len(msg.description) <= MAX_TEXT_LENGTH
+        and 0 <= msg.retry_count <= MAX_RETRIES
+        and 0 <= msg.pipeline_batch_size <= MAX_PIPELINE_BATCH
+        and (coefficient == 0 or 1 <= coefficient <= MAX_BACKOFF_COEFFICIENT)
+        and len(msg.data_transformations) <= MAX_TRANSFORMATIONS
     )
 
 

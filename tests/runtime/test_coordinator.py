@@ -4,6 +4,7 @@ bounded, and what it forgot is answered from the store."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -89,3 +90,18 @@ async def test_concurrent_creates_with_one_new_request_id_make_one_workflow(
     assert sorted(created for _, created in answers) == [False, True]
     stored, _ = await coordinator.list_page(WorkflowQuery(), 10, None)
     assert [view.workflow_id for view in stored] == [workflow_id]
+
+
+async def test_workflow_ids_are_32_hex_digits_that_grow_with_creation_time(
+    make_coordinator: MakeCoordinator,
+) -> None:
+    coordinator = await make_coordinator()
+    first, _ = await coordinator.create_workflow(SPEC)
+    start_ms = int(first[:12], 16)
+    assert abs(start_ms - time.time() * 1000) < 60_000  # the prefix is the clock's ms
+    while time.time_ns() // 1_000_000 <= start_ms:  # the next millisecond (a condition)
+        await asyncio.sleep(0)
+    second, _ = await coordinator.create_workflow(SPEC)
+    assert all(len(i) == 32 and int(i, 16) >= 0 for i in (first, second))
+    assert first < second  # rows keyed by id append at the end of their B-trees
+    assert first[12:] != second[12:]  # the random part differs

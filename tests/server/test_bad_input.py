@@ -279,6 +279,14 @@ CASES: dict[str, Case] = {
     "capability-201": Case(create(spec(step(capability="c" * 201))), INVALID, "capability is"),
     "agent-type-201": Case(create(spec(step(agent_type="t" * 201))), INVALID, "agent_type is"),
     "step-name-1001": Case(create(spec(step(name="n" * 1001))), INVALID, "name is longer"),
+    "step-description-10001": Case(
+        create(spec(step(description="d" * 10_001))), INVALID, "description is longer"
+    ),
+    "dependency-nul": Case(
+        create(spec(step(step_id="b"), step(dependencies=["b", "b\x00"]))),
+        INVALID,
+        "steps[1] ('a'): dependencies[1] contains a control character",
+    ),
     "retries-negative": Case(create(spec(step(retry_count=-1))), INVALID, "retry_count -1"),
     "retries-101": Case(create(spec(step(retry_count=101))), INVALID, "retry_count 101"),
     "backoff-nan": Case(
@@ -643,6 +651,8 @@ AT_LIMIT = {
     "labels-64": spec(labels=dict.fromkeys(_many(64), "v" * 1000)),
     "parallel-100000": spec(max_parallel_steps=100_000),
     "emoji-id": spec(step(step_id="\U0001f600" * 200, capability="\u00e9" * 200)),
+    # Not printable, yet no control character: the slow path of the check lets it by.
+    "soft-hyphen-id": spec(step(step_id="a\u00adb"), step(step_id="c", dependencies=["a\u00adb"])),
 }
 
 
