@@ -91,6 +91,11 @@ class Pruned(NamedTuple):
 
 
 class Store(Protocol):
+    #: A small ``write`` takes microseconds and never waits on a disk flush or the
+    #: network, so the commit loop may run it on the event loop instead of handing
+    #: it to the writer thread (SQLite in WAL mode below synchronous=FULL).
+    inline_writes: bool
+
     def write(self, batch: WriteBatch) -> list[str]:
         """Commit the batch in one transaction, or raise and commit nothing.
 

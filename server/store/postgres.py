@@ -93,6 +93,7 @@ class PostgresStore(SqlReads):
         """
         self.url = url
         self.path = _redacted(url)
+        self.inline_writes = False  # every write is a round trip to the database
         # Replicas: the lease every write checks, and what to do when it is lost.
         self.lease: SchedulerLease | None = None
         self.on_lease_lost: Callable[[BaseException], None] | None = None

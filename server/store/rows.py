@@ -173,6 +173,20 @@ class WriteBatch:
     progress_updates: list[ProgressUpdate] = field(default_factory=list)
     agents: list[AgentRow] = field(default_factory=list)
 
+    def rows(self) -> int:
+        """How many rows the batch writes."""
+        return (
+            len(self.new_workflows)
+            + len(self.new_steps)
+            + len(self.workflow_updates)
+            + len(self.step_updates)
+            + len(self.events)
+            + len(self.pipe_updates)
+            + len(self.pipe_records)
+            + len(self.progress_updates)
+            + len(self.agents)
+        )
+
     def __bool__(self) -> bool:
         return bool(
             self.new_workflows

@@ -100,6 +100,9 @@ class SqliteStore(SqlReads):
         if synchronous.upper() not in _SYNCHRONOUS:
             raise ValueError(f"synchronous must be one of {', '.join(_SYNCHRONOUS)}")
         self._synchronous = synchronous.upper()
+        # Below FULL a WAL commit appends to the log without an fsync (checkpoints run
+        # on their own thread): a small write takes microseconds.
+        self.inline_writes = self._synchronous in ("OFF", "NORMAL")
         try:
             self._w = self._open_writer()
         except sqlite3.Error as exc:
