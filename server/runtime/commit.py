@@ -15,6 +15,7 @@ commits (W3 in docs/benchmarks.md).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -133,10 +134,15 @@ class CommitLoop:
         assert loop is not None
         self._writer_jobs += 1  # until the job has ended, even if its caller is cancelled
         job = self._writer.submit(fn, *args)
-        job.add_done_callback(lambda _: loop.call_soon_threadsafe(self._job_ended))
+        job.add_done_callback(lambda _: self._job_ended(loop))
         return await asyncio.wrap_future(job, loop=loop)
 
-    def _job_ended(self) -> None:
+    def _job_ended(self, loop: asyncio.AbstractEventLoop) -> None:
+        """On the writer thread: count the job out on the loop (unless it has closed)."""
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(self._count_job_out)
+
+    def _count_job_out(self) -> None:
         self._writer_jobs -= 1
 
     @property
