@@ -41,15 +41,21 @@ def check_steps(
             raise GraphError(
                 f"steps[{index}]: duplicate step_id {quote(step_id)} (first at steps[{first}])"
             )
-    for step_id, deps in steps:
+    # Steps that depend only on steps declared before them (the usual way to write a
+    # graph) cannot form a cycle: then the cycle search is skipped.
+    ordered = True
+    for index, (step_id, deps) in enumerate(steps):
         for dep in deps:
-            if dep not in seen:
+            at = seen.get(dep)
+            if at is None:
                 raise GraphError(f"step {quote(step_id)}: unknown dependency {quote(dep)}")
             if dep == step_id:
                 raise GraphError(f"step {quote(step_id)} depends on itself")
+            if at > index:
+                ordered = False
         if len(set(deps)) != len(deps):
             raise GraphError(f"step {quote(step_id)}: dependency listed twice")
-    cycle = find_cycle(dict(steps))
+    cycle = None if ordered else find_cycle(dict(steps))
     if cycle:
         raise GraphError("dependency cycle: " + cycle_text(cycle))
 
