@@ -21,7 +21,7 @@ from collections.abc import AsyncGenerator, Coroutine
 from typing import Any
 
 from dwe.clients.errors import DweError
-from dwe.clients.multiplex import Follower, Item, Stream
+from dwe.clients.multiplex import Follower, Inbox, Stream
 from dwe.clients.typed import DweClient
 from dwe.v1 import request_response_pb2 as rr
 from dwe.v1 import workflow_pb2
@@ -80,7 +80,7 @@ class Batcher:
     async def _follow(
         self, request: rr.ExecuteWorkflowRequest
     ) -> AsyncGenerator[workflow_pb2.WorkflowEvent, None]:
-        queue: asyncio.Queue[Item] = asyncio.Queue()
+        queue = Inbox()
         while request.workflow_id in self._executes:  # one id per stream: wait for the next
             await asyncio.sleep(0)
         self._executes[request.workflow_id] = (request, queue)
@@ -100,7 +100,7 @@ class Batcher:
                     yield event
         finally:
             if stream is None:  # closed before it read its stream: the stream may be out
-                stream = next((i for i in _drain(queue) if isinstance(i, Stream)), None)
+                stream = next((i for i in queue.drain() if isinstance(i, Stream)), None)
             if stream is not None:
                 stream.leave(request.workflow_id)
             elif self._executes.get(request.workflow_id, (None, None))[1] is queue:
@@ -180,10 +180,3 @@ class Batcher:
                 fut.set_exception(outcome)
             else:
                 fut.set_result(outcome)
-
-
-def _drain(queue: asyncio.Queue[Item]) -> list[Item]:
-    items = []
-    while not queue.empty():
-        items.append(queue.get_nowait())
-    return items

@@ -11,6 +11,7 @@ followers: each turn's new executions go out as one message on it.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
 from typing import TypeAlias
@@ -20,14 +21,50 @@ from dwe.clients.typed import DweClient
 from dwe.v1 import request_response_pb2 as rr
 from dwe.v1 import workflow_pb2
 
-__all__ = ["Follower", "Item", "Stream"]
+__all__ = ["Follower", "Inbox", "Item", "Stream"]
 
 #: What a follower's queue receives (see the module's doc).
 Item: TypeAlias = "Stream | list[workflow_pb2.WorkflowEvent] | BaseException | None"
 #: A follower's request and queue.
-Follower: TypeAlias = "tuple[rr.ExecuteWorkflowRequest, asyncio.Queue[Item]]"
+Follower: TypeAlias = "tuple[rr.ExecuteWorkflowRequest, Inbox]"
 #: One message of a stream: the errors of items that did not start, and events.
 Message = tuple[Sequence[rr.ItemError], Sequence[workflow_pb2.WorkflowEvent]]
+
+
+class Inbox:
+    """A follower's queue: items in order and at most one reader waiting.
+
+    Each execution has one, so it is lighter than ``asyncio.Queue`` (which makes
+    three deques and an Event): a deque and, while its reader waits, one future.
+    """
+
+    __slots__ = ("_items", "_waiter")
+
+    def __init__(self) -> None:
+        self._items: deque[Item] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+
+    def put_nowait(self, item: Item) -> None:
+        self._items.append(item)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def get(self) -> Item:
+        """The next item, waiting for one."""
+        while not self._items:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self._items.popleft()
+
+    def drain(self) -> list[Item]:
+        """Every item not read yet, taken out."""
+        items = list(self._items)
+        self._items.clear()
+        return items
 
 
 class Stream:
@@ -37,7 +74,7 @@ class Stream:
         self._client = client
         self.single = single  # ExecuteWorkflow for one follower, else ExecuteWorkflows
         self.open = True  # takes more followers (a shared stream only)
-        self._queues: dict[str, asyncio.Queue[Item]] = {}
+        self._queues: dict[str, Inbox] = {}
         self._outbox: asyncio.Queue[list[rr.ExecuteWorkflowRequest]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
 

@@ -6,6 +6,7 @@ proto name (``"WORKFLOW_PRIORITY_HIGH"``) or the proto number via :meth:`parse`.
 
 from __future__ import annotations
 
+import functools
 from enum import Enum, StrEnum
 from typing import Any, Self
 
@@ -22,6 +23,15 @@ __all__ = [
 ]
 
 
+@functools.cache
+def _numbers(cls: type[_ProtoEnum]) -> tuple[dict[Any, int], dict[int, Any]]:
+    """(member -> proto number, proto number -> member) of an enum, made once: the
+    guide API converts several per workflow and per event."""
+    proto, prefix = cls._proto_enum(), cls._proto_prefix()
+    out = {m: int(proto.Value(prefix + m.name)) for m in cls}
+    return out, {n: m for m, n in out.items()}
+
+
 class _ProtoEnum(StrEnum):
     """A str enum whose members map one to one to a proto enum's values."""
 
@@ -35,17 +45,12 @@ class _ProtoEnum(StrEnum):
 
     def to_proto(self) -> int:
         """Returns the proto enum number of this member."""
-        return int(self._proto_enum().Value(self._proto_prefix() + self.name))
+        return _numbers(type(self))[0][self]
 
     @classmethod
     def from_proto(cls, number: int) -> Self | None:
         """Maps a proto enum number to a member; None for UNSPECIFIED or unknown numbers."""
-        try:
-            name = cls._proto_enum().Name(number)
-        except ValueError:
-            return None
-        short = name.removeprefix(cls._proto_prefix())
-        return cls.__members__.get(short)
+        return _numbers(cls)[1].get(number)
 
     @classmethod
     def parse(cls, value: object) -> Self:
