@@ -34,16 +34,26 @@ ROWS: list[tuple[str, str, str, str, str]] = [
 ]
 
 
-def peer_figure(result: dict[str, Any], workload: str, key: str) -> float | None:
-    """One of a peer's medians in dwe's units, from its run.sh JSON."""
+def peer_figures(
+    result: dict[str, Any], workload: str, key: str
+) -> tuple[float, float, float] | None:
+    """(median, min, max) of one of a peer's figures in dwe's units, from its run.sh JSON."""
     w = result.get(workload)
     if not w:
         return None
     if key == "steps_per_s":
-        return float(w["steps_per_s_median"])
+        return (w["steps_per_s_median"], w["steps_per_s_min"], w["steps_per_s_max"])
     if key == "p99_ms":
-        return 1000 * float(w["p99_median_s"])
-    return 1000 * float(w["median_wall_s"]) / float(w["steps"])  # per_step_ms
+        runs = [1000 * float(x) for x in w.get("p99_runs_s") or [w["p99_median_s"]]]
+        return (1000 * float(w["p99_median_s"]), min(runs), max(runs))
+    per_step = [1000 * float(w[k]) / float(w["steps"]) for k in ("median_wall_s", "min_wall_s")]
+    return (per_step[0], per_step[1], 1000 * float(w["max_wall_s"]) / float(w["steps"]))
+
+
+def _spread(median: float, lo: float, hi: float) -> str:
+    """``median (min-max)`` with digits for the size of the figure."""
+    digits = 2 if median < 10 else 0
+    return f"{median:,.{digits}f} ({lo:,.{digits}f}-{hi:,.{digits}f})"
 
 
 def run_peers(out: Path) -> dict[str, dict[str, Any]]:
@@ -56,23 +66,24 @@ def run_peers(out: Path) -> dict[str, dict[str, Any]]:
 
 
 def ratio_table(dwe: dict[str, Any], peers: dict[str, dict[str, Any]]) -> list[str]:
-    """The lines of the side-by-side table."""
+    """The lines of the side-by-side table: medians with min-max, and the ratio of medians."""
     names = list(peers)
-    head = f"{'figure (median)':<28} {'dwe':>9}"
+    head = f"{'figure: median (min-max)':<26} {'dwe':>26}"
     for name in names:
-        head += f" {name:>20} {'dwe/' + name[:4]:>10}"
+        head += f" {name:>26} {'dwe/' + name[:4]:>9}"
     lines = [head]
     for label, wl, key, peer_wl, peer_key in ROWS:
         if wl not in dwe:
             continue
         mine = float(dwe[wl][key])
-        line = f"{label:<28} {mine:>9,.2f}"
+        lo, hi = dwe[wl].get("range", {}).get(key, [mine, mine])
+        line = f"{label:<26} {_spread(mine, lo, hi):>26}"
         for name in names:
-            theirs = peer_figure(peers[name], peer_wl, peer_key)
+            theirs = peer_figures(peers[name], peer_wl, peer_key)
             if theirs is None:
-                line += f" {'-':>20} {'-':>10}"
+                line += f" {'-':>26} {'-':>9}"
             else:
-                line += f" {theirs:>20,.2f} {mine / theirs:>9.2f}x"
+                line += f" {_spread(*theirs):>26} {mine / theirs[0]:>8.2f}x"
         lines.append(line)
     lines.append("throughput: dwe/peer > 1 favours dwe; p99 and ms per step: < 1 favours dwe")
     return lines
