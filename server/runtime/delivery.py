@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable
+from typing import Any
 
 from ..engine.model import Dispatch, WorkflowState
 from ..engine.pool import AgentSession
 from ..engine.recorder import Outbox
 from ..engine.scheduler import Scheduler
 from .directory import AgentDirectory
-from .histograms import RunHistograms
+from .histograms import RunHistograms, record_all
 from .hub import EventHub
 from .telemetry import Telemetry
 
@@ -51,7 +53,7 @@ class Delivery:
                 error,
             )
         self._telemetry.on_events(out.events)
-        self._histograms.record(out, self._scheduler.run)
+        measured = self._histograms.measure(out, self._scheduler.run)
         self._hub.publish(out.events)
         if out.assignments:
             self._assign(out.assignments)
@@ -74,6 +76,8 @@ class Delivery:
             )
         while len(self._ended) > self._keep:
             self._scheduler.forget(self._ended.popleft())
+        if measured:
+            _after_sends(record_all, measured)
 
     def _assign(self, assignments: list[tuple[AgentSession, str]]) -> None:
         dispatch_of: Callable[[str, str], Dispatch | None] = self._scheduler.dispatch_of
@@ -108,3 +112,14 @@ class Delivery:
             link = self._directory.link(session_id)
             if link is not None:
                 link.deliver([], items)
+
+
+def _after_sends(fn: Callable[..., None], *args: Any) -> None:
+    """Run ``fn`` once the event loop has run the writers an announce woke (agents start
+    on their work meanwhile); at once when no loop runs (tests drive Delivery directly)."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        fn(*args)
+    else:
+        loop.call_soon(fn, *args)

@@ -1,8 +1,10 @@
 """Distributions worth a histogram: step duration, workflow queue wait, workflow duration.
 
-Recorded from each committed outbox (``Delivery.announce``) with figures the
-events and runs already hold, so the hot path pays one ``record`` call per
-finished attempt and per started or ended workflow, nothing else.
+Measured from each committed outbox (``Delivery.announce``) with figures the
+events and runs already hold: one ``record`` call per finished attempt and per
+started or ended workflow. ``measure`` only lists them; the OpenTelemetry SDK
+spends several microseconds per ``record``, so ``Delivery`` hands them to the SDK
+after the outbox's work has gone out to the agents.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from ..engine.runs import WorkflowRun
 #: Seconds, from a quick step to an hour-long workflow.
 BOUNDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600)
 _COMPLETED = {"outcome": "completed"}
+#: An instrument's ``record``, a value in seconds and its attributes (None: none).
+Measured = tuple[Callable[[float, Any], None], float, "dict[str, str] | None"]
 _FAILED = {"outcome": "failed"}
 
 
@@ -38,18 +42,30 @@ class RunHistograms:
 
     def record(self, out: Outbox, run_of: Callable[[str], WorkflowRun | None]) -> None:
         """Record what ``out`` finished or started (it is committed)."""
+        record_all(self.measure(out, run_of))
+
+    def measure(self, out: Outbox, run_of: Callable[[str], WorkflowRun | None]) -> list[Measured]:
+        """What ``out`` finished or started, for ``record_all`` (now or a little later)."""
+        found: list[Measured] = []
         step = self._step.record
         for e in out.events:
             if type(e) is StepCompleted:
-                step(e.execution_time, _COMPLETED)
+                found.append((step, e.execution_time, _COMPLETED))
             elif type(e) is StepAttemptFailed:
-                step(e.execution_time, _FAILED)
+                found.append((step, e.execution_time, _FAILED))
             elif type(e) is WorkflowStarted:
                 run = run_of(e.workflow_id)
                 if run is not None and run.created_at:
-                    self._wait.record(max(0.0, e.time - run.created_at))
+                    found.append((self._wait.record, max(0.0, e.time - run.created_at), None))
         for wf in out.ended:
             if wf.started_at:
                 state = str(wf.state)
                 attrs = self._states.get(state) or self._states.setdefault(state, {"state": state})
-                self._run.record(max(0.0, wf.finished_at - wf.started_at), attrs)
+                found.append((self._run.record, max(0.0, wf.finished_at - wf.started_at), attrs))
+        return found
+
+
+def record_all(measured: list[Measured]) -> None:
+    """Hand measurements to their instruments."""
+    for record, value, attributes in measured:
+        record(value, attributes)
