@@ -1,4 +1,4 @@
-"""After a commit: spans, then events to subscribers, then work to agents, then retention."""
+"""After a commit: spans, then work to agents, then events to subscribers, then retention."""
 
 from __future__ import annotations
 
@@ -54,9 +54,9 @@ class Delivery:
             )
         self._telemetry.on_events(out.events)
         measured = self._histograms.measure(out, self._scheduler.run)
-        self._hub.publish(out.events)
-        if out.assignments:
+        if out.assignments:  # first: the agents start while the events go out
             self._assign(out.assignments)
+        self._hub.publish(out.events)
         if out.cancels:
             self._cancel(out.cancels)
         if out.progress:
