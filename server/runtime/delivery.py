@@ -6,7 +6,6 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable
-from typing import Any
 
 from ..engine.model import Dispatch, WorkflowState
 from ..engine.pool import AgentSession
@@ -76,8 +75,8 @@ class Delivery:
             )
         while len(self._ended) > self._keep:
             self._scheduler.forget(self._ended.popleft())
-        if measured:
-            _after_sends(record_all, measured)
+        if measured:  # after the writers this announce woke: agents start meanwhile
+            asyncio.get_running_loop().call_soon(record_all, measured)
 
     def _assign(self, assignments: list[tuple[AgentSession, str]]) -> None:
         dispatch_of: Callable[[str, str], Dispatch | None] = self._scheduler.dispatch_of
@@ -112,14 +111,3 @@ class Delivery:
             link = self._directory.link(session_id)
             if link is not None:
                 link.deliver([], items)
-
-
-def _after_sends(fn: Callable[..., None], *args: Any) -> None:
-    """Run ``fn`` once the event loop has run the writers an announce woke (agents start
-    on their work meanwhile); at once when no loop runs (tests drive Delivery directly)."""
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        fn(*args)
-    else:
-        loop.call_soon(fn, *args)

@@ -21,9 +21,9 @@ from ..engine.runs import WorkflowRun
 #: Seconds, from a quick step to an hour-long workflow.
 BOUNDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600)
 _COMPLETED = {"outcome": "completed"}
+_FAILED = {"outcome": "failed"}
 #: An instrument's ``record``, a value in seconds and its attributes (None: none).
 Measured = tuple[Callable[[float, Any], None], float, "dict[str, str] | None"]
-_FAILED = {"outcome": "failed"}
 
 
 class RunHistograms:
@@ -39,10 +39,6 @@ class RunHistograms:
         self._wait = histogram("dwe.workflow.queue_wait", "Time from create to start of a run")
         self._run = histogram("dwe.workflow.duration", "Time from start to end of a run")
         self._states: dict[str, dict[str, str]] = {}
-
-    def record(self, out: Outbox, run_of: Callable[[str], WorkflowRun | None]) -> None:
-        """Record what ``out`` finished or started (it is committed)."""
-        record_all(self.measure(out, run_of))
 
     def measure(self, out: Outbox, run_of: Callable[[str], WorkflowRun | None]) -> list[Measured]:
         """What ``out`` finished or started, for ``record_all`` (now or a little later)."""
